@@ -1,0 +1,25 @@
+//! cosell's schema migrations. Each file makes one change with explicit DDL, so an old
+//! migration never changes when an entity does. They run at start-up and by `cosell migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_partners;
+mod m20261122_000002_create_accounts;
+mod m20261122_000003_create_opportunities;
+mod m20261122_000004_create_opportunity_stage_changes;
+mod m20261122_000005_create_events;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_partners::Migration),
+            Box::new(m20261122_000002_create_accounts::Migration),
+            Box::new(m20261122_000003_create_opportunities::Migration),
+            Box::new(m20261122_000004_create_opportunity_stage_changes::Migration),
+            Box::new(m20261122_000005_create_events::Migration),
+        ]
+    }
+}

@@ -1,0 +1,313 @@
+//! Token verification and development minting.
+//!
+//! Exactly one algorithm is accepted, the one configured: HS256 with a shared secret, or RS256
+//! / ES256 with a PEM public key or a JWKS document. `exp` is required; `nbf`, `iss` and `aud`
+//! are checked with a leeway of at most 60 s. Claims are strongly typed, so an `exp` or `nbf`
+//! sent as a string is refused rather than skipped.
+
+use std::collections::BTreeSet;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::principal::{PartnerRole, Principal, PrincipalKind, VendorRole, KNOWN_SCOPES};
+use super::Party;
+use crate::config::{JwtAlgorithm, JwtArgs, DEV_JWT_SECRET};
+use crate::ids;
+
+/// The claims cosell reads from a token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    /// `vendor`, `partner` or `app`.
+    pub kind: PrincipalKind,
+    /// Vendor role (ADMIN, CHANNEL_MANAGER, SALES) or partner role (PARTNER_ADMIN, PARTNER_REP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The partner's ID (as the API shows it) for partner principals and apps acting for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<String>,
+    /// Space-separated app scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<u64>,
+    pub iss: String,
+    pub aud: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configure only one of COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE and COSELL_JWT_JWKS_FILE")]
+    SeveralKeys,
+    #[error("COSELL_JWT_SECRET must be at least 32 bytes long")]
+    ShortSecret,
+    #[error("COSELL_JWT_ALGORITHM {0:?} does not fit the configured key: {1}")]
+    AlgorithmMismatch(JwtAlgorithm, &'static str),
+    #[error("cannot read {path}: {err}")]
+    Read { path: String, err: std::io::Error },
+    #[error("{path} is not a valid {what}: {err}")]
+    Parse {
+        path: String,
+        what: &'static str,
+        err: String,
+    },
+}
+
+enum Keys {
+    Single(Box<DecodingKey>),
+    Jwks(Vec<(Option<String>, DecodingKey)>),
+}
+
+/// Verifies bearer tokens against the configured key.
+pub struct Verifier {
+    keys: Keys,
+    validation: Validation,
+    /// True when running on the built-in development secret.
+    pub is_dev_secret: bool,
+}
+
+fn alg_of(a: JwtAlgorithm) -> Algorithm {
+    match a {
+        JwtAlgorithm::Hs256 => Algorithm::HS256,
+        JwtAlgorithm::Rs256 => Algorithm::RS256,
+        JwtAlgorithm::Es256 => Algorithm::ES256,
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|err| ConfigError::Read {
+        path: path.display().to_string(),
+        err,
+    })
+}
+
+impl Verifier {
+    /// Builds the verifier; with no key configured and `allow_dev` set, uses the development
+    /// secret.
+    pub fn from_config(cfg: &JwtArgs, allow_dev: bool) -> Result<Self, ConfigError> {
+        let configured = [
+            cfg.jwt_secret.is_some(),
+            cfg.jwt_public_key_file.is_some(),
+            cfg.jwt_jwks_file.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if configured > 1 {
+            return Err(ConfigError::SeveralKeys);
+        }
+        let mut is_dev_secret = false;
+        let (alg, keys) = if let Some(path) = &cfg.jwt_public_key_file {
+            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
+            let pem = read(path)?;
+            let key = match alg {
+                JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(&pem),
+                JwtAlgorithm::Es256 => DecodingKey::from_ec_pem(&pem),
+                JwtAlgorithm::Hs256 => {
+                    return Err(ConfigError::AlgorithmMismatch(
+                        alg,
+                        "a public key needs RS256 or ES256",
+                    ))
+                }
+            }
+            .map_err(|e| ConfigError::Parse {
+                path: path.display().to_string(),
+                what: "PEM public key",
+                err: e.to_string(),
+            })?;
+            (alg, Keys::Single(Box::new(key)))
+        } else if let Some(path) = &cfg.jwt_jwks_file {
+            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
+            if alg == JwtAlgorithm::Hs256 {
+                return Err(ConfigError::AlgorithmMismatch(
+                    alg,
+                    "a JWKS needs RS256 or ES256",
+                ));
+            }
+            let parse_err = |err: String| ConfigError::Parse {
+                path: path.display().to_string(),
+                what: "JWKS document",
+                err,
+            };
+            let set: JwkSet =
+                serde_json::from_slice(&read(path)?).map_err(|e| parse_err(e.to_string()))?;
+            let mut keys = Vec::new();
+            for jwk in &set.keys {
+                let key = DecodingKey::from_jwk(jwk).map_err(|e| parse_err(e.to_string()))?;
+                keys.push((jwk.common.key_id.clone(), key));
+            }
+            if keys.is_empty() {
+                return Err(parse_err("it holds no keys".into()));
+            }
+            (alg, Keys::Jwks(keys))
+        } else {
+            let secret = match &cfg.jwt_secret {
+                Some(s) => s.expose().to_string(),
+                None if allow_dev => {
+                    is_dev_secret = true;
+                    DEV_JWT_SECRET.to_string()
+                }
+                None => return Err(ConfigError::ShortSecret),
+            };
+            if secret.len() < 32 {
+                return Err(ConfigError::ShortSecret);
+            }
+            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Hs256);
+            if alg != JwtAlgorithm::Hs256 {
+                return Err(ConfigError::AlgorithmMismatch(
+                    alg,
+                    "a shared secret needs HS256",
+                ));
+            }
+            (
+                alg,
+                Keys::Single(Box::new(DecodingKey::from_secret(secret.as_bytes()))),
+            )
+        };
+        let mut validation = Validation::new(alg_of(alg));
+        validation.algorithms = vec![alg_of(alg)];
+        validation.leeway = cfg.jwt_leeway_seconds.min(60);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+        validation.set_issuer(&[&cfg.jwt_issuer]);
+        validation.set_audience(&[&cfg.jwt_audience]);
+        Ok(Self {
+            keys,
+            validation,
+            is_dev_secret,
+        })
+    }
+
+    /// Verifies the signature and the time, issuer and audience claims. The error text is safe
+    /// to show the caller.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| "the bearer token is not a well-formed JWT".to_string())?;
+        if !self.validation.algorithms.contains(&header.alg) {
+            return Err(format!(
+                "tokens signed with {:?} are not accepted here",
+                header.alg
+            ));
+        }
+        let key = match &self.keys {
+            Keys::Single(k) => k.as_ref(),
+            Keys::Jwks(keys) => match (&header.kid, keys.len()) {
+                (Some(kid), _) => keys
+                    .iter()
+                    .find(|(k, _)| k.as_deref() == Some(kid.as_str()))
+                    .map(|(_, key)| key)
+                    .ok_or_else(|| "the token's `kid` names no known key".to_string())?,
+                (None, 1) => &keys[0].1,
+                (None, _) => {
+                    return Err("the token has no `kid` to choose a verification key".into())
+                }
+            },
+        };
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                match e.kind() {
+                    K::ExpiredSignature => "the token has expired".into(),
+                    K::ImmatureSignature => "the token is not valid yet (nbf)".into(),
+                    K::InvalidIssuer => "the token's issuer (iss) is not accepted".into(),
+                    K::InvalidAudience => "the token's audience (aud) is not accepted".into(),
+                    K::InvalidSignature => "the token's signature does not verify".into(),
+                    K::MissingRequiredClaim(c) => {
+                        format!("the token lacks the required `{c}` claim")
+                    }
+                    K::InvalidAlgorithm => "the token's algorithm is not accepted".into(),
+                    K::Json(_) => {
+                        "the token's claims are malformed (exp and nbf must be numbers)".into()
+                    }
+                    _ => "the bearer token is invalid".into(),
+                }
+            })
+    }
+}
+
+/// Turns verified claims into a principal. The partner's existence and status are checked by
+/// the caller against the database.
+pub fn principal_from_claims(c: Claims) -> Result<Principal, String> {
+    let partner_id = match &c.partner_id {
+        None => None,
+        Some(p) => Some(
+            parse_partner_ref(p)
+                .ok_or_else(|| "the token's partner_id is not a partner ID".to_string())?,
+        ),
+    };
+    let (party, vendor_role, partner_role, scopes) = match c.kind {
+        PrincipalKind::Vendor => {
+            let role = match c.role.as_deref() {
+                Some("ADMIN") => VendorRole::Admin,
+                Some("CHANNEL_MANAGER") => VendorRole::ChannelManager,
+                Some("SALES") => VendorRole::Sales,
+                _ => return Err("a vendor token needs role ADMIN, CHANNEL_MANAGER or SALES".into()),
+            };
+            (Party::Vendor, Some(role), None, None)
+        }
+        PrincipalKind::Partner => {
+            let id = partner_id.ok_or_else(|| "a partner token needs a partner_id".to_string())?;
+            let role = match c.role.as_deref() {
+                Some("PARTNER_ADMIN") => PartnerRole::PartnerAdmin,
+                Some("PARTNER_REP") | None => PartnerRole::PartnerRep,
+                _ => {
+                    return Err(
+                        "a partner token's role must be PARTNER_ADMIN or PARTNER_REP".into(),
+                    )
+                }
+            };
+            (Party::Partner(id), None, Some(role), None)
+        }
+        PrincipalKind::App => {
+            let scopes: BTreeSet<String> = c
+                .scope
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
+                return Err(format!("unknown scope `{bad}`"));
+            }
+            let party = partner_id.map(Party::Partner).unwrap_or(Party::Vendor);
+            (party, None, None, Some(scopes))
+        }
+    };
+    Ok(Principal {
+        subject: c.sub,
+        kind: c.kind,
+        party,
+        vendor_role,
+        partner_role,
+        scopes,
+    })
+}
+
+/// A partner reference: its global ID, or its numeric row id.
+pub fn parse_partner_ref(s: &str) -> Option<i64> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .or_else(|| ids::decode_as(s, ids::Kind::Partner).ok())
+}
+
+/// Signs `claims` with an HS256 secret (development tokens and tests).
+pub fn mint_hs256(claims: &Claims, secret: &str) -> Result<String, jsonwebtoken::errors::Error> {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}

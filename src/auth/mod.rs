@@ -1,0 +1,7 @@
+//! Who is calling. The HTTP edge turns a bearer token into a [`Principal`]; data access takes
+//! the principal and returns only what it may see.
+
+pub mod jwt;
+pub mod principal;
+
+pub use principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, Scope, VendorRole};

@@ -1,0 +1,201 @@
+//! The authenticated caller and the rules of what it may do.
+
+use std::collections::BTreeSet;
+
+use async_graphql::Enum;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+/// What kind of caller a token names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    /// A person on the vendor's staff.
+    Vendor,
+    /// A person or integration acting for one partner organisation.
+    Partner,
+    /// A marketplace app acting, within its scopes, for the vendor or for one partner.
+    App,
+}
+
+/// A vendor staff member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VendorRole {
+    /// Runs the program: may do everything, including reopening closed opportunities.
+    Admin,
+    /// Manages partners and decides on their registrations.
+    ChannelManager,
+    /// The direct sales team: owns opportunities and accounts, reads partner data.
+    Sales,
+}
+
+impl VendorRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "ADMIN",
+            Self::ChannelManager => "CHANNEL_MANAGER",
+            Self::Sales => "SALES",
+        }
+    }
+}
+
+/// A partner user's role within its own organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PartnerRole {
+    /// Administers the partner's integration and users.
+    PartnerAdmin,
+    /// A partner sales representative.
+    PartnerRep,
+}
+
+/// The party a principal belongs to: the vendor or one partner organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Vendor,
+    Partner(i64),
+}
+
+/// A resource family that app scopes refer to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Partners,
+    Accounts,
+    Opportunities,
+}
+
+impl Resource {
+    fn name(self) -> &'static str {
+        match self {
+            Resource::Partners => "partners",
+            Resource::Accounts => "accounts",
+            Resource::Opportunities => "opportunities",
+        }
+    }
+}
+
+/// An app scope such as `opportunities:read`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Scope(pub String);
+
+/// Scopes an app token may carry.
+pub const KNOWN_SCOPES: &[&str] = &[
+    "partners:read",
+    "partners:write",
+    "accounts:read",
+    "accounts:write",
+    "opportunities:read",
+    "opportunities:write",
+];
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's `sub`: a user or app identifier.
+    pub subject: String,
+    pub kind: PrincipalKind,
+    pub party: Party,
+    pub vendor_role: Option<VendorRole>,
+    pub partner_role: Option<PartnerRole>,
+    /// Only apps are limited by scopes; `None` for people.
+    pub scopes: Option<BTreeSet<String>>,
+}
+
+impl Principal {
+    pub fn vendor(subject: &str, role: VendorRole) -> Self {
+        Self {
+            subject: subject.to_string(),
+            kind: PrincipalKind::Vendor,
+            party: Party::Vendor,
+            vendor_role: Some(role),
+            partner_role: None,
+            scopes: None,
+        }
+    }
+
+    pub fn is_vendor_party(&self) -> bool {
+        self.party == Party::Vendor
+    }
+
+    pub fn partner_id(&self) -> Option<i64> {
+        match self.party {
+            Party::Partner(id) => Some(id),
+            Party::Vendor => None,
+        }
+    }
+
+    /// The audience tag of this principal's party in the events outbox.
+    pub fn audience_tag(&self) -> String {
+        match self.party {
+            Party::Vendor => "vendor".into(),
+            Party::Partner(id) => format!("partner:{id}"),
+        }
+    }
+
+    fn has_scope(&self, resource: Resource, write: bool) -> bool {
+        match &self.scopes {
+            None => true,
+            Some(scopes) => {
+                let w = format!("{}:write", resource.name());
+                scopes.contains(&w)
+                    || (!write && scopes.contains(&format!("{}:read", resource.name())))
+            }
+        }
+    }
+
+    /// Whether an app's scopes let it read `resource` at all (people: always).
+    pub fn may_read(&self, resource: Resource) -> bool {
+        self.has_scope(resource, false)
+    }
+
+    /// Refuses an app whose scopes do not cover reading `resource`.
+    pub fn require_read(&self, resource: Resource) -> AppResult<()> {
+        if self.may_read(resource) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this app token lacks the `{}:read` scope",
+                resource.name()
+            )))
+        }
+    }
+
+    /// Vendor-side writes: the vendor roles in `roles`, or a vendor app with the write scope.
+    pub fn require_vendor_write(&self, resource: Resource, roles: &[VendorRole]) -> AppResult<()> {
+        let action = format!("change {}", resource.name());
+        if self.party != Party::Vendor {
+            return Err(AppError::Forbidden(format!("only the vendor may {action}")));
+        }
+        match self.kind {
+            PrincipalKind::App if self.has_scope(resource, true) => Ok(()),
+            PrincipalKind::App => Err(AppError::Forbidden(format!(
+                "this app token lacks the `{}:write` scope",
+                resource.name()
+            ))),
+            _ => match self.vendor_role {
+                Some(r) if roles.contains(&r) => Ok(()),
+                _ => Err(AppError::Forbidden(format!(
+                    "your vendor role may not {action}; it takes one of: {}",
+                    roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            },
+        }
+    }
+
+    /// Only a vendor person with the ADMIN role.
+    pub fn require_vendor_admin(&self, action: &str) -> AppResult<()> {
+        if self.kind == PrincipalKind::Vendor && self.vendor_role == Some(VendorRole::Admin) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "only a vendor ADMIN may {action}"
+            )))
+        }
+    }
+}

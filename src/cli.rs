@@ -1,0 +1,301 @@
+//! The `cosell` command line: serve, migrate, token, schema.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::jwt::{self, Claims, Verifier};
+use crate::auth::principal::KNOWN_SCOPES;
+use crate::auth::PrincipalKind;
+use crate::config::{DatabaseArgs, JwtArgs, ServeConfig, DEV_JWT_SECRET};
+use crate::db::{self, StatementCounter};
+use crate::ids::{self, Kind};
+use crate::{demo, telemetry, AppState};
+
+/// cosell: the GraphQL co-selling API for vendor partner ecosystems.
+#[derive(Parser, Debug)]
+#[command(name = "cosell", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the API server (creates and migrates the database first).
+    Serve {
+        /// Also load the demo data set and print ready-to-use tokens.
+        #[arg(long)]
+        demo: bool,
+        #[command(flatten)]
+        config: ServeConfig,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Mint a development HS256 token; prints the token alone on the last line.
+    Token(TokenArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema {
+        /// Compare with this file instead of printing; fails when they differ.
+        #[arg(long)]
+        check: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct TokenArgs {
+    /// A vendor staff token (with --role ADMIN, CHANNEL_MANAGER or SALES).
+    #[arg(long, conflicts_with_all = ["partner", "app"])]
+    vendor: bool,
+    /// A partner token for this partner ID (with --role PARTNER_ADMIN or PARTNER_REP); with
+    /// --app, the partner the app acts for.
+    #[arg(long)]
+    partner: Option<String>,
+    /// An app token with this app id (with --scope; acts for the vendor unless --partner).
+    #[arg(long)]
+    app: Option<String>,
+    /// The role: ADMIN, CHANNEL_MANAGER, SALES (vendor) or PARTNER_ADMIN, PARTNER_REP (partner).
+    #[arg(long)]
+    role: Option<String>,
+    /// An app scope, e.g. opportunities:read (repeatable).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Lifetime, e.g. 90s, 30m, 12h, 7d.
+    #[arg(long, default_value = "1h")]
+    ttl: String,
+    /// The token's subject; defaults to a name derived from the principal.
+    #[arg(long)]
+    subject: Option<String>,
+    /// Sign with the built-in development secret that `cosell serve` uses when unconfigured.
+    #[arg(long)]
+    insecure_dev_secret: bool,
+    #[command(flatten)]
+    jwt: JwtArgs,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { demo, config } => serve(config, demo).await,
+        Command::Migrate { database } => {
+            let conn = db::connect(
+                &database.database_url,
+                database.database_max_connections,
+                StatementCounter::default(),
+            )
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", database.database_url))?;
+            db::migrate(&conn)
+                .await
+                .map_err(|e| format!("migration failed: {e}"))?;
+            println!("migrated {}", database.database_url);
+            Ok(())
+        }
+        Command::Token(args) => {
+            let token = mint(&args)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema { check } => {
+            let sdl = crate::graphql::sdl();
+            match check {
+                None => {
+                    print!("{sdl}");
+                    Ok(())
+                }
+                Some(path) => {
+                    let on_disk = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    if on_disk == sdl {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{} is stale: run `cosell schema > {}`",
+                            path.display(),
+                            path.display()
+                        ))
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
+    telemetry::init(config.log_format);
+    let verifier = Verifier::from_config(&config.jwt, true).map_err(|e| e.to_string())?;
+    if verifier.is_dev_secret {
+        tracing::warn!(
+            "NO JWT KEY CONFIGURED: using the built-in development secret. Anyone can mint tokens for this server. \
+             NOT FIT FOR PRODUCTION: set COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE or COSELL_JWT_JWKS_FILE."
+        );
+    }
+    let counter = StatementCounter::default();
+    let url = &config.database.database_url;
+    let conn = db::connect(
+        url,
+        config.database.database_max_connections,
+        counter.clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot open database {url}: {e}"))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if load_demo {
+        let loaded = demo::load(&conn)
+            .await
+            .map_err(|e| format!("loading the demo data failed: {}", e.message()))?;
+        let secret = match &config.jwt.jwt_secret {
+            Some(s) => Some(s.expose().to_string()),
+            None if verifier.is_dev_secret => Some(DEV_JWT_SECRET.to_string()),
+            None => None,
+        };
+        demo::print_welcome(&loaded, secret.as_deref(), &config.jwt, addr);
+    }
+    tracing::info!(%addr, graphiql = %format!("http://{addr}/graphiql"), "cosell is listening");
+    let state = AppState::new(conn, verifier, config.limits, counter);
+    crate::serve(listener, state, crate::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Parses a lifetime such as `90s`, `30m`, `12h`, `7d` or plain seconds.
+pub fn parse_ttl(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a lifetime like 30m or 12h"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}` is not a lifetime like 30m or 12h")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
+        _ => Err("a token lifetime must be between 1 s and 366 days".into()),
+    }
+}
+
+fn mint(a: &TokenArgs) -> Result<String, String> {
+    let secret =
+        match (&a.jwt.jwt_secret, a.insecure_dev_secret) {
+            (Some(s), _) => s.expose().to_string(),
+            (None, true) => DEV_JWT_SECRET.to_string(),
+            (None, false) => return Err(
+                "no signing secret configured: set COSELL_JWT_SECRET (or --jwt-secret), or pass \
+                 --insecure-dev-secret to sign for a server running on the development secret"
+                    .into(),
+            ),
+        };
+    if secret.len() < 32 {
+        return Err("COSELL_JWT_SECRET must be at least 32 bytes long".into());
+    }
+    let partner = match &a.partner {
+        Some(p) => {
+            Some(jwt::parse_partner_ref(p).ok_or_else(|| format!("`{p}` is not a partner ID"))?)
+        }
+        None => None,
+    };
+    let (kind, role, scope, default_subject) = if let Some(app) = &a.app {
+        if let Some(bad) = a
+            .scopes
+            .iter()
+            .find(|s| !KNOWN_SCOPES.contains(&s.as_str()))
+        {
+            return Err(format!(
+                "unknown scope `{bad}`; known scopes: {}",
+                KNOWN_SCOPES.join(", ")
+            ));
+        }
+        (
+            PrincipalKind::App,
+            None,
+            Some(a.scopes.join(" ")),
+            format!("app:{app}"),
+        )
+    } else if let Some(id) = partner {
+        let role = a.role.clone().unwrap_or_else(|| "PARTNER_REP".into());
+        if !["PARTNER_ADMIN", "PARTNER_REP"].contains(&role.as_str()) {
+            return Err("a partner token's --role is PARTNER_ADMIN or PARTNER_REP".into());
+        }
+        (
+            PrincipalKind::Partner,
+            Some(role),
+            None,
+            format!("partner-{id}-user"),
+        )
+    } else if a.vendor {
+        let role = a.role.clone().unwrap_or_else(|| "ADMIN".into());
+        if !["ADMIN", "CHANNEL_MANAGER", "SALES"].contains(&role.as_str()) {
+            return Err("a vendor token's --role is ADMIN, CHANNEL_MANAGER or SALES".into());
+        }
+        let subject = format!("vendor-{}", role.to_lowercase());
+        (PrincipalKind::Vendor, Some(role), None, subject)
+    } else {
+        return Err("say who the token is for: --vendor, --partner ID or --app ID".into());
+    };
+    let now = jwt::now();
+    let claims = Claims {
+        sub: a.subject.clone().unwrap_or(default_subject),
+        kind,
+        role,
+        partner_id: partner.map(|id| ids::encode(Kind::Partner, id)),
+        scope,
+        exp: now + parse_ttl(&a.ttl)?,
+        nbf: Some(now),
+        iat: Some(now),
+        iss: a.jwt.jwt_issuer.clone(),
+        aud: a.jwt.jwt_audience.clone(),
+    };
+    jwt::mint_hs256(&claims, &secret).map_err(|e| format!("cannot sign the token: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+
+    #[test]
+    fn ttls() {
+        assert_eq!(parse_ttl("90").unwrap(), 90);
+        assert_eq!(parse_ttl("30m").unwrap(), 1800);
+        assert_eq!(parse_ttl("12h").unwrap(), 43_200);
+        assert_eq!(parse_ttl("7d").unwrap(), 604_800);
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+}

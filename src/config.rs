@@ -1,0 +1,188 @@
+//! Typed configuration. Every setting is a flag and a `COSELL_*` environment variable (flags
+//! win); defaults make `cosell serve` work with no configuration at all.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// A secret value that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
+
+/// The development secret used when no key is configured. Announced loudly at start-up.
+pub const DEV_JWT_SECRET: &str = "cosell-development-secret-NOT-FOR-PRODUCTION";
+
+#[derive(Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://path.db` (created if missing) or `postgres://user@host/db`.
+    #[arg(
+        long,
+        env = "COSELL_DATABASE_URL",
+        default_value = "sqlite://cosell.db"
+    )]
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "COSELL_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    #[value(name = "HS256")]
+    Hs256,
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "ES256")]
+    Es256,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct JwtArgs {
+    /// Shared HS256 secret (at least 32 bytes). Development and simple deployments.
+    #[arg(long, env = "COSELL_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// PEM file with the RS256 or ES256 public key that verifies tokens.
+    #[arg(long, env = "COSELL_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// JWKS document (JSON file) whose keys verify tokens, chosen by the token's `kid`.
+    #[arg(long, env = "COSELL_JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<PathBuf>,
+    /// The only algorithm accepted. Defaults to HS256 with a secret and RS256 with a key or JWKS.
+    #[arg(long, env = "COSELL_JWT_ALGORITHM", value_enum)]
+    pub jwt_algorithm: Option<JwtAlgorithm>,
+    /// Required `iss` claim.
+    #[arg(long, env = "COSELL_JWT_ISSUER", default_value = "cosell")]
+    pub jwt_issuer: String,
+    /// Required `aud` claim.
+    #[arg(long, env = "COSELL_JWT_AUDIENCE", default_value = "cosell-api")]
+    pub jwt_audience: String,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds (0 to 60).
+    #[arg(long, env = "COSELL_JWT_LEEWAY_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub jwt_leeway_seconds: u64,
+}
+
+impl JwtArgs {
+    /// Whether any verification key is configured.
+    pub fn has_key(&self) -> bool {
+        self.jwt_secret.is_some()
+            || self.jwt_public_key_file.is_some()
+            || self.jwt_jwks_file.is_some()
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "COSELL_MAX_DEPTH", default_value_t = 10)]
+    pub max_depth: usize,
+    /// Highest complexity score a query may have (each field costs 1; connections multiply
+    /// their children by the page size).
+    #[arg(long, env = "COSELL_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    #[arg(long, env = "COSELL_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most directives on one field or fragment.
+    #[arg(long, env = "COSELL_MAX_DIRECTIVES", default_value_t = 10)]
+    pub max_directives: usize,
+    /// Most operations in one batched HTTP request.
+    #[arg(long, env = "COSELL_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+    /// Largest `first`/`last` page size (1 to 100).
+    #[arg(long, env = "COSELL_MAX_PAGE_SIZE", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_page_size: u32,
+    /// Page size when neither `first` nor `last` is given.
+    #[arg(long, env = "COSELL_DEFAULT_PAGE_SIZE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub default_page_size: u32,
+    /// Longest time one GraphQL request may run, in milliseconds.
+    #[arg(long, env = "COSELL_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Requests per minute one principal may make (0 turns the limit off).
+    #[arg(long, env = "COSELL_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    pub rate_limit_per_minute: u32,
+    /// Turn schema introspection off (on by default).
+    #[arg(long, env = "COSELL_DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+    /// Turn "did you mean" field suggestions off (on by default).
+    #[arg(long, env = "COSELL_DISABLE_SUGGESTIONS")]
+    pub disable_suggestions: bool,
+}
+
+impl LimitArgs {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 5000,
+            max_aliases: 30,
+            max_directives: 10,
+            max_batch: 10,
+            max_body_bytes: 1_048_576,
+            max_page_size: 100,
+            default_page_size: 20,
+            request_timeout_ms: 10_000,
+            rate_limit_per_minute: 1200,
+            disable_introspection: false,
+            disable_suggestions: false,
+        }
+    }
+}
+
+/// Everything `cosell serve` needs.
+#[derive(Args, Debug, Clone)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "COSELL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Log format: human-readable lines or one JSON object per line.
+    #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+}

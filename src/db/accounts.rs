@@ -1,0 +1,281 @@
+//! Customer accounts: scoped reads, vendor writes, unique normalised domains.
+
+use std::collections::HashMap;
+
+use async_graphql::{Enum, InputObject, ID};
+use chrono::Utc;
+use entity::account::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select,
+    Set,
+};
+use serde_json::json;
+
+use super::events::{self, topic, vendor_only, NewEvent};
+use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::domain::{account::normalise_domain, text};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+/// The accounts `principal` may see: all for the vendor; none for partners until they hold a
+/// registration on one of the account's deals.
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Accounts) {
+        return super::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(_) => super::nothing(),
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
+    principal.require_read(Resource::Accounts)?;
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Account"))
+}
+
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// Filters for the account list.
+#[derive(InputObject, Default, Debug)]
+pub struct AccountFilter {
+    /// Case-insensitive substring of the account's name.
+    pub name_contains: Option<String>,
+    /// Exact web domain; normalised first, so `https://www.acme.com/` finds `acme.com`.
+    pub domain: Option<String>,
+    /// Exact industry label.
+    pub industry: Option<String>,
+    /// Exact region label.
+    pub region: Option<String>,
+}
+
+/// Orders of the account list.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum AccountOrder {
+    /// Alphabetical by name.
+    #[default]
+    NameAsc,
+    /// Reverse alphabetical by name.
+    NameDesc,
+    /// Oldest first.
+    CreatedAsc,
+    /// Newest first.
+    CreatedDesc,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: AccountFilter,
+    order: AccountOrder,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Accounts)?;
+    let mut q = visible(principal);
+    if let Some(n) = filter.name_contains.as_deref() {
+        q = q.filter(super::contains_ci(Column::Name, n));
+    }
+    if let Some(d) = filter.domain.as_deref() {
+        q = q.filter(Column::Domain.eq(normalise_domain(d)?));
+    }
+    if let Some(i) = filter.industry {
+        q = q.filter(Column::Industry.eq(i));
+    }
+    if let Some(r) = filter.region {
+        q = q.filter(Column::Region.eq(r));
+    }
+    let (column, desc) = match order {
+        AccountOrder::NameAsc => (Some(Column::Name), false),
+        AccountOrder::NameDesc => (Some(Column::Name), true),
+        AccountOrder::CreatedAsc => (None, false),
+        AccountOrder::CreatedDesc => (None, true),
+    };
+    let ord = Ordering {
+        name: format!("accounts:{order:?}"),
+        column,
+        id: Column::Id,
+        desc,
+    };
+    let key = move |m: &Model| {
+        if column.is_some() {
+            SortKey::Text(m.name.clone())
+        } else {
+            SortKey::Id
+        }
+    };
+    let page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
+    Ok((page, q))
+}
+
+/// A new customer account.
+#[derive(InputObject, Debug)]
+pub struct CreateAccountInput {
+    /// Company name (1 to 200 characters).
+    pub name: String,
+    /// Web domain, e.g. `acme.com`; normalised (lower case, no scheme, no `www.`) and unique.
+    pub domain: String,
+    /// Industry label, e.g. "Manufacturing".
+    pub industry: Option<String>,
+    /// Sales region label, e.g. "EMEA".
+    pub region: Option<String>,
+}
+
+/// Changes to an account. Omitted fields keep their value; an empty string clears an optional
+/// label.
+#[derive(InputObject, Debug)]
+pub struct UpdateAccountInput {
+    /// The account to change.
+    pub id: ID,
+    /// The version you read; the change is refused with VERSION_MISMATCH if it moved on.
+    pub expected_version: i32,
+    /// New company name.
+    pub name: Option<String>,
+    /// New web domain (normalised and unique).
+    pub domain: Option<String>,
+    /// New industry label.
+    pub industry: Option<String>,
+    /// New region label.
+    pub region: Option<String>,
+}
+
+const WRITERS: &[VendorRole] = &[
+    VendorRole::Admin,
+    VendorRole::ChannelManager,
+    VendorRole::Sales,
+];
+
+fn duplicate(domain: &str) -> String {
+    format!("an account with domain {domain} already exists")
+}
+
+fn snapshot(m: &Model) -> serde_json::Value {
+    json!({
+        "id": ids::encode(Kind::Account, m.id), "name": m.name, "domain": m.domain,
+        "industry": m.industry, "region": m.region, "version": m.version,
+    })
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: CreateAccountInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Accounts, WRITERS)?;
+    let name = text::required("name", &input.name, 200)?;
+    let domain = normalise_domain(&input.domain)?;
+    let industry = text::optional("industry", input.industry.as_deref(), 100)?;
+    let region = text::optional("region", input.region.as_deref(), 100)?;
+    let txn = super::begin_write(db).await?;
+    let now = Utc::now();
+    let model = ActiveModel {
+        name: Set(name),
+        domain: Set(domain.clone()),
+        industry: Set(industry),
+        region: Set(region),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::unique_or(e, duplicate(&domain)))?;
+    let ev = NewEvent {
+        topic: topic::ACCOUNT_CREATED,
+        audience: vendor_only(),
+        subject_id: ids::encode(Kind::Account, model.id),
+        payload: json!({ "account": snapshot(&model) }),
+    };
+    events::append(&txn, principal, ev).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpdateAccountInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Accounts, WRITERS)?;
+    let id = ids::decode_as(&input.id, Kind::Account)?;
+    let mut changes = <ActiveModel as Default>::default();
+    let mut new_domain = None;
+    if let Some(n) = &input.name {
+        changes.name = Set(text::required("name", n, 200)?);
+    }
+    if let Some(d) = &input.domain {
+        let d = normalise_domain(d)?;
+        changes.domain = Set(d.clone());
+        new_domain = Some(d);
+    }
+    if let Some(i) = &input.industry {
+        changes.industry = Set(text::optional("industry", Some(i), 100)?);
+    }
+    if let Some(r) = &input.region {
+        changes.region = Set(text::optional("region", Some(r), 100)?);
+    }
+    let txn = super::begin_write(db).await?;
+    let before = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Account"))?;
+    super::check_version("Account", input.expected_version, before.version)?;
+    changes.updated_at = Set(Utc::now());
+    super::update_versioned(
+        &txn,
+        "Account",
+        changes,
+        Column::Id,
+        Column::Version,
+        id,
+        before.version,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Db(e) => {
+            AppError::unique_or(e, duplicate(new_domain.as_deref().unwrap_or_default()))
+        }
+        other => other,
+    })?;
+    let after = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Account"))?;
+    let ev = NewEvent {
+        topic: topic::ACCOUNT_UPDATED,
+        audience: vendor_only(),
+        subject_id: ids::encode(Kind::Account, id),
+        payload: json!({ "before": snapshot(&before), "account": snapshot(&after) }),
+    };
+    events::append(&txn, principal, ev).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Finds an account by normalised domain (demo loading).
+pub async fn find_by_domain(db: &DatabaseConnection, domain: &str) -> AppResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Domain.eq(domain))
+        .one(db)
+        .await?)
+}

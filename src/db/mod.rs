@@ -1,0 +1,151 @@
+//! Data access: one module per aggregate. Every read takes the principal and returns only what
+//! it may see; every write is one transaction that also appends its event.
+
+pub mod accounts;
+pub mod events;
+pub mod opportunities;
+pub mod page;
+pub mod partners;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Counts SQL statements executed through the pool (exported as `cosell_sql_statements_total`).
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens the database named by `url`. A SQLite file is created when missing and runs in WAL
+/// mode with foreign keys on and a busy timeout; PostgreSQL is used as it is.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    counter: StatementCounter,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(max_connections.max(1))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    let mut db = Database::connect(opts).await?;
+    db.set_metric_callback(move |_info| {
+        counter.0.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Starts a write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two
+/// writers queue on the busy timeout instead of failing when a read lock would be upgraded.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Checks the database answers (used by `/readyz`).
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.ping().await
+}
+
+/// A condition that matches no row: the scope of a principal that may see nothing here.
+pub fn nothing() -> sea_orm::Condition {
+    sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("1 = 0"))
+}
+
+/// Writes `changes` to row `id` if it is still at `expected` version, bumping the version.
+/// Returns VERSION_MISMATCH when another change got there first.
+pub async fn update_versioned<E, A>(
+    txn: &DatabaseTransaction,
+    kind: &'static str,
+    mut changes: A,
+    id_col: E::Column,
+    version_col: E::Column,
+    id: i64,
+    expected: i32,
+) -> crate::error::AppResult<()>
+where
+    E: sea_orm::EntityTrait<ActiveModel = A>,
+    A: sea_orm::ActiveModelTrait<Entity = E> + Send,
+{
+    use sea_orm::{ColumnTrait, QueryFilter};
+    changes.set(version_col, (expected + 1).into());
+    let res = E::update_many()
+        .set(changes)
+        .filter(id_col.eq(id))
+        .filter(version_col.eq(expected))
+        .exec(txn)
+        .await?;
+    if res.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::VersionMismatch {
+            kind,
+            expected,
+            current: expected + 1,
+        })
+    }
+}
+
+/// Checks the caller's `expectedVersion` against the row it read.
+pub fn check_version(
+    kind: &'static str,
+    expected: i32,
+    current: i32,
+) -> crate::error::AppResult<()> {
+    if expected == current {
+        Ok(())
+    } else {
+        Err(crate::error::AppError::VersionMismatch {
+            kind,
+            expected,
+            current,
+        })
+    }
+}
+
+/// Case-insensitive substring match on a text column, with `%` and `_` taken literally.
+pub fn contains_ci<C: sea_orm::ColumnTrait>(
+    col: C,
+    needle: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let escaped: String = needle
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    Expr::expr(Func::lower(Expr::col(col.as_column_ref())))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}

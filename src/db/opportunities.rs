@@ -1,0 +1,554 @@
+//! Opportunities: scoped reads with vendor-internal fields redacted, vendor writes, stage moves
+//! with history.
+
+use std::collections::HashMap;
+
+use async_graphql::{Enum, InputObject, ID};
+use chrono::Utc;
+use entity::enums::OpportunityStage;
+use entity::opportunity::{ActiveModel, Column, Entity, Model};
+use entity::opportunity_stage_change as stage_change;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+};
+use serde_json::json;
+
+use super::events::{self, topic, vendor_only, NewEvent};
+use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::domain::{money, opportunity as rules, text};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::scalars::{Date, MinorUnits};
+
+/// The opportunities `principal` may see: all for the vendor. Partners see none until they hold
+/// a registration on one.
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Opportunities) {
+        return super::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(_) => super::nothing(),
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+/// Blanks the vendor-internal fields for anyone outside the vendor.
+fn redact(principal: &Principal, mut m: Model) -> Model {
+    if !principal.is_vendor_party() {
+        m.forecast_notes = None;
+        m.probability = None;
+    }
+    m
+}
+
+pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
+    principal.require_read(Resource::Opportunities)?;
+    let m = visible(principal).filter(Column::Id.eq(id)).one(db).await?;
+    m.map(|m| redact(principal, m))
+        .ok_or(AppError::NotFound("Opportunity"))
+}
+
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| (m.id, redact(principal, m)))
+        .collect())
+}
+
+/// Stage histories of the visible opportunities among `ids`, oldest change first.
+pub async fn load_history(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<stage_change::Model>>> {
+    let visible_ids = visible(principal)
+        .select_only()
+        .column(Column::Id)
+        .into_query();
+    let rows = stage_change::Entity::find()
+        .filter(stage_change::Column::OpportunityId.is_in(ids.to_vec()))
+        .filter(stage_change::Column::OpportunityId.in_subquery(visible_ids))
+        .order_by_asc(stage_change::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<stage_change::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.opportunity_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Filters for the opportunity list; all given filters must match.
+#[derive(InputObject, Default, Debug)]
+pub struct OpportunityFilter {
+    /// Only opportunities in one of these stages.
+    pub stage_in: Option<Vec<OpportunityStage>>,
+    /// Only opportunities at this account.
+    pub account_id: Option<ID>,
+    /// Only opportunities owned by this vendor seller (exact match).
+    pub owner: Option<String>,
+    /// Only opportunities in this region (exact match).
+    pub region: Option<String>,
+    /// Expected close on or after this date.
+    pub close_date_from: Option<Date>,
+    /// Expected close on or before this date.
+    pub close_date_to: Option<Date>,
+    /// Amount at least this many minor units (compare within one currency).
+    pub amount_min: Option<MinorUnits>,
+    /// Amount at most this many minor units.
+    pub amount_max: Option<MinorUnits>,
+    /// Only amounts in this ISO 4217 currency.
+    pub currency: Option<String>,
+    /// Case-insensitive substring of the opportunity's name.
+    pub name_contains: Option<String>,
+}
+
+/// Orders of the opportunity list. Ties are broken by creation order.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OpportunityOrder {
+    /// Oldest first.
+    #[default]
+    CreatedAsc,
+    /// Newest first.
+    CreatedDesc,
+    /// Least recently changed first.
+    UpdatedAsc,
+    /// Most recently changed first.
+    UpdatedDesc,
+    /// Alphabetical by name.
+    NameAsc,
+    /// Reverse alphabetical by name.
+    NameDesc,
+    /// Smallest amount first (minor units, whatever the currency).
+    AmountAsc,
+    /// Largest amount first.
+    AmountDesc,
+    /// Soonest expected close first.
+    CloseDateAsc,
+    /// Latest expected close first.
+    CloseDateDesc,
+}
+
+fn ordering(order: OpportunityOrder) -> (Ordering<Entity>, fn(&Model) -> SortKey) {
+    use OpportunityOrder::*;
+    let (column, desc, key): (Option<Column>, bool, fn(&Model) -> SortKey) = match order {
+        CreatedAsc => (None, false, |_| SortKey::Id),
+        CreatedDesc => (None, true, |_| SortKey::Id),
+        UpdatedAsc => (Some(Column::UpdatedAt), false, |m| {
+            SortKey::Time(m.updated_at)
+        }),
+        UpdatedDesc => (Some(Column::UpdatedAt), true, |m| {
+            SortKey::Time(m.updated_at)
+        }),
+        NameAsc => (Some(Column::Name), false, |m| SortKey::Text(m.name.clone())),
+        NameDesc => (Some(Column::Name), true, |m| SortKey::Text(m.name.clone())),
+        AmountAsc => (Some(Column::AmountMinor), false, |m| {
+            SortKey::Int(m.amount_minor)
+        }),
+        AmountDesc => (Some(Column::AmountMinor), true, |m| {
+            SortKey::Int(m.amount_minor)
+        }),
+        CloseDateAsc => (Some(Column::ExpectedCloseDate), false, |m| {
+            SortKey::Date(m.expected_close_date)
+        }),
+        CloseDateDesc => (Some(Column::ExpectedCloseDate), true, |m| {
+            SortKey::Date(m.expected_close_date)
+        }),
+    };
+    (
+        Ordering {
+            name: format!("opportunities:{order:?}"),
+            column,
+            id: Column::Id,
+            desc,
+        },
+        key,
+    )
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: OpportunityFilter,
+    order: OpportunityOrder,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Opportunities)?;
+    let mut q = visible(principal);
+    if let Some(stages) = filter.stage_in {
+        q = q.filter(Column::Stage.is_in(stages));
+    }
+    if let Some(a) = &filter.account_id {
+        q = q.filter(Column::AccountId.eq(ids::decode_as(a, Kind::Account).unwrap_or(0)));
+    }
+    if let Some(o) = filter.owner {
+        q = q.filter(Column::Owner.eq(o));
+    }
+    if let Some(r) = filter.region {
+        q = q.filter(Column::Region.eq(r));
+    }
+    if let Some(d) = filter.close_date_from {
+        q = q.filter(Column::ExpectedCloseDate.gte(d.0));
+    }
+    if let Some(d) = filter.close_date_to {
+        q = q.filter(Column::ExpectedCloseDate.lte(d.0));
+    }
+    if let Some(a) = filter.amount_min {
+        q = q.filter(Column::AmountMinor.gte(a.0));
+    }
+    if let Some(a) = filter.amount_max {
+        q = q.filter(Column::AmountMinor.lte(a.0));
+    }
+    if let Some(c) = filter.currency.as_deref() {
+        q = q.filter(Column::Currency.eq(money::currency(c)?));
+    }
+    if let Some(n) = filter.name_contains.as_deref() {
+        q = q.filter(super::contains_ci(Column::Name, n));
+    }
+    let (ord, key) = ordering(order);
+    let mut page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
+    page.items = page
+        .items
+        .into_iter()
+        .map(|(c, m)| (c, redact(principal, m)))
+        .collect();
+    Ok((page, q))
+}
+
+/// A new opportunity.
+#[derive(InputObject, Debug)]
+pub struct CreateOpportunityInput {
+    /// The customer account.
+    pub account_id: ID,
+    /// Deal name (1 to 200 characters).
+    pub name: String,
+    /// Starting stage; PROSPECTING when omitted.
+    pub stage: Option<OpportunityStage>,
+    /// Deal value in minor units of `currency`.
+    pub amount: MinorUnits,
+    /// ISO 4217 currency code, e.g. "USD".
+    pub currency: String,
+    /// When the deal is expected to close.
+    pub expected_close_date: Date,
+    /// The vendor seller who owns the deal; you when omitted.
+    pub owner: Option<String>,
+    /// Sales region; the account's region when omitted.
+    pub region: Option<String>,
+    /// Product names on the deal (at most 50).
+    #[graphql(default)]
+    pub products: Vec<String>,
+    /// Vendor-internal forecast commentary, never shown to partners.
+    pub forecast_notes: Option<String>,
+    /// Vendor-internal win probability in percent (0 to 100), never shown to partners.
+    pub probability: Option<i32>,
+}
+
+/// Changes to an opportunity's fields. Omitted fields keep their value. The stage changes only
+/// through moveOpportunityStage and reopenOpportunity.
+#[derive(InputObject, Debug)]
+pub struct UpdateOpportunityInput {
+    /// The opportunity to change.
+    pub id: ID,
+    /// The version you read; the change is refused with VERSION_MISMATCH if it moved on.
+    pub expected_version: i32,
+    /// New deal name.
+    pub name: Option<String>,
+    /// New amount in minor units.
+    pub amount: Option<MinorUnits>,
+    /// New ISO 4217 currency code.
+    pub currency: Option<String>,
+    /// New expected close date.
+    pub expected_close_date: Option<Date>,
+    /// New owning vendor seller.
+    pub owner: Option<String>,
+    /// New region; an empty string clears it.
+    pub region: Option<String>,
+    /// Replaces the product list.
+    pub products: Option<Vec<String>>,
+    /// New forecast commentary; an empty string clears it.
+    pub forecast_notes: Option<String>,
+    /// New win probability in percent.
+    pub probability: Option<i32>,
+}
+
+/// Moves an opportunity to another stage.
+#[derive(InputObject, Debug)]
+pub struct MoveOpportunityStageInput {
+    /// The opportunity to move.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// The new stage. Closed stages (CLOSED_WON, CLOSED_LOST) are final.
+    pub stage: OpportunityStage,
+    /// Why, recorded in the stage history (at most 1000 characters).
+    pub reason: Option<String>,
+}
+
+/// Reopens a closed opportunity (vendor ADMIN only).
+#[derive(InputObject, Debug)]
+pub struct ReopenOpportunityInput {
+    /// The closed opportunity.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// The open stage to return to.
+    pub stage: OpportunityStage,
+    /// Why it is reopened; required, recorded in the stage history.
+    pub reason: String,
+}
+
+const WRITERS: &[VendorRole] = &[
+    VendorRole::Admin,
+    VendorRole::ChannelManager,
+    VendorRole::Sales,
+];
+
+fn snapshot(m: &Model) -> serde_json::Value {
+    json!({
+        "id": ids::encode(Kind::Opportunity, m.id), "accountId": ids::encode(Kind::Account, m.account_id),
+        "name": m.name, "stage": m.stage, "amount": m.amount_minor, "currency": m.currency,
+        "expectedCloseDate": m.expected_close_date, "owner": m.owner, "region": m.region,
+        "products": m.products, "version": m.version,
+    })
+}
+
+async fn record_stage<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    opp: &Model,
+    from: Option<OpportunityStage>,
+    reason: Option<String>,
+) -> AppResult<()> {
+    stage_change::ActiveModel {
+        opportunity_id: Set(opp.id),
+        from_stage: Set(from),
+        to_stage: Set(opp.stage),
+        changed_by: Set(principal.subject.clone()),
+        reason: Set(reason),
+        changed_at: Set(opp.updated_at),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: CreateOpportunityInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+    let account_id = ids::decode_as(&input.account_id, Kind::Account)
+        .map_err(|_| AppError::bad_field("accountId", "accountId names no account"))?;
+    let name = text::required("name", &input.name, 200)?;
+    let currency = money::currency(&input.currency)?;
+    let amount = money::amount("amount", input.amount.0)?;
+    let owner = text::required(
+        "owner",
+        input.owner.as_deref().unwrap_or(&principal.subject),
+        200,
+    )?;
+    let products = text::labels("products", &input.products, 50, 100)?;
+    let forecast_notes = text::optional("forecastNotes", input.forecast_notes.as_deref(), 4000)?;
+    let probability = rules::probability(input.probability)?;
+    let stage = input.stage.unwrap_or(OpportunityStage::Prospecting);
+    let txn = super::begin_write(db).await?;
+    let account = entity::account::Entity::find_by_id(account_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::bad_field("accountId", "accountId names no account"))?;
+    let region = match input.region.as_deref() {
+        Some(r) => text::optional("region", Some(r), 100)?,
+        None => account.region.clone(),
+    };
+    let now = Utc::now();
+    let model = ActiveModel {
+        account_id: Set(account_id),
+        name: Set(name),
+        stage: Set(stage),
+        amount_minor: Set(amount),
+        currency: Set(currency),
+        expected_close_date: Set(input.expected_close_date.0),
+        owner: Set(owner),
+        region: Set(region),
+        products: Set(json!(products)),
+        forecast_notes: Set(forecast_notes),
+        probability: Set(probability),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        closed_at: Set(stage.is_closed().then_some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    record_stage(&txn, principal, &model, None, None).await?;
+    let ev = NewEvent {
+        topic: topic::OPPORTUNITY_CREATED,
+        audience: vendor_only(),
+        subject_id: ids::encode(Kind::Opportunity, model.id),
+        payload: json!({ "opportunity": snapshot(&model) }),
+    };
+    events::append(&txn, principal, ev).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpdateOpportunityInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+    let id = ids::decode_as(&input.id, Kind::Opportunity)?;
+    let mut c = <ActiveModel as Default>::default();
+    if let Some(n) = &input.name {
+        c.name = Set(text::required("name", n, 200)?);
+    }
+    if let Some(a) = input.amount {
+        c.amount_minor = Set(money::amount("amount", a.0)?);
+    }
+    if let Some(cur) = &input.currency {
+        c.currency = Set(money::currency(cur)?);
+    }
+    if let Some(d) = input.expected_close_date {
+        c.expected_close_date = Set(d.0);
+    }
+    if let Some(o) = &input.owner {
+        c.owner = Set(text::required("owner", o, 200)?);
+    }
+    if let Some(r) = &input.region {
+        c.region = Set(text::optional("region", Some(r), 100)?);
+    }
+    if let Some(p) = &input.products {
+        c.products = Set(json!(text::labels("products", p, 50, 100)?));
+    }
+    if let Some(f) = &input.forecast_notes {
+        c.forecast_notes = Set(text::optional("forecastNotes", Some(f), 4000)?);
+    }
+    if input.probability.is_some() {
+        c.probability = Set(rules::probability(input.probability)?);
+    }
+    let txn = super::begin_write(db).await?;
+    let before = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    super::check_version("Opportunity", input.expected_version, before.version)?;
+    c.updated_at = Set(Utc::now());
+    super::update_versioned(
+        &txn,
+        "Opportunity",
+        c,
+        Column::Id,
+        Column::Version,
+        id,
+        before.version,
+    )
+    .await?;
+    let after = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    let ev = NewEvent {
+        topic: topic::OPPORTUNITY_UPDATED,
+        audience: vendor_only(),
+        subject_id: ids::encode(Kind::Opportunity, id),
+        payload: json!({ "before": snapshot(&before), "opportunity": snapshot(&after) }),
+    };
+    events::append(&txn, principal, ev).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// A stage move or reopen, checked against the lifecycle rules, recorded in the history.
+pub async fn change_stage(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: &ID,
+    expected_version: i32,
+    stage: OpportunityStage,
+    reason: Option<&str>,
+    reopen: bool,
+) -> AppResult<Model> {
+    if reopen {
+        principal.require_vendor_admin("reopen a closed opportunity")?;
+    } else {
+        principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+    }
+    let id = ids::decode_as(id, Kind::Opportunity)?;
+    let reason = text::optional("reason", reason, 1000)?;
+    if reopen && reason.is_none() {
+        return Err(AppError::bad_field("reason", "reopening needs a reason"));
+    }
+    let txn = super::begin_write(db).await?;
+    let before = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    super::check_version("Opportunity", expected_version, before.version)?;
+    rules::check_move(before.stage, stage, reopen)?;
+    let now = Utc::now();
+    let changes = ActiveModel {
+        stage: Set(stage),
+        updated_at: Set(now),
+        closed_at: Set(stage.is_closed().then_some(now)),
+        ..Default::default()
+    };
+    super::update_versioned(
+        &txn,
+        "Opportunity",
+        changes,
+        Column::Id,
+        Column::Version,
+        id,
+        before.version,
+    )
+    .await?;
+    let after = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    record_stage(&txn, principal, &after, Some(before.stage), reason.clone()).await?;
+    let ev = NewEvent {
+        topic: topic::OPPORTUNITY_STAGE_CHANGED,
+        audience: vendor_only(),
+        subject_id: ids::encode(Kind::Opportunity, id),
+        payload: json!({
+            "from": before.stage, "to": after.stage, "reason": reason, "reopened": reopen,
+            "opportunity": snapshot(&after),
+        }),
+    };
+    events::append(&txn, principal, ev).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Finds an opportunity by account and exact name (demo loading).
+pub async fn find_by_name(
+    db: &DatabaseConnection,
+    account_id: i64,
+    name: &str,
+) -> AppResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::Name.eq(name))
+        .one(db)
+        .await?)
+}

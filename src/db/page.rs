@@ -1,0 +1,249 @@
+//! Keyset (cursor) pagination shared by every connection.
+//!
+//! A cursor encodes the ordering it was made for, the row's sort key and its id, so pages stay
+//! stable while rows are added and a cursor from another ordering is refused.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+/// `first`/`after`/`last`/`before` as the client sent them.
+#[derive(Debug, Default, Clone)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// Page-size bounds from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default_size: u32,
+    pub max_size: u32,
+}
+
+/// The value a row is sorted by, before its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SortKey {
+    Id,
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+    Time(DateTime<Utc>),
+}
+
+impl SortKey {
+    fn value(&self) -> Option<Value> {
+        match self {
+            SortKey::Id => None,
+            SortKey::Int(v) => Some((*v).into()),
+            SortKey::Text(v) => Some(v.clone().into()),
+            SortKey::Date(v) => Some((*v).into()),
+            SortKey::Time(v) => Some((*v).into()),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorData {
+    o: String,
+    k: SortKey,
+    i: i64,
+}
+
+/// How a list is ordered: an optional column, then the id, both in one direction.
+pub struct Ordering<E: EntityTrait> {
+    /// Stable name of the ordering, written into cursors.
+    pub name: String,
+    pub column: Option<E::Column>,
+    pub id: E::Column,
+    pub desc: bool,
+}
+
+/// One page of rows with their cursors.
+pub struct Page<T> {
+    pub items: Vec<(String, T)>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+impl<T> Page<T> {
+    pub fn start_cursor(&self) -> Option<String> {
+        self.items.first().map(|(c, _)| c.clone())
+    }
+    pub fn end_cursor(&self) -> Option<String> {
+        self.items.last().map(|(c, _)| c.clone())
+    }
+}
+
+fn encode_cursor(ordering: &str, key: SortKey, id: i64) -> String {
+    let data = CursorData {
+        o: ordering.to_string(),
+        k: key,
+        i: id,
+    };
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
+}
+
+fn decode_cursor(field: &'static str, ordering: &str, cursor: &str) -> AppResult<(SortKey, i64)> {
+    let bad = || {
+        AppError::bad_field(
+            field,
+            format!(
+                "`{field}` is not a cursor from this list; use a cursor from pageInfo or an edge"
+            ),
+        )
+    };
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let data: CursorData = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    if data.o != ordering {
+        return Err(AppError::bad_field(
+            field,
+            format!("`{field}` was made for another ordering; restart from the first page"),
+        ));
+    }
+    Ok((data.k, data.i))
+}
+
+/// Checks the page-size arguments and returns the size and direction (`true` = backwards).
+pub fn size(args: &PageArgs, limits: PageLimits) -> AppResult<(u64, bool)> {
+    let check = |name: &'static str, v: i32| -> AppResult<u64> {
+        if v < 1 || v as u32 > limits.max_size {
+            Err(AppError::bad_field(
+                name,
+                format!("`{name}` must be between 1 and {}", limits.max_size),
+            ))
+        } else {
+            Ok(v as u64)
+        }
+    };
+    match (args.first, args.last) {
+        (Some(_), Some(_)) => Err(AppError::bad_input("pass `first` or `last`, not both")),
+        (Some(f), None) => Ok((check("first", f)?, false)),
+        (None, Some(l)) => Ok((check("last", l)?, true)),
+        (None, None) if args.before.is_some() => Ok((limits.default_size as u64, true)),
+        (None, None) => Ok((limits.default_size as u64, false)),
+    }
+}
+
+/// Rows strictly after (`after = true`) or before the cursor position in the ordering.
+fn beyond<E: EntityTrait>(ord: &Ordering<E>, key: &SortKey, id: i64, after: bool) -> Condition {
+    let greater = after != ord.desc;
+    let cmp = |col: E::Column, v: Value| -> SimpleExpr {
+        if greater {
+            col.gt(v)
+        } else {
+            col.lt(v)
+        }
+    };
+    match (ord.column, key.value()) {
+        (Some(col), Some(v)) => Condition::any()
+            .add(cmp(col, v.clone()))
+            .add(Condition::all().add(col.eq(v)).add(cmp(ord.id, id.into()))),
+        _ => Condition::all().add(cmp(ord.id, id.into())),
+    }
+}
+
+/// Fetches one page of `select` in `ord`, with `key_of`/`id_of` reading a row's position.
+pub async fn fetch<E, C>(
+    conn: &C,
+    select: Select<E>,
+    ord: &Ordering<E>,
+    args: &PageArgs,
+    limits: PageLimits,
+    key_of: impl Fn(&E::Model) -> SortKey,
+    id_of: impl Fn(&E::Model) -> i64,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let (n, backwards) = size(args, limits)?;
+    let mut q = select;
+    if let Some(c) = &args.after {
+        let (k, id) = decode_cursor("after", &ord.name, c)?;
+        q = q.filter(beyond(ord, &k, id, true));
+    }
+    if let Some(c) = &args.before {
+        let (k, id) = decode_cursor("before", &ord.name, c)?;
+        q = q.filter(beyond(ord, &k, id, false));
+    }
+    let dir = if ord.desc != backwards {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    if let Some(col) = ord.column {
+        q = q.order_by(col, dir.clone());
+    }
+    q = q.order_by(ord.id, dir).limit(n + 1);
+    let mut rows = q.all(conn).await?;
+    let extra = rows.len() as u64 > n;
+    rows.truncate(n as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let items = rows
+        .into_iter()
+        .map(|m| (encode_cursor(&ord.name, key_of(&m), id_of(&m)), m))
+        .collect();
+    let (has_next, has_previous) = if backwards {
+        (args.before.is_some(), extra)
+    } else {
+        (extra, args.after.is_some())
+    };
+    Ok(Page {
+        items,
+        has_next,
+        has_previous,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        let l = PageLimits {
+            default_size: 20,
+            max_size: 100,
+        };
+        let a = |first, last| PageArgs {
+            first,
+            last,
+            ..Default::default()
+        };
+        assert_eq!(size(&a(None, None), l).unwrap(), (20, false));
+        assert_eq!(size(&a(Some(5), None), l).unwrap(), (5, false));
+        assert_eq!(size(&a(None, Some(100)), l).unwrap(), (100, true));
+        for bad in [
+            a(Some(0), None),
+            a(Some(101), None),
+            a(None, Some(-1)),
+            a(Some(1), Some(1)),
+        ] {
+            assert_eq!(size(&bad, l).unwrap_err().code(), "BAD_USER_INPUT");
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_bind_to_their_ordering() {
+        let c = encode_cursor("NAME_ASC", SortKey::Text("Acme".into()), 3);
+        assert_eq!(
+            decode_cursor("after", "NAME_ASC", &c).unwrap(),
+            (SortKey::Text("Acme".into()), 3)
+        );
+        assert!(decode_cursor("after", "AMOUNT_ASC", &c).is_err());
+        assert!(decode_cursor("after", "NAME_ASC", "garbage").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! Domain rules: plain Rust that knows nothing of GraphQL, HTTP or the database.
+
+pub mod account;
+pub mod money;
+pub mod opportunity;
+pub mod text;

@@ -1,0 +1,139 @@
+//! Customer accounts in the GraphQL schema.
+
+use async_graphql::{Context, Object, Result, ID};
+use entity::account::Model;
+
+use super::connection::{self, connection, TotalCount};
+use super::{db, page_limits, principal};
+use crate::db::accounts::{
+    self as data, AccountFilter, AccountOrder, CreateAccountInput, UpdateAccountInput,
+};
+use crate::ids::{self, Kind};
+use crate::scalars::DateTime;
+
+/// A customer company. Its normalised web domain is unique and keys duplicate detection.
+#[derive(Clone)]
+pub struct Account(pub Model);
+
+impl From<Model> for Account {
+    fn from(m: Model) -> Self {
+        Self(m)
+    }
+}
+
+/// A customer company. Its normalised web domain is unique and keys duplicate detection.
+#[Object]
+impl Account {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Account, self.0.id).into()
+    }
+    /// Company name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Normalised web domain: lower case, no scheme, no `www.`.
+    async fn domain(&self) -> &str {
+        &self.0.domain
+    }
+    /// Industry label.
+    async fn industry(&self) -> Option<&str> {
+        self.0.industry.as_deref()
+    }
+    /// Sales region label.
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the account.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    /// When the account was last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+connection!(AccountConnection, AccountEdge, Account, Model);
+
+/// The result of an account change.
+#[derive(async_graphql::SimpleObject)]
+pub struct AccountPayload {
+    /// The account as it is after the change.
+    pub account: Account,
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// Customer accounts you may see: all of them for the vendor.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only accounts matching all of these filters.")] filter: Option<
+            AccountFilter,
+        >,
+        #[graphql(desc = "Sort order; NAME_ASC by default.")] order_by: Option<AccountOrder>,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<AccountConnection> {
+        let args = connection::page_args(first, after, last, before);
+        let (page, q) = data::list(
+            db(ctx),
+            principal(ctx),
+            filter.unwrap_or_default(),
+            order_by.unwrap_or_default(),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(AccountConnection::new(page, TotalCount::of(db(ctx), q)))
+    }
+
+    /// One account by ID. An unknown ID and one you may not see both answer NOT_FOUND.
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's ID.")] id: ID,
+    ) -> Result<Account> {
+        let id = ids::decode_as(&id, Kind::Account)?;
+        Ok(data::get(db(ctx), principal(ctx), id).await?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a customer account (any vendor role). A second account with the same
+    /// normalised domain is refused with CONFLICT.
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account.")] input: CreateAccountInput,
+    ) -> Result<AccountPayload> {
+        let m = data::create(db(ctx), principal(ctx), input).await?;
+        Ok(AccountPayload { account: m.into() })
+    }
+
+    /// Changes an account (any vendor role).
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change.")] input: UpdateAccountInput,
+    ) -> Result<AccountPayload> {
+        let m = data::update(db(ctx), principal(ctx), input).await?;
+        Ok(AccountPayload { account: m.into() })
+    }
+}

@@ -1,0 +1,92 @@
+//! The GraphQL schema, split by domain. Resolvers stay thin: they read the principal and the
+//! per-request loaders from the context and call data access.
+
+pub mod account;
+pub mod connection;
+pub mod loaders;
+pub mod node;
+pub mod opportunity;
+pub mod partner;
+pub mod viewer;
+
+use async_graphql::{
+    Context, EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder,
+};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Principal;
+use crate::config::LimitArgs;
+use crate::db::page::PageLimits;
+
+/// The entry points for reading: who you are, any object by ID, and the lists you may see.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    viewer::ViewerQuery,
+    node::NodeQuery,
+    partner::PartnerQuery,
+    account::AccountQuery,
+    opportunity::OpportunityQuery,
+);
+
+/// The entry points for changing data. Each change is one transaction that also records its
+/// event; updates take `expectedVersion` for optimistic concurrency.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    partner::PartnerMutation,
+    account::AccountMutation,
+    opportunity::OpportunityMutation,
+);
+
+pub type CosellSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The served schema, with the database and the configured limits.
+pub fn build_schema(db: DatabaseConnection, limits: &LimitArgs) -> CosellSchema {
+    let mut b = builder()
+        .data(db)
+        .data(PageLimits {
+            default_size: limits.default_page_size,
+            max_size: limits.max_page_size,
+        })
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .limit_recursive_depth(64);
+    if limits.disable_introspection {
+        b = b.disable_introspection();
+    }
+    if limits.disable_suggestions {
+        b = b.disable_suggestions();
+    }
+    b.finish()
+}
+
+/// The SDL, with sorted fields for stable diffs (`cosell schema`, `schema.graphql`).
+pub fn sdl() -> String {
+    builder().finish().sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}
+
+/// The caller; every request carries one (unauthenticated requests never reach the schema).
+pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
+    ctx.data_unchecked::<Principal>()
+}
+
+pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}
+
+pub fn page_limits(ctx: &Context<'_>) -> PageLimits {
+    *ctx.data_unchecked::<PageLimits>()
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> &'a loaders::Loaders {
+    ctx.data_unchecked::<loaders::Loaders>()
+}

@@ -1,0 +1,71 @@
+//! The Relay `Node` interface with `node(id:)` and `nodes(ids:)`.
+
+use async_graphql::{Context, Interface, Object, Result, ID};
+
+use super::account::Account;
+use super::loaders;
+use super::opportunity::Opportunity;
+use super::partner::Partner;
+use crate::error::AppError;
+use crate::ids::{self, Kind};
+
+/// An object with a global ID that `node(id:)` can fetch again.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global ID."))]
+pub enum Node {
+    Partner(Partner),
+    Account(Account),
+    Opportunity(Opportunity),
+}
+
+async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
+    let l = loaders(ctx);
+    Ok(match ids::decode(id)? {
+        (Kind::Partner, n) => l
+            .partners
+            .load_one(n)
+            .await?
+            .map(|m| Node::Partner(m.into())),
+        (Kind::Account, n) => l
+            .accounts
+            .load_one(n)
+            .await?
+            .map(|m| Node::Account(m.into())),
+        (Kind::Opportunity, n) => l
+            .opportunities
+            .load_one(n)
+            .await?
+            .map(|m| Node::Opportunity(m.into())),
+        (Kind::StageChange, _) => None,
+    })
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID. Null when it does not exist or you may not see it
+    /// (the two are indistinguishable); a string that is not a cosell ID is BAD_USER_INPUT.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID.")] id: ID,
+    ) -> Result<Option<Node>> {
+        fetch(ctx, &id).await
+    }
+
+    /// Fetches up to 100 objects by global ID, in the order asked; null for each one that does
+    /// not exist or that you may not see.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Up to 100 global IDs.")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        if ids.len() > 100 {
+            return Err(AppError::bad_field("ids", "nodes takes at most 100 IDs").into());
+        }
+        let lookups = ids.iter().map(|id| fetch(ctx, id));
+        futures_util::future::try_join_all(lookups).await
+    }
+}

@@ -1,0 +1,277 @@
+//! Opportunities in the GraphQL schema.
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use entity::enums::OpportunityStage;
+use entity::opportunity::Model;
+use entity::opportunity_stage_change::Model as StageChangeModel;
+
+use super::account::Account;
+use super::connection::{self, connection, TotalCount};
+use super::{db, loaders, page_limits, principal};
+use crate::db::opportunities::{
+    self as data, CreateOpportunityInput, MoveOpportunityStageInput, OpportunityFilter,
+    OpportunityOrder, ReopenOpportunityInput, UpdateOpportunityInput,
+};
+use crate::domain::money;
+use crate::error::AppError;
+use crate::ids::{self, Kind};
+use crate::scalars::{Date, DateTime, MinorUnits};
+
+/// An amount of money.
+#[derive(SimpleObject)]
+pub struct Money {
+    /// Integer minor units of `currency` (cents for USD, yen for JPY).
+    pub amount: MinorUnits,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// The amount as a decimal string in major units, e.g. "1250.00".
+    pub decimal: String,
+}
+
+/// A potential sale at one customer account.
+#[derive(Clone)]
+pub struct Opportunity(pub Model);
+
+impl From<Model> for Opportunity {
+    fn from(m: Model) -> Self {
+        Self(m)
+    }
+}
+
+/// A potential sale at one customer account.
+#[Object]
+impl Opportunity {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Opportunity, self.0.id).into()
+    }
+    /// Deal name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The customer account.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let a = loaders(ctx).accounts.load_one(self.0.account_id).await?;
+        a.map(Account)
+            .ok_or_else(|| AppError::NotFound("Account").into())
+    }
+    /// Where the deal stands in the sales cycle.
+    async fn stage(&self) -> OpportunityStage {
+        self.0.stage
+    }
+    /// Deal value.
+    async fn amount(&self) -> Money {
+        Money {
+            amount: MinorUnits(self.0.amount_minor),
+            currency: self.0.currency.clone(),
+            decimal: money::format_decimal(self.0.amount_minor, &self.0.currency),
+        }
+    }
+    /// When the deal is expected to close.
+    async fn expected_close_date(&self) -> Date {
+        Date(self.0.expected_close_date)
+    }
+    /// The vendor seller who owns the deal.
+    async fn owner(&self) -> &str {
+        &self.0.owner
+    }
+    /// Sales region.
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+    /// Product names on the deal.
+    async fn products(&self) -> Vec<String> {
+        serde_json::from_value(self.0.products.clone()).unwrap_or_default()
+    }
+    /// Vendor-internal forecast commentary; always null for partners.
+    async fn forecast_notes(&self) -> Option<&str> {
+        self.0.forecast_notes.as_deref()
+    }
+    /// Vendor-internal win probability in percent; always null for partners.
+    async fn probability(&self) -> Option<i32> {
+        self.0.probability
+    }
+    /// Every stage the deal has been in, oldest first, with who moved it and why.
+    async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<OpportunityStageChange>> {
+        let h = loaders(ctx).stage_history.load_one(self.0.id).await?;
+        Ok(h.unwrap_or_default()
+            .into_iter()
+            .map(OpportunityStageChange)
+            .collect())
+    }
+    /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the deal.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the opportunity was created.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    /// When the opportunity was last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+    /// When the deal reached a closed stage; null while it is open.
+    async fn closed_at(&self) -> Option<DateTime> {
+        self.0.closed_at.map(DateTime)
+    }
+}
+
+/// One entry in an opportunity's stage history.
+pub struct OpportunityStageChange(pub StageChangeModel);
+
+/// One entry in an opportunity's stage history.
+#[Object]
+impl OpportunityStageChange {
+    /// The stage before the change; null for the entry made when the opportunity was created.
+    async fn from_stage(&self) -> Option<OpportunityStage> {
+        self.0.from_stage
+    }
+    /// The stage after the change.
+    async fn to_stage(&self) -> OpportunityStage {
+        self.0.to_stage
+    }
+    /// Who made the change (the token subject).
+    async fn changed_by(&self) -> &str {
+        &self.0.changed_by
+    }
+    /// Why, if a reason was given.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// When the change happened.
+    async fn changed_at(&self) -> DateTime {
+        DateTime(self.0.changed_at)
+    }
+}
+
+connection!(OpportunityConnection, OpportunityEdge, Opportunity, Model);
+
+/// The result of an opportunity change.
+#[derive(SimpleObject)]
+pub struct OpportunityPayload {
+    /// The opportunity as it is after the change.
+    pub opportunity: Opportunity,
+}
+
+#[derive(Default)]
+pub struct OpportunityQuery;
+
+#[Object]
+impl OpportunityQuery {
+    /// Opportunities you may see: all of them for the vendor; partners see the deals they
+    /// hold a registration on.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only opportunities matching all of these filters.")] filter: Option<
+            OpportunityFilter,
+        >,
+        #[graphql(desc = "Sort order; CREATED_ASC by default.")] order_by: Option<OpportunityOrder>,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<OpportunityConnection> {
+        let args = connection::page_args(first, after, last, before);
+        let (page, q) = data::list(
+            db(ctx),
+            principal(ctx),
+            filter.unwrap_or_default(),
+            order_by.unwrap_or_default(),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(OpportunityConnection::new(page, TotalCount::of(db(ctx), q)))
+    }
+
+    /// One opportunity by ID. An unknown ID and one you may not see both answer NOT_FOUND.
+    async fn opportunity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The opportunity's ID.")] id: ID,
+    ) -> Result<Opportunity> {
+        let id = ids::decode_as(&id, Kind::Opportunity)?;
+        Ok(data::get(db(ctx), principal(ctx), id).await?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct OpportunityMutation;
+
+#[Object]
+impl OpportunityMutation {
+    /// Creates an opportunity at an account (any vendor role). Its first stage is recorded in
+    /// the stage history.
+    async fn create_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new opportunity.")] input: CreateOpportunityInput,
+    ) -> Result<OpportunityPayload> {
+        let m = data::create(db(ctx), principal(ctx), input).await?;
+        Ok(OpportunityPayload {
+            opportunity: m.into(),
+        })
+    }
+
+    /// Changes an opportunity's fields (any vendor role). Use moveOpportunityStage for the stage.
+    async fn update_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What to change.")] input: UpdateOpportunityInput,
+    ) -> Result<OpportunityPayload> {
+        let m = data::update(db(ctx), principal(ctx), input).await?;
+        Ok(OpportunityPayload {
+            opportunity: m.into(),
+        })
+    }
+
+    /// Moves an open opportunity to another stage, recording it in the stage history (any
+    /// vendor role). A closed opportunity answers CONFLICT: only reopenOpportunity moves it.
+    async fn move_opportunity_stage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The opportunity, its version and the new stage.")]
+        input: MoveOpportunityStageInput,
+    ) -> Result<OpportunityPayload> {
+        let m = data::change_stage(
+            db(ctx),
+            principal(ctx),
+            &input.id,
+            input.expected_version,
+            input.stage,
+            input.reason.as_deref(),
+            false,
+        )
+        .await?;
+        Ok(OpportunityPayload {
+            opportunity: m.into(),
+        })
+    }
+
+    /// Reopens a CLOSED_WON or CLOSED_LOST opportunity into an open stage (vendor ADMIN only,
+    /// with a reason).
+    async fn reopen_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The closed opportunity, its version, the open stage and why.")]
+        input: ReopenOpportunityInput,
+    ) -> Result<OpportunityPayload> {
+        let m = data::change_stage(
+            db(ctx),
+            principal(ctx),
+            &input.id,
+            input.expected_version,
+            input.stage,
+            Some(&input.reason),
+            true,
+        )
+        .await?;
+        Ok(OpportunityPayload {
+            opportunity: m.into(),
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! Authentication at the edge: `Authorization: Bearer <JWT>` to a [`Principal`].
+
+use axum::http::{header, HeaderMap};
+
+use crate::auth::jwt::principal_from_claims;
+use crate::auth::Principal;
+use crate::db::partners;
+use crate::error::AppError;
+use crate::AppState;
+
+/// Reads and verifies the bearer token. A partner token whose partner is unknown or suspended
+/// is refused.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthenticated("send a token: `Authorization: Bearer <JWT>`".into())
+    })?;
+    let value = value.to_str().map_err(|_| {
+        AppError::Unauthenticated("the Authorization header is not readable text".into())
+    })?;
+    let token = match value.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => {
+            t.trim()
+        }
+        _ => {
+            return Err(AppError::Unauthenticated(
+                "the Authorization header must be `Bearer <JWT>`".into(),
+            ))
+        }
+    };
+    let claims = state
+        .verifier
+        .verify(token)
+        .map_err(AppError::Unauthenticated)?;
+    let principal = principal_from_claims(claims).map_err(AppError::Unauthenticated)?;
+    if let Some(id) = principal.partner_id() {
+        if !partners::is_active(&state.db, id).await? {
+            return Err(AppError::Unauthenticated(
+                "the token's partner is unknown or suspended".into(),
+            ));
+        }
+    }
+    Ok(principal)
+}

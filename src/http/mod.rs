@@ -1,0 +1,124 @@
+//! HTTP: the router, request ids, metrics and the small endpoints around `/graphql`.
+
+pub mod auth;
+pub mod graphql;
+pub mod limits;
+pub mod response;
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::AppState;
+
+/// The id of one HTTP request, echoed in `x-request-id` and attached to every log line.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphiql", get(graphiql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+fn valid_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    .then(|| s.to_string())
+}
+
+/// Gives each request an id and a tracing span, and records its status and latency.
+async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(valid_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    state.metrics.request(&route, status, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "request finished"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("cosell GraphiQL")
+            .finish(),
+    )
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match crate::db::ping(&state.db).await {
+        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({ "errors": [{ "message": "no such endpoint; GraphQL is served at /graphql", "extensions": { "code": "NOT_FOUND" } }] })))
+        .into_response()
+}

@@ -1,0 +1,195 @@
+//! GraphQL-over-HTTP responses: media type negotiation, status codes and error bodies in which
+//! every error carries `extensions.code` and no internal detail.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use crate::error::{code, INTERNAL_MESSAGE};
+use crate::metrics::Metrics;
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The media type of the response body, as negotiated from `Accept`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/json`: the legacy type; well-formed requests get 200 whatever happened.
+    Json,
+    /// `application/graphql-response+json`: request errors get 4xx and no `data` key.
+    GraphqlResponse,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::Json => "application/json; charset=utf-8",
+            MediaType::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type: the supported type with the highest `q`; `*/*`, `application/*`
+/// and a missing `Accept` mean `application/json`. `None` when nothing acceptable is supported.
+pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if accept.trim().is_empty() {
+        return Some(MediaType::Json);
+    }
+    let mut best: Option<(f32, u8, MediaType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let mt = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        // Specific types beat wildcards at equal q.
+        let (rank, chosen) = match mt.as_str() {
+            GRAPHQL_RESPONSE_JSON => (3, MediaType::GraphqlResponse),
+            "application/json" => (2, MediaType::Json),
+            "application/*" | "*/*" => (1, MediaType::Json),
+            _ => continue,
+        };
+        if q <= 0.0 {
+            continue;
+        }
+        if best.is_none_or(|(bq, br, _)| q > bq || (q == bq && rank > br)) {
+            best = Some((q, rank, chosen));
+        }
+    }
+    best.map(|(_, _, m)| m)
+}
+
+/// One error object.
+pub fn error(code: &str, message: impl Into<String>) -> Value {
+    json!({ "message": message.into(), "extensions": { "code": code } })
+}
+
+/// A response with only `errors` and the given status.
+pub fn errors_only(status: StatusCode, media: MediaType, errors: Vec<Value>) -> Response {
+    body(status, media, json!({ "errors": errors }))
+}
+
+pub fn body(status: StatusCode, media: MediaType, value: Value) -> Response {
+    let mut res = (status, value.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.content_type()),
+    );
+    res
+}
+
+/// Turns one executed GraphQL response into its JSON form. Returns the JSON and whether the
+/// request failed before execution (a "request error": no `data` key).
+pub fn graphql_result(
+    resp: async_graphql::Response,
+    request_id: &str,
+    metrics: &Metrics,
+) -> (Value, bool) {
+    let request_error = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    let errors: Vec<Value> = resp
+        .errors
+        .into_iter()
+        .map(|e| {
+            normalise(
+                serde_json::to_value(&e).unwrap_or_else(|_| json!({})),
+                request_error,
+                request_id,
+            )
+        })
+        .collect();
+    for e in &errors {
+        metrics.error(e["extensions"]["code"].as_str().unwrap_or(code::INTERNAL));
+    }
+    let mut out = Map::new();
+    if !request_error {
+        out.insert(
+            "data".into(),
+            serde_json::to_value(&resp.data).unwrap_or(Value::Null),
+        );
+    }
+    if !errors.is_empty() {
+        out.insert("errors".into(), Value::Array(errors));
+    }
+    if !resp.extensions.is_empty() {
+        out.insert(
+            "extensions".into(),
+            serde_json::to_value(&resp.extensions).unwrap_or(Value::Null),
+        );
+    }
+    (Value::Object(out), request_error)
+}
+
+/// Gives an error a code when the library raised it without one, and hides internal detail.
+fn normalise(mut e: Value, request_error: bool, request_id: &str) -> Value {
+    let message = e["message"].as_str().unwrap_or_default().to_string();
+    let existing = e
+        .pointer("/extensions/code")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let code = existing.unwrap_or_else(|| {
+        if request_error {
+            if message.contains("too deep")
+                || message.contains("too complex")
+                || message.contains("cannot be greater than")
+            {
+                code::LIMIT_EXCEEDED
+            } else {
+                code::GRAPHQL_VALIDATION_FAILED
+            }
+        } else if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
+            code::BAD_USER_INPUT
+        } else {
+            tracing::error!(error = %message, "unclassified GraphQL error");
+            e["message"] = Value::String(INTERNAL_MESSAGE.into());
+            code::INTERNAL
+        }
+        .to_string()
+    });
+    if !e["extensions"].is_object() {
+        e["extensions"] = json!({});
+    }
+    if code == code::INTERNAL {
+        e["extensions"]["requestId"] = Value::String(request_id.to_string());
+    }
+    e["extensions"]["code"] = Value::String(code);
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> Option<MediaType> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        negotiate(&h)
+    }
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(accept("*/*"), Some(MediaType::Json));
+        assert_eq!(accept("application/json"), Some(MediaType::Json));
+        assert_eq!(
+            accept("application/graphql-response+json"),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json, application/json;q=0.9"),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            accept("application/json, application/graphql-response+json;q=0.5"),
+            Some(MediaType::Json)
+        );
+        assert_eq!(accept("text/html"), None);
+    }
+}

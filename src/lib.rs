@@ -1,0 +1,100 @@
+//! cosell: a GraphQL co-selling API for vendor partner ecosystems.
+//!
+//! The library exposes [`app`] (the router) and [`serve`] (run it until shutdown) so tests
+//! start the real server on an ephemeral port; `main.rs` only parses the command line.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod metrics;
+pub mod ratelimit;
+pub mod scalars;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::Verifier;
+use crate::config::LimitArgs;
+use crate::db::StatementCounter;
+use crate::graphql::CosellSchema;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: CosellSchema,
+    pub verifier: Arc<Verifier>,
+    pub limits: Arc<LimitArgs>,
+    pub metrics: Arc<Metrics>,
+    pub rate_limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(
+        db: DatabaseConnection,
+        verifier: Verifier,
+        limits: LimitArgs,
+        statements: StatementCounter,
+    ) -> Self {
+        Self {
+            schema: graphql::build_schema(db.clone(), &limits),
+            db,
+            verifier: Arc::new(verifier),
+            rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),
+            limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::new(statements)),
+        }
+    }
+}
+
+/// The HTTP application.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,84 @@
+//! Custom scalars: calendar dates and money amounts that JSON clients read exactly.
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::NaiveDate;
+
+use crate::domain::money::MAX_MINOR_UNITS;
+
+/// A calendar date in ISO 8601 form, `YYYY-MM-DD`, with no time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub NaiveDate);
+
+/// A calendar date in ISO 8601 form, `YYYY-MM-DD`, with no time zone.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| {
+                    InputValueError::custom(format!("`{s}` is not a date in YYYY-MM-DD form"))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// An amount of money in integer minor units of its currency (cents for USD, yen for JPY),
+/// from 0 to 9007199254740991 (2^53 - 1), so every JSON client reads it exactly. Sent as a
+/// JSON number; a string of digits is accepted as input too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MinorUnits(pub i64);
+
+/// An amount of money in integer minor units of its currency (cents for USD, yen for JPY),
+/// from 0 to 9007199254740991 (2^53 - 1), so every JSON client reads it exactly. Sent as a
+/// JSON number; a string of digits is accepted as input too.
+#[Scalar(name = "MinorUnits")]
+impl ScalarType for MinorUnits {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let n = match &value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => return Err(InputValueError::expected_type(value)),
+        };
+        match n {
+            Some(n) if (0..=MAX_MINOR_UNITS).contains(&n) => Ok(MinorUnits(n)),
+            _ => Err(InputValueError::custom(format!(
+                "an amount must be a whole number of minor units from 0 to {MAX_MINOR_UNITS}"
+            ))),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
+}
+
+/// A point in time in UTC, as an RFC 3339 string with millisecond precision, e.g.
+/// `2026-11-22T09:30:00.000Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
+
+/// A point in time in UTC, as an RFC 3339 string with millisecond precision, e.g.
+/// `2026-11-22T09:30:00.000Z`.
+#[Scalar(name = "DateTime")]
+impl ScalarType for DateTime {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| DateTime(d.with_timezone(&chrono::Utc)))
+                .map_err(|_| {
+                    InputValueError::custom(format!("`{s}` is not an RFC 3339 date-time"))
+                }),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
