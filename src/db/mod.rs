@@ -149,3 +149,16 @@ pub fn contains_ci<C: sea_orm::ColumnTrait>(
     Expr::expr(Func::lower(Expr::col(col.as_column_ref())))
         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
+
+/// Runs a write to completion even if the request that started it is abandoned (timeout or
+/// disconnect): a transaction is never cut off mid-way, it commits or rolls back as a whole.
+pub async fn shielded<F, T>(write: F) -> crate::error::AppResult<T>
+where
+    F: std::future::Future<Output = crate::error::AppResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    use tracing::Instrument;
+    tokio::spawn(write.in_current_span())
+        .await
+        .map_err(|e| crate::error::AppError::Internal(format!("write task failed: {e}")))?
+}

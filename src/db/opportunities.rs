@@ -117,7 +117,8 @@ pub struct OpportunityFilter {
     pub name_contains: Option<String>,
 }
 
-/// Orders of the opportunity list. Ties are broken by creation order.
+/// Orders of the opportunity list. Ties are broken by creation order: oldest first in
+/// ascending orders, newest first in descending ones.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OpportunityOrder {
     /// Oldest first.

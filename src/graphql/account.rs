@@ -123,7 +123,8 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: CreateAccountInput,
     ) -> Result<AccountPayload> {
-        let m = data::create(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })
     }
 
@@ -133,7 +134,8 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateAccountInput,
     ) -> Result<AccountPayload> {
-        let m = data::update(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })
     }
 }

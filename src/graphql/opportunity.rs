@@ -211,7 +211,8 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new opportunity.")] input: CreateOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let m = data::create(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })
@@ -223,7 +224,8 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let m = data::update(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })

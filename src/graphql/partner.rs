@@ -123,7 +123,8 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new partner.")] input: CreatePartnerInput,
     ) -> Result<PartnerPayload> {
-        let m = data::create(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 
@@ -133,7 +134,8 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdatePartnerInput,
     ) -> Result<PartnerPayload> {
-        let m = data::update(db(ctx), principal(ctx), input).await?;
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 }

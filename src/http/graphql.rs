@@ -323,7 +323,7 @@ async fn run(
                     "request timed out"
                 );
                 state.metrics.error(code::TIMEOUT);
-                let msg = format!("the request took longer than {} ms and was cancelled; a mutation that had not finished was rolled back", state.limits.request_timeout_ms);
+                let msg = format!("the request took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
                 (
                     serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] }),
                     true,

@@ -1,0 +1,253 @@
+//! The `cosell` binary itself: token minting, schema check, migrate, and `serve --demo` end to end
+//! with SIGTERM shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn cosell() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cosell"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COSELL_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("NO_COLOR", "1");
+    c
+}
+
+#[tokio::test]
+async fn token_refuses_without_a_secret_and_mints_tokens_the_server_accepts() {
+    let out = cosell().args(["token", "--vendor"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COSELL_JWT_SECRET"));
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let out = cosell()
+        .args([
+            "token",
+            "--partner",
+            &p,
+            "--role",
+            "PARTNER_REP",
+            "--ttl",
+            "5m",
+        ])
+        .env("COSELL_JWT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.lines().last().unwrap();
+    let d = app
+        .ok(
+            token,
+            "{ viewer { kind partnerRole partner { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["viewer"],
+        json!({ "kind": "PARTNER", "partnerRole": "PARTNER_REP", "partner": { "name": "Northwind" } })
+    );
+    let out = cosell()
+        .args([
+            "token",
+            "--app",
+            "marketplace",
+            "--scope",
+            "opportunities:read",
+            "--jwt-secret",
+            SECRET,
+        ])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let d = app
+        .ok(&token, "{ viewer { kind subject scopes } }", json!({}))
+        .await;
+    assert_eq!(
+        d["viewer"],
+        json!({ "kind": "APP", "subject": "app:marketplace", "scopes": ["opportunities:read"] })
+    );
+    let out = cosell()
+        .args([
+            "token",
+            "--vendor",
+            "--role",
+            "CEO",
+            "--insecure-dev-secret",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = cosell()
+        .args(["token", "--vendor", "--insecure-dev-secret"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn schema_check_and_migrate() {
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    assert!(cosell()
+        .args(["schema", "--check", schema])
+        .status()
+        .unwrap()
+        .success());
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("stale.graphql");
+    std::fs::write(&stale, "type Query { x: Int }").unwrap();
+    let out = cosell()
+        .args(["schema", "--check"])
+        .arg(&stale)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cosell schema >"));
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = cosell()
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Starts `cosell serve --demo` on a free port and returns the child, its address and stdout.
+fn start_demo(db_url: &str) -> (std::process::Child, String, String) {
+    let mut child = cosell()
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--database-url",
+            db_url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = None;
+    let mut warned = false;
+    for line in stderr.by_ref() {
+        let line = line.unwrap();
+        warned |= line.contains("NOT FIT FOR PRODUCTION");
+        if line.contains("cosell is listening") {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            addr = v["addr"].as_str().map(str::to_string);
+            break;
+        }
+    }
+    // Keep draining the log so the server never writes into a closed pipe.
+    std::thread::spawn(move || stderr.for_each(drop));
+    assert!(warned, "the development secret must be announced");
+    let addr = addr.expect("listening line");
+    let mut stdout = String::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !stdout.contains("Try:") && Instant::now() < deadline {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        stdout.push_str(&line);
+    }
+    std::thread::spawn(move || reader.lines().for_each(drop));
+    (child, addr, stdout)
+}
+
+fn sigterm(child: &mut std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let client = reqwest::Client::new();
+    for run in 0..2 {
+        let (mut child, addr, stdout) = start_demo(&url);
+        assert!(
+            stdout.contains(&format!("http://{addr}/graphiql")),
+            "{stdout}"
+        );
+        let tokens: Vec<&str> = stdout.lines().filter(|l| l.starts_with("eyJ")).collect();
+        assert_eq!(tokens.len(), 3, "vendor admin and two partners: {stdout}");
+        let q = json!({ "query": "{ viewer { kind } opportunities(first: 20) { totalCount edges { node { name stage amount { decimal currency } account { name } stageHistory { toStage } } } } }" });
+        let res: Value = client
+            .post(format!("http://{addr}/graphql"))
+            .bearer_auth(tokens[0])
+            .json(&q)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(res.get("errors").is_none(), "{res}");
+        assert_eq!(
+            res["data"]["opportunities"]["totalCount"], 8,
+            "run {run}: the demo loads once"
+        );
+        let won = res["data"]["opportunities"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["stage"] == "CLOSED_WON")
+            .unwrap();
+        assert_eq!(won["node"]["stageHistory"].as_array().unwrap().len(), 6);
+        let res: Value = client
+            .post(format!("http://{addr}/graphql"))
+            .bearer_auth(tokens[1])
+            .json(&json!({ "query": "{ viewer { kind partner { name } } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            res["data"]["viewer"]["partner"]["name"],
+            "Northwind Resellers"
+        );
+        sigterm(&mut child);
+    }
+}

@@ -1,0 +1,183 @@
+//! Every limit is configurable and refuses a request before any resolver runs.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn code_of(app: &TestApp, token: &str, query: &str) -> String {
+    error_code(&app.gql(token, query, json!({})).await).to_string()
+}
+
+#[tokio::test]
+async fn depth_complexity_aliases_and_directives() {
+    let app = spawn_app_with(|s| {
+        s.limits.max_depth = 4;
+        s.limits.max_complexity = 60;
+        s.limits.max_aliases = 2;
+        s.limits.max_directives = 1;
+    })
+    .await;
+    let t = app.vendor.clone();
+    let deep = "{ opportunities { edges { node { account { name } } } } }";
+    assert_eq!(code_of(&app, &t, deep).await, "LIMIT_EXCEEDED");
+    assert_eq!(
+        code_of(
+            &app,
+            &t,
+            "{ opportunities(first: 50) { nodes { name stage owner } } }"
+        )
+        .await,
+        "LIMIT_EXCEEDED"
+    );
+    assert!(app
+        .gql(
+            &t,
+            "{ opportunities(first: 5) { nodes { name } } }",
+            json!({})
+        )
+        .await
+        .get("errors")
+        .is_none());
+    assert_eq!(
+        code_of(
+            &app,
+            &t,
+            "{ a: viewer { kind } b: viewer { kind } c: viewer { kind } }"
+        )
+        .await,
+        "LIMIT_EXCEEDED"
+    );
+    assert_eq!(
+        code_of(
+            &app,
+            &t,
+            "{ viewer { kind @include(if: true) @skip(if: false) } }"
+        )
+        .await,
+        "LIMIT_EXCEEDED"
+    );
+    // Nothing ran: a refused mutation changes nothing.
+    let body = app
+        .gql(&t, "mutation { a: createPartner(input: {name: \"A\"}) { partner { id } } b: createPartner(input: {name: \"B\"}) { partner { id } } c: createPartner(input: {name: \"C\"}) { partner { id } } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), "LIMIT_EXCEEDED");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM partners").await, 0);
+}
+
+#[tokio::test]
+async fn page_sizes_are_bounded_literal_or_variable() {
+    let app = spawn_app_with(|s| s.limits.max_page_size = 50).await;
+    let t = app.vendor.clone();
+    for q in [
+        "{ opportunities(first: 51) { totalCount } }",
+        "{ partners(last: 0) { totalCount } }",
+        "{ accounts(first: -1) { totalCount } }",
+    ] {
+        assert_eq!(code_of(&app, &t, q).await, "BAD_USER_INPUT", "{q}");
+    }
+    let body = app
+        .gql(
+            &t,
+            "query($n: Int) { opportunities(first: $n) { totalCount } }",
+            json!({ "n": 1000 }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("between 1 and 50"));
+    let ok = app
+        .gql(&t, "{ opportunities(first: 50) { totalCount } }", json!({}))
+        .await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+    let both = app
+        .gql(
+            &t,
+            "{ opportunities(first: 5, last: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&both), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn requests_past_the_timeout_are_cancelled() {
+    let app = spawn_app_with(|s| s.limits.request_timeout_ms = 0).await;
+    let r = app.post(Some(&app.vendor), json!({ "query": "mutation { createPartner(input: {name: \"Late\"}) { partner { id } } }" })).await;
+    assert_eq!(r.code(), "TIMEOUT");
+    assert!(r.body.get("data").is_none());
+    // The abandoned write finishes on its own, as a whole: the partner and its event or nothing.
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = app
+            .scalar("SELECT (SELECT COUNT(*) FROM partners) * 10 + (SELECT COUNT(*) FROM events)")
+            .await;
+        if seen == 11 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 11, "partners * 10 + events");
+}
+
+#[tokio::test]
+async fn introspection_and_suggestions_can_be_switched_off() {
+    let on = spawn_app().await;
+    let d = on
+        .ok(&on.vendor, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert_eq!(d["__schema"]["queryType"]["name"], "Query");
+    let body = on.gql(&on.vendor, "{ viewr { kind } }", json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{body}"
+    );
+
+    let off = spawn_app_with(|s| {
+        s.limits.disable_introspection = true;
+        s.limits.disable_suggestions = true;
+    })
+    .await;
+    let body = off
+        .gql(
+            &off.vendor,
+            "{ __schema { queryType { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        body.get("errors").is_some() || body["data"]["__schema"].is_null(),
+        "{body}"
+    );
+    let body = off.gql(&off.vendor, "{ viewr { kind } }", json!({})).await;
+    assert!(
+        !body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean"),
+        "{body}"
+    );
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn each_principal_is_rate_limited_on_its_own() {
+    let app = spawn_app_with(|s| s.limits.rate_limit_per_minute = 2).await;
+    let q = json!({ "query": "{ viewer { kind } }" });
+    let other = vendor_token("SALES");
+    assert_eq!(app.post(Some(&app.vendor), q.clone()).await.status, 200);
+    assert_eq!(app.post(Some(&app.vendor), q.clone()).await.status, 200);
+    let r = app.post(Some(&app.vendor), q.clone()).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.code(), "RATE_LIMITED");
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(
+        app.post(Some(&other), q).await.status,
+        200,
+        "another principal has its own budget"
+    );
+}

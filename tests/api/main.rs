@@ -1,0 +1,12 @@
+//! cosell's integration suite: one binary, a real server per test, real HTTP.
+
+mod auth;
+mod cli;
+mod helpers;
+mod http;
+mod limits;
+mod opportunities;
+mod pagination;
+mod schema;
+mod scoping;
+mod statements;
