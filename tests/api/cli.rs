@@ -251,3 +251,26 @@ async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_ide
         sigterm(&mut child);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_migrate_the_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = fresh_database(&dir).await;
+    let start = |url: String| async move {
+        let conn = cosell::db::connect(&url, 2, Default::default())
+            .await
+            .unwrap();
+        cosell::db::migrate(&conn).await
+    };
+    let (a, b, c) = tokio::join!(start(url.clone()), start(url.clone()), start(url.clone()));
+    assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
+    if let Some((base, name)) = pg {
+        let admin = sea_orm::Database::connect(&base).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        )
+        .await
+        .unwrap();
+    }
+}

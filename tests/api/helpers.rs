@@ -59,7 +59,7 @@ pub struct TestApp {
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh database URL: a temporary SQLite file, or a new PostgreSQL database.
-async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
     match std::env::var("COSELL_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!(
