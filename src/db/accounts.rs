@@ -34,6 +34,7 @@ pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Accounts)?;
     visible(principal)
@@ -43,6 +44,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Account"))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -82,6 +84,7 @@ pub enum AccountOrder {
     CreatedDesc,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -175,6 +178,7 @@ fn snapshot(m: &Model) -> serde_json::Value {
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -211,6 +215,7 @@ pub async fn create(
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -273,6 +278,7 @@ pub async fn update(
 }
 
 /// Finds an account by normalised domain (demo loading).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn find_by_domain(db: &DatabaseConnection, domain: &str) -> AppResult<Option<Model>> {
     Ok(Entity::find()
         .filter(Column::Domain.eq(domain))

@@ -47,6 +47,7 @@ fn redact(principal: &Principal, mut m: Model) -> Model {
     m
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Opportunities)?;
     let m = visible(principal).filter(Column::Id.eq(id)).one(db).await?;
@@ -54,6 +55,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Opportunity"))
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -70,6 +72,7 @@ pub async fn load(
 }
 
 /// Stage histories of the visible opportunities among `ids`, oldest change first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load_history(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -181,6 +184,7 @@ fn ordering(order: OpportunityOrder) -> (Ordering<Entity>, fn(&Model) -> SortKey
     )
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -195,7 +199,12 @@ pub async fn list(
         q = q.filter(Column::Stage.is_in(stages));
     }
     if let Some(a) = &filter.account_id {
-        q = q.filter(Column::AccountId.eq(ids::decode_as(a, Kind::Account).unwrap_or(0)));
+        // A malformed ID is BAD_USER_INPUT; an ID of another type simply matches nothing.
+        let account = match ids::decode(a)? {
+            (Kind::Account, id) => id,
+            _ => 0,
+        };
+        q = q.filter(Column::AccountId.eq(account));
     }
     if let Some(o) = filter.owner {
         q = q.filter(Column::Owner.eq(o));
@@ -349,6 +358,7 @@ async fn record_stage<C: ConnectionTrait>(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -411,6 +421,7 @@ pub async fn create(
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -479,6 +490,7 @@ pub async fn update(
 }
 
 /// A stage move or reopen, checked against the lifecycle rules, recorded in the history.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_stage(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -542,6 +554,7 @@ pub async fn change_stage(
 }
 
 /// Finds an opportunity by account and exact name (demo loading).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn find_by_name(
     db: &DatabaseConnection,
     account_id: i64,

@@ -36,6 +36,7 @@ pub fn visible(principal: &Principal) -> Select<Entity> {
 }
 
 /// Looks up one partner; unknown and invisible ids are the same NOT_FOUND.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Partners)?;
     visible(principal)
@@ -46,6 +47,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
 }
 
 /// Batch lookup for DataLoaders: the visible subset of `ids`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -84,6 +86,7 @@ pub enum PartnerOrder {
 }
 
 /// One page of the partners `principal` may see, and the filtered query for `totalCount`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -165,6 +168,7 @@ fn snapshot(m: &Model) -> serde_json::Value {
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -199,6 +203,7 @@ pub async fn create(
     Ok(model)
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -256,12 +261,14 @@ pub async fn update(
 }
 
 /// Whether a partner exists and is ACTIVE (checked for every partner token).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn is_active(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
     let row = Entity::find_by_id(id).one(db).await?;
     Ok(matches!(row, Some(p) if p.status == PartnerStatus::Active))
 }
 
 /// Finds a partner by its exact name (demo loading).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn find_by_name(db: &DatabaseConnection, name: &str) -> AppResult<Option<Model>> {
     Ok(Entity::find().filter(Column::Name.eq(name)).one(db).await?)
 }

@@ -133,24 +133,36 @@ fn schema_check_and_migrate() {
     }
 }
 
+/// Kills the server if a test fails before stopping it.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `cosell serve --demo` on a free port and returns the child, its address and stdout.
-fn start_demo(db_url: &str) -> (std::process::Child, String, String) {
-    let mut child = cosell()
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--database-url",
-            db_url,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+fn start_demo(db_url: &str) -> (Server, String, String) {
+    let mut child = Server(
+        cosell()
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--database-url",
+                db_url,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let mut addr = None;
     let mut warned = false;
     for line in stderr.by_ref() {
@@ -167,7 +179,7 @@ fn start_demo(db_url: &str) -> (std::process::Child, String, String) {
     assert!(warned, "the development secret must be announced");
     let addr = addr.expect("listening line");
     let mut stdout = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(10);
     while !stdout.contains("Try:") && Instant::now() < deadline {
         let mut line = String::new();
@@ -248,7 +260,7 @@ async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_ide
             res["data"]["viewer"]["partner"]["name"],
             "Northwind Resellers"
         );
-        sigterm(&mut child);
+        sigterm(&mut child.0);
     }
 }
 
