@@ -170,6 +170,25 @@ impl Default for LimitArgs {
     }
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ProgramArgs {
+    /// Hours a submitted registration may wait for a decision before it breaches the review SLA.
+    #[arg(long, env = "COSELL_REVIEW_SLA_HOURS", default_value_t = 48)]
+    pub review_sla_hours: u32,
+    /// Seconds between sweeps that expire registrations whose protection window passed (0 = off).
+    #[arg(long, env = "COSELL_EXPIRY_INTERVAL_SECONDS", default_value_t = 60)]
+    pub expiry_interval_seconds: u64,
+}
+
+impl Default for ProgramArgs {
+    fn default() -> Self {
+        Self {
+            review_sla_hours: 48,
+            expiry_interval_seconds: 60,
+        }
+    }
+}
+
 /// Everything `cosell serve` needs.
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
@@ -182,6 +201,8 @@ pub struct ServeConfig {
     pub jwt: JwtArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub program: ProgramArgs,
     /// Log format: human-readable lines or one JSON object per line.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

@@ -8,18 +8,22 @@ use entity::enums::{OpportunityStage, PartnerTier};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::{self, Claims};
-use crate::auth::{Principal, PrincipalKind, VendorRole};
+use crate::auth::{PartnerRole, Party, Principal, PrincipalKind, VendorRole};
 use crate::config::JwtArgs;
+use crate::db::registrations::lifecycle::{self, RegistrationDraftInput, SubmitRegistrationInput};
 use crate::db::{accounts, opportunities, partners};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, MinorUnits};
+use entity::enums::RegistrationRole;
+use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// What the demo loader made or found.
 pub struct Loaded {
     /// (id, name) of the partners the printed tokens are for.
     pub partners: Vec<(i64, String)>,
     pub opportunities: usize,
+    pub registrations: usize,
 }
 
 const PARTNERS: &[(&str, PartnerTier, &[&str])] = &[
@@ -249,10 +253,154 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
             .await?;
         }
     }
+    let registrations = load_registrations(db, &loader, &partner_ids).await?;
     Ok(Loaded {
         partners: partner_ids,
         opportunities: DEALS.len(),
+        registrations,
     })
+}
+
+fn draft(
+    domain: &str,
+    account: &str,
+    deal: &str,
+    role: RegistrationRole,
+    amount: i64,
+    why: &str,
+) -> RegistrationDraftInput {
+    RegistrationDraftInput {
+        opportunity_id: None,
+        account_domain: Some(domain.into()),
+        account_name: Some(account.into()),
+        deal_name: Some(deal.into()),
+        amount: Some(MinorUnits(amount)),
+        currency: Some("USD".into()),
+        expected_close_date: None,
+        role,
+        justification: why.into(),
+        private_notes: Some("Our own notes: only we and the vendor can read these.".into()),
+    }
+}
+
+/// Multi-partner deals in several states, with a live conflict to resolve. Loaded once.
+async fn load_registrations(
+    db: &DatabaseConnection,
+    vendor: &Principal,
+    partners: &[(i64, String)],
+) -> AppResult<usize> {
+    let existing = entity::registration::Entity::find().count(db).await?;
+    if existing > 0 {
+        return Ok(existing as usize);
+    }
+    let as_partner = |i: usize| Principal {
+        subject: format!("demo-user@partner-{}", partners[i].0),
+        kind: PrincipalKind::Partner,
+        party: Party::Partner(partners[i].0),
+        vendor_role: None,
+        partner_role: Some(PartnerRole::PartnerAdmin),
+        scopes: None,
+    };
+    let submit = |i: usize, d: RegistrationDraftInput| {
+        let p = as_partner(i);
+        async move {
+            let input = SubmitRegistrationInput {
+                id: None,
+                expected_version: None,
+                draft: Some(d),
+                idempotency_key: None,
+            };
+            lifecycle::submit(db, &p, input).await
+        }
+    };
+    let store_opp = match accounts::find_by_domain(db, "globex.com").await? {
+        Some(a) => opportunities::find_by_name(db, a.id, "Store analytics platform").await?,
+        None => None,
+    };
+    // A multi-partner deal: Contoso integrates and Fabrikam builds the dashboards.
+    for (i, role, why) in [
+        (
+            1,
+            RegistrationRole::SystemIntegrator,
+            "We run Globex's data platform and scoped the integration with their CIO.",
+        ),
+        (
+            2,
+            RegistrationRole::Services,
+            "We built Globex's current store dashboards and will migrate them.",
+        ),
+    ] {
+        let reg = submit(
+            i,
+            draft(
+                "globex.com",
+                "Globex Retail",
+                "Store analytics",
+                role,
+                18_500_000,
+                why,
+            ),
+        )
+        .await?;
+        let input = lifecycle::ApproveRegistrationInput {
+            id: ids::encode(Kind::Registration, reg.id).into(),
+            expected_version: reg.version,
+            opportunity_id: store_opp
+                .as_ref()
+                .map(|o| ids::encode(Kind::Opportunity, o.id).into()),
+            create_opportunity: true,
+            reason: Some("Known partners on this account".into()),
+        };
+        lifecycle::approve(db, vendor, input).await?;
+    }
+    // A live conflict: Northwind claims Acme's CRM roll-out, which the direct team is already
+    // working past QUALIFICATION (DIRECT_DEAL_OVERLAP).
+    let acme = draft(
+        "acme-manufacturing.com",
+        "ACME Manufacturing GmbH",
+        "CRM for 800 seats",
+        RegistrationRole::Reseller,
+        48_000_000,
+        "Acme's CFO asked us for a quote last month.",
+    );
+    submit(0, acme).await?;
+    // Waiting in the review queue.
+    let umbrella = draft(
+        "umbrella-health.com",
+        "Umbrella Health",
+        "Patient CRM distribution",
+        RegistrationRole::Distributor,
+        64_000_000,
+        "We supply Umbrella's three regional resellers.",
+    );
+    submit(3, umbrella).await?;
+    // Sent back for more information.
+    let initech = draft(
+        "soylent-foods.com",
+        "Soylent Foods",
+        "Bottling line automation",
+        RegistrationRole::SystemIntegrator,
+        5_000_000,
+        "Workshop held with Soylent plant operations.",
+    );
+    let litware = submit(4, initech).await?;
+    let ask = lifecycle::RegistrationDecisionInput {
+        id: ids::encode(Kind::Registration, litware.id).into(),
+        expected_version: litware.version,
+        reason: Some("Who is your sponsor at Soylent, and what is the timeline?".into()),
+    };
+    lifecycle::request_info(db, vendor, ask).await?;
+    // A draft still being written.
+    let wayne = draft(
+        "wayne-enterprises.com",
+        "Wayne Enterprises",
+        "Cloud migration",
+        RegistrationRole::SystemIntegrator,
+        90_000_000,
+        "Early talks with Wayne's IT director.",
+    );
+    lifecycle::create_draft(db, &as_partner(1), wayne).await?;
+    Ok(entity::registration::Entity::find().count(db).await? as usize)
 }
 
 fn token(
@@ -283,9 +431,10 @@ fn token(
 pub fn print_welcome(loaded: &Loaded, secret: Option<&str>, jwt_cfg: &JwtArgs, addr: SocketAddr) {
     println!();
     println!(
-        "cosell demo is ready: {} partners, {} opportunities.",
+        "cosell demo is ready: {} partners, {} opportunities, {} registrations (one held by a conflict).",
         loaded.partners.len(),
-        loaded.opportunities
+        loaded.opportunities,
+        loaded.registrations
     );
     println!("  GraphiQL: http://{addr}/graphiql");
     println!("  In GraphiQL's Headers tab put: {{\"Authorization\": \"Bearer <token>\"}}");
@@ -330,6 +479,7 @@ pub fn print_welcome(loaded: &Loaded, secret: Option<&str>, jwt_cfg: &JwtArgs, a
         );
     }
     println!();
-    println!("Try: {{ opportunities(first: 5) {{ totalCount edges {{ node {{ name stage amount {{ decimal currency }} account {{ name }} stageHistory {{ toStage changedAt }} }} }} }} }}");
+    println!("Try: {{ opportunities(first: 5) {{ totalCount edges {{ node {{ name stage amount {{ decimal currency }} account {{ name }} rolesFilled registrations {{ role status }} }} }} }} }}");
+    println!("And (vendor): {{ reviewQueue {{ nodes {{ id role status accountDomain conflicts {{ id kind status }} }} }} }}");
     println!();
 }

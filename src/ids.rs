@@ -12,6 +12,8 @@ pub enum Kind {
     Account,
     Opportunity,
     StageChange,
+    Registration,
+    Conflict,
 }
 
 impl Kind {
@@ -21,6 +23,8 @@ impl Kind {
             Kind::Account => "Account",
             Kind::Opportunity => "Opportunity",
             Kind::StageChange => "OpportunityStageChange",
+            Kind::Registration => "Registration",
+            Kind::Conflict => "Conflict",
         }
     }
 
@@ -30,6 +34,8 @@ impl Kind {
             Kind::Account,
             Kind::Opportunity,
             Kind::StageChange,
+            Kind::Registration,
+            Kind::Conflict,
         ]
         .into_iter()
         .find(|k| k.name() == s)
@@ -73,6 +79,20 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_round_trips() {
+        for k in [
+            Kind::Partner,
+            Kind::Account,
+            Kind::Opportunity,
+            Kind::StageChange,
+            Kind::Registration,
+            Kind::Conflict,
+        ] {
+            assert_eq!(decode(&encode(k, 9)).unwrap(), (k, 9));
+        }
+    }
 
     #[test]
     fn round_trip() {

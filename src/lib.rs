@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
 pub mod scalars;
@@ -25,7 +26,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Verifier;
-use crate::config::LimitArgs;
+use crate::config::{LimitArgs, ProgramArgs};
 use crate::db::StatementCounter;
 use crate::graphql::CosellSchema;
 use crate::metrics::Metrics;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub limits: Arc<LimitArgs>,
     pub metrics: Arc<Metrics>,
     pub rate_limiter: Arc<RateLimiter>,
+    pub program: Arc<ProgramArgs>,
 }
 
 impl AppState {
@@ -47,10 +49,12 @@ impl AppState {
         db: DatabaseConnection,
         verifier: Verifier,
         limits: LimitArgs,
+        program: ProgramArgs,
         statements: StatementCounter,
     ) -> Self {
         Self {
-            schema: graphql::build_schema(db.clone(), &limits),
+            schema: graphql::build_schema(db.clone(), &limits, &program),
+            program: Arc::new(program),
             db,
             verifier: Arc::new(verifier),
             rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),
@@ -71,9 +75,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    // Background jobs (the protection-expiry sweep) run alongside and stop with the server.
+    let jobs = jobs::spawn(&state);
+    let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    jobs.abort();
+    result
 }
 
 /// Completes on Ctrl-C or SIGTERM.

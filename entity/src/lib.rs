@@ -4,11 +4,15 @@
 //! in SQLite and PostgreSQL and a new variant needs no schema change.
 
 pub mod account;
+pub mod collaboration_rule;
+pub mod conflict;
 pub mod enums;
 pub mod event;
 pub mod opportunity;
 pub mod opportunity_stage_change;
 pub mod partner;
+pub mod registration;
+pub mod registration_transition;
 
 pub mod prelude {
     pub use super::account::Entity as Account;
@@ -16,4 +20,5 @@ pub mod prelude {
     pub use super::opportunity::Entity as Opportunity;
     pub use super::opportunity_stage_change::Entity as OpportunityStageChange;
     pub use super::partner::Entity as Partner;
+    pub use super::registration::Entity as Registration;
 }

@@ -8,6 +8,10 @@ mod m20261122_000002_create_accounts;
 mod m20261122_000003_create_opportunities;
 mod m20261122_000004_create_opportunity_stage_changes;
 mod m20261122_000005_create_events;
+mod m20261123_000006_create_collaboration_rules;
+mod m20261123_000007_create_registrations;
+mod m20261123_000008_create_registration_transitions;
+mod m20261123_000009_create_conflicts;
 
 pub struct Migrator;
 
@@ -20,6 +24,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_opportunities::Migration),
             Box::new(m20261122_000004_create_opportunity_stage_changes::Migration),
             Box::new(m20261122_000005_create_events::Migration),
+            Box::new(m20261123_000006_create_collaboration_rules::Migration),
+            Box::new(m20261123_000007_create_registrations::Migration),
+            Box::new(m20261123_000008_create_registration_transitions::Migration),
+            Box::new(m20261123_000009_create_conflicts::Migration),
         ]
     }
 }

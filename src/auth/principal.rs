@@ -64,6 +64,7 @@ pub enum Resource {
     Partners,
     Accounts,
     Opportunities,
+    Registrations,
 }
 
 impl Resource {
@@ -72,6 +73,7 @@ impl Resource {
             Resource::Partners => "partners",
             Resource::Accounts => "accounts",
             Resource::Opportunities => "opportunities",
+            Resource::Registrations => "registrations",
         }
     }
 }
@@ -88,6 +90,8 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "accounts:write",
     "opportunities:read",
     "opportunities:write",
+    "registrations:read",
+    "registrations:write",
 ];
 
 /// The authenticated caller.
@@ -112,6 +116,30 @@ impl Principal {
             vendor_role: Some(role),
             partner_role: None,
             scopes: None,
+        }
+    }
+
+    /// An internal actor (the auto-approval policy, background jobs) acting for the vendor.
+    pub fn system(name: &str) -> Self {
+        Self::vendor(name, VendorRole::Admin)
+    }
+
+    /// Partner-side writes on the partner's own claims: partner users, or an app acting for
+    /// the partner with the write scope.
+    pub fn require_partner_write(&self, resource: Resource) -> AppResult<i64> {
+        let Party::Partner(id) = self.party else {
+            return Err(AppError::Forbidden(format!(
+                "only a partner may do this to {}",
+                resource.name()
+            )));
+        };
+        if self.has_scope(resource, true) {
+            Ok(id)
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this app token lacks the `{}:write` scope",
+                resource.name()
+            )))
         }
     }
 

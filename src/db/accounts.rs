@@ -18,15 +18,25 @@ use crate::domain::{account::normalise_domain, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-/// The accounts `principal` may see: all for the vendor; none for partners until they hold a
-/// registration on one of the account's deals.
+/// The accounts `principal` may see: all for the vendor; for a partner, the accounts of the
+/// deals it holds a registration on.
 pub fn scope(principal: &Principal) -> Condition {
     if !principal.may_read(Resource::Accounts) {
         return super::nothing();
     }
     match principal.party {
         Party::Vendor => Condition::all(),
-        Party::Partner(_) => super::nothing(),
+        Party::Partner(id) => {
+            let deals = sea_orm::sea_query::Query::select()
+                .column(entity::opportunity::Column::AccountId)
+                .from(entity::opportunity::Entity)
+                .and_where(sea_orm::sea_query::ExprTrait::in_subquery(
+                    sea_orm::sea_query::Expr::col(entity::opportunity::Column::Id),
+                    super::registrations::deals_of_partner(id),
+                ))
+                .to_owned();
+            Condition::all().add(Column::Id.in_subquery(deals))
+        }
     }
 }
 
@@ -190,6 +200,20 @@ pub async fn create(
     let industry = text::optional("industry", input.industry.as_deref(), 100)?;
     let region = text::optional("region", input.region.as_deref(), 100)?;
     let txn = super::begin_write(db).await?;
+    let model = insert_in(&txn, principal, name, domain, industry, region).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Inserts an account and its event inside the caller's transaction.
+pub async fn insert_in<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    principal: &Principal,
+    name: String,
+    domain: String,
+    industry: Option<String>,
+    region: Option<String>,
+) -> AppResult<Model> {
     let now = Utc::now();
     let model = ActiveModel {
         name: Set(name),
@@ -201,7 +225,7 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| AppError::unique_or(e, duplicate(&domain)))?;
     let ev = NewEvent {
@@ -210,8 +234,7 @@ pub async fn create(
         subject_id: ids::encode(Kind::Account, model.id),
         payload: json!({ "account": snapshot(&model) }),
     };
-    events::append(&txn, principal, ev).await?;
-    txn.commit().await?;
+    events::append(txn, principal, ev).await?;
     Ok(model)
 }
 
@@ -283,5 +306,16 @@ pub async fn find_by_domain(db: &DatabaseConnection, domain: &str) -> AppResult<
     Ok(Entity::find()
         .filter(Column::Domain.eq(domain))
         .one(db)
+        .await?)
+}
+
+/// Finds an account by normalised domain inside a transaction.
+pub async fn find_by_domain_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    domain: &str,
+) -> AppResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Domain.eq(domain))
+        .one(conn)
         .await?)
 }

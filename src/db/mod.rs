@@ -6,6 +6,8 @@ pub mod events;
 pub mod opportunities;
 pub mod page;
 pub mod partners;
+pub mod registrations;
+pub mod rules;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -95,7 +97,7 @@ pub async fn update_versioned<E, A>(
     mut changes: A,
     id_col: E::Column,
     version_col: E::Column,
-    id: i64,
+    id: impl Into<sea_orm::Value>,
     expected: i32,
 ) -> crate::error::AppResult<()>
 where

@@ -22,15 +22,17 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, MinorUnits};
 
-/// The opportunities `principal` may see: all for the vendor. Partners see none until they hold
-/// a registration on one.
+/// The opportunities `principal` may see: all for the vendor; for a partner, those it holds a
+/// registration on.
 pub fn scope(principal: &Principal) -> Condition {
     if !principal.may_read(Resource::Opportunities) {
         return super::nothing();
     }
     match principal.party {
         Party::Vendor => Condition::all(),
-        Party::Partner(_) => super::nothing(),
+        Party::Partner(id) => {
+            Condition::all().add(Column::Id.in_subquery(super::registrations::deals_of_partner(id)))
+        }
     }
 }
 
@@ -388,36 +390,75 @@ pub async fn create(
         Some(r) => text::optional("region", Some(r), 100)?,
         None => account.region.clone(),
     };
+    let fields = NewOpportunity {
+        account_id,
+        name,
+        stage,
+        amount_minor: amount,
+        currency,
+        expected_close_date: input.expected_close_date.0,
+        owner,
+        region,
+        products,
+        forecast_notes,
+        probability,
+    };
+    let model = insert_in(&txn, principal, fields).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Checked fields of a new opportunity.
+pub struct NewOpportunity {
+    pub account_id: i64,
+    pub name: String,
+    pub stage: OpportunityStage,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub expected_close_date: chrono::NaiveDate,
+    pub owner: String,
+    pub region: Option<String>,
+    pub products: Vec<String>,
+    pub forecast_notes: Option<String>,
+    pub probability: Option<i32>,
+}
+
+/// Inserts an opportunity, its first stage-history entry and its event inside the caller's
+/// transaction.
+pub async fn insert_in<C: ConnectionTrait>(
+    txn: &C,
+    principal: &Principal,
+    f: NewOpportunity,
+) -> AppResult<Model> {
     let now = Utc::now();
     let model = ActiveModel {
-        account_id: Set(account_id),
-        name: Set(name),
-        stage: Set(stage),
-        amount_minor: Set(amount),
-        currency: Set(currency),
-        expected_close_date: Set(input.expected_close_date.0),
-        owner: Set(owner),
-        region: Set(region),
-        products: Set(json!(products)),
-        forecast_notes: Set(forecast_notes),
-        probability: Set(probability),
+        account_id: Set(f.account_id),
+        name: Set(f.name),
+        stage: Set(f.stage),
+        amount_minor: Set(f.amount_minor),
+        currency: Set(f.currency),
+        expected_close_date: Set(f.expected_close_date),
+        owner: Set(f.owner),
+        region: Set(f.region),
+        products: Set(json!(f.products)),
+        forecast_notes: Set(f.forecast_notes),
+        probability: Set(f.probability),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-        closed_at: Set(stage.is_closed().then_some(now)),
+        closed_at: Set(f.stage.is_closed().then_some(now)),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    record_stage(&txn, principal, &model, None, None).await?;
+    record_stage(txn, principal, &model, None, None).await?;
     let ev = NewEvent {
         topic: topic::OPPORTUNITY_CREATED,
         audience: vendor_only(),
         subject_id: ids::encode(Kind::Opportunity, model.id),
         payload: json!({ "opportunity": snapshot(&model) }),
     };
-    events::append(&txn, principal, ev).await?;
-    txn.commit().await?;
+    events::append(txn, principal, ev).await?;
     Ok(model)
 }
 
@@ -539,9 +580,18 @@ pub async fn change_stage(
         .await?
         .ok_or(AppError::NotFound("Opportunity"))?;
     record_stage(&txn, principal, &after, Some(before.stage), reason.clone()).await?;
+    if stage.is_closed() {
+        super::registrations::lifecycle::close_claims(
+            &txn,
+            principal,
+            id,
+            stage == OpportunityStage::ClosedWon,
+        )
+        .await?;
+    }
     let ev = NewEvent {
         topic: topic::OPPORTUNITY_STAGE_CHANGED,
-        audience: vendor_only(),
+        audience: super::registrations::lifecycle::deal_audience(&txn, id).await?,
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({
             "from": before.stage, "to": after.stage, "reason": reason, "reopened": reopen,

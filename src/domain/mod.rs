@@ -3,4 +3,5 @@
 pub mod account;
 pub mod money;
 pub mod opportunity;
+pub mod registration;
 pub mod text;

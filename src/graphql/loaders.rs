@@ -4,7 +4,11 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{account, opportunity, opportunity_stage_change, partner};
+use entity::enums::RegistrationRole;
+use entity::{
+    account, conflict, opportunity, opportunity_stage_change, partner, registration,
+    registration_transition,
+};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
@@ -20,6 +24,11 @@ pub struct Loaders {
     pub accounts: DataLoader<AccountLoader>,
     pub opportunities: DataLoader<OpportunityLoader>,
     pub stage_history: DataLoader<StageHistoryLoader>,
+    pub registrations: DataLoader<RegistrationLoader>,
+    pub registration_history: DataLoader<RegistrationHistoryLoader>,
+    pub registration_conflicts: DataLoader<RegistrationConflictsLoader>,
+    pub opportunity_registrations: DataLoader<OpportunityRegistrationsLoader>,
+    pub roles_filled: DataLoader<RolesFilledLoader>,
 }
 
 impl Loaders {
@@ -33,6 +42,14 @@ impl Loaders {
             accounts: DataLoader::new(AccountLoader(s()), tokio::spawn),
             opportunities: DataLoader::new(OpportunityLoader(s()), tokio::spawn),
             stage_history: DataLoader::new(StageHistoryLoader(s()), tokio::spawn),
+            registrations: DataLoader::new(RegistrationLoader(s()), tokio::spawn),
+            registration_history: DataLoader::new(RegistrationHistoryLoader(s()), tokio::spawn),
+            registration_conflicts: DataLoader::new(RegistrationConflictsLoader(s()), tokio::spawn),
+            opportunity_registrations: DataLoader::new(
+                OpportunityRegistrationsLoader(s()),
+                tokio::spawn,
+            ),
+            roles_filled: DataLoader::new(RolesFilledLoader(s()), tokio::spawn),
         }
     }
 }
@@ -63,4 +80,29 @@ scoped_loader!(
     StageHistoryLoader,
     Vec<opportunity_stage_change::Model>,
     db::opportunities::load_history
+);
+scoped_loader!(
+    RegistrationLoader,
+    registration::Model,
+    db::registrations::load
+);
+scoped_loader!(
+    RegistrationHistoryLoader,
+    Vec<registration_transition::Model>,
+    db::registrations::load_history
+);
+scoped_loader!(
+    RegistrationConflictsLoader,
+    Vec<conflict::Model>,
+    db::registrations::conflicts::load_by_registration
+);
+scoped_loader!(
+    OpportunityRegistrationsLoader,
+    Vec<registration::Model>,
+    db::registrations::load_by_opportunity
+);
+scoped_loader!(
+    RolesFilledLoader,
+    Vec<RegistrationRole>,
+    db::registrations::load_roles_filled
 );

@@ -7,6 +7,7 @@ pub mod loaders;
 pub mod node;
 pub mod opportunity;
 pub mod partner;
+pub mod registration;
 pub mod viewer;
 
 use async_graphql::{
@@ -15,8 +16,9 @@ use async_graphql::{
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
-use crate::config::LimitArgs;
+use crate::config::{LimitArgs, ProgramArgs};
 use crate::db::page::PageLimits;
+use crate::db::registrations::ReviewSla;
 
 /// The entry points for reading: who you are, any object by ID, and the lists you may see.
 #[derive(MergedObject, Default)]
@@ -26,6 +28,7 @@ pub struct Query(
     partner::PartnerQuery,
     account::AccountQuery,
     opportunity::OpportunityQuery,
+    registration::RegistrationQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its
@@ -35,6 +38,7 @@ pub struct Mutation(
     partner::PartnerMutation,
     account::AccountMutation,
     opportunity::OpportunityMutation,
+    registration::RegistrationMutation,
 );
 
 pub type CosellSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -44,9 +48,16 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The served schema, with the database and the configured limits.
-pub fn build_schema(db: DatabaseConnection, limits: &LimitArgs) -> CosellSchema {
+pub fn build_schema(
+    db: DatabaseConnection,
+    limits: &LimitArgs,
+    program: &ProgramArgs,
+) -> CosellSchema {
     let mut b = builder()
         .data(db)
+        .data(ReviewSla(chrono::Duration::hours(
+            program.review_sla_hours as i64,
+        )))
         .data(PageLimits {
             default_size: limits.default_page_size,
             max_size: limits.max_page_size,

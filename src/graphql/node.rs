@@ -6,6 +6,7 @@ use super::account::Account;
 use super::loaders;
 use super::opportunity::Opportunity;
 use super::partner::Partner;
+use super::registration::{Conflict, Registration};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
 
@@ -16,6 +17,8 @@ pub enum Node {
     Partner(Partner),
     Account(Account),
     Opportunity(Opportunity),
+    Registration(Registration),
+    Conflict(Conflict),
 }
 
 async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
@@ -36,8 +39,21 @@ async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             .load_one(n)
             .await?
             .map(|m| Node::Opportunity(m.into())),
+        (Kind::Registration, n) => l
+            .registrations
+            .load_one(n)
+            .await?
+            .map(|m| Node::Registration(m.into())),
+        (Kind::Conflict, n) => conflict(ctx, n).await?.map(|m| Node::Conflict(m.into())),
         (Kind::StageChange, _) => None,
     })
+}
+
+async fn conflict(ctx: &Context<'_>, id: i64) -> Result<Option<entity::conflict::Model>> {
+    let found =
+        crate::db::registrations::conflicts::load(super::db(ctx), super::principal(ctx), &[id])
+            .await?;
+    Ok(found.into_values().next())
 }
 
 #[derive(Default)]

@@ -1,12 +1,13 @@
 //! Opportunities in the GraphQL schema.
 
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
-use entity::enums::OpportunityStage;
+use entity::enums::{OpportunityStage, RegistrationRole};
 use entity::opportunity::Model;
 use entity::opportunity_stage_change::Model as StageChangeModel;
 
 use super::account::Account;
 use super::connection::{self, connection, TotalCount};
+use super::registration::Registration;
 use super::{db, loaders, page_limits, principal};
 use crate::db::opportunities::{
     self as data, CreateOpportunityInput, MoveOpportunityStageInput, OpportunityFilter,
@@ -97,6 +98,26 @@ impl Opportunity {
         Ok(h.unwrap_or_default()
             .into_iter()
             .map(OpportunityStageChange)
+            .collect())
+    }
+    /// The roles held on the deal (APPROVED or WON registrations), whoever holds them: part of
+    /// the shared deal state partners see, which never names the partners.
+    async fn roles_filled(&self, ctx: &Context<'_>) -> Result<Vec<RegistrationRole>> {
+        Ok(loaders(ctx)
+            .roles_filled
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default())
+    }
+    /// The registrations on this deal you may see: all for the vendor, your own for a partner.
+    async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
+        let r = loaders(ctx)
+            .opportunity_registrations
+            .load_one(self.0.id)
+            .await?;
+        Ok(r.unwrap_or_default()
+            .into_iter()
+            .map(Registration)
             .collect())
     }
     /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the deal.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cosell::auth::jwt::{self, Claims, Verifier};
 use cosell::auth::PrincipalKind;
-use cosell::config::{JwtArgs, LimitArgs, Secret};
+use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, Secret};
 use cosell::db::{self, StatementCounter};
 use cosell::AppState;
 use reqwest::header::HeaderMap;
@@ -41,6 +41,7 @@ pub fn jwt_args() -> JwtArgs {
 pub struct Setup {
     pub limits: LimitArgs,
     pub jwt: JwtArgs,
+    pub program: ProgramArgs,
 }
 
 pub struct TestApp {
@@ -95,6 +96,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
     let mut setup = Setup {
         limits: LimitArgs::default(),
         jwt: jwt_args(),
+        program: ProgramArgs::default(),
     };
     configure(&mut setup);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -105,7 +107,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
         .expect("connect");
     db::migrate(&conn).await.expect("migrate");
     let verifier = Verifier::from_config(&setup.jwt, false).expect("verifier");
-    let state = AppState::new(conn.clone(), verifier, setup.limits, statements.clone());
+    let state = AppState::new(
+        conn.clone(),
+        verifier,
+        setup.limits,
+        setup.program,
+        statements.clone(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

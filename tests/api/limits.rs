@@ -101,24 +101,36 @@ async fn page_sizes_are_bounded_literal_or_variable() {
     assert_eq!(error_code(&both), "BAD_USER_INPUT");
 }
 
-#[tokio::test]
-async fn requests_past_the_timeout_are_cancelled() {
-    let app = spawn_app_with(|s| s.limits.request_timeout_ms = 0).await;
-    let r = app.post(Some(&app.vendor), json!({ "query": "mutation { createPartner(input: {name: \"Late\"}) { partner { id } } }" })).await;
-    assert_eq!(r.code(), "TIMEOUT");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_timeout_are_abandoned_and_their_write_completes_whole() {
+    use sea_orm::{ConnectionTrait, TransactionSession};
+    let app = spawn_app_with(|s| s.limits.request_timeout_ms = 300).await;
+    let p = app.create_partner("Slowpoke").await;
+    let row = cosell::ids::decode_as(&p, cosell::ids::Kind::Partner).unwrap();
+    // Hold the partner row (PostgreSQL) or the write lock (SQLite) so the update must wait.
+    let blocker = cosell::db::begin_write(&app.db).await.unwrap();
+    blocker
+        .execute_unprepared(&format!("UPDATE partners SET name = name WHERE id = {row}"))
+        .await
+        .unwrap();
+    let update = json!({ "query": "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { version } } }",
+                         "variables": { "i": { "id": p, "expectedVersion": 1, "tier": "PLATINUM" } } });
+    let r = app.post(Some(&app.vendor), update).await;
+    assert_eq!(r.code(), "TIMEOUT", "{}", r.body);
     assert!(r.body.get("data").is_none());
-    // The abandoned write finishes on its own, as a whole: the partner and its event or nothing.
+    blocker.rollback().await.unwrap();
+    // The abandoned write finishes on its own, as a whole: the change and its event.
     let mut seen = 0;
-    for _ in 0..50 {
+    for _ in 0..100 {
         seen = app
-            .scalar("SELECT (SELECT COUNT(*) FROM partners) * 10 + (SELECT COUNT(*) FROM events)")
+            .scalar("SELECT (SELECT CAST(MAX(version) AS BIGINT) FROM partners) * 10 + (SELECT COUNT(*) FROM events WHERE topic = 'partner.updated')")
             .await;
-        if seen == 11 {
+        if seen == 21 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(seen, 11, "partners * 10 + events");
+    assert_eq!(seen, 21, "version * 10 + update events");
 }
 
 #[tokio::test]

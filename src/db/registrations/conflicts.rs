@@ -1,0 +1,539 @@
+//! Conflict detection at submission, and the vendor's resolution.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, ID};
+use chrono::Utc;
+use entity::collaboration_rule::Model as Rule;
+use entity::conflict::{ActiveModel, Column, Entity, Model};
+use entity::enums::{
+    ConflictKind, ConflictResolution, ConflictStatus, OpportunityStage, RegistrationStatus,
+};
+use entity::registration::{self, Model as Registration};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+};
+use serde_json::json;
+
+use super::lifecycle::{self, Approval};
+use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::db::events::{self, NewEvent};
+use crate::db::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::domain::registration::names_match;
+use crate::domain::text;
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+/// A conflict found at submission, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub kind: ConflictKind,
+    pub other_registration_id: Option<i64>,
+    pub opportunity_id: Option<i64>,
+}
+
+impl Found {
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ConflictKind::DuplicateRegistration => "DUPLICATE_REGISTRATION",
+            ConflictKind::ExclusiveRoleTaken => "EXCLUSIVE_ROLE_TAKEN",
+            ConflictKind::DirectDealOverlap => "DIRECT_DEAL_OVERLAP",
+        }
+    }
+}
+
+const CLAIMS: [RegistrationStatus; 4] = [
+    RegistrationStatus::Submitted,
+    RegistrationStatus::UnderReview,
+    RegistrationStatus::NeedsInfo,
+    RegistrationStatus::Approved,
+];
+
+/// Claims on the same deal as `reg`: the same opportunity when it names one, otherwise the
+/// same customer domain.
+fn same_deal(reg: &Registration) -> Condition {
+    match reg.opportunity_id {
+        Some(o) => Condition::any()
+            .add(registration::Column::OpportunityId.eq(o))
+            .add(
+                Condition::all()
+                    .add(registration::Column::OpportunityId.is_null())
+                    .add(registration::Column::AccountDomain.eq(reg.account_domain.clone())),
+            ),
+        None => {
+            Condition::all().add(registration::Column::AccountDomain.eq(reg.account_domain.clone()))
+        }
+    }
+}
+
+/// Finds what `reg` (just SUBMITTED) overlaps. Runs under the deal lock, so concurrent
+/// submissions see each other.
+pub async fn detect(
+    txn: &DatabaseTransaction,
+    reg: &Registration,
+    rule: &Rule,
+) -> AppResult<Vec<Found>> {
+    let mut found = Vec::new();
+    let others = registration::Entity::find()
+        .filter(registration::Column::Id.ne(reg.id))
+        .filter(registration::Column::Status.is_in(CLAIMS))
+        .filter(same_deal(reg))
+        .order_by_asc(registration::Column::Id)
+        .all(txn)
+        .await?;
+    if let Some(dup) = others.iter().find(|o| o.partner_id == reg.partner_id) {
+        found.push(Found {
+            kind: ConflictKind::DuplicateRegistration,
+            other_registration_id: Some(dup.id),
+            opportunity_id: dup.opportunity_id.or(reg.opportunity_id),
+        });
+    }
+    if rule.exclusive {
+        if let Some(taken) = others
+            .iter()
+            .find(|o| o.partner_id != reg.partner_id && o.role == reg.role)
+        {
+            found.push(Found {
+                kind: ConflictKind::ExclusiveRoleTaken,
+                other_registration_id: Some(taken.id),
+                opportunity_id: taken.opportunity_id.or(reg.opportunity_id),
+            });
+        }
+    }
+    if reg.opportunity_id.is_none() {
+        if let Some(opp) = direct_overlap(txn, reg).await? {
+            found.push(Found {
+                kind: ConflictKind::DirectDealOverlap,
+                other_registration_id: None,
+                opportunity_id: Some(opp),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// An open opportunity past QUALIFICATION that the direct team owns (no partner claims it) at
+/// an account with the same domain or a near-identical name.
+async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppResult<Option<i64>> {
+    use entity::{account, opportunity};
+    let late = [
+        OpportunityStage::Solution,
+        OpportunityStage::Proposal,
+        OpportunityStage::Negotiation,
+    ];
+    let claimed = Query::select()
+        .column(registration::Column::OpportunityId)
+        .from(registration::Entity)
+        .and_where(Expr::col(registration::Column::OpportunityId).is_not_null())
+        .and_where(
+            Expr::col(registration::Column::Status)
+                .is_in(CLAIMS.into_iter().chain([RegistrationStatus::Won])),
+        )
+        .to_owned();
+    let candidates: Vec<(i64, String, String)> = opportunity::Entity::find()
+        .select_only()
+        .column(opportunity::Column::Id)
+        .column(account::Column::Domain)
+        .column(account::Column::Name)
+        .inner_join(account::Entity)
+        .filter(opportunity::Column::Stage.is_in(late))
+        .filter(opportunity::Column::Id.not_in_subquery(claimed))
+        .order_by_asc(opportunity::Column::Id)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let name = reg.account_name.as_deref().unwrap_or("");
+    Ok(candidates
+        .into_iter()
+        .find(|(_, domain, account_name)| {
+            *domain == reg.account_domain || names_match(account_name, name)
+        })
+        .map(|(id, _, _)| id))
+}
+
+pub fn audience(reg: &Registration) -> Vec<String> {
+    lifecycle::audience(reg)
+}
+
+fn snapshot(c: &Model) -> serde_json::Value {
+    json!({
+        "id": ids::encode(Kind::Conflict, c.id), "kind": c.kind, "status": c.status,
+        "registrationId": ids::encode(Kind::Registration, c.registration_id),
+        "opportunityId": c.opportunity_id.map(|o| ids::encode(Kind::Opportunity, o)),
+        "resolution": c.resolution,
+    })
+}
+
+/// Stores the conflicts that hold `reg`, with their events. The events go to the vendor and
+/// to `reg`'s partner; they never name the other partner.
+pub async fn raise(
+    txn: &DatabaseTransaction,
+    reg: &Registration,
+    found: Vec<Found>,
+) -> AppResult<Vec<Model>> {
+    let detector = Principal::system(lifecycle::DETECTOR);
+    let mut out = Vec::new();
+    for f in found {
+        let c = ActiveModel {
+            kind: Set(f.kind),
+            registration_id: Set(reg.id),
+            other_registration_id: Set(f.other_registration_id),
+            opportunity_id: Set(f.opportunity_id),
+            status: Set(ConflictStatus::Open),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        events::append(
+            txn,
+            &detector,
+            NewEvent {
+                topic: "conflict.raised",
+                audience: audience(reg),
+                subject_id: ids::encode(Kind::Conflict, c.id),
+                payload: json!({ "conflict": snapshot(&c) }),
+            },
+        )
+        .await?;
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Registration ids held by an open conflict.
+pub fn open_conflict_registrations() -> SelectStatement {
+    Query::select()
+        .column(Column::RegistrationId)
+        .from(Entity)
+        .and_where(Expr::col(Column::Status).eq(ConflictStatus::Open))
+        .to_owned()
+}
+
+pub async fn open_for(txn: &DatabaseTransaction, registration_id: i64) -> AppResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::RegistrationId.eq(registration_id))
+        .filter(Column::Status.eq(ConflictStatus::Open))
+        .all(txn)
+        .await?)
+}
+
+/// Closes every open conflict holding a registration that is leaving review.
+pub async fn close_all_for(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    registration_id: i64,
+    resolution: Option<ConflictResolution>,
+    reason: &str,
+) -> AppResult<()> {
+    for c in open_for(txn, registration_id).await? {
+        close(txn, actor, &c, resolution, None, reason).await?;
+    }
+    Ok(())
+}
+
+async fn close(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    c: &Model,
+    resolution: Option<ConflictResolution>,
+    winner: Option<i64>,
+    reason: &str,
+) -> AppResult<Model> {
+    let res = Entity::update_many()
+        .set(ActiveModel {
+            status: Set(ConflictStatus::Resolved),
+            resolution: Set(resolution),
+            winner_registration_id: Set(winner),
+            resolved_by: Set(Some(actor.subject.clone())),
+            resolution_reason: Set(Some(reason.to_string())),
+            resolved_at: Set(Some(Utc::now())),
+            ..Default::default()
+        })
+        .filter(Column::Id.eq(c.id))
+        .filter(Column::Status.eq(ConflictStatus::Open))
+        .exec(txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the conflict is already resolved".into(),
+        ));
+    }
+    let after = Entity::find_by_id(c.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Conflict"))?;
+    let held = registration::Entity::find_by_id(c.registration_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Registration"))?;
+    events::append(
+        txn,
+        actor,
+        NewEvent {
+            topic: "conflict.resolved",
+            audience: audience(&held),
+            subject_id: ids::encode(Kind::Conflict, c.id),
+            payload: json!({ "conflict": snapshot(&after), "reason": reason }),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+/// The conflicts `principal` may see: all for the vendor; for a partner, those holding its own
+/// registrations.
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Registrations) {
+        return crate::db::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(id) => Condition::all().add(
+            Column::RegistrationId.in_subquery(
+                registration::Entity::find()
+                    .select_only()
+                    .column(registration::Column::Id)
+                    .filter(registration::Column::PartnerId.eq(id))
+                    .into_query(),
+            ),
+        ),
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
+    principal.require_read(Resource::Registrations)?;
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Conflict"))
+}
+
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// The visible conflicts of each registration among `ids`.
+pub async fn load_by_registration(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<Model>>> {
+    let rows = visible(principal)
+        .filter(Column::RegistrationId.is_in(ids.to_vec()))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.registration_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    status: Option<ConflictStatus>,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Registrations)?;
+    let mut q = visible(principal);
+    if let Some(s) = status {
+        q = q.filter(Column::Status.eq(s));
+    }
+    let ord = Ordering {
+        name: "conflicts:CreatedAsc".into(),
+        column: None,
+        id: Column::Id,
+        desc: false,
+    };
+    let page = page::fetch(db, q.clone(), &ord, args, limits, |_| SortKey::Id, |m| m.id).await?;
+    Ok((page, q))
+}
+
+/// A vendor's resolution of a conflict.
+#[derive(InputObject, Debug)]
+pub struct ResolveConflictInput {
+    /// The open conflict.
+    pub id: ID,
+    /// WINNER_CHOSEN (name the winner), CO_SELL_ALLOWED (approve the held registration
+    /// alongside the others) or REJECTED (reject the held registration).
+    pub resolution: ConflictResolution,
+    /// With WINNER_CHOSEN: the held registration or the one it overlaps.
+    pub winner_registration_id: Option<ID>,
+    /// For a held proposed deal that is approved: the opportunity it is (defaults to the one
+    /// the conflict names).
+    pub opportunity_id: Option<ID>,
+    /// Why, recorded on the conflict and in the registrations' history (1 to 2000 characters).
+    pub reason: String,
+}
+
+const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn resolve(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: ResolveConflictInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    let id = ids::decode_as(&input.id, Kind::Conflict)?;
+    let reason = text::required("reason", &input.reason, 2000)?;
+    let link = match &input.opportunity_id {
+        Some(o) => Some(ids::decode_as(o, Kind::Opportunity)?),
+        None => None,
+    };
+    let txn = crate::db::begin_write(db).await?;
+    let conflict = Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Conflict"))?;
+    if conflict.status != ConflictStatus::Open {
+        return Err(AppError::Conflict(
+            "the conflict is already resolved".into(),
+        ));
+    }
+    let held = registration::Entity::find_by_id(conflict.registration_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Registration"))?;
+    lifecycle::lock_deal(&txn, &held.account_domain).await?;
+    let other = match conflict.other_registration_id {
+        Some(o) => registration::Entity::find_by_id(o).one(&txn).await?,
+        None => None,
+    };
+    let opportunity = link
+        .or(held.opportunity_id)
+        .or(other.as_ref().and_then(|o| o.opportunity_id))
+        .or(conflict.opportunity_id);
+    let approval = |co_sell| Approval {
+        link: if held.opportunity_id.is_none() {
+            opportunity
+        } else {
+            None
+        },
+        create: true,
+        reason: Some(reason.clone()),
+        co_sell,
+    };
+    let resolved = match input.resolution {
+        ConflictResolution::Rejected => {
+            let c = close(
+                &txn,
+                principal,
+                &conflict,
+                Some(ConflictResolution::Rejected),
+                None,
+                &reason,
+            )
+            .await?;
+            lifecycle::reject_in(&txn, principal, &held, reason.clone()).await?;
+            c
+        }
+        ConflictResolution::CoSellAllowed => {
+            let c = close(
+                &txn,
+                principal,
+                &conflict,
+                Some(ConflictResolution::CoSellAllowed),
+                None,
+                &reason,
+            )
+            .await?;
+            if open_for(&txn, held.id).await?.is_empty() {
+                lifecycle::approve_in(&txn, principal, &held, approval(true), false).await?;
+            }
+            c
+        }
+        ConflictResolution::WinnerChosen => {
+            let winner = input.winner_registration_id.as_ref().ok_or_else(|| {
+                AppError::bad_field(
+                    "winnerRegistrationId",
+                    "WINNER_CHOSEN needs winnerRegistrationId",
+                )
+            })?;
+            let winner = ids::decode_as(winner, Kind::Registration)?;
+            if winner == held.id {
+                let c = close(
+                    &txn,
+                    principal,
+                    &conflict,
+                    Some(ConflictResolution::WinnerChosen),
+                    Some(winner),
+                    &reason,
+                )
+                .await?;
+                if let Some(o) = &other {
+                    if matches!(
+                        o.status,
+                        RegistrationStatus::Submitted | RegistrationStatus::UnderReview
+                    ) {
+                        lifecycle::reject_in(&txn, principal, o, reason.clone()).await?;
+                    } else if o.status == RegistrationStatus::Approved
+                        && o.partner_id != held.partner_id
+                    {
+                        return Err(AppError::Conflict(
+                            "the other registration is already APPROVED: choose it as the winner, allow co-selling, or reject".into(),
+                        ));
+                    }
+                }
+                if open_for(&txn, held.id).await?.is_empty() {
+                    lifecycle::approve_in(&txn, principal, &held, approval(false), false).await?;
+                }
+                c
+            } else if Some(winner) == conflict.other_registration_id {
+                let c = close(
+                    &txn,
+                    principal,
+                    &conflict,
+                    Some(ConflictResolution::WinnerChosen),
+                    Some(winner),
+                    &reason,
+                )
+                .await?;
+                lifecycle::reject_in(&txn, principal, &held, reason.clone()).await?;
+                if let Some(o) = other.filter(|o| {
+                    matches!(
+                        o.status,
+                        RegistrationStatus::Submitted | RegistrationStatus::UnderReview
+                    )
+                }) {
+                    if open_for(&txn, o.id).await?.is_empty() {
+                        let a = Approval {
+                            link: None,
+                            create: true,
+                            reason: Some(reason.clone()),
+                            co_sell: false,
+                        };
+                        lifecycle::approve_in(&txn, principal, &o, a, false).await?;
+                    }
+                }
+                c
+            } else {
+                return Err(AppError::bad_field(
+                    "winnerRegistrationId",
+                    "the winner must be one of the conflict's registrations",
+                ));
+            }
+        }
+    };
+    txn.commit().await?;
+    Ok(resolved)
+}

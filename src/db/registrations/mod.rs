@@ -1,0 +1,273 @@
+//! Registrations: a partner's claims on deals. Reads are scoped (a partner sees its own claims
+//! only); writes go through the lifecycle in `lifecycle`, conflicts live in `conflicts`.
+
+pub mod conflicts;
+pub mod figures;
+pub mod lifecycle;
+
+use std::collections::HashMap;
+
+use async_graphql::{Enum, InputObject, ID};
+use chrono::{Duration, Utc};
+use entity::enums::{RegistrationRole, RegistrationStatus};
+use entity::registration::{Column, Entity, Model};
+use entity::registration_transition as transition;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
+};
+
+use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::auth::{Party, Principal, Resource};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::scalars::DateTime;
+
+/// The registrations `principal` may see: all for the vendor, its own for a partner.
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Registrations) {
+        return super::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(id) => Condition::all().add(Column::PartnerId.eq(id)),
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+/// Statuses in which a partner's registration lets it see the opportunity's shared state.
+pub const SEES_DEAL: [RegistrationStatus; 8] = [
+    RegistrationStatus::Draft,
+    RegistrationStatus::Submitted,
+    RegistrationStatus::UnderReview,
+    RegistrationStatus::NeedsInfo,
+    RegistrationStatus::Approved,
+    RegistrationStatus::Won,
+    RegistrationStatus::Lost,
+    RegistrationStatus::Expired,
+];
+
+/// Opportunity ids a partner is on: the subquery that scopes opportunities for partners.
+pub fn deals_of_partner(partner_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(Column::OpportunityId)
+        .from(Entity)
+        .and_where(Expr::col(Column::PartnerId).eq(partner_id))
+        .and_where(Expr::col(Column::OpportunityId).is_not_null())
+        .and_where(Expr::col(Column::Status).is_in(SEES_DEAL))
+        .to_owned()
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
+    principal.require_read(Resource::Registrations)?;
+    visible(principal)
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Registration"))
+}
+
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// The visible registrations on each of the opportunities `ids`.
+pub async fn load_by_opportunity(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<Model>>> {
+    let rows = visible(principal)
+        .filter(Column::OpportunityId.is_in(ids.to_vec()))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
+    for r in rows {
+        if let Some(o) = r.opportunity_id {
+            out.entry(o).or_default().push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// The roles held (APPROVED or WON) on each visible opportunity among `ids`, whoever holds
+/// them: the shared deal state, which names roles but never partners.
+pub async fn load_roles_filled(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<RegistrationRole>>> {
+    let visible_opps = super::opportunities::visible(principal)
+        .select_only()
+        .column(entity::opportunity::Column::Id)
+        .into_query();
+    let rows: Vec<(Option<i64>, RegistrationRole)> = Entity::find()
+        .select_only()
+        .column(Column::OpportunityId)
+        .column(Column::Role)
+        .distinct()
+        .filter(Column::OpportunityId.is_in(ids.to_vec()))
+        .filter(Column::OpportunityId.in_subquery(visible_opps))
+        .filter(Column::Status.is_in([RegistrationStatus::Approved, RegistrationStatus::Won]))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<RegistrationRole>> = HashMap::new();
+    for (opp, role) in rows {
+        if let Some(o) = opp {
+            out.entry(o).or_default().push(role);
+        }
+    }
+    for roles in out.values_mut() {
+        roles.sort();
+    }
+    Ok(out)
+}
+
+/// Every transition of the visible registrations among `ids`, oldest first.
+pub async fn load_history(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<transition::Model>>> {
+    let visible_ids = visible(principal)
+        .select_only()
+        .column(Column::Id)
+        .into_query();
+    let rows = transition::Entity::find()
+        .filter(transition::Column::RegistrationId.is_in(ids.to_vec()))
+        .filter(transition::Column::RegistrationId.in_subquery(visible_ids))
+        .order_by_asc(transition::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<transition::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.registration_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Filters for registration lists; all given filters must match.
+#[derive(InputObject, Default, Debug)]
+pub struct RegistrationFilter {
+    /// Only registrations in one of these statuses.
+    pub status_in: Option<Vec<RegistrationStatus>>,
+    /// Only this partner's registrations (vendor only; partners always see their own).
+    pub partner_id: Option<ID>,
+    /// Only registrations in this role.
+    pub role: Option<RegistrationRole>,
+    /// Only registrations on this opportunity.
+    pub opportunity_id: Option<ID>,
+    /// True: only registrations held by an open conflict; false: only those without one.
+    pub has_open_conflict: Option<bool>,
+    /// Only registrations submitted before this time (their age).
+    pub submitted_before: Option<DateTime>,
+    /// True: only registrations waiting for review longer than the review SLA; false: only
+    /// those within it.
+    pub sla_breached: Option<bool>,
+}
+
+/// Orders of registration lists.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum RegistrationOrder {
+    /// Oldest created first.
+    #[default]
+    CreatedAsc,
+    /// Newest created first.
+    CreatedDesc,
+    /// Longest waiting first (by submission time; drafts last).
+    SubmittedAsc,
+}
+
+/// How long a submitted registration may wait for a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewSla(pub Duration);
+
+/// Statuses that wait on the vendor.
+pub const AWAITING_VENDOR: [RegistrationStatus; 2] = [
+    RegistrationStatus::Submitted,
+    RegistrationStatus::UnderReview,
+];
+
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: RegistrationFilter,
+    order: RegistrationOrder,
+    sla: ReviewSla,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Registrations)?;
+    let mut q = visible(principal);
+    if let Some(s) = filter.status_in {
+        q = q.filter(Column::Status.is_in(s));
+    }
+    if let Some(p) = &filter.partner_id {
+        let id = match ids::decode(p)? {
+            (Kind::Partner, id) => id,
+            _ => 0,
+        };
+        q = q.filter(Column::PartnerId.eq(id));
+    }
+    if let Some(r) = filter.role {
+        q = q.filter(Column::Role.eq(r));
+    }
+    if let Some(o) = &filter.opportunity_id {
+        let id = match ids::decode(o)? {
+            (Kind::Opportunity, id) => id,
+            _ => 0,
+        };
+        q = q.filter(Column::OpportunityId.eq(id));
+    }
+    if let Some(has) = filter.has_open_conflict {
+        let held = conflicts::open_conflict_registrations();
+        q = q.filter(if has {
+            Column::Id.in_subquery(held)
+        } else {
+            Column::Id.not_in_subquery(held)
+        });
+    }
+    if let Some(t) = filter.submitted_before {
+        q = q.filter(Column::SubmittedAt.lt(t.0));
+    }
+    if let Some(breached) = filter.sla_breached {
+        let cutoff = Utc::now() - sla.0;
+        let late = Condition::all()
+            .add(Column::Status.is_in(AWAITING_VENDOR))
+            .add(Column::SubmittedAt.lt(cutoff));
+        q = q.filter(if breached { late } else { late.not() });
+    }
+    let (column, desc, key): (Option<Column>, bool, fn(&Model) -> SortKey) = match order {
+        RegistrationOrder::CreatedAsc => (None, false, |_| SortKey::Id),
+        RegistrationOrder::CreatedDesc => (None, true, |_| SortKey::Id),
+        RegistrationOrder::SubmittedAsc => {
+            q = q.filter(Column::SubmittedAt.is_not_null());
+            (Some(Column::SubmittedAt), false, |m| {
+                SortKey::Time(m.submitted_at.unwrap_or_default())
+            })
+        }
+    };
+    let ord = Ordering {
+        name: format!("registrations:{order:?}"),
+        column,
+        id: Column::Id,
+        desc,
+    };
+    let page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
+    Ok((page, q))
+}

@@ -1,0 +1,173 @@
+//! Collaboration rules: one row per registration role; vendors read them, ADMINs change them.
+
+use async_graphql::InputObject;
+use chrono::Utc;
+use entity::collaboration_rule::{ActiveModel, Column, Entity, Model};
+use entity::enums::{PartnerTier, RegistrationRole};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::events::{self, vendor_only, NewEvent};
+use crate::auth::Principal;
+use crate::domain::money::MAX_MINOR_UNITS;
+use crate::domain::registration::AutoApproval;
+use crate::error::{AppError, AppResult};
+use crate::scalars::MinorUnits;
+
+pub const RULES_CHANGED: &str = "collaboration_rule.updated";
+
+/// Every role's rule, in role order. Any principal may read the rules: they are the program's
+/// published terms.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn all(db: &DatabaseConnection) -> AppResult<Vec<Model>> {
+    let mut rows = Entity::find().order_by_asc(Column::Role).all(db).await?;
+    rows.sort_by_key(|r| r.role);
+    Ok(rows)
+}
+
+/// One role's rule, read inside a transaction.
+pub async fn of<C: ConnectionTrait>(conn: &C, role: RegistrationRole) -> AppResult<Model> {
+    Entity::find_by_id(role)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("no collaboration rule for {}", role.as_str())))
+}
+
+pub fn auto_approval(rule: &Model) -> AutoApproval {
+    AutoApproval {
+        enabled: rule.auto_approve,
+        min_tier: rule.auto_approve_min_tier,
+        max_amount_minor: rule.auto_approve_max_amount_minor,
+    }
+}
+
+/// Changes to one role's rule. Omitted fields keep their value.
+#[derive(InputObject, Debug)]
+pub struct UpdateCollaborationRuleInput {
+    /// The role whose rule changes.
+    pub role: RegistrationRole,
+    /// The version you read; refused with VERSION_MISMATCH if it moved on.
+    pub expected_version: i32,
+    /// Whether only one partner may hold this role on an opportunity.
+    pub exclusive: Option<bool>,
+    /// Days an approved registration protects its partner (1 to 730).
+    pub protection_days: Option<i32>,
+    /// Default attribution weight in basis points (0 to 10000).
+    pub attribution_weight_bps: Option<i32>,
+    /// Approve submissions at once when the policy holds and nothing conflicts.
+    pub auto_approve: Option<bool>,
+    /// Lowest partner tier the policy approves; set `clearAutoApproveMinTier` to remove it.
+    pub auto_approve_min_tier: Option<PartnerTier>,
+    /// Remove the tier condition.
+    #[graphql(default)]
+    pub clear_auto_approve_min_tier: bool,
+    /// Largest deal amount (minor units) the policy approves; set `clearAutoApproveMaxAmount`
+    /// to remove it.
+    pub auto_approve_max_amount: Option<MinorUnits>,
+    /// Remove the amount cap.
+    #[graphql(default)]
+    pub clear_auto_approve_max_amount: bool,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpdateCollaborationRuleInput,
+) -> AppResult<Model> {
+    principal.require_vendor_admin("change collaboration rules")?;
+    let mut c = <ActiveModel as Default>::default();
+    if let Some(e) = input.exclusive {
+        c.exclusive = Set(e);
+    }
+    if let Some(d) = input.protection_days {
+        if !(1..=730).contains(&d) {
+            return Err(AppError::bad_field(
+                "protectionDays",
+                "protectionDays must be 1 to 730",
+            ));
+        }
+        c.protection_days = Set(d);
+    }
+    if let Some(w) = input.attribution_weight_bps {
+        if !(0..=10_000).contains(&w) {
+            return Err(AppError::bad_field(
+                "attributionWeightBps",
+                "attributionWeightBps must be 0 to 10000",
+            ));
+        }
+        c.attribution_weight_bps = Set(w);
+    }
+    if let Some(a) = input.auto_approve {
+        c.auto_approve = Set(a);
+    }
+    if input.clear_auto_approve_min_tier {
+        c.auto_approve_min_tier = Set(None);
+    } else if let Some(t) = input.auto_approve_min_tier {
+        c.auto_approve_min_tier = Set(Some(t));
+    }
+    if input.clear_auto_approve_max_amount {
+        c.auto_approve_max_amount_minor = Set(None);
+    } else if let Some(a) = input.auto_approve_max_amount {
+        if a.0 > MAX_MINOR_UNITS {
+            return Err(AppError::bad_field(
+                "autoApproveMaxAmount",
+                "the amount is too large",
+            ));
+        }
+        c.auto_approve_max_amount_minor = Set(Some(a.0));
+    }
+    let txn = super::begin_write(db).await?;
+    let before = of(&txn, input.role).await?;
+    super::check_version("CollaborationRule", input.expected_version, before.version)?;
+    c.updated_at = Set(Utc::now());
+    super::update_versioned(
+        &txn,
+        "CollaborationRule",
+        c,
+        Column::Role,
+        Column::Version,
+        input.role,
+        before.version,
+    )
+    .await?;
+    let after = of(&txn, input.role).await?;
+    events::append(
+        &txn,
+        principal,
+        NewEvent {
+            topic: RULES_CHANGED,
+            audience: vendor_only(),
+            subject_id: format!("CollaborationRule:{}", input.role.as_str()),
+            payload: json!({
+                "role": after.role, "exclusive": after.exclusive, "protectionDays": after.protection_days,
+                "attributionWeightBps": after.attribution_weight_bps, "autoApprove": after.auto_approve,
+                "autoApproveMinTier": after.auto_approve_min_tier,
+                "autoApproveMaxAmount": after.auto_approve_max_amount_minor,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Sets a role's auto-approval policy directly (demo loading).
+pub async fn set_auto_approval(
+    db: &DatabaseConnection,
+    role: RegistrationRole,
+    policy: AutoApproval,
+) -> AppResult<()> {
+    let m = ActiveModel {
+        role: Set(role),
+        auto_approve: Set(policy.enabled),
+        auto_approve_min_tier: Set(policy.min_tier),
+        auto_approve_max_amount_minor: Set(policy.max_amount_minor),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    m.update(db).await?;
+    Ok(())
+}

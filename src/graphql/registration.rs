@@ -1,0 +1,734 @@
+//! Deal registrations, their conflicts and the collaboration rules in the GraphQL schema.
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use entity::collaboration_rule::Model as RuleModel;
+use entity::conflict::Model as ConflictModel;
+use entity::enums::{
+    ConflictKind, ConflictResolution, ConflictStatus, PartnerTier, RegistrationRole,
+    RegistrationStatus,
+};
+use entity::registration::Model;
+use entity::registration_transition::Model as TransitionModel;
+
+use super::connection::{self, connection, TotalCount};
+use super::opportunity::{Money, Opportunity};
+use super::partner::Partner;
+use super::{db, loaders, page_limits, principal};
+use crate::db::registrations::conflicts::{self, ResolveConflictInput};
+use crate::db::registrations::figures::{self, ProgramFigures};
+use crate::db::registrations::lifecycle::{
+    self, AnswerInfoRequestInput, ApproveRegistrationInput, BulkDecision, BulkItemInput,
+    BulkItemResult, ProtectionExtensionInput, RegistrationDecisionInput, RegistrationDraftInput,
+    SubmitRegistrationInput, UpdateRegistrationDraftInput,
+};
+use crate::db::registrations::{
+    self as data, RegistrationFilter, RegistrationOrder, ReviewSla, AWAITING_VENDOR,
+};
+use crate::db::rules::{self, UpdateCollaborationRuleInput};
+use crate::domain::money;
+use crate::error::AppError;
+use crate::ids::{self, Kind};
+use crate::scalars::{Date, DateTime, MinorUnits};
+
+/// A partner's claim on a deal in one role. A partner sees only its own registrations.
+#[derive(Clone)]
+pub struct Registration(pub Model);
+
+impl From<Model> for Registration {
+    fn from(m: Model) -> Self {
+        Self(m)
+    }
+}
+
+/// The vendor's decision on a registration.
+#[derive(SimpleObject)]
+pub struct RegistrationDecision {
+    /// Who decided: a token subject, or `policy:auto-approval`.
+    pub decided_by: String,
+    /// When.
+    pub decided_at: DateTime,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// True when the auto-approval policy approved it at submission.
+    pub automatic: bool,
+}
+
+/// A partner's pending request for a longer protection window.
+#[derive(SimpleObject)]
+pub struct ExtensionRequest {
+    /// Days asked for.
+    pub days: i32,
+    /// Why.
+    pub reason: String,
+}
+
+/// A partner's claim on a deal in one role. A partner sees only its own registrations.
+#[Object]
+impl Registration {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Registration, self.0.id).into()
+    }
+    /// The partner that registered.
+    async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
+        Ok(loaders(ctx)
+            .partners
+            .load_one(self.0.partner_id)
+            .await?
+            .map(Partner))
+    }
+    /// The opportunity claimed; null for a proposed deal until approval links or creates it.
+    async fn opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
+        match self.0.opportunity_id {
+            Some(o) => Ok(loaders(ctx)
+                .opportunities
+                .load_one(o)
+                .await?
+                .map(Opportunity)),
+            None => Ok(None),
+        }
+    }
+    /// The customer's normalised web domain.
+    async fn account_domain(&self) -> &str {
+        &self.0.account_domain
+    }
+    /// The customer's name as the partner gave it.
+    async fn account_name(&self) -> Option<&str> {
+        self.0.account_name.as_deref()
+    }
+    /// The deal's name as the partner gave it.
+    async fn deal_name(&self) -> Option<&str> {
+        self.0.deal_name.as_deref()
+    }
+    /// The partner's estimate of the deal's value.
+    async fn amount(&self) -> Option<Money> {
+        match (self.0.amount_minor, &self.0.currency) {
+            (Some(a), Some(c)) => Some(Money {
+                amount: MinorUnits(a),
+                currency: c.clone(),
+                decimal: money::format_decimal(a, c),
+            }),
+            _ => None,
+        }
+    }
+    /// When the partner expects the deal to close.
+    async fn expected_close_date(&self) -> Option<Date> {
+        self.0.expected_close_date.map(Date)
+    }
+    /// The partner's role on the deal.
+    async fn role(&self) -> RegistrationRole {
+        self.0.role
+    }
+    /// Where the registration stands.
+    async fn status(&self) -> RegistrationStatus {
+        self.0.status
+    }
+    /// Why the deal is the partner's.
+    async fn justification(&self) -> &str {
+        &self.0.justification
+    }
+    /// Notes only the registering partner and the vendor can read.
+    async fn private_notes(&self) -> Option<&str> {
+        self.0.private_notes.as_deref()
+    }
+    /// The vendor's open question while NEEDS_INFO.
+    async fn info_request(&self) -> Option<&str> {
+        self.0.info_request.as_deref()
+    }
+    /// A pending request for more protection.
+    async fn extension_request(&self) -> Option<ExtensionRequest> {
+        match (self.0.extension_requested_days, &self.0.extension_reason) {
+            (Some(days), Some(reason)) => Some(ExtensionRequest {
+                days,
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }
+    }
+    /// When protection ends, while APPROVED.
+    async fn protection_expires_at(&self) -> Option<DateTime> {
+        self.0.protection_expires_at.map(DateTime)
+    }
+    /// When it was last submitted.
+    async fn submitted_at(&self) -> Option<DateTime> {
+        self.0.submitted_at.map(DateTime)
+    }
+    /// The decision, once approved or rejected.
+    async fn decision(&self) -> Option<RegistrationDecision> {
+        match (&self.0.decided_by, self.0.decided_at) {
+            (Some(by), Some(at)) => Some(RegistrationDecision {
+                decided_by: by.clone(),
+                decided_at: DateTime(at),
+                reason: self.0.decision_reason.clone(),
+                automatic: self.0.auto_approved,
+            }),
+            _ => None,
+        }
+    }
+    /// Every transition, oldest first, with who made it, when and why.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<RegistrationTransition>> {
+        let h = loaders(ctx)
+            .registration_history
+            .load_one(self.0.id)
+            .await?;
+        Ok(h.unwrap_or_default()
+            .into_iter()
+            .map(RegistrationTransition)
+            .collect())
+    }
+    /// The conflicts raised on this registration, open and resolved.
+    async fn conflicts(&self, ctx: &Context<'_>) -> Result<Vec<Conflict>> {
+        let c = loaders(ctx)
+            .registration_conflicts
+            .load_one(self.0.id)
+            .await?;
+        Ok(c.unwrap_or_default().into_iter().map(Conflict).collect())
+    }
+    /// Optimistic-concurrency version; pass it as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When the registration was created.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+}
+
+/// One status change of a registration.
+pub struct RegistrationTransition(pub TransitionModel);
+
+/// One status change of a registration.
+#[Object]
+impl RegistrationTransition {
+    /// The status before; null for the creation of the draft.
+    async fn from_status(&self) -> Option<RegistrationStatus> {
+        self.0.from_status
+    }
+    /// The status after.
+    async fn to_status(&self) -> RegistrationStatus {
+        self.0.to_status
+    }
+    /// Who made it: a token subject, `policy:auto-approval` or `system:*`.
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// Why, if a reason was given.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// When.
+    async fn at(&self) -> DateTime {
+        DateTime(self.0.at)
+    }
+}
+
+/// An overlap found when a registration was submitted; it holds the registration UNDER_REVIEW
+/// until a vendor resolves it. A partner sees the conflicts on its own registrations, never the
+/// other partner's registration.
+#[derive(Clone)]
+pub struct Conflict(pub ConflictModel);
+
+impl From<ConflictModel> for Conflict {
+    fn from(m: ConflictModel) -> Self {
+        Self(m)
+    }
+}
+
+/// An overlap found when a registration was submitted; it holds the registration UNDER_REVIEW
+/// until a vendor resolves it. A partner sees the conflicts on its own registrations, never the
+/// other partner's registration.
+#[Object]
+impl Conflict {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Conflict, self.0.id).into()
+    }
+    /// What overlaps.
+    async fn kind(&self) -> ConflictKind {
+        self.0.kind
+    }
+    /// OPEN until resolved.
+    async fn status(&self) -> ConflictStatus {
+        self.0.status
+    }
+    /// The registration held by this conflict.
+    async fn registration(&self, ctx: &Context<'_>) -> Result<Option<Registration>> {
+        Ok(loaders(ctx)
+            .registrations
+            .load_one(self.0.registration_id)
+            .await?
+            .map(Registration))
+    }
+    /// The registration it overlaps; null when there is none or it is another partner's.
+    async fn other_registration(&self, ctx: &Context<'_>) -> Result<Option<Registration>> {
+        match self.0.other_registration_id {
+            Some(o) => Ok(loaders(ctx)
+                .registrations
+                .load_one(o)
+                .await?
+                .map(Registration)),
+            None => Ok(None),
+        }
+    }
+    /// The opportunity it overlaps, if you may see it.
+    async fn opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
+        match self.0.opportunity_id {
+            Some(o) => Ok(loaders(ctx)
+                .opportunities
+                .load_one(o)
+                .await?
+                .map(Opportunity)),
+            None => Ok(None),
+        }
+    }
+    /// How it was resolved.
+    async fn resolution(&self) -> Option<ConflictResolution> {
+        self.0.resolution
+    }
+    /// The winning registration, for WINNER_CHOSEN (null if it is another partner's).
+    async fn winner(&self, ctx: &Context<'_>) -> Result<Option<Registration>> {
+        match self.0.winner_registration_id {
+            Some(o) => Ok(loaders(ctx)
+                .registrations
+                .load_one(o)
+                .await?
+                .map(Registration)),
+            None => Ok(None),
+        }
+    }
+    /// Who resolved it.
+    async fn resolved_by(&self) -> Option<&str> {
+        self.0.resolved_by.as_deref()
+    }
+    /// Why it was resolved so.
+    async fn resolution_reason(&self) -> Option<&str> {
+        self.0.resolution_reason.as_deref()
+    }
+    /// When it was resolved.
+    async fn resolved_at(&self) -> Option<DateTime> {
+        self.0.resolved_at.map(DateTime)
+    }
+    /// When it was raised.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}
+
+/// How partners share deals in one role.
+pub struct CollaborationRule(pub RuleModel);
+
+/// How partners share deals in one role.
+#[Object]
+impl CollaborationRule {
+    /// The role.
+    async fn role(&self) -> RegistrationRole {
+        self.0.role
+    }
+    /// Only one partner may hold this role on an opportunity.
+    async fn exclusive(&self) -> bool {
+        self.0.exclusive
+    }
+    /// Days an approved registration protects its partner.
+    async fn protection_days(&self) -> i32 {
+        self.0.protection_days
+    }
+    /// Default attribution weight in basis points.
+    async fn attribution_weight_bps(&self) -> i32 {
+        self.0.attribution_weight_bps
+    }
+    /// Whether submissions are approved at once when the policy holds and nothing conflicts.
+    async fn auto_approve(&self) -> bool {
+        self.0.auto_approve
+    }
+    /// Lowest partner tier the policy approves.
+    async fn auto_approve_min_tier(&self) -> Option<PartnerTier> {
+        self.0.auto_approve_min_tier
+    }
+    /// Largest deal amount (minor units) the policy approves.
+    async fn auto_approve_max_amount(&self) -> Option<MinorUnits> {
+        self.0.auto_approve_max_amount_minor.map(MinorUnits)
+    }
+    /// Version; pass it as `expectedVersion` when changing the rule.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+connection!(
+    RegistrationConnection,
+    RegistrationEdge,
+    Registration,
+    Model
+);
+connection!(ConflictConnection, ConflictEdge, Conflict, ConflictModel);
+
+/// The result of a registration change.
+#[derive(SimpleObject)]
+pub struct RegistrationPayload {
+    /// The registration as it is after the change.
+    pub registration: Registration,
+}
+
+fn sla(ctx: &Context<'_>) -> ReviewSla {
+    *ctx.data_unchecked::<ReviewSla>()
+}
+
+#[derive(Default)]
+pub struct RegistrationQuery;
+
+#[Object]
+impl RegistrationQuery {
+    /// Registrations you may see: all of them for the vendor, your own for a partner.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn registrations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only registrations matching all of these filters.")] filter: Option<
+            RegistrationFilter,
+        >,
+        #[graphql(desc = "Sort order; CREATED_ASC by default.")] order_by: Option<
+            RegistrationOrder,
+        >,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<RegistrationConnection> {
+        let args = connection::page_args(first, after, last, before);
+        let f = filter.unwrap_or_default();
+        let (page, q) = data::list(
+            db(ctx),
+            principal(ctx),
+            f,
+            order_by.unwrap_or_default(),
+            sla(ctx),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(RegistrationConnection::new(
+            page,
+            TotalCount::of(db(ctx), q),
+        ))
+    }
+
+    /// Your organisation's registrations (partners), with the same filters as `registrations`.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn my_registrations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only registrations matching all of these filters.")] filter: Option<
+            RegistrationFilter,
+        >,
+        #[graphql(desc = "Sort order; CREATED_ASC by default.")] order_by: Option<
+            RegistrationOrder,
+        >,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<RegistrationConnection> {
+        if principal(ctx).partner_id().is_none() {
+            return Err(AppError::Forbidden(
+                "myRegistrations is for partners; the vendor uses registrations or reviewQueue"
+                    .into(),
+            )
+            .into());
+        }
+        let args = connection::page_args(first, after, last, before);
+        let f = filter.unwrap_or_default();
+        let (page, q) = data::list(
+            db(ctx),
+            principal(ctx),
+            f,
+            order_by.unwrap_or_default(),
+            sla(ctx),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(RegistrationConnection::new(
+            page,
+            TotalCount::of(db(ctx), q),
+        ))
+    }
+
+    /// The vendor's review queue: registrations waiting for a decision (SUBMITTED or
+    /// UNDER_REVIEW unless `filter.statusIn` says otherwise), longest waiting first.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn review_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Narrow the queue: partner, role, conflict, age, SLA breach.")]
+        filter: Option<RegistrationFilter>,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<RegistrationConnection> {
+        if !principal(ctx).is_vendor_party() {
+            return Err(AppError::Forbidden("the review queue is the vendor's".into()).into());
+        }
+        let args = connection::page_args(first, after, last, before);
+        let mut f = filter.unwrap_or_default();
+        if f.status_in.is_none() {
+            f.status_in = Some(AWAITING_VENDOR.to_vec());
+        }
+        let (page, q) = data::list(
+            db(ctx),
+            principal(ctx),
+            f,
+            RegistrationOrder::SubmittedAsc,
+            sla(ctx),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(RegistrationConnection::new(
+            page,
+            TotalCount::of(db(ctx), q),
+        ))
+    }
+
+    /// One registration by ID. An unknown ID and another partner's both answer NOT_FOUND.
+    async fn registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration's ID.")] id: ID,
+    ) -> Result<Registration> {
+        let id = ids::decode_as(&id, Kind::Registration)?;
+        Ok(data::get(db(ctx), principal(ctx), id).await?.into())
+    }
+
+    /// Conflicts you may see: all for the vendor, those on your registrations for a partner.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn conflicts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only conflicts in this status.")] status: Option<ConflictStatus>,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<ConflictConnection> {
+        let args = connection::page_args(first, after, last, before);
+        let (page, q) =
+            conflicts::list(db(ctx), principal(ctx), status, &args, page_limits(ctx)).await?;
+        Ok(ConflictConnection::new(page, TotalCount::of(db(ctx), q)))
+    }
+
+    /// One conflict by ID.
+    async fn conflict(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The conflict's ID.")] id: ID,
+    ) -> Result<Conflict> {
+        let id = ids::decode_as(&id, Kind::Conflict)?;
+        Ok(conflicts::get(db(ctx), principal(ctx), id).await?.into())
+    }
+
+    /// The collaboration rules of every role: the program's published terms.
+    async fn collaboration_rules(&self, ctx: &Context<'_>) -> Result<Vec<CollaborationRule>> {
+        Ok(rules::all(db(ctx))
+            .await?
+            .into_iter()
+            .map(CollaborationRule)
+            .collect())
+    }
+
+    /// Registration figures over the registrations you may see (a partner's are its own):
+    /// counts by status, approval rate and median time to decision, by partner and by role.
+    async fn program_figures(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Count registrations created at or after this time.")] from: Option<
+            DateTime,
+        >,
+        #[graphql(desc = "Count registrations created before this time.")] to: Option<DateTime>,
+    ) -> Result<ProgramFigures> {
+        Ok(figures::figures(db(ctx), principal(ctx), from.map(|d| d.0), to.map(|d| d.0)).await?)
+    }
+}
+
+macro_rules! write {
+    ($ctx:expr, |$db:ident, $p:ident| $body:expr) => {{
+        let ($db, $p) = (db($ctx).clone(), principal($ctx).clone());
+        let m = crate::db::shielded(async move {
+            let ($db, $p) = (&$db, &$p);
+            $body.await
+        })
+        .await?;
+        Ok(RegistrationPayload {
+            registration: m.into(),
+        })
+    }};
+}
+
+#[derive(Default)]
+pub struct RegistrationMutation;
+
+#[Object]
+impl RegistrationMutation {
+    /// Partners: starts a DRAFT registration.
+    async fn create_registration_draft(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "What you claim.")] input: RegistrationDraftInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::create_draft(d, p, input))
+    }
+
+    /// Partners: replaces the content of a DRAFT.
+    async fn update_registration_draft(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The draft and its new content.")] input: UpdateRegistrationDraftInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::update_draft(d, p, input))
+    }
+
+    /// Partners: submits a draft, or creates and submits in one call. Conflicts hold it
+    /// UNDER_REVIEW; the auto-approval policy may approve it at once. Send an
+    /// `idempotencyKey`: a retry with the same key returns the first result.
+    async fn submit_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The draft, or a new claim, and your idempotency key.")]
+        input: SubmitRegistrationInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::submit(d, p, input))
+    }
+
+    /// Partners: answers a NEEDS_INFO request; the registration is submitted again.
+    async fn answer_info_request(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Your answer.")] input: AnswerInfoRequestInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::answer_info(d, p, input))
+    }
+
+    /// Partners: withdraws an open registration (final).
+    async fn withdraw_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration and an optional reason.")]
+        input: RegistrationDecisionInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::withdraw(d, p, input))
+    }
+
+    /// Partners: asks the vendor to extend an APPROVED registration's protection.
+    async fn request_protection_extension(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Days and why.")] input: ProtectionExtensionInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::request_extension(d, p, input))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): takes a SUBMITTED registration into review.
+    async fn start_registration_review(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration.")] id: ID,
+        #[graphql(desc = "The version you read.")] expected_version: i32,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::start_review(
+            d,
+            p,
+            &id,
+            expected_version
+        ))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): approves a registration, linking a proposed deal to an
+    /// opportunity or creating one, and starts its protection window.
+    async fn approve_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration and how to link it.")] input: ApproveRegistrationInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::approve(d, p, input))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): rejects a registration; `reason` is required.
+    async fn reject_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration and why.")] input: RegistrationDecisionInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::reject(d, p, input))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): asks the partner for more information; `reason` is
+    /// the question.
+    async fn request_registration_info(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The registration and your question.")] input: RegistrationDecisionInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::request_info(d, p, input))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): extends an APPROVED registration's protection.
+    async fn extend_registration_protection(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Days to add.")] input: ProtectionExtensionInput,
+    ) -> Result<RegistrationPayload> {
+        write!(ctx, |d, p| lifecycle::extend_protection(d, p, input))
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): resolves a conflict by naming a winner, allowing
+    /// co-selling, or rejecting the held registration.
+    async fn resolve_conflict(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
+    ) -> Result<Conflict> {
+        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let c = crate::db::shielded(async move { conflicts::resolve(&d, &p, input).await }).await?;
+        Ok(c.into())
+    }
+
+    /// Vendor (CHANNEL_MANAGER, ADMIN): approves or rejects up to 100 registrations; each item
+    /// is its own transaction and has its own result.
+    async fn bulk_decide_registrations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "APPROVE or REJECT.")] decision: BulkDecision,
+        #[graphql(desc = "The registrations with the versions you read.")] items: Vec<
+            BulkItemInput,
+        >,
+        #[graphql(desc = "The reason recorded on each (required to reject).")] reason: Option<
+            String,
+        >,
+    ) -> Result<Vec<BulkItemResult>> {
+        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        Ok(crate::db::shielded(
+            async move { lifecycle::bulk(&d, &p, decision, items, reason).await },
+        )
+        .await?)
+    }
+
+    /// Vendor ADMIN: changes one role's collaboration rule.
+    async fn update_collaboration_rule(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The role and what to change.")] input: UpdateCollaborationRuleInput,
+    ) -> Result<CollaborationRule> {
+        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        Ok(CollaborationRule(
+            crate::db::shielded(async move { rules::update(&d, &p, input).await }).await?,
+        ))
+    }
+}
