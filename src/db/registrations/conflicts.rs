@@ -157,11 +157,13 @@ pub fn audience(reg: &Registration) -> Vec<String> {
     lifecycle::audience(reg)
 }
 
+/// What conflict events say. They go to the held registration's partner too, so they name
+/// neither the other registration nor the overlapped opportunity (a direct deal the partner
+/// may not see); the vendor reads those from the API.
 fn snapshot(c: &Model) -> serde_json::Value {
     json!({
         "id": ids::encode(Kind::Conflict, c.id), "kind": c.kind, "status": c.status,
         "registrationId": ids::encode(Kind::Registration, c.registration_id),
-        "opportunityId": c.opportunity_id.map(|o| ids::encode(Kind::Opportunity, o)),
         "resolution": c.resolution,
     })
 }

@@ -396,9 +396,10 @@ pub async fn submit(
     let result = submit_once(db, principal, partner_id, input, key.clone()).await;
     match (result, &key) {
         // A concurrent retry with the same key won the insert: answer with its result.
-        (Err(AppError::Conflict(_)), Some(k)) => by_key(db, partner_id, k)
-            .await?
-            .ok_or_else(|| AppError::Conflict("idempotency key in use".into())),
+        (Err(e @ AppError::Conflict(_)), Some(k)) => match by_key(db, partner_id, k).await? {
+            Some(first) => Ok(first),
+            None => Err(e),
+        },
         (other, _) => other,
     }
 }
