@@ -102,7 +102,7 @@ impl MigrationTrait for Migration {
                 (*weight).into(),
                 false.into(),
                 1.into(),
-                Expr::current_timestamp().into(),
+                Expr::current_timestamp(),
             ]);
         }
         manager.exec_stmt(insert).await

@@ -377,6 +377,28 @@ fn sla(ctx: &Context<'_>) -> ReviewSla {
     *ctx.data_unchecked::<ReviewSla>()
 }
 
+async fn page_of(
+    ctx: &Context<'_>,
+    filter: RegistrationFilter,
+    order: RegistrationOrder,
+    args: &crate::db::page::PageArgs,
+) -> Result<RegistrationConnection> {
+    let (page, q) = data::list(
+        db(ctx),
+        principal(ctx),
+        filter,
+        order,
+        sla(ctx),
+        args,
+        page_limits(ctx),
+    )
+    .await?;
+    Ok(RegistrationConnection::new(
+        page,
+        TotalCount::of(db(ctx), q),
+    ))
+}
+
 #[derive(Default)]
 pub struct RegistrationQuery;
 
@@ -400,21 +422,13 @@ impl RegistrationQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<RegistrationConnection> {
         let args = connection::page_args(first, after, last, before);
-        let f = filter.unwrap_or_default();
-        let (page, q) = data::list(
-            db(ctx),
-            principal(ctx),
-            f,
+        page_of(
+            ctx,
+            filter.unwrap_or_default(),
             order_by.unwrap_or_default(),
-            sla(ctx),
             &args,
-            page_limits(ctx),
         )
-        .await?;
-        Ok(RegistrationConnection::new(
-            page,
-            TotalCount::of(db(ctx), q),
-        ))
+        .await
     }
 
     /// Your organisation's registrations (partners), with the same filters as `registrations`.
@@ -442,21 +456,13 @@ impl RegistrationQuery {
             .into());
         }
         let args = connection::page_args(first, after, last, before);
-        let f = filter.unwrap_or_default();
-        let (page, q) = data::list(
-            db(ctx),
-            principal(ctx),
-            f,
+        page_of(
+            ctx,
+            filter.unwrap_or_default(),
             order_by.unwrap_or_default(),
-            sla(ctx),
             &args,
-            page_limits(ctx),
         )
-        .await?;
-        Ok(RegistrationConnection::new(
-            page,
-            TotalCount::of(db(ctx), q),
-        ))
+        .await
     }
 
     /// The vendor's review queue: registrations waiting for a decision (SUBMITTED or
@@ -481,20 +487,7 @@ impl RegistrationQuery {
         if f.status_in.is_none() {
             f.status_in = Some(AWAITING_VENDOR.to_vec());
         }
-        let (page, q) = data::list(
-            db(ctx),
-            principal(ctx),
-            f,
-            RegistrationOrder::SubmittedAsc,
-            sla(ctx),
-            &args,
-            page_limits(ctx),
-        )
-        .await?;
-        Ok(RegistrationConnection::new(
-            page,
-            TotalCount::of(db(ctx), q),
-        ))
+        page_of(ctx, f, RegistrationOrder::SubmittedAsc, &args).await
     }
 
     /// One registration by ID. An unknown ID and another partner's both answer NOT_FOUND.

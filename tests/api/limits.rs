@@ -103,7 +103,7 @@ async fn page_sizes_are_bounded_literal_or_variable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_past_the_timeout_are_abandoned_and_their_write_completes_whole() {
-    use sea_orm::{ConnectionTrait, TransactionSession};
+    use sea_orm::ConnectionTrait;
     let app = spawn_app_with(|s| s.limits.request_timeout_ms = 300).await;
     let p = app.create_partner("Slowpoke").await;
     let row = cosell::ids::decode_as(&p, cosell::ids::Kind::Partner).unwrap();

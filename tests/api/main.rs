@@ -10,3 +10,4 @@ mod pagination;
 mod schema;
 mod scoping;
 mod statements;
+mod workflow;
