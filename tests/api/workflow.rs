@@ -799,3 +799,131 @@ async fn a_page_of_deals_with_registrations_costs_a_fixed_number_of_statements()
     assert_eq!(small, large, "statements must not grow with rows");
     assert!(large <= 8, "{large}");
 }
+
+#[tokio::test]
+async fn review_start_withdrawal_extension_requests_losses_and_linking_rules() {
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let other = app.create_partner("Contoso").await;
+    let t = partner_token(&p);
+    let cm = vendor_token("CHANNEL_MANAGER");
+    // Start review, then approve from UNDER_REVIEW (one history step).
+    let r = submit(&app, &p, proposed("acme.com", "SERVICES")).await;
+    let d = app
+        .ok(&cm, "mutation($id: ID!, $v: Int!) { startRegistrationReview(id: $id, expectedVersion: $v) { registration { status version } } }", json!({ "id": r["id"], "v": r["version"] }))
+        .await;
+    assert_eq!(
+        d["startRegistrationReview"]["registration"]["status"],
+        "UNDER_REVIEW"
+    );
+    let body = app
+        .gql(&cm, "mutation($id: ID!, $v: Int!) { startRegistrationReview(id: $id, expectedVersion: $v) { registration { status } } }", json!({ "id": r["id"], "v": 3 }))
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "only SUBMITTED goes into review"
+    );
+    let body = app
+        .gql(
+            &cm,
+            ASK,
+            json!({ "i": { "id": r["id"], "expectedVersion": 3, "reason": "?" } }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "NEEDS_INFO only from SUBMITTED, as drawn"
+    );
+    let d = app
+        .ok(
+            &cm,
+            APPROVE,
+            json!({ "i": { "id": r["id"], "expectedVersion": 3, "createOpportunity": true } }),
+        )
+        .await;
+    let reg = &d["approveRegistration"]["registration"];
+    let opp = reg["opportunity"]["id"].as_str().unwrap().to_string();
+    // The partner asks for more protection; the vendor grants it and the request clears.
+    let ext = "mutation($i: ProtectionExtensionInput!) { requestProtectionExtension(input: $i) { registration { version extensionRequest { days reason } } } }";
+    let body = app.gql(&t, ext, json!({ "i": { "id": r["id"], "expectedVersion": 4, "days": 400, "reason": "long cycle" } })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    let d = app.ok(&t, ext, json!({ "i": { "id": r["id"], "expectedVersion": 4, "days": 30, "reason": "long cycle" } })).await;
+    assert_eq!(
+        d["requestProtectionExtension"]["registration"]["extensionRequest"],
+        json!({ "days": 30, "reason": "long cycle" })
+    );
+    let before = reg["protectionExpiresAt"].as_str().unwrap().to_string();
+    let d = app
+        .ok(&cm, "mutation($i: ProtectionExtensionInput!) { extendRegistrationProtection(input: $i) { registration { protectionExpiresAt extensionRequest { days } } } }", json!({ "i": { "id": r["id"], "expectedVersion": 5, "days": 30 } }))
+        .await;
+    let after = d["extendRegistrationProtection"]["registration"]["protectionExpiresAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(after > before, "{after} > {before}");
+    assert!(d["extendRegistrationProtection"]["registration"]["extensionRequest"].is_null());
+    // A partner may register an opportunity it can see, and no other.
+    let mut second = proposed("ignored.example", "INFLUENCER");
+    second["opportunityId"] = json!(opp);
+    let d = app.ok(&t, "mutation($d: RegistrationDraftInput!) { createRegistrationDraft(input: $d) { registration { id version accountDomain opportunity { id } } } }", json!({ "d": second }))
+        .await;
+    let draft = &d["createRegistrationDraft"]["registration"];
+    assert_eq!(draft["accountDomain"], "acme.com");
+    assert_eq!(draft["opportunity"]["id"], opp.as_str());
+    let body = app.gql(&partner_token(&other), "mutation($d: RegistrationDraftInput!) { createRegistrationDraft(input: $d) { registration { id } } }", json!({ "d": second })).await;
+    assert_eq!(
+        error_code(&body),
+        "NOT_FOUND",
+        "an opportunity the partner is not on"
+    );
+    // Withdrawing an open draft.
+    let d = app.ok(&t, WITHDRAW, json!({ "i": { "id": draft["id"], "expectedVersion": draft["version"], "reason": "changed our mind" } })).await;
+    assert_eq!(
+        d["withdrawRegistration"]["registration"]["status"],
+        "WITHDRAWN"
+    );
+    // Closing the deal lost moves the approved claim to LOST.
+    app.ok(&app.vendor, "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { stage } } }", json!({ "i": { "id": opp, "expectedVersion": 1, "stage": "CLOSED_LOST" } }))
+        .await;
+    let d = app
+        .ok(
+            &t,
+            "query($id: ID!) { registration(id: $id) { status history { toStatus actor } } }",
+            json!({ "id": r["id"] }),
+        )
+        .await;
+    assert_eq!(d["registration"]["status"], "LOST");
+    // Making SERVICES exclusive makes a second partner's SERVICES claim conflict.
+    app.ok(
+        &app.vendor,
+        RULE,
+        json!({ "i": { "role": "SERVICES", "expectedVersion": 1, "exclusive": true } }),
+    )
+    .await;
+    submit(&app, &p, proposed("globex.com", "SERVICES")).await;
+    let held = submit(&app, &other, proposed("globex.com", "SERVICES")).await;
+    assert_eq!(held["conflicts"][0]["kind"], "EXCLUSIVE_ROLE_TAKEN");
+    // The held claim wins: it is approved and the earlier one rejected.
+    let d = app
+        .ok(&app.vendor, RESOLVE, json!({ "i": { "id": held["conflicts"][0]["id"], "resolution": "WINNER_CHOSEN", "winnerRegistrationId": held["id"], "reason": "stronger case" } }))
+        .await;
+    assert_eq!(d["resolveConflict"]["registration"]["status"], "APPROVED");
+    let mine = app
+        .ok(
+            &t,
+            "{ myRegistrations(filter: { statusIn: [REJECTED] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["myRegistrations"]["totalCount"], 1);
+    let body = app
+        .gql(&app.vendor, "{ myRegistrations { totalCount } }", json!({}))
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "FORBIDDEN",
+        "myRegistrations is a partner's list"
+    );
+}
