@@ -371,3 +371,119 @@ pub enum ConflictResolution {
     #[sea_orm(string_value = "REJECTED")]
     Rejected,
 }
+
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum, Enum, Serialize, Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $value),+ }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Whether a contact is still reachable in the role we know.
+    ContactStatus {
+        /// Reachable in the known role.
+        Active = "ACTIVE",
+        /// Left the customer company.
+        LeftCompany = "LEFT_COMPANY",
+        /// Still at the company, in another role.
+        RoleChanged = "ROLE_CHANGED",
+        /// Stopped answering.
+        Unresponsive = "UNRESPONSIVE",
+    }
+}
+
+text_enum! {
+    /// The part a contact plays in the customer's buying decision.
+    BuyingRole {
+        /// Owns the budget.
+        EconomicBuyer = "ECONOMIC_BUYER",
+        /// The senior leader who backs the project.
+        ExecutiveSponsor = "EXECUTIVE_SPONSOR",
+        /// Makes the final call.
+        DecisionMaker = "DECISION_MAKER",
+        /// Sells the deal internally for us.
+        Champion = "CHAMPION",
+        /// Judges the technical fit.
+        TechnicalEvaluator = "TECHNICAL_EVALUATOR",
+        /// Shapes opinions without deciding.
+        Influencer = "INFLUENCER",
+        /// Will use the product.
+        EndUser = "END_USER",
+        /// Runs the purchase process.
+        Procurement = "PROCUREMENT",
+        /// Reviews the contract.
+        Legal = "LEGAL",
+        /// Works against the deal.
+        Blocker = "BLOCKER",
+    }
+}
+
+text_enum! {
+    /// How senior a contact is.
+    Seniority {
+        /// Chief officer.
+        CLevel = "C_LEVEL",
+        /// Vice president.
+        Vp = "VP",
+        /// Director.
+        Director = "DIRECTOR",
+        /// Manager.
+        Manager = "MANAGER",
+        /// Individual contributor.
+        IndividualContributor = "INDIVIDUAL_CONTRIBUTOR",
+    }
+}
+
+text_enum! {
+    /// How two contacts relate.
+    ContactLinkKind {
+        /// `from` reports to `to` (the org chart; never a cycle).
+        ReportsTo = "REPORTS_TO",
+        /// `from` influences `to`'s decisions.
+        Influences = "INFLUENCES",
+        /// `from` and `to` work together.
+        WorksWith = "WORKS_WITH",
+    }
+}
+
+text_enum! {
+    /// The kind of touch between the selling side and a contact.
+    EngagementKind {
+        /// A meeting.
+        Meeting = "MEETING",
+        /// A call.
+        Call = "CALL",
+        /// An email exchange.
+        Email = "EMAIL",
+        /// A product demonstration.
+        Demo = "DEMO",
+        /// An event both attended.
+        Event = "EVENT",
+        /// A working session.
+        Workshop = "WORKSHOP",
+    }
+}
+
+text_enum! {
+    /// How the contact came across in an engagement.
+    Sentiment {
+        /// Supportive.
+        Positive = "POSITIVE",
+        /// Neither.
+        Neutral = "NEUTRAL",
+        /// Sceptical or opposed.
+        Negative = "NEGATIVE",
+    }
+}

@@ -6,6 +6,9 @@
 pub mod account;
 pub mod collaboration_rule;
 pub mod conflict;
+pub mod contact;
+pub mod contact_link;
+pub mod engagement;
 pub mod enums;
 pub mod event;
 pub mod opportunity;

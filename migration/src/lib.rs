@@ -12,6 +12,9 @@ mod m20261123_000006_create_collaboration_rules;
 mod m20261123_000007_create_registrations;
 mod m20261123_000008_create_registration_transitions;
 mod m20261123_000009_create_conflicts;
+mod m20261123_000010_create_contacts;
+mod m20261123_000011_create_contact_links;
+mod m20261123_000012_create_engagements;
 
 pub struct Migrator;
 
@@ -28,6 +31,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_create_registrations::Migration),
             Box::new(m20261123_000008_create_registration_transitions::Migration),
             Box::new(m20261123_000009_create_conflicts::Migration),
+            Box::new(m20261123_000010_create_contacts::Migration),
+            Box::new(m20261123_000011_create_contact_links::Migration),
+            Box::new(m20261123_000012_create_engagements::Migration),
         ]
     }
 }

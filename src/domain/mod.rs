@@ -5,3 +5,4 @@ pub mod money;
 pub mod opportunity;
 pub mod registration;
 pub mod text;
+pub mod threading;

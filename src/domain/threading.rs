@@ -1,0 +1,610 @@
+//! Multi-threading: how well a deal's contact network is covered, scored 0 to 100 with named
+//! risks, and influence over the network (PageRank).
+//!
+//! ## The score
+//!
+//! Computed from the account's contacts and the engagements of the last `window_days`:
+//!
+//! | part | points |
+//! |---|---|
+//! | breadth: active contacts engaged in the window, 7 points each, up to 5 | 35 |
+//! | departments those contacts cover, 7 points each, up to 3 (rounded to 20) | 20 |
+//! | key buying roles engaged: economic buyer 10, executive sponsor 5, champion 5, decision maker or technical evaluator 5 | 25 |
+//! | parties holding relationships: one party 5, two or more 10 | 10 |
+//! | recency of the last engagement: within 14 days 10, within 30 days 5 | 10 |
+//!
+//! A deal scoring under [`RISKY_BELOW`] is at risk.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use entity::enums::{BuyingRole, ContactLinkKind, ContactStatus, Sentiment};
+
+/// Scores below this mark a deal as at risk.
+pub const RISKY_BELOW: u32 = 50;
+
+/// What the assessment needs to know of a contact.
+#[derive(Debug, Clone)]
+pub struct ContactFacts {
+    pub id: i64,
+    pub name: String,
+    pub department: Option<String>,
+    pub buying_role: Option<BuyingRole>,
+    pub status: ContactStatus,
+    /// Whether the caller may see this contact (only visible contacts are named in evidence).
+    pub visible: bool,
+}
+
+/// Who engaged: the vendor or one partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PartyTag {
+    Vendor,
+    Partner(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct EngagementFacts {
+    pub contact_id: i64,
+    pub party: PartyTag,
+    pub on: NaiveDate,
+    pub sentiment: Sentiment,
+}
+
+/// A named risk with its evidence and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Risk {
+    pub kind: RiskKind,
+    pub evidence: String,
+    pub recommendation: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
+pub enum RiskKind {
+    /// One or no active contact engaged in the window.
+    SingleThreaded,
+    /// The champion left the company or changed role.
+    ChampionLeft,
+    /// No economic buyer engaged.
+    NoEconomicBuyer,
+    /// No executive sponsor engaged.
+    NoExecutiveSponsor,
+    /// No engagement in the last 30 days.
+    StaleEngagement,
+    /// Every relationship is held by one party.
+    SinglePartyCoverage,
+    /// Every engaged contact sits in one department.
+    SingleDepartment,
+    /// Most recent engagements were negative.
+    NegativeSentiment,
+}
+
+/// The assessment of one deal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub score: u32,
+    pub engaged_contacts: usize,
+    pub departments: Vec<String>,
+    pub buying_roles: Vec<BuyingRole>,
+    pub parties: Vec<PartyTag>,
+    pub days_since_last_engagement: Option<i64>,
+    pub risks: Vec<Risk>,
+}
+
+fn named(c: &ContactFacts) -> String {
+    if c.visible {
+        c.name.clone()
+    } else {
+        "a contact you cannot see".into()
+    }
+}
+
+/// Assesses a deal's threading from its account's contacts and engagements.
+pub fn assess(
+    contacts: &[ContactFacts],
+    engagements: &[EngagementFacts],
+    today: NaiveDate,
+    window_days: i64,
+) -> Assessment {
+    let by_id: HashMap<i64, &ContactFacts> = contacts.iter().map(|c| (c.id, c)).collect();
+    let since = today - chrono::Duration::days(window_days);
+    let recent: Vec<&EngagementFacts> = engagements
+        .iter()
+        .filter(|e| e.on >= since && e.on <= today)
+        .collect();
+    let engaged: BTreeSet<i64> = recent
+        .iter()
+        .filter(|e| {
+            by_id
+                .get(&e.contact_id)
+                .is_some_and(|c| c.status == ContactStatus::Active)
+        })
+        .map(|e| e.contact_id)
+        .collect();
+    let engaged_contacts: Vec<&ContactFacts> = engaged
+        .iter()
+        .filter_map(|id| by_id.get(id).copied())
+        .collect();
+    let departments: BTreeSet<String> = engaged_contacts
+        .iter()
+        .filter_map(|c| c.department.clone())
+        .collect();
+    let roles: BTreeSet<BuyingRole> = engaged_contacts
+        .iter()
+        .filter_map(|c| c.buying_role)
+        .collect();
+    let parties: BTreeSet<PartyTag> = recent
+        .iter()
+        .filter(|e| engaged.contains(&e.contact_id))
+        .map(|e| e.party)
+        .collect();
+    let last = engagements
+        .iter()
+        .filter(|e| e.on <= today)
+        .map(|e| e.on)
+        .max();
+    let days_since = last.map(|d| (today - d).num_days());
+
+    let breadth = 7 * engaged.len().min(5) as u32;
+    let dept = (7 * departments.len().min(3) as u32).min(20);
+    let role_points = if roles.contains(&BuyingRole::EconomicBuyer) {
+        10
+    } else {
+        0
+    } + if roles.contains(&BuyingRole::ExecutiveSponsor) {
+        5
+    } else {
+        0
+    } + if roles.contains(&BuyingRole::Champion) {
+        5
+    } else {
+        0
+    } + if roles.contains(&BuyingRole::DecisionMaker)
+        || roles.contains(&BuyingRole::TechnicalEvaluator)
+    {
+        5
+    } else {
+        0
+    };
+    let party_points = match parties.len() {
+        0 => 0,
+        1 => 5,
+        _ => 10,
+    };
+    let recency = match days_since {
+        Some(d) if d <= 14 => 10,
+        Some(d) if d <= 30 => 5,
+        _ => 0,
+    };
+    let score = breadth + dept + role_points + party_points + recency;
+
+    let mut risks = Vec::new();
+    if engaged.len() <= 1 {
+        let evidence = match engaged_contacts.first() {
+            Some(c) => format!(
+                "only {} was engaged in the last {window_days} days",
+                named(c)
+            ),
+            None => format!("no active contact was engaged in the last {window_days} days"),
+        };
+        let recommendation = match engaged_contacts.first() {
+            Some(c) => format!(
+                "ask {} for introductions to their manager and to finance",
+                named(c)
+            ),
+            None => {
+                "book meetings with at least three stakeholders in different departments".into()
+            }
+        };
+        risks.push(Risk {
+            kind: RiskKind::SingleThreaded,
+            evidence,
+            recommendation,
+        });
+    }
+    let champions: Vec<&ContactFacts> = contacts
+        .iter()
+        .filter(|c| c.buying_role == Some(BuyingRole::Champion))
+        .collect();
+    let gone: Vec<&&ContactFacts> = champions
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                ContactStatus::LeftCompany | ContactStatus::RoleChanged
+            )
+        })
+        .collect();
+    if !gone.is_empty() && !champions.iter().any(|c| c.status == ContactStatus::Active) {
+        let who = gone.iter().map(|c| named(c)).collect::<Vec<_>>().join(", ");
+        risks.push(Risk {
+            kind: RiskKind::ChampionLeft,
+            evidence: format!("the champion ({who}) left the company or changed role and no other champion is active"),
+            recommendation: "find a new champion: ask the successor or the champion's former manager for a meeting".into(),
+        });
+    }
+    if !roles.contains(&BuyingRole::EconomicBuyer) {
+        risks.push(Risk {
+            kind: RiskKind::NoEconomicBuyer,
+            evidence: "no economic buyer was engaged in the window".into(),
+            recommendation: "ask the champion for an introduction to finance or the budget owner"
+                .into(),
+        });
+    }
+    if !roles.contains(&BuyingRole::ExecutiveSponsor) {
+        risks.push(Risk {
+            kind: RiskKind::NoExecutiveSponsor,
+            evidence: "no executive sponsor was engaged in the window".into(),
+            recommendation: "arrange an executive-to-executive meeting".into(),
+        });
+    }
+    if days_since.is_none_or(|d| d > 30) {
+        risks.push(Risk {
+            kind: RiskKind::StaleEngagement,
+            evidence: match days_since {
+                Some(d) => format!("the last engagement was {d} days ago"),
+                None => "nobody has engaged anyone at the account".into(),
+            },
+            recommendation: "re-engage this week with a concrete next step".into(),
+        });
+    }
+    if parties.len() == 1 {
+        risks.push(Risk {
+            kind: RiskKind::SinglePartyCoverage,
+            evidence: "every relationship is held by one party".into(),
+            recommendation: "have another party on the deal meet the customer's stakeholders too"
+                .into(),
+        });
+    }
+    if engaged.len() >= 2 && departments.len() <= 1 {
+        risks.push(Risk {
+            kind: RiskKind::SingleDepartment,
+            evidence: format!(
+                "every engaged contact sits in {}",
+                departments
+                    .iter()
+                    .next()
+                    .map(String::as_str)
+                    .unwrap_or("one department")
+            ),
+            recommendation:
+                "reach the departments that sign off: finance, procurement and the business owner"
+                    .into(),
+        });
+    }
+    let mut latest: Vec<&&EngagementFacts> = recent.iter().collect();
+    latest.sort_by_key(|e| std::cmp::Reverse(e.on));
+    let last_five: Vec<&&&EngagementFacts> = latest.iter().take(5).collect();
+    let negative = last_five
+        .iter()
+        .filter(|e| e.sentiment == Sentiment::Negative)
+        .count();
+    if last_five.len() >= 2 && negative * 2 > last_five.len() {
+        risks.push(Risk {
+            kind: RiskKind::NegativeSentiment,
+            evidence: format!(
+                "{negative} of the last {} engagements were negative",
+                last_five.len()
+            ),
+            recommendation: "find out what worries them and bring in the vendor's specialist"
+                .into(),
+        });
+    }
+    Assessment {
+        score,
+        engaged_contacts: engaged.len(),
+        departments: departments.into_iter().collect(),
+        buying_roles: roles.into_iter().collect(),
+        parties: parties.into_iter().collect(),
+        days_since_last_engagement: days_since,
+        risks,
+    }
+}
+
+/// PageRank over the contact network (damping 0.85, 60 iterations). Influence flows to the
+/// contact someone reports to, to the contact who influences another, and both ways along
+/// WORKS_WITH at half weight. Returns each contact's rank; the ranks sum to 1.
+pub fn influence(contacts: &[i64], links: &[(i64, i64, ContactLinkKind)]) -> HashMap<i64, f64> {
+    let n = contacts.len();
+    if n == 0 {
+        return HashMap::new();
+    }
+    let index: HashMap<i64, usize> = contacts.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    // out[u] = (v, weight): u passes rank to v.
+    let mut out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for (from, to, kind) in links {
+        let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) else {
+            continue;
+        };
+        match kind {
+            ContactLinkKind::ReportsTo => out[a].push((b, 1.0)),
+            ContactLinkKind::Influences => out[b].push((a, 1.0)),
+            ContactLinkKind::WorksWith => {
+                out[a].push((b, 0.5));
+                out[b].push((a, 0.5));
+            }
+        }
+    }
+    let d = 0.85;
+    let mut rank = vec![1.0 / n as f64; n];
+    for _ in 0..60 {
+        let mut next = vec![(1.0 - d) / n as f64; n];
+        let mut dangling = 0.0;
+        for u in 0..n {
+            let total: f64 = out[u].iter().map(|(_, w)| w).sum();
+            if total == 0.0 {
+                dangling += rank[u];
+                continue;
+            }
+            for (v, w) in &out[u] {
+                next[*v] += d * rank[u] * w / total;
+            }
+        }
+        for r in next.iter_mut() {
+            *r += d * dangling / n as f64;
+        }
+        rank = next;
+    }
+    contacts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, rank[i]))
+        .collect()
+}
+
+/// Whether adding `from REPORTS_TO to` would close a cycle in `reports` (from -> manager).
+pub fn reports_to_cycle(reports: &[(i64, i64)], from: i64, to: i64) -> bool {
+    let managers: BTreeMap<i64, Vec<i64>> =
+        reports.iter().fold(BTreeMap::new(), |mut m, (a, b)| {
+            m.entry(*a).or_insert_with(Vec::new).push(*b);
+            m
+        });
+    let mut stack = vec![to];
+    let mut seen = HashSet::new();
+    while let Some(c) = stack.pop() {
+        if c == from {
+            return true;
+        }
+        if seen.insert(c) {
+            stack.extend(managers.get(&c).into_iter().flatten().copied());
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BuyingRole::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    fn contact(
+        id: i64,
+        name: &str,
+        dept: &str,
+        role: Option<BuyingRole>,
+        status: ContactStatus,
+    ) -> ContactFacts {
+        ContactFacts {
+            id,
+            name: name.into(),
+            department: Some(dept.into()),
+            buying_role: role,
+            status,
+            visible: true,
+        }
+    }
+
+    fn touch(contact_id: i64, party: PartyTag, d: u32) -> EngagementFacts {
+        EngagementFacts {
+            contact_id,
+            party,
+            on: day(d),
+            sentiment: Sentiment::Positive,
+        }
+    }
+
+    fn kinds(a: &Assessment) -> Vec<RiskKind> {
+        a.risks.iter().map(|r| r.kind).collect()
+    }
+
+    /// The reseller that knew one IT manager, who left.
+    #[test]
+    fn the_reseller_whose_only_it_manager_left() {
+        let contacts = [contact(
+            1,
+            "Ian (IT manager)",
+            "IT",
+            Some(Champion),
+            ContactStatus::LeftCompany,
+        )];
+        let engagements = [
+            touch(1, PartyTag::Partner(7), 10),
+            touch(1, PartyTag::Partner(7), 20),
+        ];
+        let a = assess(&contacts, &engagements, day(22), 90);
+        assert_eq!(a.engaged_contacts, 0, "a contact who left no longer counts");
+        assert_eq!(a.score, 10, "only recency remains: 2 days ago");
+        let k = kinds(&a);
+        for expected in [
+            RiskKind::SingleThreaded,
+            RiskKind::ChampionLeft,
+            RiskKind::NoEconomicBuyer,
+            RiskKind::NoExecutiveSponsor,
+        ] {
+            assert!(k.contains(&expected), "{expected:?} in {k:?}");
+        }
+        let champion = a
+            .risks
+            .iter()
+            .find(|r| r.kind == RiskKind::ChampionLeft)
+            .unwrap();
+        assert!(champion.evidence.contains("Ian (IT manager)"));
+    }
+
+    /// The distributor that knew only the plant manager, who retired.
+    #[test]
+    fn the_distributor_whose_only_plant_manager_retired() {
+        let contacts = [
+            contact(
+                1,
+                "Paula (plant manager)",
+                "Operations",
+                Some(Champion),
+                ContactStatus::LeftCompany,
+            ),
+            contact(
+                2,
+                "Carl (CFO)",
+                "Finance",
+                Some(EconomicBuyer),
+                ContactStatus::Active,
+            ),
+        ];
+        let engagements = [touch(1, PartyTag::Partner(3), 1)];
+        let a = assess(&contacts, &engagements, day(22), 90);
+        assert_eq!(
+            a.score, 5,
+            "breadth 0, roles 0, parties 0, last touch 21 days ago: 5"
+        );
+        assert!(kinds(&a).contains(&RiskKind::ChampionLeft));
+        assert!(kinds(&a).contains(&RiskKind::SingleThreaded));
+        let single = a
+            .risks
+            .iter()
+            .find(|r| r.kind == RiskKind::SingleThreaded)
+            .unwrap();
+        assert!(single.evidence.starts_with("no active contact"));
+    }
+
+    #[test]
+    fn a_well_threaded_deal_scores_100_with_no_risk() {
+        let contacts = [
+            contact(
+                1,
+                "CFO",
+                "Finance",
+                Some(EconomicBuyer),
+                ContactStatus::Active,
+            ),
+            contact(
+                2,
+                "CEO",
+                "Executive",
+                Some(ExecutiveSponsor),
+                ContactStatus::Active,
+            ),
+            contact(
+                3,
+                "Ops lead",
+                "Operations",
+                Some(Champion),
+                ContactStatus::Active,
+            ),
+            contact(
+                4,
+                "Architect",
+                "IT",
+                Some(TechnicalEvaluator),
+                ContactStatus::Active,
+            ),
+            contact(
+                5,
+                "Buyer",
+                "Procurement",
+                Some(Procurement),
+                ContactStatus::Active,
+            ),
+        ];
+        let engagements: Vec<EngagementFacts> = (1..=5)
+            .map(|c| {
+                touch(
+                    c,
+                    if c % 2 == 0 {
+                        PartyTag::Vendor
+                    } else {
+                        PartyTag::Partner(1)
+                    },
+                    20,
+                )
+            })
+            .collect();
+        let a = assess(&contacts, &engagements, day(22), 90);
+        assert_eq!(a.score, 100);
+        assert!(a.risks.is_empty(), "{:?}", a.risks);
+        assert_eq!(a.parties, vec![PartyTag::Vendor, PartyTag::Partner(1)]);
+    }
+
+    #[test]
+    fn staleness_departments_sentiment_and_hidden_contacts() {
+        let mut contacts = vec![
+            contact(1, "A", "IT", None, ContactStatus::Active),
+            contact(2, "B", "IT", None, ContactStatus::Active),
+        ];
+        contacts[1].visible = false;
+        let mut e = vec![touch(1, PartyTag::Vendor, 1), touch(2, PartyTag::Vendor, 2)];
+        for x in e.iter_mut() {
+            x.sentiment = Sentiment::Negative;
+        }
+        let a = assess(
+            &contacts,
+            &e,
+            NaiveDate::from_ymd_opt(2026, 12, 20).unwrap(),
+            90,
+        );
+        let k = kinds(&a);
+        for expected in [
+            RiskKind::StaleEngagement,
+            RiskKind::SingleDepartment,
+            RiskKind::NegativeSentiment,
+            RiskKind::SinglePartyCoverage,
+        ] {
+            assert!(k.contains(&expected), "{expected:?} in {k:?}");
+        }
+        assert!(
+            !a.risks.iter().any(|r| r.evidence.contains('B')),
+            "hidden contacts are never named"
+        );
+        assert_eq!(
+            a.score,
+            14 + 7 + 5,
+            "two engaged, one department, one party, stale"
+        );
+    }
+
+    #[test]
+    fn influence_flows_up_the_org_chart_and_to_influencers() {
+        use ContactLinkKind::*;
+        let links = [(1, 3, ReportsTo), (2, 3, ReportsTo), (4, 3, Influences)];
+        let r = influence(&[1, 2, 3, 4, 5], &links);
+        let total: f64 = r.values().sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert!(
+            r[&3] > r[&1] && r[&3] > r[&2],
+            "the manager outranks the reports"
+        );
+        assert!(
+            r[&4] > r[&1],
+            "whoever influences the manager outranks a plain report"
+        );
+        assert!(
+            (r[&1] - r[&2]).abs() < 1e-12 && r[&5] <= r[&1],
+            "symmetric and unconnected contacts"
+        );
+        let pair = influence(&[1, 2], &[(1, 2, WorksWith)]);
+        assert!(
+            (pair[&1] - pair[&2]).abs() < 1e-12,
+            "working together is symmetric"
+        );
+    }
+
+    #[test]
+    fn reports_to_cycles_are_found() {
+        let reports = [(1, 2), (2, 3)];
+        assert!(reports_to_cycle(&reports, 3, 1));
+        assert!(!reports_to_cycle(&reports, 1, 3));
+        assert!(reports_to_cycle(&reports, 4, 4));
+    }
+}
