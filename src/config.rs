@@ -178,6 +178,10 @@ pub struct ProgramArgs {
     /// Seconds between sweeps that expire registrations whose protection window passed (0 = off).
     #[arg(long, env = "COSELL_EXPIRY_INTERVAL_SECONDS", default_value_t = 60)]
     pub expiry_interval_seconds: u64,
+    /// Days back that engagements count for a deal's threading score (1 to 730).
+    #[arg(long, env = "COSELL_THREADING_WINDOW_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=730))]
+    pub threading_window_days: u32,
 }
 
 impl Default for ProgramArgs {
@@ -185,6 +189,7 @@ impl Default for ProgramArgs {
         Self {
             review_sla_hours: 48,
             expiry_interval_seconds: 60,
+            threading_window_days: 90,
         }
     }
 }

@@ -14,6 +14,8 @@ pub enum Kind {
     StageChange,
     Registration,
     Conflict,
+    Contact,
+    Engagement,
 }
 
 impl Kind {
@@ -25,6 +27,8 @@ impl Kind {
             Kind::StageChange => "OpportunityStageChange",
             Kind::Registration => "Registration",
             Kind::Conflict => "Conflict",
+            Kind::Contact => "Contact",
+            Kind::Engagement => "Engagement",
         }
     }
 
@@ -36,6 +40,8 @@ impl Kind {
             Kind::StageChange,
             Kind::Registration,
             Kind::Conflict,
+            Kind::Contact,
+            Kind::Engagement,
         ]
         .into_iter()
         .find(|k| k.name() == s)

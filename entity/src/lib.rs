@@ -16,6 +16,7 @@ pub mod opportunity_stage_change;
 pub mod partner;
 pub mod registration;
 pub mod registration_transition;
+pub mod threading_score;
 
 pub mod prelude {
     pub use super::account::Entity as Account;

@@ -15,6 +15,7 @@ mod m20261123_000009_create_conflicts;
 mod m20261123_000010_create_contacts;
 mod m20261123_000011_create_contact_links;
 mod m20261123_000012_create_engagements;
+mod m20261123_000013_create_threading_scores;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_contacts::Migration),
             Box::new(m20261123_000011_create_contact_links::Migration),
             Box::new(m20261123_000012_create_engagements::Migration),
+            Box::new(m20261123_000013_create_threading_scores::Migration),
         ]
     }
 }

@@ -65,6 +65,7 @@ pub enum Resource {
     Accounts,
     Opportunities,
     Registrations,
+    Contacts,
 }
 
 impl Resource {
@@ -74,6 +75,7 @@ impl Resource {
             Resource::Accounts => "accounts",
             Resource::Opportunities => "opportunities",
             Resource::Registrations => "registrations",
+            Resource::Contacts => "contacts",
         }
     }
 }
@@ -92,6 +94,8 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "opportunities:write",
     "registrations:read",
     "registrations:write",
+    "contacts:read",
+    "contacts:write",
 ];
 
 /// The authenticated caller.

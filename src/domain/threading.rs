@@ -58,7 +58,9 @@ pub struct Risk {
     pub recommendation: String,
 }
 
+/// A named way a deal can be badly multi-threaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
+#[graphql(name = "ThreadingRiskKind")]
 pub enum RiskKind {
     /// One or no active contact engaged in the window.
     SingleThreaded,

@@ -44,6 +44,20 @@ impl Account {
     async fn region(&self) -> Option<&str> {
         self.0.region.as_deref()
     }
+    /// The contacts at the account you may see, by name.
+    async fn contacts(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> Result<Vec<super::contact::Contact>> {
+        let c = super::loaders(ctx)
+            .account_contacts
+            .load_one(self.0.id)
+            .await?;
+        Ok(c.unwrap_or_default()
+            .into_iter()
+            .map(super::contact::Contact)
+            .collect())
+    }
     /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the account.
     async fn version(&self) -> i32 {
         self.0.version

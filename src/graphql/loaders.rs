@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::enums::RegistrationRole;
 use entity::{
-    account, conflict, opportunity, opportunity_stage_change, partner, registration,
-    registration_transition,
+    account, conflict, contact, engagement, opportunity, opportunity_stage_change, partner,
+    registration, registration_transition,
 };
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::db;
+use crate::db::contacts::network::ThreadingWindow;
+use crate::domain::threading::Assessment;
 
 pub struct Scoped {
     db: DatabaseConnection,
@@ -29,10 +31,14 @@ pub struct Loaders {
     pub registration_conflicts: DataLoader<RegistrationConflictsLoader>,
     pub opportunity_registrations: DataLoader<OpportunityRegistrationsLoader>,
     pub roles_filled: DataLoader<RolesFilledLoader>,
+    pub contacts: DataLoader<ContactLoader>,
+    pub account_contacts: DataLoader<AccountContactsLoader>,
+    pub contact_engagements: DataLoader<ContactEngagementsLoader>,
+    pub threading: DataLoader<ThreadingLoader>,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+    pub fn new(db: &DatabaseConnection, principal: &Principal, window: ThreadingWindow) -> Self {
         let s = || Scoped {
             db: db.clone(),
             principal: principal.clone(),
@@ -50,6 +56,10 @@ impl Loaders {
                 tokio::spawn,
             ),
             roles_filled: DataLoader::new(RolesFilledLoader(s()), tokio::spawn),
+            contacts: DataLoader::new(ContactLoader(s()), tokio::spawn),
+            account_contacts: DataLoader::new(AccountContactsLoader(s()), tokio::spawn),
+            contact_engagements: DataLoader::new(ContactEngagementsLoader(s()), tokio::spawn),
+            threading: DataLoader::new(ThreadingLoader(s(), window), tokio::spawn),
         }
     }
 }
@@ -106,3 +116,34 @@ scoped_loader!(
     Vec<RegistrationRole>,
     db::registrations::load_roles_filled
 );
+scoped_loader!(ContactLoader, contact::Model, db::contacts::load);
+scoped_loader!(
+    AccountContactsLoader,
+    Vec<contact::Model>,
+    db::contacts::load_by_account
+);
+scoped_loader!(
+    ContactEngagementsLoader,
+    Vec<engagement::Model>,
+    db::contacts::engagements::load_by_contact
+);
+
+/// Threading assessments of opportunities, computed in one batch per request level.
+pub struct ThreadingLoader(Scoped, ThreadingWindow);
+
+impl Loader<i64> for ThreadingLoader {
+    type Value = Assessment;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(
+            db::contacts::network::assess_opportunities(
+                &self.0.db,
+                &self.0.principal,
+                keys,
+                self.1,
+            )
+            .await?,
+        )
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod connection;
+pub mod contact;
 pub mod loaders;
 pub mod node;
 pub mod opportunity;
@@ -17,6 +18,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::config::{LimitArgs, ProgramArgs};
+use crate::db::contacts::network::ThreadingWindow;
 use crate::db::page::PageLimits;
 use crate::db::registrations::ReviewSla;
 
@@ -29,6 +31,7 @@ pub struct Query(
     account::AccountQuery,
     opportunity::OpportunityQuery,
     registration::RegistrationQuery,
+    contact::ContactQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its
@@ -39,6 +42,7 @@ pub struct Mutation(
     account::AccountMutation,
     opportunity::OpportunityMutation,
     registration::RegistrationMutation,
+    contact::ContactMutation,
 );
 
 pub type CosellSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -58,6 +62,7 @@ pub fn build_schema(
         .data(ReviewSla(chrono::Duration::hours(
             program.review_sla_hours as i64,
         )))
+        .data(ThreadingWindow(program.threading_window_days as i64))
         .data(PageLimits {
             default_size: limits.default_page_size,
             max_size: limits.max_page_size,

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Interface, Object, Result, ID};
 
 use super::account::Account;
+use super::contact::Contact;
 use super::loaders;
 use super::opportunity::Opportunity;
 use super::partner::Partner;
@@ -19,6 +20,7 @@ pub enum Node {
     Opportunity(Opportunity),
     Registration(Registration),
     Conflict(Conflict),
+    Contact(Contact),
 }
 
 async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
@@ -45,7 +47,12 @@ async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             .await?
             .map(|m| Node::Registration(m.into())),
         (Kind::Conflict, n) => conflict(ctx, n).await?.map(|m| Node::Conflict(m.into())),
-        (Kind::StageChange, _) => None,
+        (Kind::Contact, n) => l
+            .contacts
+            .load_one(n)
+            .await?
+            .map(|m| Node::Contact(m.into())),
+        (Kind::StageChange, _) | (Kind::Engagement, _) => None,
     })
 }
 

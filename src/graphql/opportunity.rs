@@ -100,6 +100,16 @@ impl Opportunity {
             .map(OpportunityStageChange)
             .collect())
     }
+    /// How well the deal is multi-threaded: score, coverage and named risks, computed fresh.
+    /// Part of the shared deal state partners see; it counts every party's contacts and
+    /// engagements but never names what you may not see.
+    async fn threading(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::contact::ThreadingAssessment>> {
+        let a = loaders(ctx).threading.load_one(self.0.id).await?;
+        Ok(a.map(|a| super::contact::assessment(ctx, a)))
+    }
     /// The roles held on the deal (APPROVED or WON registrations), whoever holds them: part of
     /// the shared deal state partners see, which never names the partners.
     async fn roles_filled(&self, ctx: &Context<'_>) -> Result<Vec<RegistrationRole>> {

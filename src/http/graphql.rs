@@ -20,6 +20,7 @@ use super::auth::authenticate;
 use super::limits::{self, Checks};
 use super::response::{self, body, error, errors_only, MediaType};
 use super::RequestId;
+use crate::db::contacts::network::ThreadingWindow;
 use crate::error::{code, AppError};
 use crate::graphql::loaders::Loaders;
 use crate::AppState;
@@ -283,7 +284,11 @@ async fn run(
         let mut req = async_graphql::Request::new(p.query)
             .variables(Variables::from_json(Value::Object(p.variables)))
             .data(principal.clone())
-            .data(Loaders::new(&state.db, &principal));
+            .data(Loaders::new(
+                &state.db,
+                &principal,
+                ThreadingWindow(state.program.threading_window_days as i64),
+            ));
         if let Some(op) = p.operation_name {
             req = req.operation_name(op);
         }

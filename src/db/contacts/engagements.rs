@@ -1,0 +1,153 @@
+//! Engagements: a party's touches with contacts. A partner records and reads only its own;
+//! notes are visible to the party that wrote them and to the vendor.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, ID};
+use chrono::Utc;
+use entity::engagement::{ActiveModel, Column, Entity, Model};
+use entity::enums::{EngagementKind, Sentiment};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Select, Set,
+};
+use serde_json::json;
+
+use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::db::events::{self, NewEvent};
+use crate::domain::text;
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::scalars::Date;
+
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Contacts) {
+        return crate::db::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(id) => Condition::all().add(Column::PartnerId.eq(id)),
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+/// The visible engagements with each contact among `ids`, newest first.
+pub async fn load_by_contact(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<Model>>> {
+    let rows = visible(principal)
+        .filter(Column::ContactId.is_in(ids.to_vec()))
+        .order_by_desc(Column::OccurredOn)
+        .order_by_desc(Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.contact_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// A touch with a contact, recorded by your party.
+#[derive(InputObject, Debug)]
+pub struct RecordEngagementInput {
+    /// The contact (one you can see).
+    pub contact_id: ID,
+    /// MEETING, CALL, EMAIL, DEMO, EVENT or WORKSHOP.
+    pub kind: EngagementKind,
+    /// When it happened (not in the future).
+    pub occurred_on: Date,
+    /// How the contact came across.
+    pub sentiment: Sentiment,
+    /// The deal it was about, if any (one you can see, at the contact's account).
+    pub opportunity_id: Option<ID>,
+    /// Notes only your party and the vendor can read (at most 4000 characters).
+    pub notes: Option<String>,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn record(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: RecordEngagementInput,
+    window: super::network::ThreadingWindow,
+) -> AppResult<Model> {
+    match principal.party {
+        Party::Vendor => principal.require_vendor_write(
+            Resource::Contacts,
+            &[
+                VendorRole::Admin,
+                VendorRole::ChannelManager,
+                VendorRole::Sales,
+            ],
+        )?,
+        Party::Partner(_) => {
+            principal.require_partner_write(Resource::Contacts)?;
+        }
+    }
+    let notes = text::optional("notes", input.notes.as_deref(), 4000)?;
+    if input.occurred_on.0 > Utc::now().date_naive() {
+        return Err(AppError::bad_field(
+            "occurredOn",
+            "an engagement cannot be in the future",
+        ));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let contact = super::get(
+        &txn,
+        principal,
+        ids::decode_as(&input.contact_id, Kind::Contact)?,
+    )
+    .await?;
+    let opportunity_id = match &input.opportunity_id {
+        Some(o) => {
+            let opp = crate::db::opportunities::visible(principal)
+                .filter(entity::opportunity::Column::Id.eq(ids::decode_as(o, Kind::Opportunity)?))
+                .one(&txn)
+                .await?
+                .ok_or(AppError::NotFound("Opportunity"))?;
+            if opp.account_id != contact.account_id {
+                return Err(AppError::bad_field(
+                    "opportunityId",
+                    "the opportunity is at another account",
+                ));
+            }
+            Some(opp.id)
+        }
+        None => None,
+    };
+    let e = ActiveModel {
+        contact_id: Set(contact.id),
+        account_id: Set(contact.account_id),
+        partner_id: Set(principal.partner_id()),
+        opportunity_id: Set(opportunity_id),
+        kind: Set(input.kind),
+        occurred_on: Set(input.occurred_on.0),
+        sentiment: Set(input.sentiment),
+        notes: Set(notes),
+        created_by: Set(principal.subject.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    events::append(
+        &txn,
+        principal,
+        NewEvent {
+            topic: "engagement.recorded",
+            audience: vec!["vendor".into(), principal.audience_tag()].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
+            subject_id: ids::encode(Kind::Engagement, e.id),
+            payload: json!({ "contactId": ids::encode(Kind::Contact, contact.id), "kind": e.kind, "occurredOn": e.occurred_on, "sentiment": e.sentiment }),
+        },
+    )
+    .await?;
+    super::network::refresh_scores(&txn, principal, contact.account_id, window).await?;
+    txn.commit().await?;
+    Ok(e)
+}

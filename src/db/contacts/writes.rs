@@ -1,0 +1,580 @@
+//! Contact and link writes. Vendor users and partners both write; a partner changes only the
+//! contacts it sourced, on accounts of deals it is on.
+
+use async_graphql::{InputObject, SimpleObject, ID};
+use chrono::Utc;
+use entity::contact::{ActiveModel, Column, Entity, Model};
+use entity::contact_link;
+use entity::enums::{BuyingRole, ContactLinkKind, ContactStatus, Seniority};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set,
+};
+use serde_json::json;
+
+use super::email_key;
+use super::network::{self, ThreadingWindow};
+use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::db::events::{self, NewEvent};
+use crate::domain::{text, threading};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+const VENDOR_WRITERS: &[VendorRole] = &[
+    VendorRole::Admin,
+    VendorRole::ChannelManager,
+    VendorRole::Sales,
+];
+
+/// Who may write contacts: any vendor role, or a partner (its own contacts).
+fn require_writer(principal: &Principal) -> AppResult<()> {
+    match principal.party {
+        Party::Vendor => principal.require_vendor_write(Resource::Contacts, VENDOR_WRITERS),
+        Party::Partner(_) => principal
+            .require_partner_write(Resource::Contacts)
+            .map(|_| ()),
+    }
+}
+
+/// The account `principal` may add contacts to: any for the vendor, the accounts of its deals
+/// for a partner.
+async fn writable_account(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    account: &ID,
+) -> AppResult<i64> {
+    let id = ids::decode_as(account, Kind::Account)?;
+    crate::db::accounts::visible(principal)
+        .filter(entity::account::Column::Id.eq(id))
+        .one(txn)
+        .await?
+        .map(|a| a.id)
+        .ok_or(AppError::NotFound("Account"))
+}
+
+/// A contact `principal` may change: any for the vendor, its own for a partner.
+async fn writable_contact(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    id: &ID,
+) -> AppResult<Model> {
+    let id = ids::decode_as(id, Kind::Contact)?;
+    let c = super::get(txn, principal, id).await?;
+    match principal.party {
+        Party::Partner(p) if c.sourced_by_partner_id != Some(p) => Err(AppError::Forbidden(
+            "only the party that sourced a contact, or the vendor, may change it".into(),
+        )),
+        _ => Ok(c),
+    }
+}
+
+/// A stakeholder's details.
+#[derive(InputObject, Debug, Clone)]
+pub struct ContactFields {
+    /// Full name (1 to 200 characters).
+    pub name: String,
+    /// Email address; unique at the account, compared case-insensitively.
+    pub email: String,
+    /// Job title.
+    pub title: Option<String>,
+    /// Department, e.g. "Finance" (used for threading coverage).
+    pub department: Option<String>,
+    /// Seniority.
+    pub seniority: Option<Seniority>,
+    /// The part the contact plays in the buying decision.
+    pub buying_role: Option<BuyingRole>,
+    /// Share with every party on the account's deals (default false: only the vendor and the
+    /// sourcing party see it).
+    pub shared: Option<bool>,
+}
+
+struct Checked {
+    name: String,
+    email: String,
+    email_key: String,
+    title: Option<String>,
+    department: Option<String>,
+    seniority: Option<Seniority>,
+    buying_role: Option<BuyingRole>,
+    shared: Option<bool>,
+}
+
+fn check(f: &ContactFields) -> AppResult<Checked> {
+    let (email, email_key) = email_key(&f.email)?;
+    Ok(Checked {
+        name: text::required("name", &f.name, 200)?,
+        email,
+        email_key,
+        title: text::optional("title", f.title.as_deref(), 200)?,
+        department: text::optional("department", f.department.as_deref(), 100)?,
+        seniority: f.seniority,
+        buying_role: f.buying_role,
+        shared: f.shared,
+    })
+}
+
+fn apply(m: &mut ActiveModel, c: Checked) {
+    m.name = Set(c.name);
+    m.email = Set(c.email);
+    m.email_key = Set(c.email_key);
+    m.title = Set(c.title);
+    m.department = Set(c.department);
+    m.seniority = Set(c.seniority);
+    m.buying_role = Set(c.buying_role);
+    if let Some(s) = c.shared {
+        m.shared = Set(s);
+    }
+}
+
+fn audience(c: &Model) -> Vec<String> {
+    let mut a = vec!["vendor".to_string()];
+    if let Some(p) = c.sourced_by_partner_id {
+        a.push(format!("partner:{p}"));
+    }
+    a
+}
+
+async fn event(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    topic: &str,
+    c: &Model,
+) -> AppResult<()> {
+    events::append(
+        txn,
+        principal,
+        NewEvent {
+            topic,
+            audience: audience(c),
+            subject_id: ids::encode(Kind::Contact, c.id),
+            payload: json!({ "contact": { "id": ids::encode(Kind::Contact, c.id), "accountId": ids::encode(Kind::Account, c.account_id),
+                "status": c.status, "buyingRole": c.buying_role, "version": c.version } }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+const DUPLICATE: &str = "a contact with this email already exists at the account";
+
+async fn insert(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    account_id: i64,
+    c: Checked,
+) -> AppResult<Model> {
+    let now = Utc::now();
+    let mut m = ActiveModel {
+        account_id: Set(account_id),
+        status: Set(ContactStatus::Active),
+        sourced_by_partner_id: Set(principal.partner_id()),
+        shared: Set(false),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply(&mut m, c);
+    let contact = m
+        .insert(txn)
+        .await
+        .map_err(|e| AppError::unique_or(e, DUPLICATE))?;
+    event(txn, principal, "contact.created", &contact).await?;
+    Ok(contact)
+}
+
+/// A new contact at an account.
+#[derive(InputObject, Debug)]
+pub struct CreateContactInput {
+    /// The account (for a partner: one of the accounts of its deals).
+    pub account_id: ID,
+    /// The contact's details.
+    pub contact: ContactFields,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn create(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: CreateContactInput,
+) -> AppResult<Model> {
+    require_writer(principal)?;
+    let checked = check(&input.contact)?;
+    let txn = crate::db::begin_write(db).await?;
+    let account = writable_account(&txn, principal, &input.account_id).await?;
+    let c = insert(&txn, principal, account, checked).await?;
+    txn.commit().await?;
+    Ok(c)
+}
+
+/// Replaces a contact's details.
+#[derive(InputObject, Debug)]
+pub struct UpdateContactInput {
+    /// The contact.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// The new details.
+    pub contact: ContactFields,
+}
+
+async fn save(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    before: &Model,
+    c: ActiveModel,
+    topic: &str,
+) -> AppResult<Model> {
+    let mut c = c;
+    c.updated_at = Set(Utc::now());
+    crate::db::update_versioned(
+        txn,
+        "Contact",
+        c,
+        Column::Id,
+        Column::Version,
+        before.id,
+        before.version,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Db(e) => AppError::unique_or(e, DUPLICATE),
+        other => other,
+    })?;
+    let after = Entity::find_by_id(before.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Contact"))?;
+    event(txn, principal, topic, &after).await?;
+    Ok(after)
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn update(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpdateContactInput,
+    window: ThreadingWindow,
+) -> AppResult<Model> {
+    require_writer(principal)?;
+    let checked = check(&input.contact)?;
+    let txn = crate::db::begin_write(db).await?;
+    let before = writable_contact(&txn, principal, &input.id).await?;
+    crate::db::check_version("Contact", input.expected_version, before.version)?;
+    let mut c = <ActiveModel as Default>::default();
+    apply(&mut c, checked);
+    let after = save(&txn, principal, &before, c, "contact.updated").await?;
+    network::refresh_scores(&txn, principal, after.account_id, window).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// A change in a contact's reachability.
+#[derive(InputObject, Debug)]
+pub struct MarkContactInput {
+    /// The contact.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// LEFT_COMPANY, ROLE_CHANGED, UNRESPONSIVE, or ACTIVE again.
+    pub status: ContactStatus,
+    /// Who took over, a contact at the same account.
+    pub successor_id: Option<ID>,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn mark(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: MarkContactInput,
+    window: ThreadingWindow,
+) -> AppResult<Model> {
+    require_writer(principal)?;
+    let txn = crate::db::begin_write(db).await?;
+    let before = writable_contact(&txn, principal, &input.id).await?;
+    crate::db::check_version("Contact", input.expected_version, before.version)?;
+    let mut c = ActiveModel {
+        status: Set(input.status),
+        ..Default::default()
+    };
+    if let Some(s) = &input.successor_id {
+        let successor = super::get(&txn, principal, ids::decode_as(s, Kind::Contact)?).await?;
+        if successor.account_id != before.account_id || successor.id == before.id {
+            return Err(AppError::bad_field(
+                "successorId",
+                "the successor must be another contact at the same account",
+            ));
+        }
+        c.successor_id = Set(Some(successor.id));
+    }
+    let topic = match input.status {
+        ContactStatus::LeftCompany => "contact.left_company",
+        ContactStatus::RoleChanged => "contact.role_changed",
+        ContactStatus::Unresponsive => "contact.unresponsive",
+        ContactStatus::Active => "contact.active",
+    };
+    let after = save(&txn, principal, &before, c, topic).await?;
+    network::refresh_scores(&txn, principal, after.account_id, window).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn share(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    id: &ID,
+    expected_version: i32,
+) -> AppResult<Model> {
+    require_writer(principal)?;
+    let txn = crate::db::begin_write(db).await?;
+    let before = writable_contact(&txn, principal, id).await?;
+    crate::db::check_version("Contact", expected_version, before.version)?;
+    let c = ActiveModel {
+        shared: Set(true),
+        ..Default::default()
+    };
+    let after = save(&txn, principal, &before, c, "contact.shared").await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Contacts to create or update at one account, matched by email.
+#[derive(InputObject, Debug)]
+pub struct UpsertContactsInput {
+    /// The account.
+    pub account_id: ID,
+    /// Up to 500 contacts; an email already at the account updates that contact.
+    pub contacts: Vec<ContactFields>,
+    /// Write the good items even if some are bad (default false: one bad item writes nothing).
+    #[graphql(default)]
+    pub allow_partial: bool,
+}
+
+/// The outcome of one item of a bulk upsert.
+#[derive(SimpleObject, Debug)]
+pub struct UpsertResult {
+    /// The item's position in the request, from 0.
+    pub index: i32,
+    /// CREATED, UPDATED, UNCHANGED, or FAILED.
+    pub outcome: String,
+    /// The contact's ID when it was written or matched.
+    pub contact_id: Option<ID>,
+    /// The error code when it failed.
+    pub error_code: Option<String>,
+    /// What went wrong.
+    pub error_message: Option<String>,
+}
+
+fn failed(index: usize, e: &AppError) -> UpsertResult {
+    UpsertResult {
+        index: index as i32,
+        outcome: "FAILED".into(),
+        contact_id: None,
+        error_code: Some(e.code().into()),
+        error_message: Some(e.message()),
+    }
+}
+
+/// Idempotent: sending the same batch twice creates nothing the second time.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn upsert(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpsertContactsInput,
+    window: ThreadingWindow,
+) -> AppResult<Vec<UpsertResult>> {
+    require_writer(principal)?;
+    if input.contacts.is_empty() || input.contacts.len() > 500 {
+        return Err(AppError::bad_field("contacts", "send 1 to 500 contacts"));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let account = writable_account(&txn, principal, &input.account_id).await?;
+    let existing: std::collections::HashMap<String, Model> = Entity::find()
+        .filter(Column::AccountId.eq(account))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.email_key.clone(), c))
+        .collect();
+    let mut results = Vec::with_capacity(input.contacts.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut any_failed = false;
+    for (i, f) in input.contacts.iter().enumerate() {
+        let r: AppResult<UpsertResult> = async {
+            let c = check(f)?;
+            if !seen.insert(c.email_key.clone()) {
+                return Err(AppError::bad_field(
+                    "email",
+                    "this email appears twice in the batch",
+                ));
+            }
+            match existing.get(&c.email_key) {
+                None => {
+                    let m = insert(&txn, principal, account, c).await?;
+                    Ok(UpsertResult {
+                        index: i as i32,
+                        outcome: "CREATED".into(),
+                        contact_id: Some(ids::encode(Kind::Contact, m.id).into()),
+                        error_code: None,
+                        error_message: None,
+                    })
+                }
+                Some(old) => {
+                    if let Party::Partner(p) = principal.party {
+                        if old.sourced_by_partner_id != Some(p) {
+                            return Err(AppError::Conflict(DUPLICATE.into()));
+                        }
+                    }
+                    let same = old.name == c.name
+                        && old.email == c.email
+                        && old.title == c.title
+                        && old.department == c.department
+                        && old.seniority == c.seniority
+                        && old.buying_role == c.buying_role
+                        && c.shared.is_none_or(|s| s == old.shared);
+                    let id = Some(ids::encode(Kind::Contact, old.id).into());
+                    if same {
+                        return Ok(UpsertResult {
+                            index: i as i32,
+                            outcome: "UNCHANGED".into(),
+                            contact_id: id,
+                            error_code: None,
+                            error_message: None,
+                        });
+                    }
+                    let mut m = <ActiveModel as Default>::default();
+                    apply(&mut m, c);
+                    save(&txn, principal, old, m, "contact.updated").await?;
+                    Ok(UpsertResult {
+                        index: i as i32,
+                        outcome: "UPDATED".into(),
+                        contact_id: id,
+                        error_code: None,
+                        error_message: None,
+                    })
+                }
+            }
+        }
+        .await;
+        match r {
+            Ok(ok) => results.push(ok),
+            Err(e @ (AppError::Db(_) | AppError::Internal(_))) => return Err(e),
+            Err(e) => {
+                any_failed = true;
+                results.push(failed(i, &e));
+            }
+        }
+    }
+    if any_failed && !input.allow_partial {
+        drop(txn);
+        let results = results
+            .into_iter()
+            .map(|r| {
+                if r.outcome == "FAILED" {
+                    r
+                } else {
+                    UpsertResult {
+                        outcome: "NOT_WRITTEN".into(),
+                        contact_id: None,
+                        ..r
+                    }
+                }
+            })
+            .collect();
+        return Ok(results);
+    }
+    network::refresh_scores(&txn, principal, account, window).await?;
+    txn.commit().await?;
+    Ok(results)
+}
+
+/// A link between two contacts at the same account.
+#[derive(InputObject, Debug)]
+pub struct LinkContactsInput {
+    /// The contact the link starts from (for REPORTS_TO: the report).
+    pub from_contact_id: ID,
+    /// The contact it points to (for REPORTS_TO: the manager).
+    pub to_contact_id: ID,
+    /// REPORTS_TO, INFLUENCES or WORKS_WITH.
+    pub kind: ContactLinkKind,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn link(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: LinkContactsInput,
+) -> AppResult<contact_link::Model> {
+    require_writer(principal)?;
+    let txn = crate::db::begin_write(db).await?;
+    let from = super::get(
+        &txn,
+        principal,
+        ids::decode_as(&input.from_contact_id, Kind::Contact)?,
+    )
+    .await?;
+    let to = super::get(
+        &txn,
+        principal,
+        ids::decode_as(&input.to_contact_id, Kind::Contact)?,
+    )
+    .await?;
+    if from.id == to.id {
+        return Err(AppError::bad_field(
+            "toContactId",
+            "a contact cannot be linked to itself",
+        ));
+    }
+    if from.account_id != to.account_id {
+        return Err(AppError::bad_field(
+            "toContactId",
+            "both contacts must be at the same account",
+        ));
+    }
+    let (a, b) = match input.kind {
+        // WORKS_WITH is symmetric: store it one way only, so a duplicate is caught either way.
+        ContactLinkKind::WorksWith if from.id > to.id => (to.id, from.id),
+        _ => (from.id, to.id),
+    };
+    if input.kind == ContactLinkKind::ReportsTo {
+        let reports: Vec<(i64, i64)> = contact_link::Entity::find()
+            .filter(contact_link::Column::AccountId.eq(from.account_id))
+            .filter(contact_link::Column::Kind.eq(ContactLinkKind::ReportsTo))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|l| (l.from_contact_id, l.to_contact_id))
+            .collect();
+        if threading::reports_to_cycle(&reports, a, b) {
+            return Err(AppError::Conflict(
+                "this REPORTS_TO link would make the org chart a cycle".into(),
+            ));
+        }
+    }
+    let link = contact_link::ActiveModel {
+        account_id: Set(from.account_id),
+        from_contact_id: Set(a),
+        to_contact_id: Set(b),
+        kind: Set(input.kind),
+        created_by: Set(principal.subject.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| AppError::unique_or(e, "these contacts are already linked that way"))?;
+    events::append(
+        &txn,
+        principal,
+        NewEvent {
+            topic: "contact.linked",
+            audience: vec!["vendor".into()],
+            subject_id: ids::encode(Kind::Contact, from.id),
+            payload: json!({ "from": ids::encode(Kind::Contact, a), "to": ids::encode(Kind::Contact, b), "kind": input.kind }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(link)
+}
