@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod contacts;
 mod helpers;
 mod http;
 mod limits;

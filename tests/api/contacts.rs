@@ -1,0 +1,605 @@
+//! Contact networks over HTTP: contacts and their scoping with three partners, bulk upsert,
+//! links, engagements, threading on hand-built deals, the relationship map and the risk report.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const CREATE: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id version sourcedBy shared } } }";
+const ENGAGE: &str =
+    "mutation($i: RecordEngagementInput!) { recordEngagement(input: $i) { id party notes } }";
+const MARK: &str = "mutation($i: MarkContactInput!) { markContact(input: $i) { contact { status version successor { name } } } }";
+const LINK: &str = "mutation($i: LinkContactsInput!) { linkContacts(input: $i) { kind } }";
+const UPSERT: &str = "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { index outcome contactId errorCode } }";
+
+fn person(name: &str, email: &str, dept: &str, role: Option<&str>) -> Value {
+    json!({ "name": name, "email": email, "department": dept, "buyingRole": role })
+}
+
+async fn contact(app: &TestApp, token: &str, account: &str, c: Value) -> String {
+    let d = app
+        .ok(
+            token,
+            CREATE,
+            json!({ "i": { "accountId": account, "contact": c } }),
+        )
+        .await;
+    d["createContact"]["contact"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn engage(app: &TestApp, token: &str, contact: &str, days_ago: i64, notes: &str) {
+    let on = (chrono::Utc::now() - chrono::Duration::days(days_ago))
+        .date_naive()
+        .to_string();
+    app.ok(token, ENGAGE, json!({ "i": { "contactId": contact, "kind": "MEETING", "occurredOn": on, "sentiment": "POSITIVE", "notes": notes } })).await;
+}
+
+/// A partner on a deal at a new account: (account id, opportunity id).
+async fn partner_on_deal(app: &TestApp, partner: &str, domain: &str) -> (String, String) {
+    let d = app
+        .ok(&partner_token(partner), "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
+            json!({ "i": { "draft": { "accountDomain": domain, "accountName": "Acme", "dealName": "Deal", "role": "SERVICES", "justification": "x", "amount": 1000000, "currency": "USD" } } }))
+        .await;
+    let r = &d["submitRegistration"]["registration"];
+    let d = app
+        .ok(&app.vendor, "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { opportunity { id account { id } } } } }",
+            json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "createOpportunity": true } }))
+        .await;
+    let o = &d["approveRegistration"]["registration"]["opportunity"];
+    (
+        o["account"]["id"].as_str().unwrap().to_string(),
+        o["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn join_deal(app: &TestApp, partner: &str, opp: &str) {
+    let d = app
+        .ok(&partner_token(partner), "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
+            json!({ "i": { "draft": { "accountDomain": "join.example", "accountName": "Join", "dealName": "Join", "role": "INFLUENCER", "justification": "x" } } }))
+        .await;
+    let r = &d["submitRegistration"]["registration"];
+    app.ok(&app.vendor, "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id } } }",
+        json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "opportunityId": opp } }))
+        .await;
+}
+
+#[tokio::test]
+async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties() {
+    let app = spawn_app().await;
+    let (a, b, c) = (
+        app.create_partner("A").await,
+        app.create_partner("B").await,
+        app.create_partner("C").await,
+    );
+    let (acct, opp) = partner_on_deal(&app, &a, "acme.com").await;
+    join_deal(&app, &b, &opp).await;
+    let vendor_contact = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Vera", "vera@acme.com", "Finance", Some("ECONOMIC_BUYER")),
+    )
+    .await;
+    let a_contact = contact(
+        &app,
+        &partner_token(&a),
+        &acct,
+        person("Ian", "Ian@Acme.com", "IT", Some("CHAMPION")),
+    )
+    .await;
+    let body = app.gql(&app.vendor, CREATE, json!({ "i": { "accountId": acct, "contact": person("Dup", "ian@ACME.com", "IT", None) } })).await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "emails are unique per account, case-insensitively"
+    );
+    let body = app
+        .gql(
+            &partner_token(&c),
+            CREATE,
+            json!({ "i": { "accountId": acct, "contact": person("X", "x@acme.com", "IT", None) } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "C is not on the deal");
+    let ids = |d: &Value| -> Vec<String> {
+        d["account"]["contacts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let q = "query($id: ID!) { account(id: $id) { contacts { id sourcedBy } } }";
+    let v = app.ok(&app.vendor, q, json!({ "id": acct })).await;
+    assert_eq!(ids(&v).len(), 2);
+    let mine = app.ok(&partner_token(&a), q, json!({ "id": acct })).await;
+    assert_eq!(
+        ids(&mine),
+        [a_contact.clone()],
+        "A sees what it sourced, not the vendor's unshared contact"
+    );
+    assert_eq!(mine["account"]["contacts"][0]["sourcedBy"], "YOU");
+    let theirs = app.ok(&partner_token(&b), q, json!({ "id": acct })).await;
+    assert!(ids(&theirs).is_empty(), "B sees nothing unshared");
+    let body = app
+        .gql(
+            &partner_token(&b),
+            "query($id: ID!) { contact(id: $id) { name } }",
+            json!({ "id": a_contact }),
+        )
+        .await;
+    let missing = app
+        .gql(
+            &partner_token(&b),
+            "query($id: ID!) { contact(id: $id) { name } }",
+            json!({ "id": cosell::ids::encode(cosell::ids::Kind::Contact, 999) }),
+        )
+        .await;
+    assert_eq!(body["errors"], missing["errors"]);
+    // A shares its contact: B (on the deal) sees it, C (not on it) still does not.
+    app.ok(
+        &partner_token(&a),
+        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        json!({ "id": a_contact }),
+    )
+    .await;
+    let theirs = app.ok(&partner_token(&b), q, json!({ "id": acct })).await;
+    assert_eq!(ids(&theirs), [a_contact.clone()]);
+    assert_eq!(
+        theirs["account"]["contacts"][0]["sourcedBy"],
+        "ANOTHER_PARTNER"
+    );
+    let body = app
+        .gql(
+            &partner_token(&c),
+            "query($id: ID!) { contact(id: $id) { name } }",
+            json!({ "id": a_contact }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    // B may not change A's contact; the vendor may.
+    let upd = json!({ "i": { "id": a_contact, "expectedVersion": 2, "contact": person("Ian", "ian@acme.com", "IT", Some("CHAMPION")) } });
+    let body = app
+        .gql(
+            &partner_token(&b),
+            "mutation($i: UpdateContactInput!) { updateContact(input: $i) { contact { id } } }",
+            upd.clone(),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let _ = vendor_contact;
+}
+
+#[tokio::test]
+async fn engagement_notes_are_seen_by_their_author_and_the_vendor_only() {
+    let app = spawn_app().await;
+    let (a, b) = (app.create_partner("A").await, app.create_partner("B").await);
+    let (acct, opp) = partner_on_deal(&app, &a, "acme.com").await;
+    join_deal(&app, &b, &opp).await;
+    let ian = contact(
+        &app,
+        &partner_token(&a),
+        &acct,
+        person("Ian", "ian@acme.com", "IT", Some("CHAMPION")),
+    )
+    .await;
+    app.ok(
+        &partner_token(&a),
+        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        json!({ "id": ian }),
+    )
+    .await;
+    engage(&app, &partner_token(&a), &ian, 3, "A's private notes").await;
+    engage(&app, &partner_token(&b), &ian, 2, "B's private notes").await;
+    let q = "query($id: ID!) { contact(id: $id) { engagements { party notes } } }";
+    let v = app.ok(&app.vendor, q, json!({ "id": ian })).await;
+    assert_eq!(v["contact"]["engagements"].as_array().unwrap().len(), 2);
+    for (p, mine) in [(&a, "A's private notes"), (&b, "B's private notes")] {
+        let d = app.ok(&partner_token(p), q, json!({ "id": ian })).await;
+        assert_eq!(
+            d["contact"]["engagements"],
+            json!([{ "party": "YOU", "notes": mine }])
+        );
+        let t = app.ok(&partner_token(p), "query($id: ID!) { opportunity(id: $id) { threading { engagedContacts parties { party partner { name } } } } }", json!({ "id": opp })).await;
+        let th = &t["opportunity"]["threading"];
+        assert_eq!(th["engagedContacts"], 1, "counted once whoever engaged");
+        let parties: Vec<&str> = th["parties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["party"].as_str().unwrap())
+            .collect();
+        assert_eq!(parties.len(), 2);
+        assert!(
+            parties.contains(&"YOU") && parties.contains(&"ANOTHER_PARTNER"),
+            "{parties:?}"
+        );
+        assert!(!t.to_string().contains("private notes"));
+    }
+    let future = (chrono::Utc::now() + chrono::Duration::days(3))
+        .date_naive()
+        .to_string();
+    let body = app.gql(&app.vendor, ENGAGE, json!({ "i": { "contactId": ian, "kind": "CALL", "occurredOn": future, "sentiment": "NEUTRAL" } })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme", "acme.com").await;
+    let batch: Vec<Value> = (0..20)
+        .map(|i| person(&format!("P{i}"), &format!("p{i}@acme.com"), "Ops", None))
+        .collect();
+    let d = app
+        .ok(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": batch } }),
+        )
+        .await;
+    assert!(d["upsertContacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["outcome"] == "CREATED"));
+    let d = app
+        .ok(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": batch } }),
+        )
+        .await;
+    assert!(
+        d["upsertContacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "UNCHANGED"),
+        "idempotent"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contacts").await, 20);
+    let mut changed = batch.clone();
+    changed[0]["name"] = json!("P0 renamed");
+    changed[0]["email"] = json!("P0@ACME.COM");
+    changed.push(person("New", "new@acme.com", "Ops", None));
+    changed.push(person("Bad", "not-an-email", "Ops", None));
+    changed.push(person("Twice", "new@acme.com", "Ops", None));
+    let d = app
+        .ok(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": changed } }),
+        )
+        .await;
+    let r = d["upsertContacts"].as_array().unwrap();
+    assert_eq!(r[21]["errorCode"], "BAD_USER_INPUT");
+    assert_eq!(
+        r[22]["errorCode"], "BAD_USER_INPUT",
+        "an email twice in one batch"
+    );
+    assert!(
+        r[..21].iter().all(|x| x["outcome"] == "NOT_WRITTEN"),
+        "a bad item writes nothing"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contacts").await, 20);
+    let d = app
+        .ok(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": changed, "allowPartial": true } }),
+        )
+        .await;
+    let r = d["upsertContacts"].as_array().unwrap();
+    assert_eq!(
+        (
+            r[0]["outcome"].as_str(),
+            r[1]["outcome"].as_str(),
+            r[20]["outcome"].as_str()
+        ),
+        (Some("UPDATED"), Some("UNCHANGED"), Some("CREATED"))
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM contacts").await, 21);
+    let too_many: Vec<Value> = (0..501)
+        .map(|i| person("x", &format!("x{i}@acme.com"), "Ops", None))
+        .collect();
+    let body = app
+        .gql(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": too_many } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn links_refuse_self_duplicates_and_reporting_cycles() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme", "acme.com").await;
+    let mut c = Vec::new();
+    for i in 0..3 {
+        c.push(
+            contact(
+                &app,
+                &app.vendor,
+                &acct,
+                person(&format!("C{i}"), &format!("c{i}@acme.com"), "Ops", None),
+            )
+            .await,
+        );
+    }
+    let link = |from: &str, to: &str, kind: &str| json!({ "i": { "fromContactId": from, "toContactId": to, "kind": kind } });
+    app.ok(&app.vendor, LINK, link(&c[0], &c[1], "REPORTS_TO"))
+        .await;
+    app.ok(&app.vendor, LINK, link(&c[1], &c[2], "REPORTS_TO"))
+        .await;
+    assert_eq!(
+        error_code(
+            &app.gql(&app.vendor, LINK, link(&c[2], &c[0], "REPORTS_TO"))
+                .await
+        ),
+        "CONFLICT",
+        "cycle"
+    );
+    assert_eq!(
+        error_code(
+            &app.gql(&app.vendor, LINK, link(&c[0], &c[1], "REPORTS_TO"))
+                .await
+        ),
+        "CONFLICT",
+        "duplicate"
+    );
+    assert_eq!(
+        error_code(
+            &app.gql(&app.vendor, LINK, link(&c[0], &c[0], "INFLUENCES"))
+                .await
+        ),
+        "BAD_USER_INPUT",
+        "self"
+    );
+    app.ok(&app.vendor, LINK, link(&c[0], &c[2], "WORKS_WITH"))
+        .await;
+    assert_eq!(
+        error_code(
+            &app.gql(&app.vendor, LINK, link(&c[2], &c[0], "WORKS_WITH"))
+                .await
+        ),
+        "CONFLICT",
+        "symmetric duplicate"
+    );
+}
+
+#[tokio::test]
+async fn threading_tells_the_story_of_the_reseller_whose_it_manager_left() {
+    let app = spawn_app().await;
+    let reseller = app.create_partner("Reseller").await;
+    let (acct, opp) = partner_on_deal(&app, &reseller, "plant.example").await;
+    let t = partner_token(&reseller);
+    let ian = contact(
+        &app,
+        &t,
+        &acct,
+        person("Ian", "ian@plant.example", "IT", Some("CHAMPION")),
+    )
+    .await;
+    engage(&app, &t, &ian, 5, "met Ian").await;
+    let q = "query($id: ID!) { opportunity(id: $id) { threading { score atRisk engagedContacts departments risks { kind evidence recommendation } } } }";
+    let before = app.ok(&t, q, json!({ "id": opp })).await;
+    // One engaged champion in IT, one party, 5 days ago: 7 + 7 + 5 + 5 + 10.
+    assert_eq!(before["opportunity"]["threading"]["score"], 34);
+    let kinds = |d: &Value| -> Vec<String> {
+        d["opportunity"]["threading"]["risks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(kinds(&before).contains(&"SINGLE_THREADED".to_string()));
+    let single = before["opportunity"]["threading"]["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "SINGLE_THREADED")
+        .unwrap()
+        .clone();
+    assert!(single["evidence"].as_str().unwrap().contains("Ian"));
+    assert!(single["recommendation"].as_str().unwrap().contains("Ian"));
+    let events_before = app
+        .scalar("SELECT COUNT(*) FROM events WHERE topic = 'contact.left_company'")
+        .await;
+    app.ok(
+        &t,
+        MARK,
+        json!({ "i": { "id": ian, "expectedVersion": 1, "status": "LEFT_COMPANY" } }),
+    )
+    .await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'contact.left_company'")
+            .await,
+        events_before + 1
+    );
+    let after = app.ok(&t, q, json!({ "id": opp })).await;
+    assert_eq!(
+        after["opportunity"]["threading"]["score"], 10,
+        "only recency is left"
+    );
+    assert!(kinds(&after).contains(&"CHAMPION_LEFT".to_string()));
+    // The vendor adds well-connected contacts: the deal recovers, then a drop below 50 is told.
+    for (n, dept, role) in [
+        ("Carla", "Finance", "ECONOMIC_BUYER"),
+        ("Eve", "Executive", "EXECUTIVE_SPONSOR"),
+        ("Tom", "IT", "TECHNICAL_EVALUATOR"),
+        ("Chris", "Operations", "CHAMPION"),
+    ] {
+        let id = contact(
+            &app,
+            &app.vendor,
+            &acct,
+            person(
+                n,
+                &format!("{}@plant.example", n.to_lowercase()),
+                dept,
+                Some(role),
+            ),
+        )
+        .await;
+        engage(&app, &app.vendor, &id, 2, "vendor meeting").await;
+    }
+    let paul = contact(
+        &app,
+        &t,
+        &acct,
+        person(
+            "Paul",
+            "paul@plant.example",
+            "Procurement",
+            Some("PROCUREMENT"),
+        ),
+    )
+    .await;
+    engage(&app, &t, &paul, 1, "partner meeting").await;
+    let healthy = app.ok(&app.vendor, q, json!({ "id": opp })).await;
+    assert_eq!(
+        healthy["opportunity"]["threading"]["score"], 100,
+        "{healthy}"
+    );
+    assert_eq!(healthy["opportunity"]["threading"]["atRisk"], false);
+    let partner_view = app.ok(&t, q, json!({ "id": opp })).await;
+    assert_eq!(
+        partner_view["opportunity"]["threading"]["score"], 100,
+        "the score counts contacts the partner cannot see"
+    );
+    assert!(
+        !partner_view.to_string().contains("Carla"),
+        "but never names them"
+    );
+    let d = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { account(id: $id) { contacts { id name version } } }",
+            json!({ "id": acct }),
+        )
+        .await;
+    for c in d["account"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] != "Ian")
+    {
+        app.ok(&app.vendor, MARK, json!({ "i": { "id": c["id"], "expectedVersion": c["version"], "status": "LEFT_COMPANY" } })).await;
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'threading.risk_raised'")
+            .await,
+        1,
+        "told once, when it crossed 50"
+    );
+}
+
+#[tokio::test]
+async fn the_relationship_map_of_200_contacts_costs_a_fixed_number_of_statements() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Big Co", "big.example").await;
+    let batch: Vec<Value> = (0..200)
+        .map(|i| {
+            person(
+                &format!("Person {i:03}"),
+                &format!("p{i}@big.example"),
+                if i % 2 == 0 { "IT" } else { "Finance" },
+                None,
+            )
+        })
+        .collect();
+    let d = app
+        .ok(
+            &app.vendor,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": batch } }),
+        )
+        .await;
+    let ids: Vec<String> = d["upsertContacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["contactId"].as_str().unwrap().to_string())
+        .collect();
+    // A small org chart: everyone reports to 0..9, who report to the CEO (id 0)... influencers.
+    for i in 10..40 {
+        app.ok(&app.vendor, LINK, json!({ "i": { "fromContactId": ids[i], "toContactId": ids[i % 10], "kind": "REPORTS_TO" } })).await;
+    }
+    for i in 1..10 {
+        app.ok(&app.vendor, LINK, json!({ "i": { "fromContactId": ids[i], "toContactId": ids[0], "kind": "REPORTS_TO" } })).await;
+    }
+    app.ok(
+        &app.vendor,
+        LINK,
+        json!({ "i": { "fromContactId": ids[150], "toContactId": ids[0], "kind": "INFLUENCES" } }),
+    )
+    .await;
+    engage(&app, &app.vendor, &ids[0], 1, "met the CEO").await;
+    let q = "query($id: ID!) { relationshipMap(accountId: $id) { hiddenContacts nodes { influence knownBy contact { id name } } links { kind }
+             unengagedInfluencers { contact { name } influence } } }";
+    let (n, d) = app
+        .count_statements(app.ok(&app.vendor, q, json!({ "id": acct })))
+        .await;
+    let m = &d["relationshipMap"];
+    assert_eq!(m["nodes"].as_array().unwrap().len(), 200);
+    assert_eq!(m["links"].as_array().unwrap().len(), 40);
+    assert_eq!(
+        m["nodes"][0]["contact"]["name"], "Person 000",
+        "the CEO ranks first"
+    );
+    assert_eq!(m["nodes"][0]["knownBy"], json!(["VENDOR"]));
+    let top_unengaged = m["unengagedInfluencers"][0]["contact"]["name"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        top_unengaged, "Person 150",
+        "whoever influences the CEO is the one to meet"
+    );
+    assert!(n <= 6, "fixed statements: {n}");
+}
+
+#[tokio::test]
+async fn the_risk_report_orders_deals_at_risk_by_amount_and_partners_see_their_own() {
+    let app = spawn_app().await;
+    let (a, b) = (app.create_partner("A").await, app.create_partner("B").await);
+    let (_, small) = partner_on_deal(&app, &a, "small.example").await;
+    let (_, big) = partner_on_deal(&app, &b, "big.example").await;
+    app.ok(&app.vendor, "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { id } } }",
+        json!({ "i": { "id": big, "expectedVersion": 1, "amount": 99000000 } }))
+        .await;
+    let q = "query($r: ThreadingRiskKind, $p: ID) { riskReport(risk: $r, partnerId: $p) { opportunity { id } threading { score risks { kind } } } }";
+    let d = app.ok(&app.vendor, q, json!({})).await;
+    let order: Vec<&str> = d["riskReport"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["opportunity"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [big.as_str(), small.as_str()]);
+    let d = app.ok(&app.vendor, q, json!({ "p": a })).await;
+    assert_eq!(d["riskReport"].as_array().unwrap().len(), 1);
+    let d = app
+        .ok(&app.vendor, q, json!({ "r": "NEGATIVE_SENTIMENT" }))
+        .await;
+    assert_eq!(d["riskReport"], json!([]));
+    let d = app.ok(&partner_token(&a), q, json!({})).await;
+    let mine: Vec<&str> = d["riskReport"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["opportunity"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        mine,
+        [small.as_str()],
+        "a partner's risk report holds its own deals"
+    );
+}
