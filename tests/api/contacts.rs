@@ -120,7 +120,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
     let mine = app.ok(&partner_token(&a), q, json!({ "id": acct })).await;
     assert_eq!(
         ids(&mine),
-        [a_contact.clone()],
+        std::slice::from_ref(&a_contact),
         "A sees what it sourced, not the vendor's unshared contact"
     );
     assert_eq!(mine["account"]["contacts"][0]["sourcedBy"], "YOU");
@@ -149,7 +149,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
     )
     .await;
     let theirs = app.ok(&partner_token(&b), q, json!({ "id": acct })).await;
-    assert_eq!(ids(&theirs), [a_contact.clone()]);
+    assert_eq!(ids(&theirs), std::slice::from_ref(&a_contact));
     assert_eq!(
         theirs["account"]["contacts"][0]["sourcedBy"],
         "ANOTHER_PARTNER"
