@@ -603,3 +603,60 @@ async fn the_risk_report_orders_deals_at_risk_by_amount_and_partners_see_their_o
         "a partner's risk report holds its own deals"
     );
 }
+
+#[tokio::test]
+async fn another_partners_contacts_are_invisible_by_every_path() {
+    let app = spawn_app().await;
+    let (a, b) = (app.create_partner("A").await, app.create_partner("B").await);
+    let (acct, _) = partner_on_deal(&app, &a, "acme.com").await;
+    let secret = contact(
+        &app,
+        &partner_token(&a),
+        &acct,
+        person("Secret", "secret@acme.com", "IT", Some("CHAMPION")),
+    )
+    .await;
+    let t = partner_token(&b);
+    let d = app
+        .ok(
+            &t,
+            "query($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } }",
+            json!({ "id": secret }),
+        )
+        .await;
+    assert!(d["node"].is_null() && d["nodes"][0].is_null());
+    let body = app
+        .gql(
+            &t,
+            "query($id: ID!) { relationshipMap(accountId: $id) { hiddenContacts } }",
+            json!({ "id": acct }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "NOT_FOUND",
+        "B is not on the account's deals"
+    );
+    let body = app
+        .gql(
+            &t,
+            MARK,
+            json!({ "i": { "id": secret, "expectedVersion": 1, "status": "LEFT_COMPANY" } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    let body = app.gql(&t, ENGAGE, json!({ "i": { "contactId": secret, "kind": "CALL", "occurredOn": "2026-01-01", "sentiment": "NEUTRAL" } })).await;
+    assert_eq!(error_code(&body), "NOT_FOUND");
+    let d = app.ok(&partner_token(&a), "query($id: ID!) { relationshipMap(accountId: $id) { hiddenContacts nodes { contact { name } } } }", json!({ "id": acct })).await;
+    assert_eq!(
+        d["relationshipMap"]["nodes"][0]["contact"]["name"],
+        "Secret"
+    );
+    let leaked = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM events WHERE subject_id = '{secret}' AND CAST(audience AS TEXT) LIKE '%partner:{}%'",
+            cosell::ids::decode_as(&b, cosell::ids::Kind::Partner).unwrap()
+        ))
+        .await;
+    assert_eq!(leaked, 0);
+}
