@@ -487,3 +487,18 @@ text_enum! {
         Negative = "NEGATIVE",
     }
 }
+
+text_enum! {
+    /// How the credit for a deal is split between the parties on it.
+    AttributionModel {
+        /// By the collaboration rules' weight of each party's role.
+        RoleWeighted = "ROLE_WEIGHTED",
+        /// Equally between the parties.
+        Equal = "EQUAL",
+        /// By each party's engagements on the deal (meeting 3, workshop 4, demo 3, call 2,
+        /// event 1, email 1).
+        Contribution = "CONTRIBUTION",
+        /// As the vendor sets the shares.
+        Manual = "MANUAL",
+    }
+}

@@ -16,6 +16,7 @@ mod m20261123_000010_create_contacts;
 mod m20261123_000011_create_contact_links;
 mod m20261123_000012_create_engagements;
 mod m20261123_000013_create_threading_scores;
+mod m20261123_000014_create_attribution;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_create_contact_links::Migration),
             Box::new(m20261123_000012_create_engagements::Migration),
             Box::new(m20261123_000013_create_threading_scores::Migration),
+            Box::new(m20261123_000014_create_attribution::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! it may see; every write is one transaction that also appends its event.
 
 pub mod accounts;
+pub mod attribution;
 pub mod contacts;
 pub mod events;
 pub mod opportunities;

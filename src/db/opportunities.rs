@@ -589,6 +589,9 @@ pub async fn change_stage(
         )
         .await?;
     }
+    if stage == OpportunityStage::ClosedWon {
+        super::attribution::finalize_in(&txn, principal, &after).await?;
+    }
     let ev = NewEvent {
         topic: topic::OPPORTUNITY_STAGE_CHANGED,
         audience: super::registrations::lifecycle::deal_audience(&txn, id).await?,

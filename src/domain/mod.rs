@@ -1,6 +1,7 @@
 //! Domain rules: plain Rust that knows nothing of GraphQL, HTTP or the database.
 
 pub mod account;
+pub mod attribution;
 pub mod money;
 pub mod opportunity;
 pub mod registration;

@@ -35,6 +35,7 @@ pub struct Loaders {
     pub account_contacts: DataLoader<AccountContactsLoader>,
     pub contact_engagements: DataLoader<ContactEngagementsLoader>,
     pub threading: DataLoader<ThreadingLoader>,
+    pub attribution: DataLoader<AttributionLoader>,
 }
 
 impl Loaders {
@@ -60,6 +61,7 @@ impl Loaders {
             account_contacts: DataLoader::new(AccountContactsLoader(s()), tokio::spawn),
             contact_engagements: DataLoader::new(ContactEngagementsLoader(s()), tokio::spawn),
             threading: DataLoader::new(ThreadingLoader(s(), window), tokio::spawn),
+            attribution: DataLoader::new(AttributionLoader(s()), tokio::spawn),
         }
     }
 }
@@ -147,3 +149,8 @@ impl Loader<i64> for ThreadingLoader {
         )
     }
 }
+scoped_loader!(
+    AttributionLoader,
+    db::attribution::Split,
+    db::attribution::splits
+);

@@ -2,6 +2,7 @@
 //! per-request loaders from the context and call data access.
 
 pub mod account;
+pub mod attribution;
 pub mod connection;
 pub mod contact;
 pub mod loaders;
@@ -32,6 +33,7 @@ pub struct Query(
     opportunity::OpportunityQuery,
     registration::RegistrationQuery,
     contact::ContactQuery,
+    attribution::AttributionQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its
@@ -43,6 +45,7 @@ pub struct Mutation(
     opportunity::OpportunityMutation,
     registration::RegistrationMutation,
     contact::ContactMutation,
+    attribution::AttributionMutation,
 );
 
 pub type CosellSchema = Schema<Query, Mutation, EmptySubscription>;

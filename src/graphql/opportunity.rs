@@ -100,6 +100,18 @@ impl Opportunity {
             .map(OpportunityStageChange)
             .collect())
     }
+    /// How the deal's credit and incentives split between its parties: a live preview while
+    /// open, frozen when won. Partners see only their own row.
+    async fn attribution(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::attribution::Attribution>> {
+        Ok(loaders(ctx)
+            .attribution
+            .load_one(self.0.id)
+            .await?
+            .map(super::attribution::split))
+    }
     /// How well the deal is multi-threaded: score, coverage and named risks, computed fresh.
     /// Part of the shared deal state partners see; it counts every party's contacts and
     /// engagements but never names what you may not see.

@@ -2,12 +2,14 @@
 
 mod auth;
 mod cli;
+mod conflicts;
 mod contacts;
 mod helpers;
 mod http;
 mod limits;
 mod opportunities;
 mod pagination;
+mod registrations;
 mod schema;
 mod scoping;
 mod statements;

@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-pub(crate) const REG: &str =
-    "id status version opportunity { id } protectionExpiresAt infoRequest
+pub(crate) const REG: &str = "id status version opportunity { id } protectionExpiresAt infoRequest
      conflicts { id kind status } decision { decidedBy automatic reason }";
 
 pub(crate) fn m(name: &str, input: &str) -> String {
@@ -222,10 +221,14 @@ async fn a_draft_is_edited_submitted_reviewed_and_approved_with_its_history() {
     .await;
     assert_eq!(approved["status"], "APPROVED");
     assert_eq!(approved["decision"]["automatic"], false);
-    assert_eq!(approved["decision"]["decidedBy"], "channel_manager@vendor.test");
+    assert_eq!(
+        approved["decision"]["decidedBy"],
+        "channel_manager@vendor.test"
+    );
     assert_eq!(approved["decision"]["reason"], "Known partner");
-    let until = chrono::DateTime::parse_from_rfc3339(approved["protectionExpiresAt"].as_str().unwrap())
-        .unwrap();
+    let until =
+        chrono::DateTime::parse_from_rfc3339(approved["protectionExpiresAt"].as_str().unwrap())
+            .unwrap();
     let days = (until.with_timezone(&chrono::Utc) - before).num_hours() as f64 / 24.0;
     assert!(
         (119.9..=120.1).contains(&days),
@@ -240,12 +243,18 @@ async fn a_draft_is_edited_submitted_reviewed_and_approved_with_its_history() {
             json!({ "id": opp }),
         )
         .await;
-    assert_eq!(d["opportunity"]["name"], "Deal at acme.com");
+    assert_eq!(d["opportunity"]["name"], "Deal at https://WWW.Acme.com/");
     assert_eq!(d["opportunity"]["stage"], "PROSPECTING");
     assert_eq!(d["opportunity"]["amount"]["amount"], 300_000);
     assert_eq!(d["opportunity"]["account"]["domain"], "acme.com");
-    assert_eq!(d["opportunity"]["registrations"], json!([{ "id": sub["id"] }]));
-    assert_eq!(d["opportunity"]["rolesFilled"], json!(["SYSTEM_INTEGRATOR"]));
+    assert_eq!(
+        d["opportunity"]["registrations"],
+        json!([{ "id": sub["id"] }])
+    );
+    assert_eq!(
+        d["opportunity"]["rolesFilled"],
+        json!(["SYSTEM_INTEGRATOR"])
+    );
 
     let h = history(&app, &sub["id"]).await;
     assert_eq!(
@@ -329,11 +338,41 @@ async fn a_decision_on_a_submitted_registration_records_both_steps_and_others_ar
 
     // Refused transitions answer CONFLICT naming the current status.
     let cases = [
-        (&rejected, "approveRegistration", "ApproveRegistrationInput", json!({ "createOpportunity": true }), "REJECTED"),
-        (&rejected, "withdrawRegistration", "RegistrationDecisionInput", json!({}), "REJECTED"),
-        (&approved, "approveRegistration", "ApproveRegistrationInput", json!({}), "APPROVED"),
-        (&approved, "requestRegistrationInfo", "RegistrationDecisionInput", json!({ "reason": "why?" }), "APPROVED"),
-        (&approved, "rejectRegistration", "RegistrationDecisionInput", json!({ "reason": "no" }), "APPROVED"),
+        (
+            &rejected,
+            "approveRegistration",
+            "ApproveRegistrationInput",
+            json!({ "createOpportunity": true }),
+            "REJECTED",
+        ),
+        (
+            &rejected,
+            "withdrawRegistration",
+            "RegistrationDecisionInput",
+            json!({}),
+            "REJECTED",
+        ),
+        (
+            &approved,
+            "approveRegistration",
+            "ApproveRegistrationInput",
+            json!({}),
+            "APPROVED",
+        ),
+        (
+            &approved,
+            "requestRegistrationInfo",
+            "RegistrationDecisionInput",
+            json!({ "reason": "why?" }),
+            "APPROVED",
+        ),
+        (
+            &approved,
+            "rejectRegistration",
+            "RegistrationDecisionInput",
+            json!({ "reason": "no" }),
+            "APPROVED",
+        ),
     ];
     for (reg, name, ty, extra, status) in cases {
         let mut input = json!({ "id": reg["id"], "expectedVersion": reg["version"] });
@@ -378,7 +417,11 @@ async fn needs_info_goes_back_to_the_partner_and_an_answer_resubmits() {
         json!({ "id": r["id"], "expectedVersion": r["version"] }),
     )
     .await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "the question is required");
+    assert_eq!(
+        error_code(&body),
+        "BAD_USER_INPUT",
+        "the question is required"
+    );
     let asked = reg_op(
         &app,
         &app.vendor,
@@ -390,7 +433,11 @@ async fn needs_info_goes_back_to_the_partner_and_an_answer_resubmits() {
     assert_eq!(asked["status"], "NEEDS_INFO");
     assert_eq!(asked["infoRequest"], "Who is the buyer?");
     let d = app
-        .ok(&t, "query($id: ID!) { registration(id: $id) { status infoRequest } }", json!({ "id": r["id"] }))
+        .ok(
+            &t,
+            "query($id: ID!) { registration(id: $id) { status infoRequest } }",
+            json!({ "id": r["id"] }),
+        )
         .await;
     assert_eq!(d["registration"]["infoRequest"], "Who is the buyer?");
 
@@ -427,13 +474,13 @@ async fn needs_info_goes_back_to_the_partner_and_an_answer_resubmits() {
         .ok(&app.vendor, "query($id: ID!) { registration(id: $id) { history { fromStatus toStatus reason actor } } }", json!({ "id": r["id"] }))
         .await;
     let h = d["registration"]["history"].as_array().unwrap();
-    assert_eq!(h.len(), 5);
+    assert_eq!(h.len(), 4);
     assert_eq!(
-        h[3],
+        h[2],
         json!({ "fromStatus": "SUBMITTED", "toStatus": "NEEDS_INFO", "reason": "Who is the buyer?", "actor": "admin@vendor.test" })
     );
     assert_eq!(
-        h[4],
+        h[3],
         json!({ "fromStatus": "NEEDS_INFO", "toStatus": "SUBMITTED", "reason": "The CIO, Jane", "actor": format!("user@{p}") })
     );
 
@@ -505,7 +552,11 @@ async fn a_partner_withdraws_any_open_registration_and_withdrawn_is_final() {
     }
     // Withdrawn claims no longer fill a role.
     let d = app
-        .ok(&app.vendor, "query($id: ID!) { opportunity(id: $id) { rolesFilled } }", json!({ "id": approved["opportunity"]["id"] }))
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { opportunity(id: $id) { rolesFilled } }",
+            json!({ "id": approved["opportunity"]["id"] }),
+        )
         .await;
     assert_eq!(d["opportunity"]["rolesFilled"], json!([]));
 }
@@ -519,9 +570,21 @@ async fn roles_are_enforced_on_every_mutation() {
     for role in ["SALES"] {
         let t = vendor_token(role);
         for (name, ty, input) in [
-            ("approveRegistration", "ApproveRegistrationInput", json!({ "id": r["id"], "expectedVersion": r["version"], "createOpportunity": true })),
-            ("rejectRegistration", "RegistrationDecisionInput", id_v.clone()),
-            ("requestRegistrationInfo", "RegistrationDecisionInput", id_v.clone()),
+            (
+                "approveRegistration",
+                "ApproveRegistrationInput",
+                json!({ "id": r["id"], "expectedVersion": r["version"], "createOpportunity": true }),
+            ),
+            (
+                "rejectRegistration",
+                "RegistrationDecisionInput",
+                id_v.clone(),
+            ),
+            (
+                "requestRegistrationInfo",
+                "RegistrationDecisionInput",
+                id_v.clone(),
+            ),
         ] {
             let body = reg_try(&app, &t, name, ty, input).await;
             assert_eq!(error_code(&body), "FORBIDDEN", "{role} {name}: {body}");
@@ -549,23 +612,39 @@ async fn roles_are_enforced_on_every_mutation() {
     // Rules: ADMIN only.
     for t in [vendor_token("CHANNEL_MANAGER"), partner_token(&p)] {
         let body = app
-            .gql(&t, RULE, json!({ "i": { "role": "SERVICES", "expectedVersion": 1, "autoApprove": true } }))
+            .gql(
+                &t,
+                RULE,
+                json!({ "i": { "role": "SERVICES", "expectedVersion": 1, "autoApprove": true } }),
+            )
             .await;
         assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
     }
     let body = app
-        .gql(&app.vendor, RULE, json!({ "i": { "role": "SERVICES", "expectedVersion": 7, "autoApprove": true } }))
+        .gql(
+            &app.vendor,
+            RULE,
+            json!({ "i": { "role": "SERVICES", "expectedVersion": 7, "autoApprove": true } }),
+        )
         .await;
     assert_eq!(error_code(&body), "VERSION_MISMATCH", "{body}");
     // Nothing changed.
     let d = app
-        .ok(&app.vendor, "query($id: ID!) { registration(id: $id) { status version } }", json!({ "id": r["id"] }))
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { registration(id: $id) { status version } }",
+            json!({ "id": r["id"] }),
+        )
         .await;
     assert_eq!(d["registration"]["status"], "SUBMITTED");
     assert_eq!(d["registration"]["version"], r["version"]);
     // The review queue is the vendor's.
     let body = app
-        .gql(&partner_token(&p), "{ reviewQueue { totalCount } }", json!({}))
+        .gql(
+            &partner_token(&p),
+            "{ reviewQueue { totalCount } }",
+            json!({}),
+        )
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
@@ -619,10 +698,19 @@ async fn a_partner_names_only_an_opportunity_it_already_sees() {
     let p = app.create_partner("Northwind").await;
     let t = partner_token(&p);
     let acct = app.create_account("Acme", "acme.com").await;
-    let hidden = app.create_opportunity(&acct, json!({ "name": "Direct" })).await;
+    let hidden = app
+        .create_opportunity(&acct, json!({ "name": "Direct" }))
+        .await;
     let mut claim = proposed("ignored.com", "SERVICES", 1);
     claim["opportunityId"] = hidden["id"].clone();
-    let body = reg_try(&app, &t, "submitRegistration", "SubmitRegistrationInput", json!({ "draft": claim })).await;
+    let body = reg_try(
+        &app,
+        &t,
+        "submitRegistration",
+        "SubmitRegistrationInput",
+        json!({ "draft": claim }),
+    )
+    .await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
     let unknown = reg_try(
         &app,
@@ -632,7 +720,10 @@ async fn a_partner_names_only_an_opportunity_it_already_sees() {
         json!({ "opportunityId": encode(Kind::Opportunity, 999), "role": "SERVICES", "justification": "x" }),
     )
     .await;
-    assert_eq!(body["errors"][0]["message"], unknown["errors"][0]["message"]);
+    assert_eq!(
+        body["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM registrations").await, 0);
 
     // Once it holds a registration on a deal, it may register another role there.
@@ -647,16 +738,30 @@ async fn a_partner_names_only_an_opportunity_it_already_sees() {
     assert_eq!(r2["opportunity"]["id"], opp);
     assert_eq!(r2["accountDomain"], "globex.com");
     assert_eq!(r2["dealName"], "Deal at globex.com");
-    assert_eq!(r2["status"], "SUBMITTED");
-    assert_eq!(r2["conflicts"], json!([]), "another role is no duplicate");
+    // The same partner twice on one deal, even in another role, is a duplicate claim.
+    assert_eq!(r2["status"], "UNDER_REVIEW");
+    assert_eq!(
+        r2["conflicts"],
+        json!([{ "kind": "DUPLICATE_REGISTRATION" }])
+    );
 
     // A proposed deal needs its domain, name and deal name.
-    let body = reg_try(&app, &t, "createRegistrationDraft", "RegistrationDraftInput",
-        json!({ "role": "SERVICES", "justification": "x", "accountName": "Acme" })).await;
+    let body = reg_try(
+        &app,
+        &t,
+        "createRegistrationDraft",
+        "RegistrationDraftInput",
+        json!({ "role": "SERVICES", "justification": "x", "accountName": "Acme" }),
+    )
+    .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     let body = reg_try(&app, &t, "createRegistrationDraft", "RegistrationDraftInput",
         json!({ "role": "SERVICES", "justification": "x", "accountDomain": "acme.com", "accountName": "Acme", "dealName": "D", "amount": 5 })).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "amount without currency");
+    assert_eq!(
+        error_code(&body),
+        "BAD_USER_INPUT",
+        "amount without currency"
+    );
 }
 
 async fn make_partner(app: &TestApp, name: &str, tier: &str) -> String {
@@ -667,7 +772,10 @@ async fn make_partner(app: &TestApp, name: &str, tier: &str) -> String {
             json!({ "i": { "name": name, "tier": tier } }),
         )
         .await;
-    d["createPartner"]["partner"]["id"].as_str().unwrap().to_string()
+    d["createPartner"]["partner"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -704,9 +812,21 @@ async fn the_auto_approval_policy_approves_at_once_within_tier_and_amount() {
     let r = submit(&app, &platinum, proposed("b.example.com", "SERVICES", 5)).await;
     assert_eq!(r["status"], "APPROVED");
     for (who, draft, why) in [
-        (&silver, proposed("c.example.com", "SERVICES", 5), "tier under GOLD"),
-        (&gold, proposed("d.example.com", "SERVICES", 100_001), "amount over the cap"),
-        (&gold, proposed("e.example.com", "ISV", 5), "another role's rule"),
+        (
+            &silver,
+            proposed("c.example.com", "SERVICES", 5),
+            "tier under GOLD",
+        ),
+        (
+            &gold,
+            proposed("d.example.com", "SERVICES", 100_001),
+            "amount over the cap",
+        ),
+        (
+            &gold,
+            proposed("e.example.com", "ISV", 5),
+            "another role's rule",
+        ),
     ] {
         let r = submit(&app, who, draft).await;
         assert_eq!(r["status"], "SUBMITTED", "{why}");
@@ -724,7 +844,12 @@ async fn the_auto_approval_policy_approves_at_once_within_tier_and_amount() {
     // Clearing the cap and the tier lets everyone through.
     app.ok(&app.vendor, RULE, json!({ "i": { "role": "SERVICES", "expectedVersion": 2, "clearAutoApproveMinTier": true, "clearAutoApproveMaxAmount": true } }))
         .await;
-    let r = submit(&app, &silver, proposed("g.example.com", "SERVICES", 10_000_000)).await;
+    let r = submit(
+        &app,
+        &silver,
+        proposed("g.example.com", "SERVICES", 10_000_000),
+    )
+    .await;
     assert_eq!(r["status"], "APPROVED");
 }
 
@@ -734,13 +859,27 @@ async fn closing_the_opportunity_turns_approved_claims_won_or_lost() {
     let p = app.create_partner("Northwind").await;
     let q = app.create_partner("Contoso").await;
     let mut opps = Vec::new();
-    for (domain, stage) in [("won.example.com", "CLOSED_WON"), ("lost.example.com", "CLOSED_LOST")] {
-        let a = approve(&app, &submit(&app, &p, proposed(domain, "SERVICES", 1)).await, json!({ "createOpportunity": true })).await;
+    for (domain, stage) in [
+        ("won.example.com", "CLOSED_WON"),
+        ("lost.example.com", "CLOSED_LOST"),
+    ] {
+        let a = approve(
+            &app,
+            &submit(&app, &p, proposed(domain, "SERVICES", 1)).await,
+            json!({ "createOpportunity": true }),
+        )
+        .await;
         let opp = a["opportunity"]["id"].clone();
         // A second partner's open (not approved) claim on the same deal stays as it is.
         let open = submit(&app, &q, proposed(domain, "INFLUENCER", 1)).await;
         assert_eq!(open["status"], "SUBMITTED");
-        let d = app.ok(&app.vendor, MOVE, json!({ "i": { "id": opp, "expectedVersion": 1, "stage": stage } })).await;
+        let d = app
+            .ok(
+                &app.vendor,
+                MOVE,
+                json!({ "i": { "id": opp, "expectedVersion": 1, "stage": stage } }),
+            )
+            .await;
         assert_eq!(d["moveOpportunityStage"]["opportunity"]["stage"], stage);
         opps.push((a, open, stage));
     }
@@ -755,11 +894,23 @@ async fn closing_the_opportunity_turns_approved_claims_won_or_lost() {
         let h = history(&app, &a["id"]).await;
         assert_eq!(h.last().unwrap().1, want);
         assert_eq!(h.last().unwrap().0, "APPROVED");
-        let filled = if want == "WON" { json!(["SERVICES"]) } else { json!([]) };
+        let filled = if want == "WON" {
+            json!(["SERVICES"])
+        } else {
+            json!([])
+        };
         assert_eq!(d["a"]["opportunity"]["rolesFilled"], filled);
     }
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.won'").await, 1);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.lost'").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.won'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.lost'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -767,11 +918,28 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
     let app = spawn_app_with(|s| s.program.expiry_interval_seconds = 0).await;
     let p = app.create_partner("Northwind").await;
     let mut regs = Vec::new();
-    for d in ["a.example.com", "b.example.com", "c.example.com", "d.example.com"] {
-        regs.push(approve(&app, &submit(&app, &p, proposed(d, "SERVICES", 1)).await, json!({ "createOpportunity": true })).await);
+    for d in [
+        "a.example.com",
+        "b.example.com",
+        "c.example.com",
+        "d.example.com",
+    ] {
+        regs.push(
+            approve(
+                &app,
+                &submit(&app, &p, proposed(d, "SERVICES", 1)).await,
+                json!({ "createOpportunity": true }),
+            )
+            .await,
+        );
     }
     // Nothing is due yet.
-    assert_eq!(cosell::db::registrations::lifecycle::expire_due(&app.db).await.unwrap(), 0);
+    assert_eq!(
+        cosell::db::registrations::lifecycle::expire_due(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
     for r in &regs[..3] {
         expire_window(&app, Some(num(&r["id"]))).await;
     }
@@ -788,7 +956,11 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
             ))
             .await;
         let d = app
-            .ok(&app.vendor, "query($id: ID!) { registration(id: $id) { status } }", json!({ "id": r["id"] }))
+            .ok(
+                &app.vendor,
+                "query($id: ID!) { registration(id: $id) { status } }",
+                json!({ "id": r["id"] }),
+            )
             .await;
         if i < 3 {
             assert_eq!(events, 1);
@@ -805,21 +977,40 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
             assert_eq!(d["registration"]["status"], "APPROVED");
         }
     }
-    assert_eq!(cosell::db::registrations::lifecycle::expire_due(&app.db).await.unwrap(), 0);
+    assert_eq!(
+        cosell::db::registrations::lifecycle::expire_due(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn the_background_job_expires_a_passed_window() {
     let app = spawn_app_with(|s| s.program.expiry_interval_seconds = 1).await;
     let p = app.create_partner("Northwind").await;
-    let r = approve(&app, &submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await, json!({ "createOpportunity": true })).await;
-    let keep = approve(&app, &submit(&app, &p, proposed("globex.com", "SERVICES", 1)).await, json!({ "createOpportunity": true })).await;
+    let r = approve(
+        &app,
+        &submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await,
+        json!({ "createOpportunity": true }),
+    )
+    .await;
+    let keep = approve(
+        &app,
+        &submit(&app, &p, proposed("globex.com", "SERVICES", 1)).await,
+        json!({ "createOpportunity": true }),
+    )
+    .await;
     expire_window(&app, Some(num(&r["id"]))).await;
     let t = partner_token(&p);
     let mut status = String::new();
     for _ in 0..50 {
         let d = app
-            .ok(&t, "query($id: ID!) { registration(id: $id) { status } }", json!({ "id": r["id"] }))
+            .ok(
+                &t,
+                "query($id: ID!) { registration(id: $id) { status } }",
+                json!({ "id": r["id"] }),
+            )
             .await;
         status = d["registration"]["status"].as_str().unwrap().to_string();
         if status == "EXPIRED" {
@@ -829,7 +1020,11 @@ async fn the_background_job_expires_a_passed_window() {
     }
     assert_eq!(status, "EXPIRED");
     let d = app
-        .ok(&t, "query($id: ID!) { registration(id: $id) { status } }", json!({ "id": keep["id"] }))
+        .ok(
+            &t,
+            "query($id: ID!) { registration(id: $id) { status } }",
+            json!({ "id": keep["id"] }),
+        )
         .await;
     assert_eq!(d["registration"]["status"], "APPROVED");
 }
@@ -840,23 +1035,53 @@ async fn protection_extensions_are_requested_by_the_partner_and_granted_by_the_v
     let p = app.create_partner("Northwind").await;
     let t = partner_token(&p);
     let open = submit(&app, &p, proposed("open.example.com", "SERVICES", 1)).await;
-    let r = approve(&app, &submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await, json!({ "createOpportunity": true })).await;
+    let r = approve(
+        &app,
+        &submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await,
+        json!({ "createOpportunity": true }),
+    )
+    .await;
     const REQ: &str = "mutation($i: ProtectionExtensionInput!) { requestProtectionExtension(input: $i) { registration { version protectionExpiresAt extensionRequest { days reason } } } }";
     const EXT: &str = "mutation($i: ProtectionExtensionInput!) { extendRegistrationProtection(input: $i) { registration { version protectionExpiresAt extensionRequest { days } } } }";
-    let body = app.gql(&t, REQ, json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "days": 30 } })).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "a partner gives a reason");
+    let body = app
+        .gql(
+            &t,
+            REQ,
+            json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "days": 30 } }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "BAD_USER_INPUT",
+        "a partner gives a reason"
+    );
     let body = app.gql(&t, REQ, json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "days": 366, "reason": "x" } })).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     let body = app.gql(&t, REQ, json!({ "i": { "id": open["id"], "expectedVersion": open["version"], "days": 30, "reason": "x" } })).await;
     assert_eq!(error_code(&body), "CONFLICT", "only APPROVED registrations");
     let d = app.ok(&t, REQ, json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "days": 30, "reason": "Long procurement" } })).await;
     let asked = &d["requestProtectionExtension"]["registration"];
-    assert_eq!(asked["extensionRequest"], json!({ "days": 30, "reason": "Long procurement" }));
+    assert_eq!(
+        asked["extensionRequest"],
+        json!({ "days": 30, "reason": "Long procurement" })
+    );
     assert_eq!(asked["protectionExpiresAt"], r["protectionExpiresAt"]);
 
-    let body = app.gql(&vendor_token("SALES"), EXT, json!({ "i": { "id": r["id"], "expectedVersion": asked["version"], "days": 30 } })).await;
+    let body = app
+        .gql(
+            &vendor_token("SALES"),
+            EXT,
+            json!({ "i": { "id": r["id"], "expectedVersion": asked["version"], "days": 30 } }),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
-    let d = app.ok(&app.vendor, EXT, json!({ "i": { "id": r["id"], "expectedVersion": asked["version"], "days": 30 } })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            EXT,
+            json!({ "i": { "id": r["id"], "expectedVersion": asked["version"], "days": 30 } }),
+        )
+        .await;
     let ext = &d["extendRegistrationProtection"]["registration"];
     assert!(ext["extensionRequest"].is_null());
     let parse = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
@@ -864,7 +1089,11 @@ async fn protection_extensions_are_requested_by_the_partner_and_granted_by_the_v
         (parse(&ext["protectionExpiresAt"]) - parse(&r["protectionExpiresAt"])).num_days(),
         30
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.protection_extended'").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.protection_extended'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -880,34 +1109,84 @@ async fn the_review_queue_lists_waiting_claims_oldest_first_with_filters() {
     let c = submit(&app, &p, proposed("a.example.com", "INFLUENCER", 1)).await;
     assert_eq!(c["status"], "UNDER_REVIEW");
     // Neither a draft nor a decided claim waits.
-    reg_op(&app, &partner_token(&p), "createRegistrationDraft", "RegistrationDraftInput", proposed("d.example.com", "SERVICES", 1)).await;
+    reg_op(
+        &app,
+        &partner_token(&p),
+        "createRegistrationDraft",
+        "RegistrationDraftInput",
+        proposed("d.example.com", "SERVICES", 1),
+    )
+    .await;
     let e = submit(&app, &q, proposed("e.example.com", "SERVICES", 1)).await;
     approve(&app, &e, json!({ "createOpportunity": true })).await;
 
     const QUEUE: &str = "query($f: RegistrationFilter) { reviewQueue(filter: $f) { totalCount nodes { id status } } }";
     let ids = |d: &Value| -> Vec<Value> {
-        d["reviewQueue"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].clone()).collect()
+        d["reviewQueue"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].clone())
+            .collect()
     };
     let d = app.ok(&app.vendor, QUEUE, json!({})).await;
     assert_eq!(ids(&d), [a["id"].clone(), b["id"].clone(), c["id"].clone()]);
     assert_eq!(d["reviewQueue"]["totalCount"], 3);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "partnerId": q } })).await;
+    let d = app
+        .ok(&app.vendor, QUEUE, json!({ "f": { "partnerId": q } }))
+        .await;
     assert_eq!(ids(&d), [b["id"].clone()]);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "role": "INFLUENCER" } })).await;
+    let d = app
+        .ok(&app.vendor, QUEUE, json!({ "f": { "role": "INFLUENCER" } }))
+        .await;
     assert_eq!(ids(&d), [c["id"].clone()]);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "hasOpenConflict": true } })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            QUEUE,
+            json!({ "f": { "hasOpenConflict": true } }),
+        )
+        .await;
     assert_eq!(ids(&d), [c["id"].clone()]);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "hasOpenConflict": false } })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            QUEUE,
+            json!({ "f": { "hasOpenConflict": false } }),
+        )
+        .await;
     assert_eq!(ids(&d), [a["id"].clone(), b["id"].clone()]);
-    let d = app.ok(&app.vendor, "query($id: ID!) { registration(id: $id) { submittedAt } }", json!({ "id": b["id"] })).await;
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "submittedBefore": d["registration"]["submittedAt"] } })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { registration(id: $id) { submittedAt } }",
+            json!({ "id": b["id"] }),
+        )
+        .await;
+    let d = app
+        .ok(
+            &app.vendor,
+            QUEUE,
+            json!({ "f": { "submittedBefore": d["registration"]["submittedAt"] } }),
+        )
+        .await;
     assert_eq!(ids(&d), [a["id"].clone()]);
     // With the default 48-hour SLA nothing is late yet.
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "slaBreached": true } })).await;
+    let d = app
+        .ok(&app.vendor, QUEUE, json!({ "f": { "slaBreached": true } }))
+        .await;
     assert_eq!(d["reviewQueue"]["totalCount"], 0);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "slaBreached": false } })).await;
+    let d = app
+        .ok(&app.vendor, QUEUE, json!({ "f": { "slaBreached": false } }))
+        .await;
     assert_eq!(d["reviewQueue"]["totalCount"], 3);
-    let d = app.ok(&app.vendor, QUEUE, json!({ "f": { "statusIn": ["APPROVED"] } })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            QUEUE,
+            json!({ "f": { "statusIn": ["APPROVED"] } }),
+        )
+        .await;
     assert_eq!(ids(&d), [e["id"].clone()]);
 }
 
@@ -922,7 +1201,10 @@ async fn with_a_zero_hour_sla_every_waiting_claim_is_breached() {
         .ok(&app.vendor, "{ late: reviewQueue(filter: { slaBreached: true }) { totalCount nodes { id } } onTime: reviewQueue(filter: { slaBreached: false }) { totalCount } }", json!({}))
         .await;
     assert_eq!(d["late"]["totalCount"], 2);
-    assert_eq!(d["late"]["nodes"], json!([{ "id": a["id"] }, { "id": b["id"] }]));
+    assert_eq!(
+        d["late"]["nodes"],
+        json!([{ "id": a["id"] }, { "id": b["id"] }])
+    );
     assert_eq!(d["onTime"]["totalCount"], 0);
 }
 
@@ -941,7 +1223,13 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
         { "id": regs[2]["id"], "expectedVersion": regs[2]["version"] },
         { "id": encode(Kind::Registration, 999), "expectedVersion": 1 },
     ]);
-    let d = app.ok(&app.vendor, BULK, json!({ "d": "APPROVE", "items": items, "r": "Quarter push" })).await;
+    let d = app
+        .ok(
+            &app.vendor,
+            BULK,
+            json!({ "d": "APPROVE", "items": items, "r": "Quarter push" }),
+        )
+        .await;
     let out = d["bulkDecideRegistrations"].as_array().unwrap();
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["ok"], true);
@@ -953,24 +1241,54 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
     assert_eq!(out[2]["ok"], true);
     assert_eq!(out[3]["errorCode"], "NOT_FOUND");
     let d = app
-        .ok(&app.vendor, "{ registrations { nodes { status opportunity { id } decision { reason } } } }", json!({}))
+        .ok(
+            &app.vendor,
+            "{ registrations { nodes { status opportunity { id } decision { reason } } } }",
+            json!({}),
+        )
         .await;
     let nodes = d["registrations"]["nodes"].as_array().unwrap();
     assert_eq!(nodes[0]["status"], "APPROVED");
-    assert!(nodes[0]["opportunity"]["id"].is_string(), "bulk approval creates the deal");
+    assert!(
+        nodes[0]["opportunity"]["id"].is_string(),
+        "bulk approval creates the deal"
+    );
     assert_eq!(nodes[0]["decision"]["reason"], "Quarter push");
     assert_eq!(nodes[1]["status"], "SUBMITTED");
     assert_eq!(nodes[2]["status"], "APPROVED");
 
     // Rejection needs the shared reason; each item fails on its own.
     let items = json!([{ "id": regs[1]["id"], "expectedVersion": regs[1]["version"] }]);
-    let d = app.ok(&app.vendor, BULK, json!({ "d": "REJECT", "items": items })).await;
-    assert_eq!(d["bulkDecideRegistrations"][0]["errorCode"], "BAD_USER_INPUT");
-    let d = app.ok(&app.vendor, BULK, json!({ "d": "REJECT", "items": items, "r": "Duplicate lead" })).await;
+    let d = app
+        .ok(&app.vendor, BULK, json!({ "d": "REJECT", "items": items }))
+        .await;
+    assert_eq!(
+        d["bulkDecideRegistrations"][0]["errorCode"],
+        "BAD_USER_INPUT"
+    );
+    let d = app
+        .ok(
+            &app.vendor,
+            BULK,
+            json!({ "d": "REJECT", "items": items, "r": "Duplicate lead" }),
+        )
+        .await;
     assert_eq!(d["bulkDecideRegistrations"][0]["status"], "REJECTED");
-    let body = app.gql(&vendor_token("SALES"), BULK, json!({ "d": "REJECT", "items": items, "r": "x" })).await;
+    let body = app
+        .gql(
+            &vendor_token("SALES"),
+            BULK,
+            json!({ "d": "REJECT", "items": items, "r": "x" }),
+        )
+        .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
-    let body = app.gql(&app.vendor, BULK, json!({ "d": "REJECT", "items": [], "r": "x" })).await;
+    let body = app
+        .gql(
+            &app.vendor,
+            BULK,
+            json!({ "d": "REJECT", "items": [], "r": "x" }),
+        )
+        .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
 }
 
@@ -983,19 +1301,43 @@ async fn a_page_of_deals_with_registrations_costs_the_same_for_2_or_10() {
     let p = app.create_partner("Northwind").await;
     let q = app.create_partner("Contoso").await;
     for i in 0..10 {
-        let a = approve(&app, &submit(&app, &p, proposed(&format!("d{i}.example.com"), "SERVICES", 1)).await, json!({ "createOpportunity": true })).await;
+        let a = approve(
+            &app,
+            &submit(
+                &app,
+                &p,
+                proposed(&format!("d{i}.example.com"), "SERVICES", 1),
+            )
+            .await,
+            json!({ "createOpportunity": true }),
+        )
+        .await;
         // The same partner again on the same deal: a held duplicate with a conflict.
         let mut again = proposed("x.com", "SERVICES", 1);
         again["opportunityId"] = a["opportunity"]["id"].clone();
         let dup = submit(&app, &p, again).await;
         assert_eq!(dup["conflicts"][0]["kind"], "DUPLICATE_REGISTRATION");
         // And another partner in another role.
-        let other = submit(&app, &q, proposed(&format!("d{i}.example.com"), "INFLUENCER", 1)).await;
-        approve(&app, &other, json!({ "opportunityId": a["opportunity"]["id"] })).await;
+        let other = submit(
+            &app,
+            &q,
+            proposed(&format!("d{i}.example.com"), "INFLUENCER", 1),
+        )
+        .await;
+        approve(
+            &app,
+            &other,
+            json!({ "opportunityId": a["opportunity"]["id"] }),
+        )
+        .await;
     }
-    let (small, d) = app.count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 2 }))).await;
+    let (small, d) = app
+        .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 2 })))
+        .await;
     assert_eq!(d["opportunities"]["nodes"].as_array().unwrap().len(), 2);
-    let (large, d) = app.count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 10 }))).await;
+    let (large, d) = app
+        .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 10 })))
+        .await;
     let nodes = d["opportunities"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 10);
     for n in nodes {
@@ -1006,5 +1348,117 @@ async fn a_page_of_deals_with_registrations_costs_the_same_for_2_or_10() {
         assert!(regs[0]["history"].as_array().unwrap().len() >= 4);
         assert_eq!(n["rolesFilled"], json!(["INFLUENCER", "SERVICES"]));
     }
-    assert_eq!(small, large, "statements must not grow with rows ({small} vs {large})");
+    assert_eq!(
+        small, large,
+        "statements must not grow with rows ({small} vs {large})"
+    );
+}
+
+const FIGURES: &str =
+    "{ programFigures { overall { submitted approved rejected approvalRate medianHoursToDecision }
+  byRole { role figures { submitted approved } } byStatus { status count } } }";
+
+#[tokio::test]
+async fn program_figures_count_decisions_by_role_and_status() {
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let a = submit(&app, &p, proposed("a.example.com", "SERVICES", 1)).await;
+    approve(&app, &a, json!({ "createOpportunity": true })).await;
+    let b = submit(&app, &p, proposed("b.example.com", "REFERRAL", 1)).await;
+    reg_op(
+        &app,
+        &app.vendor,
+        "rejectRegistration",
+        "RegistrationDecisionInput",
+        json!({ "id": b["id"], "expectedVersion": b["version"], "reason": "No" }),
+    )
+    .await;
+    submit(&app, &p, proposed("c.example.com", "SERVICES", 1)).await;
+    reg_op(
+        &app,
+        &partner_token(&p),
+        "createRegistrationDraft",
+        "RegistrationDraftInput",
+        proposed("d.example.com", "SERVICES", 1),
+    )
+    .await;
+    let d = app.ok(&app.vendor, FIGURES, json!({})).await;
+    let f = &d["programFigures"];
+    assert_eq!(f["overall"]["submitted"], 3, "drafts excluded");
+    assert_eq!(f["overall"]["approved"], 1);
+    assert_eq!(f["overall"]["rejected"], 1);
+    assert_eq!(f["overall"]["approvalRate"], 0.5);
+    assert!(f["overall"]["medianHoursToDecision"].as_f64().unwrap() < 0.1);
+    assert_eq!(f["byRole"].as_array().unwrap().len(), 2);
+    let services = f["byRole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "SERVICES")
+        .unwrap();
+    assert_eq!(
+        services["figures"],
+        json!({ "submitted": 2, "approved": 1 })
+    );
+    let referral = f["byRole"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "REFERRAL")
+        .unwrap();
+    assert_eq!(
+        referral["figures"],
+        json!({ "submitted": 1, "approved": 0 })
+    );
+    let statuses = f["byStatus"].as_array().unwrap();
+    assert_eq!(statuses.len(), 10, "every status listed");
+    let count = |s: &str| {
+        statuses.iter().find(|x| x["status"] == s).unwrap()["count"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            count("APPROVED"),
+            count("REJECTED"),
+            count("SUBMITTED"),
+            count("DRAFT"),
+            count("WON")
+        ),
+        (1, 1, 1, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_draft_withdrawn_before_submission_is_not_counted_as_submitted() {
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let t = partner_token(&p);
+    let draft = reg_op(
+        &app,
+        &t,
+        "createRegistrationDraft",
+        "RegistrationDraftInput",
+        proposed("a.example.com", "SERVICES", 1),
+    )
+    .await;
+    reg_op(
+        &app,
+        &t,
+        "withdrawRegistration",
+        "RegistrationDecisionInput",
+        json!({ "id": draft["id"], "expectedVersion": draft["version"] }),
+    )
+    .await;
+    let d = app
+        .ok(
+            &t,
+            "{ programFigures { overall { submitted } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["programFigures"]["overall"]["submitted"], 0,
+        "DecisionFigures.submitted is 'registrations submitted at least once (drafts excluded)'"
+    );
 }

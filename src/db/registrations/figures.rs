@@ -89,7 +89,8 @@ struct Acc {
 impl Acc {
     fn add(&mut self, r: &Row) {
         let (_, _, status, submitted_at, decided_at) = r;
-        if *status != RegistrationStatus::Draft {
+        // Submitted at least once: a draft withdrawn before submission does not count.
+        if submitted_at.is_some() {
             self.submitted += 1;
         }
         let approved = matches!(

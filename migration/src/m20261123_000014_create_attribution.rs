@@ -1,0 +1,357 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Opportunities {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum AttributionSettings {
+    Table,
+    Id,
+    DefaultModel,
+    IncludeDirectTeam,
+    DirectTeamWeightBps,
+    Version,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum OpportunityAttribution {
+    Table,
+    OpportunityId,
+    Model,
+    ManualShares,
+    Version,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AttributionVersions {
+    Table,
+    Id,
+    OpportunityId,
+    Number,
+    Model,
+    AmountMinor,
+    Currency,
+    Current,
+    FinalizedAt,
+    FinalizedBy,
+    Reason,
+}
+
+#[derive(DeriveIden)]
+enum AttributionRows {
+    Table,
+    Id,
+    VersionId,
+    OpportunityId,
+    PartnerId,
+    Role,
+    ShareBps,
+    AmountMinor,
+    Currency,
+    IncentiveRateBps,
+    IncentiveMinor,
+    FinalizedAt,
+}
+
+#[derive(DeriveIden)]
+enum IncentiveRates {
+    Table,
+    Tier,
+    Role,
+    RateBps,
+    Version,
+    UpdatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(AttributionSettings::Table)
+                    .col(
+                        ColumnDef::new(AttributionSettings::Id)
+                            .integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionSettings::DefaultModel)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionSettings::IncludeDirectTeam)
+                            .boolean()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionSettings::DirectTeamWeightBps)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionSettings::Version)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionSettings::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        let mut seed = Query::insert();
+        seed.into_table(AttributionSettings::Table)
+            .columns([
+                AttributionSettings::Id,
+                AttributionSettings::DefaultModel,
+                AttributionSettings::IncludeDirectTeam,
+                AttributionSettings::DirectTeamWeightBps,
+                AttributionSettings::Version,
+                AttributionSettings::UpdatedAt,
+            ])
+            .values_panic([
+                1.into(),
+                "ROLE_WEIGHTED".into(),
+                false.into(),
+                0.into(),
+                1.into(),
+                Expr::current_timestamp(),
+            ]);
+        manager.exec_stmt(seed).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OpportunityAttribution::Table)
+                    .col(
+                        ColumnDef::new(OpportunityAttribution::OpportunityId)
+                            .big_integer()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(OpportunityAttribution::Model)
+                            .string()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OpportunityAttribution::ManualShares)
+                            .json()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(OpportunityAttribution::Version)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OpportunityAttribution::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_opp_attribution")
+                            .from(
+                                OpportunityAttribution::Table,
+                                OpportunityAttribution::OpportunityId,
+                            )
+                            .to(Opportunities::Table, Opportunities::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AttributionVersions::Table)
+                    .col(
+                        ColumnDef::new(AttributionVersions::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::OpportunityId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::Number)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::Model)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::AmountMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::Currency)
+                            .string_len(3)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::Current)
+                            .boolean()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::FinalizedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionVersions::FinalizedBy)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(AttributionVersions::Reason).text().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_attribution_versions")
+                    .table(AttributionVersions::Table)
+                    .col(AttributionVersions::OpportunityId)
+                    .col(AttributionVersions::Number)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AttributionRows::Table)
+                    .col(
+                        ColumnDef::new(AttributionRows::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::VersionId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::OpportunityId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::PartnerId)
+                            .big_integer()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(AttributionRows::Role).string().null())
+                    .col(
+                        ColumnDef::new(AttributionRows::ShareBps)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::AmountMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::Currency)
+                            .string_len(3)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::IncentiveRateBps)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::IncentiveMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AttributionRows::FinalizedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        for (name, cols) in [
+            (
+                "ix_attribution_rows_version",
+                vec![AttributionRows::VersionId],
+            ),
+            (
+                "ix_attribution_rows_partner",
+                vec![AttributionRows::PartnerId, AttributionRows::FinalizedAt],
+            ),
+        ] {
+            let mut idx = Index::create();
+            idx.name(name).table(AttributionRows::Table);
+            for c in cols {
+                idx.col(c);
+            }
+            manager.create_index(idx.to_owned()).await?;
+        }
+        manager
+            .create_table(
+                Table::create()
+                    .table(IncentiveRates::Table)
+                    .col(ColumnDef::new(IncentiveRates::Tier).string().not_null())
+                    .col(ColumnDef::new(IncentiveRates::Role).string().not_null())
+                    .col(ColumnDef::new(IncentiveRates::RateBps).integer().not_null())
+                    .col(ColumnDef::new(IncentiveRates::Version).integer().not_null())
+                    .col(
+                        ColumnDef::new(IncentiveRates::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(IncentiveRates::Tier)
+                            .col(IncentiveRates::Role),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            "incentive_rates",
+            "attribution_rows",
+            "attribution_versions",
+            "opportunity_attribution",
+            "attribution_settings",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(t)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
