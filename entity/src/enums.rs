@@ -4,103 +4,69 @@ use async_graphql::Enum;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A partner's level in the vendor's program; higher tiers earn more trust and incentives.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PartnerTier {
-    /// Entry level: registered in the program, no track record yet.
-    #[sea_orm(string_value = "REGISTERED")]
-    Registered,
-    /// Proven partner with a few closed deals.
-    #[sea_orm(string_value = "SILVER")]
-    Silver,
-    /// Established partner with certified staff.
-    #[sea_orm(string_value = "GOLD")]
-    Gold,
-    /// Strategic partner: the highest tier.
-    #[sea_orm(string_value = "PLATINUM")]
-    Platinum,
+/// Declares an enum stored as its SCREAMING_CASE name in a text column and exposed as a GraphQL
+/// enum, with `as_str`.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum, Enum, Serialize, Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $value),+ }
+            }
+        }
+    };
 }
 
-/// Whether a partner may act in the program.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PartnerStatus {
-    /// The partner may use the API.
-    #[sea_orm(string_value = "ACTIVE")]
-    Active,
-    /// The partner's tokens are refused until a vendor reactivates it.
-    #[sea_orm(string_value = "SUSPENDED")]
-    Suspended,
+text_enum! {
+    /// A partner's level in the vendor's program; higher tiers earn more trust and incentives.
+    PartnerTier {
+        /// Entry level: registered in the program, no track record yet.
+        Registered = "REGISTERED",
+        /// Proven partner with a few closed deals.
+        Silver = "SILVER",
+        /// Established partner with certified staff.
+        Gold = "GOLD",
+        /// Strategic partner: the highest tier.
+        Platinum = "PLATINUM",
+    }
 }
 
-/// Where an opportunity stands in the sales cycle. CLOSED_WON and CLOSED_LOST are final
-/// unless a vendor ADMIN reopens the opportunity.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum OpportunityStage {
-    /// First contact; the need is not confirmed yet.
-    #[sea_orm(string_value = "PROSPECTING")]
-    Prospecting,
-    /// Need, budget and timing are being confirmed.
-    #[sea_orm(string_value = "QUALIFICATION")]
-    Qualification,
-    /// The solution is being designed with the customer.
-    #[sea_orm(string_value = "SOLUTION")]
-    Solution,
-    /// A priced proposal is with the customer.
-    #[sea_orm(string_value = "PROPOSAL")]
-    Proposal,
-    /// Terms are being negotiated.
-    #[sea_orm(string_value = "NEGOTIATION")]
-    Negotiation,
-    /// The customer bought. Final unless an ADMIN reopens.
-    #[sea_orm(string_value = "CLOSED_WON")]
-    ClosedWon,
-    /// The customer did not buy. Final unless an ADMIN reopens.
-    #[sea_orm(string_value = "CLOSED_LOST")]
-    ClosedLost,
+text_enum! {
+    /// Whether a partner may act in the program.
+    PartnerStatus {
+        /// The partner may use the API.
+        Active = "ACTIVE",
+        /// The partner's tokens are refused until a vendor reactivates it.
+        Suspended = "SUSPENDED",
+    }
+}
+
+text_enum! {
+    /// Where an opportunity stands in the sales cycle. CLOSED_WON and CLOSED_LOST are final
+    /// unless a vendor ADMIN reopens the opportunity.
+    OpportunityStage {
+        /// First contact; the need is not confirmed yet.
+        Prospecting = "PROSPECTING",
+        /// Need, budget and timing are being confirmed.
+        Qualification = "QUALIFICATION",
+        /// The solution is being designed with the customer.
+        Solution = "SOLUTION",
+        /// A priced proposal is with the customer.
+        Proposal = "PROPOSAL",
+        /// Terms are being negotiated.
+        Negotiation = "NEGOTIATION",
+        /// The customer bought. Final unless an ADMIN reopens.
+        ClosedWon = "CLOSED_WON",
+        /// The customer did not buy. Final unless an ADMIN reopens.
+        ClosedLost = "CLOSED_LOST",
+    }
 }
 
 impl OpportunityStage {
@@ -108,62 +74,27 @@ impl OpportunityStage {
     pub fn is_closed(self) -> bool {
         matches!(self, Self::ClosedWon | Self::ClosedLost)
     }
-
-    /// The stage's name as stored and as shown in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Prospecting => "PROSPECTING",
-            Self::Qualification => "QUALIFICATION",
-            Self::Solution => "SOLUTION",
-            Self::Proposal => "PROPOSAL",
-            Self::Negotiation => "NEGOTIATION",
-            Self::ClosedWon => "CLOSED_WON",
-            Self::ClosedLost => "CLOSED_LOST",
-        }
-    }
 }
 
-/// The part a partner plays on a deal. Whether a role is exclusive on one opportunity is a
-/// collaboration rule.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RegistrationRole {
-    /// Resells the vendor's products to the customer (exclusive by default).
-    #[sea_orm(string_value = "RESELLER")]
-    Reseller,
-    /// Introduced the customer and hands the deal over.
-    #[sea_orm(string_value = "REFERRAL")]
-    Referral,
-    /// Shapes the customer's decision without transacting.
-    #[sea_orm(string_value = "INFLUENCER")]
-    Influencer,
-    /// Implements and integrates the solution.
-    #[sea_orm(string_value = "SYSTEM_INTEGRATOR")]
-    SystemIntegrator,
-    /// Sells its own software alongside the vendor's.
-    #[sea_orm(string_value = "ISV")]
-    Isv,
-    /// Supplies resellers (exclusive by default).
-    #[sea_orm(string_value = "DISTRIBUTOR")]
-    Distributor,
-    /// Delivers consulting or managed services on the deal.
-    #[sea_orm(string_value = "SERVICES")]
-    Services,
+text_enum! {
+    /// The part a partner plays on a deal. Whether a role is exclusive on one opportunity is a
+    /// collaboration rule.
+    RegistrationRole {
+        /// Resells the vendor's products to the customer (exclusive by default).
+        Reseller = "RESELLER",
+        /// Introduced the customer and hands the deal over.
+        Referral = "REFERRAL",
+        /// Shapes the customer's decision without transacting.
+        Influencer = "INFLUENCER",
+        /// Implements and integrates the solution.
+        SystemIntegrator = "SYSTEM_INTEGRATOR",
+        /// Sells its own software alongside the vendor's.
+        Isv = "ISV",
+        /// Supplies resellers (exclusive by default).
+        Distributor = "DISTRIBUTOR",
+        /// Delivers consulting or managed services on the deal.
+        Services = "SERVICES",
+    }
 }
 
 impl RegistrationRole {
@@ -176,72 +107,35 @@ impl RegistrationRole {
         Self::Distributor,
         Self::Services,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reseller => "RESELLER",
-            Self::Referral => "REFERRAL",
-            Self::Influencer => "INFLUENCER",
-            Self::SystemIntegrator => "SYSTEM_INTEGRATOR",
-            Self::Isv => "ISV",
-            Self::Distributor => "DISTRIBUTOR",
-            Self::Services => "SERVICES",
-        }
-    }
 }
 
-/// Where a registration stands in its lifecycle:
-/// DRAFT -> SUBMITTED -> UNDER_REVIEW -> APPROVED -> (WON | LOST | EXPIRED); SUBMITTED may be
-/// approved at once by the auto-approval policy or sent back as NEEDS_INFO; UNDER_REVIEW may be
-/// REJECTED; the partner may WITHDRAW any open registration.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RegistrationStatus {
-    /// Being written by the partner; not visible to the vendor's review yet.
-    #[sea_orm(string_value = "DRAFT")]
-    Draft,
-    /// Submitted and waiting for review (or for the auto-approval policy).
-    #[sea_orm(string_value = "SUBMITTED")]
-    Submitted,
-    /// A vendor is reviewing it, or a conflict holds it until resolved.
-    #[sea_orm(string_value = "UNDER_REVIEW")]
-    UnderReview,
-    /// The vendor asked the partner for more information.
-    #[sea_orm(string_value = "NEEDS_INFO")]
-    NeedsInfo,
-    /// Approved: the partner is protected on the deal until its protection window ends.
-    #[sea_orm(string_value = "APPROVED")]
-    Approved,
-    /// Refused by the vendor. Final.
-    #[sea_orm(string_value = "REJECTED")]
-    Rejected,
-    /// Withdrawn by the partner. Final.
-    #[sea_orm(string_value = "WITHDRAWN")]
-    Withdrawn,
-    /// The deal closed won while the registration was approved. Final.
-    #[sea_orm(string_value = "WON")]
-    Won,
-    /// The deal closed lost while the registration was approved. Final.
-    #[sea_orm(string_value = "LOST")]
-    Lost,
-    /// The protection window passed before the deal closed. Final.
-    #[sea_orm(string_value = "EXPIRED")]
-    Expired,
+text_enum! {
+    /// Where a registration stands in its lifecycle:
+    /// DRAFT -> SUBMITTED -> UNDER_REVIEW -> APPROVED -> (WON | LOST | EXPIRED); SUBMITTED may be
+    /// approved at once by the auto-approval policy or sent back as NEEDS_INFO; UNDER_REVIEW may be
+    /// REJECTED; the partner may WITHDRAW any open registration.
+    RegistrationStatus {
+        /// Being written by the partner; not visible to the vendor's review yet.
+        Draft = "DRAFT",
+        /// Submitted and waiting for review (or for the auto-approval policy).
+        Submitted = "SUBMITTED",
+        /// A vendor is reviewing it, or a conflict holds it until resolved.
+        UnderReview = "UNDER_REVIEW",
+        /// The vendor asked the partner for more information.
+        NeedsInfo = "NEEDS_INFO",
+        /// Approved: the partner is protected on the deal until its protection window ends.
+        Approved = "APPROVED",
+        /// Refused by the vendor. Final.
+        Rejected = "REJECTED",
+        /// Withdrawn by the partner. Final.
+        Withdrawn = "WITHDRAWN",
+        /// The deal closed won while the registration was approved. Final.
+        Won = "WON",
+        /// The deal closed lost while the registration was approved. Final.
+        Lost = "LOST",
+        /// The protection window passed before the deal closed. Final.
+        Expired = "EXPIRED",
+    }
 }
 
 impl RegistrationStatus {
@@ -257,21 +151,6 @@ impl RegistrationStatus {
         Self::Lost,
         Self::Expired,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "DRAFT",
-            Self::Submitted => "SUBMITTED",
-            Self::UnderReview => "UNDER_REVIEW",
-            Self::NeedsInfo => "NEEDS_INFO",
-            Self::Approved => "APPROVED",
-            Self::Rejected => "REJECTED",
-            Self::Withdrawn => "WITHDRAWN",
-            Self::Won => "WON",
-            Self::Lost => "LOST",
-            Self::Expired => "EXPIRED",
-        }
-    }
 
     /// Final statuses never change again.
     pub fn is_final(self) -> bool {
@@ -290,104 +169,39 @@ impl RegistrationStatus {
     }
 }
 
-/// Why a submitted registration was held for review.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConflictKind {
-    /// The same partner already holds a claim on the same deal.
-    #[sea_orm(string_value = "DUPLICATE_REGISTRATION")]
-    DuplicateRegistration,
-    /// An exclusive role on the deal is already approved or pending for another partner.
-    #[sea_orm(string_value = "EXCLUSIVE_ROLE_TAKEN")]
-    ExclusiveRoleTaken,
-    /// The account (by domain or a near-identical name) has an open deal the vendor's direct
-    /// team owns past QUALIFICATION.
-    #[sea_orm(string_value = "DIRECT_DEAL_OVERLAP")]
-    DirectDealOverlap,
+text_enum! {
+    /// Why a submitted registration was held for review.
+    ConflictKind {
+        /// The same partner already holds a claim on the same deal.
+        DuplicateRegistration = "DUPLICATE_REGISTRATION",
+        /// An exclusive role on the deal is already approved or pending for another partner.
+        ExclusiveRoleTaken = "EXCLUSIVE_ROLE_TAKEN",
+        /// The account (by domain or a near-identical name) has an open deal the vendor's direct
+        /// team owns past QUALIFICATION.
+        DirectDealOverlap = "DIRECT_DEAL_OVERLAP",
+    }
 }
 
-/// Whether a conflict still holds its registration.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConflictStatus {
-    /// Waiting for a vendor to resolve it.
-    #[sea_orm(string_value = "OPEN")]
-    Open,
-    /// Resolved; the resolution is recorded.
-    #[sea_orm(string_value = "RESOLVED")]
-    Resolved,
+text_enum! {
+    /// Whether a conflict still holds its registration.
+    ConflictStatus {
+        /// Waiting for a vendor to resolve it.
+        Open = "OPEN",
+        /// Resolved; the resolution is recorded.
+        Resolved = "RESOLVED",
+    }
 }
 
-/// How a vendor resolved a conflict.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Enum,
-    Serialize,
-    Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ConflictResolution {
-    /// One registration wins and is approved; the other claims in the conflict are rejected.
-    #[sea_orm(string_value = "WINNER_CHOSEN")]
-    WinnerChosen,
-    /// The held registration is approved alongside the others: the partners co-sell.
-    #[sea_orm(string_value = "CO_SELL_ALLOWED")]
-    CoSellAllowed,
-    /// The held registration is rejected.
-    #[sea_orm(string_value = "REJECTED")]
-    Rejected,
-}
-
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumIter, DeriveActiveEnum, Enum, Serialize, Deserialize)]
-        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name {
-            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant),+
-        }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $value),+ }
-            }
-        }
-    };
+text_enum! {
+    /// How a vendor resolved a conflict.
+    ConflictResolution {
+        /// One registration wins and is approved; the other claims in the conflict are rejected.
+        WinnerChosen = "WINNER_CHOSEN",
+        /// The held registration is approved alongside the others: the partners co-sell.
+        CoSellAllowed = "CO_SELL_ALLOWED",
+        /// The held registration is rejected.
+        Rejected = "REJECTED",
+    }
 }
 
 text_enum! {
