@@ -51,3 +51,27 @@ pub async fn append<C: ConnectionTrait>(
 pub fn vendor_only() -> Vec<String> {
     vec!["vendor".to_string()]
 }
+
+/// The outbox events `principal` may see after `after`, oldest first: everything for the
+/// vendor; for a partner, only events whose audience names it.
+pub async fn visible_after(
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+    after: i64,
+    limit: u64,
+) -> crate::error::AppResult<Vec<event::Model>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut q = event::Entity::find().filter(event::Column::Id.gt(after));
+    q = match principal.party {
+        crate::auth::Party::Vendor => q,
+        crate::auth::Party::Partner(id) => q.filter(
+            Expr::expr(Expr::col(event::Column::Audience).cast_as("TEXT"))
+                .like(format!("%\"partner:{id}\"%")),
+        ),
+    };
+    Ok(q.order_by_asc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

@@ -5,6 +5,7 @@ pub mod account;
 pub mod attribution;
 pub mod connection;
 pub mod contact;
+pub mod events;
 pub mod loaders;
 pub mod node;
 pub mod opportunity;
@@ -34,6 +35,7 @@ pub struct Query(
     registration::RegistrationQuery,
     contact::ContactQuery,
     attribution::AttributionQuery,
+    events::EventQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod conflicts;
 mod contacts;
+mod events;
 mod helpers;
 mod http;
 mod limits;

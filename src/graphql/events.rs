@@ -1,0 +1,62 @@
+//! The events outbox as a query: what changed, in order, for pollers and for catching up
+//! before a subscription.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+
+use super::{db, principal};
+use crate::error::AppError;
+use crate::scalars::DateTime;
+
+/// Something that happened, as recorded in the outbox in the same transaction as the change.
+#[derive(SimpleObject)]
+pub struct Event {
+    /// The outbox id (a decimal number as a string): monotonic, the cursor for `events(after:)`.
+    pub id: async_graphql::ID,
+    /// What happened, e.g. `registration.approved` or `opportunity.stage_changed`.
+    pub topic: String,
+    /// The global ID of the object it is about.
+    pub subject_id: String,
+    /// The change's details, written for this event's audience.
+    pub payload: async_graphql::Json<serde_json::Value>,
+    /// When it was recorded.
+    pub created_at: DateTime,
+}
+
+#[derive(Default)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// Events you may see after the given outbox id, oldest first: everything for the vendor,
+    /// for a partner only those about its own registrations and the deals it is on.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The last event id you have seen; omit it to start from the beginning.")]
+        after: Option<async_graphql::ID>,
+        #[graphql(desc = "How many events (1 to 100, default 50).")] first: Option<i32>,
+    ) -> Result<Vec<Event>> {
+        let n = first.unwrap_or(50);
+        if !(1..=100).contains(&n) {
+            return Err(AppError::bad_field("first", "first must be between 1 and 100").into());
+        }
+        let after = match &after {
+            Some(a) => a.parse::<i64>().map_err(|_| {
+                AppError::bad_field("after", "`after` is an event id from an earlier answer")
+            })?,
+            None => 0,
+        };
+        let rows =
+            crate::db::events::visible_after(db(ctx), principal(ctx), after, n as u64).await?;
+        Ok(rows
+            .into_iter()
+            .map(|e| Event {
+                id: e.id.to_string().into(),
+                topic: e.topic,
+                subject_id: e.subject_id,
+                payload: async_graphql::Json(e.payload),
+                created_at: DateTime(e.created_at),
+            })
+            .collect())
+    }
+}
