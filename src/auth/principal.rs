@@ -66,6 +66,7 @@ pub enum Resource {
     Opportunities,
     Registrations,
     Contacts,
+    Events,
 }
 
 impl Resource {
@@ -76,6 +77,7 @@ impl Resource {
             Resource::Opportunities => "opportunities",
             Resource::Registrations => "registrations",
             Resource::Contacts => "contacts",
+            Resource::Events => "events",
         }
     }
 }
@@ -96,6 +98,7 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "registrations:write",
     "contacts:read",
     "contacts:write",
+    "events:read",
 ];
 
 /// The authenticated caller.

@@ -62,6 +62,8 @@ pub async fn visible_after(
 ) -> crate::error::AppResult<Vec<event::Model>> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    // Event payloads span every resource, so apps need their own scope to read them.
+    principal.require_read(crate::auth::Resource::Events)?;
     let mut q = event::Entity::find().filter(event::Column::Id.gt(after));
     q = match principal.party {
         crate::auth::Party::Vendor => q,

@@ -69,4 +69,24 @@ async fn events_are_ordered_resumable_and_scoped_to_their_audience() {
         error_code(&app.gql(&app.vendor, EVENTS, json!({ "n": 101 })).await),
         "BAD_USER_INPUT"
     );
+    assert_eq!(
+        error_code(
+            &app.gql(&app_token("opportunities:read", None), EVENTS, json!({}))
+                .await
+        ),
+        "FORBIDDEN",
+        "apps need events:read"
+    );
+    let d = app
+        .ok(
+            &app_token("events:read", Some(&a)),
+            EVENTS,
+            json!({ "n": 100 }),
+        )
+        .await;
+    let evs = d["events"].as_array().unwrap();
+    assert!(
+        !evs.is_empty() && !evs.iter().any(|e| e["subjectId"] == regs[1].as_str()),
+        "an app for A sees what A sees"
+    );
 }
