@@ -660,3 +660,56 @@ async fn another_partners_contacts_are_invisible_by_every_path() {
         .await;
     assert_eq!(leaked, 0);
 }
+
+#[tokio::test]
+async fn a_contact_who_leaves_names_a_successor_at_the_same_account() {
+    let app = spawn_app().await;
+    let acct = app.create_account("Acme", "acme.com").await;
+    let other = app.create_account("Globex", "globex.com").await;
+    let old = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Olga", "olga@acme.com", "Finance", Some("ECONOMIC_BUYER")),
+    )
+    .await;
+    let new = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Nina", "nina@acme.com", "Finance", Some("ECONOMIC_BUYER")),
+    )
+    .await;
+    let elsewhere = contact(
+        &app,
+        &app.vendor,
+        &other,
+        person("Gus", "gus@globex.com", "IT", None),
+    )
+    .await;
+    let body = app.gql(&app.vendor, MARK, json!({ "i": { "id": old, "expectedVersion": 1, "status": "LEFT_COMPANY", "successorId": elsewhere } })).await;
+    assert_eq!(
+        error_code(&body),
+        "BAD_USER_INPUT",
+        "a successor at another account"
+    );
+    let body = app.gql(&app.vendor, MARK, json!({ "i": { "id": old, "expectedVersion": 1, "status": "LEFT_COMPANY", "successorId": old } })).await;
+    assert_eq!(
+        error_code(&body),
+        "BAD_USER_INPUT",
+        "not their own successor"
+    );
+    let d = app.ok(&app.vendor, MARK, json!({ "i": { "id": old, "expectedVersion": 1, "status": "LEFT_COMPANY", "successorId": new } })).await;
+    assert_eq!(
+        d["markContact"]["contact"],
+        json!({ "status": "LEFT_COMPANY", "version": 2, "successor": { "name": "Nina" } })
+    );
+    let body = app
+        .gql(
+            &app.vendor,
+            MARK,
+            json!({ "i": { "id": old, "expectedVersion": 1, "status": "ACTIVE" } }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VERSION_MISMATCH");
+}
