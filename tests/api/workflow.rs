@@ -342,6 +342,14 @@ async fn each_conflict_kind_holds_the_registration_until_resolved() {
     );
     // Resolve: the first partner wins; the held one is rejected.
     let cid = second["conflicts"][0]["id"].as_str().unwrap();
+    let stale = app
+        .gql(&app.vendor, RESOLVE, json!({ "i": { "id": cid, "resolution": "REJECTED", "reason": "x", "expectedVersion": 99 } }))
+        .await;
+    assert_eq!(
+        error_code(&stale),
+        "VERSION_MISMATCH",
+        "the held registration's version guards the resolution"
+    );
     let body = app
         .gql(
             &app.vendor,

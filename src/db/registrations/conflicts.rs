@@ -385,6 +385,9 @@ pub struct ResolveConflictInput {
     pub opportunity_id: Option<ID>,
     /// Why, recorded on the conflict and in the registrations' history (1 to 2000 characters).
     pub reason: String,
+    /// The held registration's version you read; when given, the resolution is refused with
+    /// VERSION_MISMATCH if the registration changed since.
+    pub expected_version: Option<i32>,
 }
 
 const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
@@ -416,6 +419,9 @@ pub async fn resolve(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Registration"))?;
+    if let Some(v) = input.expected_version {
+        crate::db::check_version("Registration", v, held.version)?;
+    }
     lifecycle::lock_deal(&txn, &held.account_domain).await?;
     let other = match conflict.other_registration_id {
         Some(o) => registration::Entity::find_by_id(o).one(&txn).await?,
