@@ -269,6 +269,10 @@ fn compute(inp: &Inputs, opp: &opportunity::Model) -> AppResult<(AttributionMode
 
 /// Only the vendor sees every line; a partner sees its own line and nothing of the others.
 fn visible_lines(principal: &Principal, lines: Vec<Line>) -> Vec<Line> {
+    // Shares are claims: an app needs the registrations scope to read them.
+    if !principal.may_read(Resource::Registrations) {
+        return vec![];
+    }
     match principal.party {
         Party::Vendor => lines,
         Party::Partner(p) => lines
@@ -771,6 +775,7 @@ pub async fn statement(
         }
     };
     principal.require_read(Resource::Opportunities)?;
+    principal.require_read(Resource::Registrations)?;
     let current: Vec<i64> = version::Entity::find()
         .filter(version::Column::Current.eq(true))
         .all(db)

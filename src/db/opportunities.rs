@@ -41,7 +41,7 @@ pub fn visible(principal: &Principal) -> Select<Entity> {
 }
 
 /// Blanks the vendor-internal fields for anyone outside the vendor.
-fn redact(principal: &Principal, mut m: Model) -> Model {
+pub fn redact(principal: &Principal, mut m: Model) -> Model {
     if !principal.is_vendor_party() {
         m.forecast_notes = None;
         m.probability = None;

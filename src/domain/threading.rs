@@ -130,6 +130,12 @@ pub fn assess(
         .iter()
         .filter_map(|c| c.department.clone())
         .collect();
+    // Listed only from contacts the caller may see; the score counts them all.
+    let visible_departments: BTreeSet<String> = engaged_contacts
+        .iter()
+        .filter(|c| c.visible)
+        .filter_map(|c| c.department.clone())
+        .collect();
     let roles: BTreeSet<BuyingRole> = engaged_contacts
         .iter()
         .filter_map(|c| c.buying_role)
@@ -262,7 +268,7 @@ pub fn assess(
             kind: RiskKind::SingleDepartment,
             evidence: format!(
                 "every engaged contact sits in {}",
-                departments
+                visible_departments
                     .iter()
                     .next()
                     .map(String::as_str)
@@ -294,7 +300,7 @@ pub fn assess(
     Assessment {
         score,
         engaged_contacts: engaged.len(),
-        departments: departments.into_iter().collect(),
+        departments: visible_departments.into_iter().collect(),
         buying_roles: roles.into_iter().collect(),
         parties: parties.into_iter().collect(),
         days_since_last_engagement: days_since,

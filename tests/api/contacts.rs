@@ -713,3 +713,55 @@ async fn a_contact_who_leaves_names_a_successor_at_the_same_account() {
         .await;
     assert_eq!(error_code(&body), "VERSION_MISMATCH");
 }
+
+#[tokio::test]
+async fn the_risk_report_and_derived_data_respect_partner_and_scope_rules() {
+    let app = spawn_app().await;
+    let (a, b) = (app.create_partner("A").await, app.create_partner("B").await);
+    let (_, opp) = partner_on_deal(&app, &a, "acme.com").await;
+    app.ok(&app.vendor, "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { id } } }",
+        json!({ "i": { "id": opp, "expectedVersion": 1, "forecastNotes": "internal", "probability": 70 } }))
+        .await;
+    let d = app
+        .ok(
+            &partner_token(&a),
+            "{ riskReport { opportunity { id forecastNotes probability } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["riskReport"][0]["opportunity"],
+        json!({ "id": opp, "forecastNotes": null, "probability": null })
+    );
+    let body = app
+        .gql(
+            &partner_token(&a),
+            "query($p: ID) { riskReport(partnerId: $p) { opportunity { id } } }",
+            json!({ "p": b }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "FORBIDDEN",
+        "which deals another partner is on is the vendor's to know"
+    );
+    let narrow = app_token("opportunities:read", None);
+    let d = app.ok(&narrow, "query($id: ID!) { opportunity(id: $id) { threading { score } attribution { rows { shareBps } } } }", json!({ "id": opp })).await;
+    assert!(
+        d["opportunity"]["threading"].is_null(),
+        "threading needs contacts:read"
+    );
+    assert_eq!(
+        d["opportunity"]["attribution"]["rows"],
+        json!([]),
+        "shares need registrations:read"
+    );
+    let body = app
+        .gql(
+            &narrow,
+            "query($p: ID) { partnerStatement(partnerId: $p) { totals { currency } } }",
+            json!({ "p": a }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+}

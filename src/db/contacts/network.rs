@@ -125,6 +125,10 @@ pub async fn assess_opportunities(
     ids: &[i64],
     window: ThreadingWindow,
 ) -> AppResult<HashMap<i64, Assessment>> {
+    // The assessment describes the contact network: apps need the contacts scope.
+    if !principal.may_read(Resource::Contacts) {
+        return Ok(HashMap::new());
+    }
     let opps = crate::db::opportunities::visible(principal)
         .filter(opportunity::Column::Id.is_in(ids.to_vec()))
         .all(db)
@@ -380,6 +384,12 @@ pub async fn risk_report(
         q = q.filter(opportunity::Column::Stage.is_in(s));
     }
     if let Some(p) = partner_id {
+        // Which deals another partner is on is the vendor's to know.
+        if !principal.is_vendor_party() || !principal.may_read(Resource::Registrations) {
+            return Err(crate::error::AppError::Forbidden(
+                "only the vendor filters the risk report by partner".into(),
+            ));
+        }
         q = q.filter(
             opportunity::Column::Id.in_subquery(crate::db::registrations::deals_of_partner(p)),
         );
@@ -400,8 +410,8 @@ pub async fn risk_report(
                 Some(k) => a.risks.iter().any(|r| r.kind == k),
                 None => a.score < RISKY_BELOW,
             };
-            keep.then_some(RiskLine {
-                opportunity: o,
+            keep.then(|| RiskLine {
+                opportunity: crate::db::opportunities::redact(principal, o),
                 assessment: a,
             })
         })
