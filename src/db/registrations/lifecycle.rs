@@ -2,14 +2,14 @@
 //! lifecycle, records it in the history, bumps the version (refusing a stale one) and appends
 //! its event, all in the caller's transaction.
 
-use async_graphql::{InputObject, SimpleObject, ID};
+use async_graphql::{InputObject, ID};
 use chrono::{Duration, Utc};
 use entity::enums::{OpportunityStage, RegistrationRole, RegistrationStatus};
 use entity::registration::{ActiveModel, Column, Entity, Model};
 use entity::registration_transition as transition;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -19,11 +19,11 @@ use crate::db::events::{self, NewEvent};
 use crate::db::{accounts, opportunities, rules};
 use crate::domain::registration::{auto_approves, transition as lifecycle, Action};
 use crate::domain::{account::normalise_domain, money, text};
-use crate::error::{code, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, MinorUnits};
 
-const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
+pub(super) const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
 pub const POLICY: &str = "policy:auto-approval";
 pub const DETECTOR: &str = "system:conflict-detection";
 pub const EXPIRY: &str = "system:protection-expiry";
@@ -227,13 +227,13 @@ pub async fn step(
     Ok(after)
 }
 
-fn changes() -> ActiveModel {
+pub(super) fn changes() -> ActiveModel {
     <ActiveModel as Default>::default()
 }
 
 /// The registration with `id` that `principal` may act on, read inside the transaction. A
 /// partner's foreign id answers like a missing one.
-async fn load_for_write(
+pub(super) async fn load_for_write(
     txn: &DatabaseTransaction,
     principal: &Principal,
     id: &ID,
@@ -247,7 +247,7 @@ async fn load_for_write(
         .ok_or(AppError::NotFound("Registration"))
 }
 
-fn check_version(reg: &Model, expected: i32) -> AppResult<()> {
+pub(super) fn check_version(reg: &Model, expected: i32) -> AppResult<()> {
     crate::db::check_version("Registration", expected, reg.version)
 }
 
@@ -830,183 +830,6 @@ pub async fn withdraw(
     Ok(after)
 }
 
-/// A change to an approved registration's protection window.
-#[derive(InputObject, Debug)]
-pub struct ProtectionExtensionInput {
-    /// The APPROVED registration.
-    pub id: ID,
-    /// The version you read.
-    pub expected_version: i32,
-    /// Days to add (1 to 365), counted from the current end of the window (or from now, if it
-    /// already passed).
-    pub days: i32,
-    /// Why (required when a partner asks; optional for the vendor).
-    pub reason: Option<String>,
-}
-
-fn extension_days(days: i32) -> AppResult<i32> {
-    if (1..=365).contains(&days) {
-        Ok(days)
-    } else {
-        Err(AppError::bad_field("days", "days must be 1 to 365"))
-    }
-}
-
-async fn update_approved(
-    txn: &DatabaseTransaction,
-    actor: &Principal,
-    reg: &Model,
-    topic: &str,
-    c: ActiveModel,
-    payload: serde_json::Value,
-) -> AppResult<Model> {
-    if reg.status != RegistrationStatus::Approved {
-        return Err(AppError::Conflict(format!(
-            "the registration is {}; protection applies to APPROVED registrations",
-            reg.status.as_str()
-        )));
-    }
-    let mut c = c;
-    c.updated_at = Set(Utc::now());
-    crate::db::update_versioned(
-        txn,
-        "Registration",
-        c,
-        Column::Id,
-        Column::Version,
-        reg.id,
-        reg.version,
-    )
-    .await?;
-    let after = Entity::find_by_id(reg.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
-    events::append(
-        txn,
-        actor,
-        NewEvent {
-            topic,
-            audience: audience(&after),
-            subject_id: ids::encode(Kind::Registration, reg.id),
-            payload: json!({ "change": payload, "registration": snapshot(&after) }),
-        },
-    )
-    .await?;
-    Ok(after)
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn request_extension(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    input: ProtectionExtensionInput,
-) -> AppResult<Model> {
-    principal.require_partner_write(Resource::Registrations)?;
-    let days = extension_days(input.days)?;
-    let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
-    let txn = crate::db::begin_write(db).await?;
-    let reg = load_for_write(&txn, principal, &input.id).await?;
-    check_version(&reg, input.expected_version)?;
-    let mut c = changes();
-    c.extension_requested_days = Set(Some(days));
-    c.extension_reason = Set(Some(reason.clone()));
-    let after = update_approved(
-        &txn,
-        principal,
-        &reg,
-        "registration.extension_requested",
-        c,
-        json!({ "days": days, "reason": reason }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn extend_protection(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    input: ProtectionExtensionInput,
-) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
-    let days = extension_days(input.days)?;
-    let reason = text::optional("reason", input.reason.as_deref(), 2000)?;
-    let txn = crate::db::begin_write(db).await?;
-    let reg = load_for_write(&txn, principal, &input.id).await?;
-    check_version(&reg, input.expected_version)?;
-    let base = reg
-        .protection_expires_at
-        .unwrap_or_default()
-        .max(Utc::now());
-    let until = base + Duration::days(days as i64);
-    let mut c = changes();
-    c.protection_expires_at = Set(Some(until));
-    c.extension_requested_days = Set(None);
-    c.extension_reason = Set(None);
-    let after = update_approved(
-        &txn,
-        principal,
-        &reg,
-        "registration.protection_extended",
-        c,
-        json!({ "days": days, "until": until, "reason": reason }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
-}
-
-/// Expires APPROVED registrations whose protection window has passed. Safe with several
-/// instances sweeping at once: each expiry is guarded by the registration's version, so only
-/// one sweep records it. Returns how many this sweep expired.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn expire_due(db: &DatabaseConnection) -> AppResult<usize> {
-    let due: Vec<i64> = Entity::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::Status.eq(RegistrationStatus::Approved))
-        .filter(Column::ProtectionExpiresAt.lt(Utc::now()))
-        .order_by_asc(Column::ProtectionExpiresAt)
-        .limit(500)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let system = Principal::system(EXPIRY);
-    let mut expired = 0;
-    for id in due {
-        let txn = crate::db::begin_write(db).await?;
-        let Some(reg) = Entity::find_by_id(id).one(&txn).await? else {
-            continue;
-        };
-        if reg.status != RegistrationStatus::Approved
-            || reg.protection_expires_at.is_none_or(|t| t >= Utc::now())
-        {
-            continue;
-        }
-        match step(
-            &txn,
-            &system,
-            &reg,
-            Action::Expire,
-            Some("the protection window passed".into()),
-            changes(),
-        )
-        .await
-        {
-            Ok(_) => {
-                txn.commit().await?;
-                expired += 1;
-            }
-            // Another instance expired it first.
-            Err(AppError::VersionMismatch { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(expired)
-}
-
 /// Moves the APPROVED registrations of an opportunity that just closed to WON or LOST, in the
 /// stage change's transaction.
 pub async fn close_claims(
@@ -1057,103 +880,7 @@ pub async fn deal_audience<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The decision applied to every item of a bulk call.
-#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum BulkDecision {
-    /// Approve each registration (proposed deals get a new opportunity).
-    Approve,
-    /// Reject each registration with the shared reason.
-    Reject,
-}
-
-/// One registration of a bulk call.
-#[derive(InputObject, Debug)]
-pub struct BulkItemInput {
-    /// The registration.
-    pub id: ID,
-    /// The version you read.
-    pub expected_version: i32,
-}
-
-/// The outcome of one item of a bulk call.
-#[derive(SimpleObject, Debug)]
-pub struct BulkItemResult {
-    /// The registration ID as sent.
-    pub id: ID,
-    /// Whether this item succeeded; each item is its own transaction.
-    pub ok: bool,
-    /// The error code when it failed (e.g. VERSION_MISMATCH, CONFLICT, NOT_FOUND).
-    pub error_code: Option<String>,
-    /// What went wrong, when it failed.
-    pub error_message: Option<String>,
-    /// The registration's new status when it succeeded.
-    pub status: Option<RegistrationStatus>,
-    /// The registration's new version when it succeeded.
-    pub version: Option<i32>,
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn bulk(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    decision: BulkDecision,
-    items: Vec<BulkItemInput>,
-    reason: Option<String>,
-) -> AppResult<Vec<BulkItemResult>> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
-    if items.is_empty() || items.len() > 100 {
-        return Err(AppError::bad_field("items", "give 1 to 100 items"));
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for item in items {
-        let r = match decision {
-            BulkDecision::Approve => {
-                let input = ApproveRegistrationInput {
-                    id: item.id.clone(),
-                    expected_version: item.expected_version,
-                    opportunity_id: None,
-                    create_opportunity: true,
-                    reason: reason.clone(),
-                };
-                approve(db, principal, input).await
-            }
-            BulkDecision::Reject => {
-                let input = RegistrationDecisionInput {
-                    id: item.id.clone(),
-                    expected_version: item.expected_version,
-                    reason: reason.clone(),
-                };
-                reject(db, principal, input).await
-            }
-        };
-        out.push(match r {
-            Ok(m) => BulkItemResult {
-                id: item.id,
-                ok: true,
-                error_code: None,
-                error_message: None,
-                status: Some(m.status),
-                version: Some(m.version),
-            },
-            Err(e) => {
-                let message = if e.code() == code::INTERNAL {
-                    crate::error::INTERNAL_MESSAGE.to_string()
-                } else {
-                    e.message()
-                };
-                if e.code() == code::INTERNAL {
-                    tracing::error!(error = %e.message(), "bulk item failed");
-                }
-                BulkItemResult {
-                    id: item.id,
-                    ok: false,
-                    error_code: Some(e.code().into()),
-                    error_message: Some(message),
-                    status: None,
-                    version: None,
-                }
-            }
-        });
-    }
-    Ok(out)
-}
+pub use super::bulk::{bulk, BulkDecision, BulkItemInput, BulkItemResult};
+pub use super::protection::{
+    expire_due, extend_protection, request_extension, ProtectionExtensionInput,
+};

@@ -1,9 +1,11 @@
 //! Registrations: a partner's claims on deals. Reads are scoped (a partner sees its own claims
 //! only); writes go through the lifecycle in `lifecycle`, conflicts live in `conflicts`.
 
+pub mod bulk;
 pub mod conflicts;
 pub mod figures;
 pub mod lifecycle;
+pub mod protection;
 
 use std::collections::HashMap;
 

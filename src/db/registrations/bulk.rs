@@ -1,0 +1,112 @@
+//! Bulk decisions: one transaction and one result per registration.
+
+use async_graphql::{InputObject, SimpleObject, ID};
+use entity::enums::RegistrationStatus;
+use sea_orm::DatabaseConnection;
+
+use super::lifecycle::{
+    approve, reject, ApproveRegistrationInput, RegistrationDecisionInput, DECIDERS,
+};
+use crate::auth::{Principal, Resource};
+use crate::error::{code, AppError, AppResult};
+
+/// The decision applied to every item of a bulk call.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum BulkDecision {
+    /// Approve each registration (proposed deals get a new opportunity).
+    Approve,
+    /// Reject each registration with the shared reason.
+    Reject,
+}
+
+/// One registration of a bulk call.
+#[derive(InputObject, Debug)]
+pub struct BulkItemInput {
+    /// The registration.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+}
+
+/// The outcome of one item of a bulk call.
+#[derive(SimpleObject, Debug)]
+pub struct BulkItemResult {
+    /// The registration ID as sent.
+    pub id: ID,
+    /// Whether this item succeeded; each item is its own transaction.
+    pub ok: bool,
+    /// The error code when it failed (e.g. VERSION_MISMATCH, CONFLICT, NOT_FOUND).
+    pub error_code: Option<String>,
+    /// What went wrong, when it failed.
+    pub error_message: Option<String>,
+    /// The registration's new status when it succeeded.
+    pub status: Option<RegistrationStatus>,
+    /// The registration's new version when it succeeded.
+    pub version: Option<i32>,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn bulk(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    decision: BulkDecision,
+    items: Vec<BulkItemInput>,
+    reason: Option<String>,
+) -> AppResult<Vec<BulkItemResult>> {
+    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    if items.is_empty() || items.len() > 100 {
+        return Err(AppError::bad_field("items", "give 1 to 100 items"));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let r = match decision {
+            BulkDecision::Approve => {
+                let input = ApproveRegistrationInput {
+                    id: item.id.clone(),
+                    expected_version: item.expected_version,
+                    opportunity_id: None,
+                    create_opportunity: true,
+                    reason: reason.clone(),
+                };
+                approve(db, principal, input).await
+            }
+            BulkDecision::Reject => {
+                let input = RegistrationDecisionInput {
+                    id: item.id.clone(),
+                    expected_version: item.expected_version,
+                    reason: reason.clone(),
+                };
+                reject(db, principal, input).await
+            }
+        };
+        out.push(match r {
+            Ok(m) => BulkItemResult {
+                id: item.id,
+                ok: true,
+                error_code: None,
+                error_message: None,
+                status: Some(m.status),
+                version: Some(m.version),
+            },
+            Err(e) => {
+                let message = if e.code() == code::INTERNAL {
+                    crate::error::INTERNAL_MESSAGE.to_string()
+                } else {
+                    e.message()
+                };
+                if e.code() == code::INTERNAL {
+                    tracing::error!(error = %e.message(), "bulk item failed");
+                }
+                BulkItemResult {
+                    id: item.id,
+                    ok: false,
+                    error_code: Some(e.code().into()),
+                    error_message: Some(message),
+                    status: None,
+                    version: None,
+                }
+            }
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,199 @@
+//! Protection windows of approved registrations: a partner's extension request, the vendor's
+//! extension, and the sweep that expires windows that passed.
+
+use async_graphql::{InputObject, ID};
+use chrono::{Duration, Utc};
+use entity::enums::RegistrationStatus;
+use entity::registration::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+
+use super::lifecycle::{
+    audience, changes, check_version, load_for_write, snapshot, step, DECIDERS, EXPIRY,
+};
+use crate::auth::{Principal, Resource};
+use crate::db::events::{self, NewEvent};
+use crate::domain::registration::Action;
+use crate::domain::text;
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+/// A change to an approved registration's protection window.
+#[derive(InputObject, Debug)]
+pub struct ProtectionExtensionInput {
+    /// The APPROVED registration.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// Days to add (1 to 365), counted from the current end of the window (or from now, if it
+    /// already passed).
+    pub days: i32,
+    /// Why (required when a partner asks; optional for the vendor).
+    pub reason: Option<String>,
+}
+
+fn extension_days(days: i32) -> AppResult<i32> {
+    if (1..=365).contains(&days) {
+        Ok(days)
+    } else {
+        Err(AppError::bad_field("days", "days must be 1 to 365"))
+    }
+}
+
+async fn update_approved(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    reg: &Model,
+    topic: &str,
+    c: ActiveModel,
+    payload: serde_json::Value,
+) -> AppResult<Model> {
+    if reg.status != RegistrationStatus::Approved {
+        return Err(AppError::Conflict(format!(
+            "the registration is {}; protection applies to APPROVED registrations",
+            reg.status.as_str()
+        )));
+    }
+    let mut c = c;
+    c.updated_at = Set(Utc::now());
+    crate::db::update_versioned(
+        txn,
+        "Registration",
+        c,
+        Column::Id,
+        Column::Version,
+        reg.id,
+        reg.version,
+    )
+    .await?;
+    let after = Entity::find_by_id(reg.id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Registration"))?;
+    events::append(
+        txn,
+        actor,
+        NewEvent {
+            topic,
+            audience: audience(&after),
+            subject_id: ids::encode(Kind::Registration, reg.id),
+            payload: json!({ "change": payload, "registration": snapshot(&after) }),
+        },
+    )
+    .await?;
+    Ok(after)
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn request_extension(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: ProtectionExtensionInput,
+) -> AppResult<Model> {
+    principal.require_partner_write(Resource::Registrations)?;
+    let days = extension_days(input.days)?;
+    let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
+    let txn = crate::db::begin_write(db).await?;
+    let reg = load_for_write(&txn, principal, &input.id).await?;
+    check_version(&reg, input.expected_version)?;
+    let mut c = changes();
+    c.extension_requested_days = Set(Some(days));
+    c.extension_reason = Set(Some(reason.clone()));
+    let after = update_approved(
+        &txn,
+        principal,
+        &reg,
+        "registration.extension_requested",
+        c,
+        json!({ "days": days, "reason": reason }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn extend_protection(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: ProtectionExtensionInput,
+) -> AppResult<Model> {
+    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    let days = extension_days(input.days)?;
+    let reason = text::optional("reason", input.reason.as_deref(), 2000)?;
+    let txn = crate::db::begin_write(db).await?;
+    let reg = load_for_write(&txn, principal, &input.id).await?;
+    check_version(&reg, input.expected_version)?;
+    let base = reg
+        .protection_expires_at
+        .unwrap_or_default()
+        .max(Utc::now());
+    let until = base + Duration::days(days as i64);
+    let mut c = changes();
+    c.protection_expires_at = Set(Some(until));
+    c.extension_requested_days = Set(None);
+    c.extension_reason = Set(None);
+    let after = update_approved(
+        &txn,
+        principal,
+        &reg,
+        "registration.protection_extended",
+        c,
+        json!({ "days": days, "until": until, "reason": reason }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Expires APPROVED registrations whose protection window has passed. Safe with several
+/// instances sweeping at once: each expiry is guarded by the registration's version, so only
+/// one sweep records it. Returns how many this sweep expired.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn expire_due(db: &DatabaseConnection) -> AppResult<usize> {
+    let due: Vec<i64> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(RegistrationStatus::Approved))
+        .filter(Column::ProtectionExpiresAt.lt(Utc::now()))
+        .order_by_asc(Column::ProtectionExpiresAt)
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let system = Principal::system(EXPIRY);
+    let mut expired = 0;
+    for id in due {
+        let txn = crate::db::begin_write(db).await?;
+        let Some(reg) = Entity::find_by_id(id).one(&txn).await? else {
+            continue;
+        };
+        if reg.status != RegistrationStatus::Approved
+            || reg.protection_expires_at.is_none_or(|t| t >= Utc::now())
+        {
+            continue;
+        }
+        match step(
+            &txn,
+            &system,
+            &reg,
+            Action::Expire,
+            Some("the protection window passed".into()),
+            changes(),
+        )
+        .await
+        {
+            Ok(_) => {
+                txn.commit().await?;
+                expired += 1;
+            }
+            // Another instance expired it first.
+            Err(AppError::VersionMismatch { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(expired)
+}
