@@ -182,7 +182,14 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
         demo::print_welcome(&loaded, secret.as_deref(), &config.jwt, addr);
     }
     tracing::info!(%addr, graphiql = %format!("http://{addr}/graphiql"), "cosell is listening");
-    let state = AppState::new(conn, verifier, config.limits, config.program, counter);
+    let state = AppState::new(
+        conn,
+        verifier,
+        config.limits,
+        config.program,
+        config.realtime,
+        counter,
+    );
     crate::serve(listener, state, crate::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

@@ -194,6 +194,58 @@ impl Default for ProgramArgs {
     }
 }
 
+/// Subscriptions: the WebSocket endpoint's limits and the outbox fan-out.
+#[derive(Args, Debug, Clone)]
+pub struct RealtimeArgs {
+    /// Milliseconds a WebSocket client has to send `connection_init` before it is closed (4408).
+    #[arg(long, env = "COSELL_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_init_timeout_ms: u64,
+    /// Seconds between keep-alive pings on an idle WebSocket (0 turns them off).
+    #[arg(long, env = "COSELL_WS_KEEPALIVE_SECONDS", default_value_t = 15)]
+    pub ws_keepalive_seconds: u64,
+    /// Most subscriptions one WebSocket connection may run at once.
+    #[arg(long, env = "COSELL_WS_MAX_SUBSCRIPTIONS", default_value_t = 50)]
+    pub ws_max_subscriptions: usize,
+    /// Most WebSocket connections one principal may hold on one instance.
+    #[arg(
+        long,
+        env = "COSELL_WS_MAX_CONNECTIONS_PER_PRINCIPAL",
+        default_value_t = 10
+    )]
+    pub ws_max_connections_per_principal: usize,
+    /// Messages queued for one connection before it counts as a slow consumer.
+    #[arg(long, env = "COSELL_WS_SEND_BUFFER", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub ws_send_buffer: u64,
+    /// Milliseconds a full send buffer may stay full before the connection is closed (1013);
+    /// the client resumes with `after:` from the last event id it received.
+    #[arg(long, env = "COSELL_WS_SLOW_CONSUMER_MS", default_value_t = 5_000)]
+    pub ws_slow_consumer_ms: u64,
+    /// Milliseconds between outbox reads when nothing announced a new event: the safety net
+    /// behind in-process wake-ups and PostgreSQL LISTEN/NOTIFY.
+    #[arg(long, env = "COSELL_OUTBOX_POLL_MS", default_value_t = 2_000)]
+    pub outbox_poll_ms: u64,
+    /// Days events stay in the outbox (0 keeps them for ever). A resume cursor older than
+    /// that answers CURSOR_EXPIRED.
+    #[arg(long, env = "COSELL_OUTBOX_RETENTION_DAYS", default_value_t = 30)]
+    pub outbox_retention_days: u32,
+}
+
+impl Default for RealtimeArgs {
+    fn default() -> Self {
+        Self {
+            ws_init_timeout_ms: 10_000,
+            ws_keepalive_seconds: 15,
+            ws_max_subscriptions: 50,
+            ws_max_connections_per_principal: 10,
+            ws_send_buffer: 256,
+            ws_slow_consumer_ms: 5_000,
+            outbox_poll_ms: 2_000,
+            outbox_retention_days: 30,
+        }
+    }
+}
+
 /// Everything `cosell serve` needs.
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
@@ -208,6 +260,8 @@ pub struct ServeConfig {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub program: ProgramArgs,
+    #[command(flatten)]
+    pub realtime: RealtimeArgs,
     /// Log format: human-readable lines or one JSON object per line.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

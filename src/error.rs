@@ -19,6 +19,7 @@ pub mod code {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -37,6 +38,8 @@ pub enum AppError {
         field: Option<&'static str>,
     },
     Conflict(String),
+    /// A resume cursor older than the outbox's retention.
+    CursorExpired(String),
     VersionMismatch {
         kind: &'static str,
         expected: i32,
@@ -73,6 +76,7 @@ impl AppError {
             Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::Conflict(m)
+            | Self::CursorExpired(m)
             | Self::Internal(m) => m.clone(),
             Self::NotFound(kind) => format!("{kind} not found"),
             Self::BadInput { message, .. } => message.clone(),
@@ -94,6 +98,7 @@ impl AppError {
             Self::NotFound(_) => code::NOT_FOUND,
             Self::BadInput { .. } => code::BAD_USER_INPUT,
             Self::Conflict(_) => code::CONFLICT,
+            Self::CursorExpired(_) => code::CURSOR_EXPIRED,
             Self::VersionMismatch { .. } => code::VERSION_MISMATCH,
             Self::Db(_) | Self::Internal(_) => code::INTERNAL,
         }

@@ -10,7 +10,50 @@ use crate::AppState;
 
 /// Starts the jobs the configuration turns on; abort the handle to stop them.
 pub fn spawn(state: &AppState) -> JoinHandle<()> {
+    let expiry = spawn_expiry(state);
+    let retention = spawn_retention(state);
+    tokio::spawn(async move {
+        // Aborting this task drops the guards, which abort both jobs.
+        let _guards = (AbortOnDrop(expiry), AbortOnDrop(retention));
+        std::future::pending::<()>().await
+    })
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Prunes outbox events older than the retention period, hourly (and once at start).
+fn spawn_retention(state: &AppState) -> JoinHandle<()> {
     let db = state.db.clone();
+    let days = state.realtime.outbox_retention_days;
+    tokio::spawn(async move {
+        if days == 0 {
+            return;
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(days as i64);
+            match crate::db::events::prune(&db, cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, retention_days = days, "outbox pruned"),
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "outbox retention failed; retrying next hour")
+                }
+            }
+        }
+    })
+}
+
+fn spawn_expiry(state: &AppState) -> JoinHandle<()> {
+    let db = state.db.clone();
+    let hub = state.hub.clone();
     let every = state.program.expiry_interval_seconds;
     tokio::spawn(async move {
         if every == 0 {
@@ -22,7 +65,10 @@ pub fn spawn(state: &AppState) -> JoinHandle<()> {
             tick.tick().await;
             match lifecycle::expire_due(&db).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "protection windows passed"),
+                Ok(n) => {
+                    hub.poke();
+                    tracing::info!(expired = n, "protection windows passed")
+                }
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "protection-expiry sweep failed; retrying next tick")
                 }

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod ratelimit;
+pub mod realtime;
 pub mod scalars;
 pub mod telemetry;
 
@@ -26,7 +27,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Verifier;
-use crate::config::{LimitArgs, ProgramArgs};
+use crate::config::{LimitArgs, ProgramArgs, RealtimeArgs};
 use crate::db::StatementCounter;
 use crate::graphql::CosellSchema;
 use crate::metrics::Metrics;
@@ -42,6 +43,11 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub rate_limiter: Arc<RateLimiter>,
     pub program: Arc<ProgramArgs>,
+    pub realtime: Arc<RealtimeArgs>,
+    /// This instance's outbox tail, feeding its subscriptions.
+    pub hub: Arc<realtime::Hub>,
+    /// Open WebSocket connections per principal on this instance.
+    pub connections: Arc<http::ws::Connections>,
 }
 
 impl AppState {
@@ -50,11 +56,19 @@ impl AppState {
         verifier: Verifier,
         limits: LimitArgs,
         program: ProgramArgs,
+        realtime: RealtimeArgs,
         statements: StatementCounter,
     ) -> Self {
+        let hub = realtime::Hub::new(
+            db::sibling_pool(&db, 4),
+            std::time::Duration::from_millis(realtime.outbox_poll_ms),
+        );
         Self {
-            schema: graphql::build_schema(db.clone(), &limits, &program),
+            schema: graphql::build_schema(db.clone(), hub.clone(), &limits, &program),
             program: Arc::new(program),
+            realtime: Arc::new(realtime),
+            hub,
+            connections: Default::default(),
             db,
             verifier: Arc::new(verifier),
             rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),
@@ -75,12 +89,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Background jobs (the protection-expiry sweep) run alongside and stop with the server.
+    // Background jobs (the protection-expiry sweep, outbox retention) and the outbox tail run
+    // alongside and stop with the server.
     let jobs = jobs::spawn(&state);
+    let tail = state.hub.spawn();
+    let closing = state.hub.clone();
     let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Open WebSocket connections end with 1001 (going away) so the server can drain.
+            closing.shut_down();
+        })
         .await;
     jobs.abort();
+    tail.abort();
     result
 }
 

@@ -12,6 +12,7 @@ pub mod contact_link;
 pub mod engagement;
 pub mod enums;
 pub mod event;
+pub mod event_retention;
 pub mod opportunity;
 pub mod opportunity_stage_change;
 pub mod partner;

@@ -17,6 +17,8 @@ mod m20261123_000011_create_contact_links;
 mod m20261123_000012_create_engagements;
 mod m20261123_000013_create_threading_scores;
 mod m20261123_000014_create_attribution;
+mod m20261123_000015_notify_events;
+mod m20261123_000016_create_event_retention;
 
 pub struct Migrator;
 
@@ -38,6 +40,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_create_engagements::Migration),
             Box::new(m20261123_000013_create_threading_scores::Migration),
             Box::new(m20261123_000014_create_attribution::Migration),
+            Box::new(m20261123_000015_notify_events::Migration),
+            Box::new(m20261123_000016_create_event_retention::Migration),
         ]
     }
 }

@@ -184,6 +184,11 @@ impl Verifier {
         })
     }
 
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub fn leeway_seconds(&self) -> u64 {
+        self.validation.leeway
+    }
+
     /// Verifies the signature and the time, issuer and audience claims. The error text is safe
     /// to show the caller.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::event;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, Set};
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -28,12 +28,24 @@ pub struct NewEvent<'a> {
     pub payload: Value,
 }
 
+/// The advisory lock that orders outbox writers on PostgreSQL.
+const OUTBOX_LOCK: i64 = 7_346_011;
+
 /// Appends `ev` caused by `actor` on `conn` (a transaction of the change).
+///
+/// On PostgreSQL the transaction first takes the outbox lock, held until it commits: ids are
+/// then handed out in commit order, so a reader that has seen id N will never later see a
+/// smaller id appear. That is what lets subscribers resume from their last id without gaps.
+/// (SQLite has one writer at a time, which gives the same order.)
 pub async fn append<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
     ev: NewEvent<'_>,
 ) -> Result<event::Model, DbErr> {
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({OUTBOX_LOCK})"))
+            .await?;
+    }
     event::ActiveModel {
         topic: Set(ev.topic.to_string()),
         audience: Set(Value::from(ev.audience)),
@@ -52,6 +64,112 @@ pub fn vendor_only() -> Vec<String> {
     vec!["vendor".to_string()]
 }
 
+/// Whether `principal`'s party is in the audience of `ev`: the vendor hears everything, a
+/// partner only what names it. The same rule as the SQL scope of [`visible_after`], for events
+/// that arrive live rather than from a query.
+pub fn audience_includes(principal: &Principal, ev: &event::Model) -> bool {
+    match principal.party {
+        crate::auth::Party::Vendor => true,
+        crate::auth::Party::Partner(_) => {
+            let tag = principal.audience_tag();
+            ev.audience
+                .as_array()
+                .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
+        }
+    }
+}
+
+/// The highest outbox id (0 when empty).
+pub async fn last_id(db: &sea_orm::DatabaseConnection) -> crate::error::AppResult<i64> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    let max: Option<Option<i64>> = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// Up to `limit` events after `after`, oldest first, for every audience: the instance's outbox
+/// tail, which scopes each event per subscriber before it is sent.
+pub async fn after(
+    db: &sea_orm::DatabaseConnection,
+    after: i64,
+    limit: u64,
+) -> crate::error::AppResult<Vec<event::Model>> {
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(event::Entity::find()
+        .filter(event::Column::Id.gt(after))
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Refuses a resume cursor older than what the retention job has pruned: resuming from it
+/// would skip events silently.
+pub async fn check_cursor(
+    db: &sea_orm::DatabaseConnection,
+    after: i64,
+) -> crate::error::AppResult<()> {
+    use sea_orm::EntityTrait;
+    let pruned = entity::event_retention::Entity::find_by_id(1)
+        .one(db)
+        .await?;
+    match pruned {
+        Some(p) if after < p.pruned_through => Err(crate::error::AppError::CursorExpired(format!(
+            "events through id {} were pruned by the retention policy; `after: {after}` cannot resume without a gap. Re-read the current state, then subscribe from the newest event id",
+            p.pruned_through
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes events recorded before `cutoff`, oldest first by id, and records how far it pruned.
+/// Returns how many were deleted.
+pub async fn prune(
+    db: &sea_orm::DatabaseConnection,
+    cutoff: chrono::DateTime<Utc>,
+) -> crate::error::AppResult<u64> {
+    use entity::event_retention as retention;
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+    let txn = db.begin().await?;
+    let through: Option<Option<i64>> = event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.max(), "max")
+        .filter(event::Column::CreatedAt.lt(cutoff))
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let Some(through) = through.flatten() else {
+        return Ok(0);
+    };
+    let deleted = event::Entity::delete_many()
+        .filter(event::Column::Id.lte(through))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    retention::Entity::insert(retention::ActiveModel {
+        id: Set(1),
+        pruned_through: Set(through),
+        pruned_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(retention::Column::Id)
+            .update_columns([
+                retention::Column::PrunedThrough,
+                retention::Column::PrunedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(deleted)
+}
+
 /// The outbox events `principal` may see after `after`, oldest first: everything for the
 /// vendor; for a partner, only events whose audience names it.
 pub async fn visible_after(
@@ -60,10 +178,21 @@ pub async fn visible_after(
     after: i64,
     limit: u64,
 ) -> crate::error::AppResult<Vec<event::Model>> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     // Event payloads span every resource, so apps need their own scope to read them.
     principal.require_read(crate::auth::Resource::Events)?;
+    visible_after_unchecked(db, principal, after, limit).await
+}
+
+/// [`visible_after`] without the `events:read` check, for typed subscriptions whose own scope
+/// check was made (their events are filtered to one resource before anything is sent).
+pub async fn visible_after_unchecked(
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+    after: i64,
+    limit: u64,
+) -> crate::error::AppResult<Vec<event::Model>> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut q = event::Entity::find().filter(event::Column::Id.gt(after));
     q = match principal.party {
         crate::auth::Party::Vendor => q,

@@ -58,6 +58,34 @@ pub async fn connect(
     Ok(db)
 }
 
+/// A second, small pool to the same database, outside the request statement count: the
+/// outbox tail, its LISTEN connection and subscribers' catch-up reads use it, so background
+/// reads neither queue behind requests nor blur the per-request statement figures.
+pub fn sibling_pool(db: &DatabaseConnection, max_connections: u32) -> DatabaseConnection {
+    use sea_orm::sqlx::pool::PoolOptions;
+    macro_rules! opts {
+        () => {
+            PoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+        };
+    }
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => {
+            let o = db.get_postgres_connection_pool().connect_options();
+            sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+                opts!().connect_lazy_with((*o).clone()),
+            )
+        }
+        _ => {
+            let o = db.get_sqlite_connection_pool().connect_options();
+            sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+                opts!().connect_lazy_with((*o).clone()),
+            )
+        }
+    }
+}
+
 /// Applies every pending migration in one transaction. Instances starting together take turns:
 /// on PostgreSQL under an advisory lock, on SQLite under the write lock.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

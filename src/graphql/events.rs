@@ -22,6 +22,29 @@ pub struct Event {
     pub created_at: DateTime,
 }
 
+impl From<&entity::event::Model> for Event {
+    fn from(e: &entity::event::Model) -> Self {
+        Self {
+            id: e.id.to_string().into(),
+            topic: e.topic.clone(),
+            subject_id: e.subject_id.clone(),
+            payload: async_graphql::Json(e.payload.clone()),
+            created_at: DateTime(e.created_at),
+        }
+    }
+}
+
+/// Reads an `after` cursor: an outbox id from an earlier event.
+pub fn parse_after(after: Option<&async_graphql::ID>) -> Result<Option<i64>, AppError> {
+    after
+        .map(|a| {
+            a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                AppError::bad_field("after", "`after` is an event id from an earlier answer")
+            })
+        })
+        .transpose()
+}
+
 #[derive(Default)]
 pub struct EventQuery;
 
@@ -40,23 +63,12 @@ impl EventQuery {
         if !(1..=100).contains(&n) {
             return Err(AppError::bad_field("first", "first must be between 1 and 100").into());
         }
-        let after = match &after {
-            Some(a) => a.parse::<i64>().map_err(|_| {
-                AppError::bad_field("after", "`after` is an event id from an earlier answer")
-            })?,
-            None => 0,
-        };
+        let after = parse_after(after.as_ref())?.unwrap_or(0);
         let rows =
             crate::db::events::visible_after(db(ctx), principal(ctx), after, n as u64).await?;
-        Ok(rows
-            .into_iter()
-            .map(|e| Event {
-                id: e.id.to_string().into(),
-                topic: e.topic,
-                subject_id: e.subject_id,
-                payload: async_graphql::Json(e.payload),
-                created_at: DateTime(e.created_at),
-            })
-            .collect())
+        if after > 0 {
+            crate::db::events::check_cursor(db(ctx), after).await?;
+        }
+        Ok(rows.iter().map(Event::from).collect())
     }
 }

@@ -11,10 +11,13 @@ pub mod node;
 pub mod opportunity;
 pub mod partner;
 pub mod registration;
+pub mod subscription;
 pub mod viewer;
 
+use std::sync::Arc;
+
 use async_graphql::{
-    Context, EmptySubscription, MergedObject, SDLExportOptions, Schema, SchemaBuilder,
+    Context, MergedObject, MergedSubscription, SDLExportOptions, Schema, SchemaBuilder,
 };
 use sea_orm::DatabaseConnection;
 
@@ -50,20 +53,32 @@ pub struct Mutation(
     attribution::AttributionMutation,
 );
 
-pub type CosellSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live events over `/graphql/ws`: each message is an outbox event plus the object it is
+/// about as you may see it now. Pass `after` (the last event id you received) when you
+/// reconnect to get what you missed first.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::RealtimeSubscription);
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub type CosellSchema = Schema<Query, Mutation, Subscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
-/// The served schema, with the database and the configured limits.
+/// The served schema, with the database, the outbox hub and the configured limits.
 pub fn build_schema(
     db: DatabaseConnection,
+    hub: Arc<crate::realtime::Hub>,
     limits: &LimitArgs,
     program: &ProgramArgs,
 ) -> CosellSchema {
     let mut b = builder()
         .data(db)
+        .data(hub)
         .data(ReviewSla(chrono::Duration::hours(
             program.review_sla_hours as i64,
         )))

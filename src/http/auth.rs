@@ -27,10 +27,17 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             ))
         }
     };
+    Ok(verify_token(state, token).await?.0)
+}
+
+/// Verifies a bare JWT and returns its principal with the token's expiry (seconds since the
+/// Unix epoch). A partner token whose partner is unknown or suspended is refused.
+pub async fn verify_token(state: &AppState, token: &str) -> Result<(Principal, u64), AppError> {
     let claims = state
         .verifier
         .verify(token)
         .map_err(AppError::Unauthenticated)?;
+    let exp = claims.exp;
     let principal = principal_from_claims(claims).map_err(AppError::Unauthenticated)?;
     if let Some(id) = principal.partner_id() {
         if !partners::is_active(&state.db, id).await? {
@@ -39,5 +46,5 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             ));
         }
     }
-    Ok(principal)
+    Ok((principal, exp))
 }

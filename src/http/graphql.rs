@@ -259,38 +259,24 @@ async fn run(
     }
     let mut results = Vec::with_capacity(params.len());
     for p in params {
-        let doc = match limits::parse(&p.query) {
-            Ok(doc) => doc,
-            Err(r) => {
-                results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
+        let (req, ty) = match prepare(state, &principal, p.query, p.operation_name, p.variables) {
+            Ok(ready) => ready,
+            Err(refusal) => {
+                results.push((refusal, true, StatusCode::BAD_REQUEST));
                 continue;
             }
         };
-        if is_get
-            && limits::operation_type(&doc, p.operation_name.as_deref())
-                == Some(OperationType::Mutation)
-        {
+        if is_get && ty == Some(OperationType::Mutation) {
             return method_not_allowed(media);
         }
-        let checks = Checks {
-            max_aliases: state.limits.max_aliases,
-            max_page_size: state.limits.max_page_size,
-            variables: &p.variables,
-        };
-        if let Err(r) = checks.run(&doc) {
+        if ty == Some(OperationType::Subscription) {
+            let r = limits::Refusal {
+                code: code::BAD_REQUEST,
+                message: "subscriptions are served over WebSocket at /graphql/ws".into(),
+                line_col: None,
+            };
             results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
             continue;
-        }
-        let mut req = async_graphql::Request::new(p.query)
-            .variables(Variables::from_json(Value::Object(p.variables)))
-            .data(principal.clone())
-            .data(Loaders::new(
-                &state.db,
-                &principal,
-                ThreadingWindow(state.program.threading_window_days as i64),
-            ));
-        if let Some(op) = p.operation_name {
-            req = req.operation_name(op);
         }
         let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
         let (json, request_error, status) = match tokio::time::timeout(
@@ -336,6 +322,10 @@ async fn run(
                 )
             }
         };
+        if ty == Some(OperationType::Mutation) {
+            // A committed change's event goes out to this instance's subscribers now.
+            state.hub.poke();
+        }
         results.push((json, request_error, status));
     }
     if batch {
@@ -355,7 +345,38 @@ async fn run(
     body(status, media, json)
 }
 
-fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {
+/// Parses and checks one operation and builds its request with the principal and fresh
+/// per-request loaders. Over HTTP and WebSocket alike; the refusal is a response body.
+pub fn prepare(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    query: String,
+    operation_name: Option<String>,
+    variables: Map<String, Value>,
+) -> Result<(async_graphql::Request, Option<OperationType>), Value> {
+    let doc = limits::parse(&query).map_err(|r| refusal_json(state, r))?;
+    let ty = limits::operation_type(&doc, operation_name.as_deref());
+    let checks = Checks {
+        max_aliases: state.limits.max_aliases,
+        max_page_size: state.limits.max_page_size,
+        variables: &variables,
+    };
+    checks.run(&doc).map_err(|r| refusal_json(state, r))?;
+    let mut req = async_graphql::Request::new(query)
+        .variables(Variables::from_json(Value::Object(variables)))
+        .data(principal.clone())
+        .data(Loaders::new(
+            &state.db,
+            principal,
+            ThreadingWindow(state.program.threading_window_days as i64),
+        ));
+    if let Some(op) = operation_name {
+        req = req.operation_name(op);
+    }
+    Ok((req, ty))
+}
+
+pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {
     state.metrics.error(r.code);
     let mut e = error(r.code, r.message);
     if let Some((line, column)) = r.line_col {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod graphql;
 pub mod limits;
 pub mod response;
+pub mod ws;
 
 use std::time::Instant;
 
@@ -25,6 +26,7 @@ pub struct RequestId(pub String);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

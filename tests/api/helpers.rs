@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cosell::auth::jwt::{self, Claims, Verifier};
 use cosell::auth::PrincipalKind;
-use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, Secret};
+use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
 use cosell::db::{self, StatementCounter};
 use cosell::AppState;
 use reqwest::header::HeaderMap;
@@ -42,6 +42,7 @@ pub struct Setup {
     pub limits: LimitArgs,
     pub jwt: JwtArgs,
     pub program: ProgramArgs,
+    pub realtime: RealtimeArgs,
 }
 
 pub struct TestApp {
@@ -97,6 +98,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
         limits: LimitArgs::default(),
         jwt: jwt_args(),
         program: ProgramArgs::default(),
+        realtime: RealtimeArgs {
+            // Tests do not wait on the safety-net poll: wake-ups must do the work.
+            outbox_poll_ms: 60_000,
+            ..RealtimeArgs::default()
+        },
     };
     configure(&mut setup);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -112,6 +118,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
         verifier,
         setup.limits,
         setup.program,
+        setup.realtime,
         statements.clone(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

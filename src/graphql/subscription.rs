@@ -1,0 +1,308 @@
+//! Subscriptions: live events from the outbox, each with the object it is about as the
+//! subscriber may see it now. Every subscription takes `after`, the id of the last event the
+//! client received: what it missed is sent first, in order, then live events, with no gap and
+//! no duplicate. Scoping is the same as the `events` query's: a partner hears only of its own
+//! registrations and of the deals it is on.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Result, SimpleObject, Subscription, ID};
+use entity::enums::{ConflictStatus, RegistrationStatus};
+use entity::event;
+use futures_util::{Stream, StreamExt};
+use sea_orm::DatabaseConnection;
+
+use super::events::{parse_after, Event};
+use super::opportunity::Opportunity;
+use super::principal;
+use super::registration::{Conflict, Registration};
+use crate::auth::{Principal, Resource};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::realtime::feed::{Feed, Wants};
+use crate::realtime::Hub;
+
+/// A registration's status changed.
+#[derive(SimpleObject)]
+pub struct RegistrationEvent {
+    /// The outbox event: its `id` is your resume cursor, its `topic` the new status
+    /// (`registration.approved`, ...), its payload the transition (`from`, `to`, `reason`).
+    pub event: Event,
+    /// The registration as you may see it now; null if you no longer may.
+    pub registration: Option<Registration>,
+}
+
+/// A conflict was raised on a registration, or resolved.
+#[derive(SimpleObject)]
+pub struct ConflictEvent {
+    /// The outbox event (`conflict.raised` or `conflict.resolved`).
+    pub event: Event,
+    /// The conflict as you may see it now; null if you no longer may.
+    pub conflict: Option<Conflict>,
+}
+
+/// Something changed about a deal: its shared state, its threading or its attribution.
+#[derive(SimpleObject)]
+pub struct OpportunityEvent {
+    /// The outbox event (`opportunity.stage_changed`, `threading.risk_raised`,
+    /// `attribution.finalized`, ...).
+    pub event: Event,
+    /// The opportunity as you may see it now (partners see the shared deal state); null if
+    /// you no longer may.
+    pub opportunity: Option<Opportunity>,
+}
+
+#[derive(Default)]
+pub struct RealtimeSubscription;
+
+/// Opens a feed for the caller after `after`, keeping the events `wants` accepts.
+async fn feed(
+    ctx: &Context<'_>,
+    after: Option<&ID>,
+    wants: Wants,
+) -> Result<impl Stream<Item = AppResult<Arc<event::Model>>>> {
+    let after = parse_after(after)?;
+    let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
+    let feed = Feed::open(hub, principal(ctx).clone(), after, wants).await?;
+    Ok(feed.into_stream())
+}
+
+fn decode_opt(field: &'static str, id: Option<&ID>, kind: Kind) -> AppResult<Option<i64>> {
+    id.map(|i| {
+        ids::decode_as(i, kind)
+            .map_err(|_| AppError::bad_field(field, format!("`{field}` is not an ID of that kind")))
+    })
+    .transpose()
+}
+
+/// The global ID an event payload names at `key` (e.g. the registration's opportunity).
+fn payload_id(ev: &event::Model, path: &[&str]) -> Option<String> {
+    let mut v = &ev.payload;
+    for k in path {
+        v = v.get(k)?;
+    }
+    v.as_str().map(str::to_string)
+}
+
+fn is_topic(ev: &event::Model, prefixes: &[&str]) -> bool {
+    prefixes.iter().any(|p| ev.topic.starts_with(p))
+}
+
+/// Pairs each event with the object it is about, read through the caller's scope.
+fn with_object<T, O, F, Fut>(
+    stream: impl Stream<Item = AppResult<Arc<event::Model>>> + Send,
+    db: DatabaseConnection,
+    principal: Principal,
+    load: F,
+    build: fn(Event, Option<O>) -> T,
+) -> impl Stream<Item = Result<T>>
+where
+    F: Fn(DatabaseConnection, Principal, Arc<event::Model>) -> Fut + Send + Sync + Copy,
+    Fut: std::future::Future<Output = AppResult<Option<O>>> + Send,
+{
+    stream.then(move |item| {
+        let (db, principal) = (db.clone(), principal.clone());
+        async move {
+            let ev = item?;
+            let object = load(db, principal, ev.clone()).await?;
+            Ok(build(Event::from(ev.as_ref()), object))
+        }
+    })
+}
+
+async fn load_registration(
+    db: DatabaseConnection,
+    p: Principal,
+    ev: Arc<event::Model>,
+) -> AppResult<Option<Registration>> {
+    let id = ids::decode_as(&ev.subject_id, Kind::Registration)?;
+    let mut found = crate::db::registrations::load(&db, &p, &[id]).await?;
+    Ok(found.remove(&id).map(Registration::from))
+}
+
+async fn load_conflict(
+    db: DatabaseConnection,
+    p: Principal,
+    ev: Arc<event::Model>,
+) -> AppResult<Option<Conflict>> {
+    let id = ids::decode_as(&ev.subject_id, Kind::Conflict)?;
+    let mut found = crate::db::registrations::conflicts::load(&db, &p, &[id]).await?;
+    Ok(found.remove(&id).map(Conflict::from))
+}
+
+async fn load_opportunity(
+    db: DatabaseConnection,
+    p: Principal,
+    ev: Arc<event::Model>,
+) -> AppResult<Option<Opportunity>> {
+    let id = ids::decode_as(&ev.subject_id, Kind::Opportunity)?;
+    let mut found = crate::db::opportunities::load(&db, &p, &[id]).await?;
+    Ok(found.remove(&id).map(Opportunity::from))
+}
+
+fn db(ctx: &Context<'_>) -> DatabaseConnection {
+    super::db(ctx).clone()
+}
+
+/// The deal-level subscriptions share one shape: opportunity events of some topics, optionally
+/// for one opportunity.
+async fn opportunity_events(
+    ctx: &Context<'_>,
+    topics: &'static [&'static str],
+    opportunity_id: Option<ID>,
+    after: Option<ID>,
+) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
+    let p = principal(ctx);
+    p.require_read(Resource::Opportunities)?;
+    let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
+        .map(|n| ids::encode(Kind::Opportunity, n));
+    let wants: Wants = Box::new(move |ev| {
+        is_topic(ev, topics) && only.as_deref().is_none_or(|o| ev.subject_id == o)
+    });
+    let events = feed(ctx, after.as_ref(), wants).await?;
+    Ok(with_object(
+        events,
+        db(ctx),
+        p.clone(),
+        load_opportunity,
+        |event, opportunity| OpportunityEvent { event, opportunity },
+    ))
+}
+
+#[Subscription]
+impl RealtimeSubscription {
+    /// Every event you may see, oldest first: the live form of the `events` query. The vendor
+    /// hears everything; a partner only of its own registrations and the deals it is on; an app
+    /// needs the `events:read` scope. Reconnect with `after` set to the last `id` you received
+    /// to get what you missed first.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+        #[graphql(
+            desc = "Only topics starting with one of these, e.g. `registration.` or `conflict.raised`; omit for all."
+        )]
+        topics: Option<Vec<String>>,
+    ) -> Result<impl Stream<Item = Result<Event>>> {
+        principal(ctx).require_read(Resource::Events)?;
+        let wants: Wants = Box::new(move |ev| {
+            topics
+                .as_ref()
+                .is_none_or(|t| t.iter().any(|p| ev.topic.starts_with(p.as_str())))
+        });
+        let events = feed(ctx, after.as_ref(), wants).await?;
+        Ok(events.map(|item| Ok(Event::from(item?.as_ref()))))
+    }
+
+    /// A registration moved to another status (submitted, approved, rejected, expired, ...).
+    /// A partner hears only of its own registrations; the vendor of all. Needs
+    /// `registrations:read` for apps.
+    async fn registration_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only registrations on this opportunity.")] opportunity_id: Option<ID>,
+        #[graphql(desc = "Only changes into one of these statuses.")] status: Option<
+            Vec<RegistrationStatus>,
+        >,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<RegistrationEvent>>> {
+        let p = principal(ctx);
+        p.require_read(Resource::Registrations)?;
+        let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
+            .map(|n| ids::encode(Kind::Opportunity, n));
+        let statuses: Option<Vec<String>> =
+            status.map(|s| s.iter().map(|x| x.as_str().to_string()).collect());
+        let wants: Wants = Box::new(move |ev| {
+            ev.topic.starts_with("registration.")
+                && ev.topic != "registration.draft"
+                && only.as_deref().is_none_or(|o| {
+                    payload_id(ev, &["registration", "opportunityId"]).as_deref() == Some(o)
+                })
+                && statuses.as_ref().is_none_or(|s| {
+                    payload_id(ev, &["registration", "status"]).is_some_and(|st| s.contains(&st))
+                })
+        });
+        let events = feed(ctx, after.as_ref(), wants).await?;
+        Ok(with_object(
+            events,
+            db(ctx),
+            p.clone(),
+            load_registration,
+            |event, registration| RegistrationEvent {
+                event,
+                registration,
+            },
+        ))
+    }
+
+    /// A conflict was raised on one of the registrations you may see, or resolved. Needs
+    /// `registrations:read` for apps.
+    async fn conflict_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only conflicts now in this status (OPEN = raised, RESOLVED = resolved)."
+        )]
+        status: Option<ConflictStatus>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<ConflictEvent>>> {
+        let p = principal(ctx);
+        p.require_read(Resource::Registrations)?;
+        let topics: &'static [&'static str] = match status {
+            None => &["conflict.raised", "conflict.resolved"],
+            Some(ConflictStatus::Open) => &["conflict.raised"],
+            Some(_) => &["conflict.resolved"],
+        };
+        let wants: Wants = Box::new(move |ev| topics.contains(&ev.topic.as_str()));
+        let events = feed(ctx, after.as_ref(), wants).await?;
+        Ok(with_object(
+            events,
+            db(ctx),
+            p.clone(),
+            load_conflict,
+            |event, conflict| ConflictEvent { event, conflict },
+        ))
+    }
+
+    /// The shared state of a deal changed: created, updated or moved to another stage. A
+    /// partner hears of the deals it is on, and sees their shared state only. Needs
+    /// `opportunities:read` for apps.
+    async fn opportunity_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this opportunity.")] opportunity_id: Option<ID>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
+        opportunity_events(ctx, &["opportunity."], opportunity_id, after).await
+    }
+
+    /// A deal's threading score fell below the risky line (a new single-threaded or stale
+    /// deal); the opportunity's `threading` field names the risks. Needs `opportunities:read`
+    /// for apps.
+    async fn threading_risk_raised(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this opportunity.")] opportunity_id: Option<ID>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
+        opportunity_events(ctx, &["threading.risk_raised"], opportunity_id, after).await
+    }
+
+    /// A deal's attribution was frozen when it closed won (`attribution.finalized`) or later
+    /// corrected by the vendor (`attribution.corrected`); read your share from the
+    /// opportunity's `attribution` field. Needs `opportunities:read` for apps.
+    async fn attribution_finalized(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this opportunity.")] opportunity_id: Option<ID>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
+        opportunity_events(ctx, &["attribution."], opportunity_id, after).await
+    }
+}

@@ -1,0 +1,527 @@
+//! `/graphql/ws`: GraphQL over WebSocket, for subscriptions (queries and mutations work too).
+//!
+//! The connection state machine is ours rather than async-graphql's stock handler so that the
+//! close codes are the ones the graphql-transport-ws specification defines (4400, 4401, 4406,
+//! 4408, 4409, 4429), the token is checked at `connection_init`, the connection ends when the
+//! token expires, and a client that does not read cannot make the server buffer without bound.
+
+pub mod protocol;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::Extension;
+use futures_util::stream::SplitSink;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use serde_json::{json, Map, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Instant};
+
+use self::protocol::{close, Incoming, Operation, Proto};
+use super::graphql::prepare;
+use super::response::{error, graphql_result};
+use super::RequestId;
+use crate::auth::Principal;
+use crate::error::code;
+use crate::AppState;
+
+/// How long a closing connection may take to flush its close frame.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Open connections per principal on this instance.
+#[derive(Default)]
+pub struct Connections(Mutex<HashMap<String, usize>>);
+
+/// One counted connection; dropping it frees the place.
+struct Slot {
+    all: Arc<Connections>,
+    key: String,
+}
+
+impl Connections {
+    fn acquire(all: &Arc<Self>, key: String, max: usize) -> Option<Slot> {
+        let mut map = all.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(key.clone()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            all: all.clone(),
+            key,
+        })
+    }
+
+    /// Connections open for `key` now (metrics and tests).
+    pub fn count(&self, key: &str) -> usize {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.all.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// What the writer task sends.
+enum Out {
+    Text(String),
+    /// Close after what is queued before it.
+    Close(u16, String),
+}
+
+/// Upgrades to a WebSocket with one of the two subprotocols; any other closes with 4406.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let ws = ws
+        .protocols([protocol::TRANSPORT, protocol::LEGACY])
+        .max_message_size(state.limits.max_body_bytes)
+        .max_frame_size(state.limits.max_body_bytes);
+    let proto = ws
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(Proto::from_name);
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    ws.on_upgrade(move |socket| async move {
+        match proto {
+            Some(proto) => Connection::run(state, socket, proto, header_token, rid.0).await,
+            None => {
+                let mut socket = socket;
+                let _ = socket
+                    .send(Message::Close(Some(CloseFrame {
+                        code: close::SUBPROTOCOL_NOT_ACCEPTABLE,
+                        reason:
+                            "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws"
+                                .into(),
+                    })))
+                    .await;
+            }
+        }
+    })
+}
+
+struct Connection {
+    state: AppState,
+    proto: Proto,
+    request_id: String,
+    header_token: Option<String>,
+    out: mpsc::Sender<Out>,
+    /// Urgent close (slow consumer, shutdown): the writer stops sending data and closes.
+    urgent: watch::Sender<Option<(u16, String)>>,
+    init_received: bool,
+    principal: Option<Principal>,
+    expires_at: Option<Instant>,
+    _slot: Option<Slot>,
+    operations: HashMap<String, (u64, JoinHandle<()>)>,
+    generation: u64,
+    done: mpsc::UnboundedSender<(String, u64)>,
+    slow: mpsc::Sender<()>,
+}
+
+/// How the main loop ends.
+type Closing = Option<(u16, String)>;
+
+impl Connection {
+    async fn run(
+        state: AppState,
+        socket: WebSocket,
+        proto: Proto,
+        header_token: Option<String>,
+        request_id: String,
+    ) {
+        let (sink, mut stream) = socket.split();
+        let capacity = state.realtime.ws_send_buffer as usize;
+        let (out, out_rx) = mpsc::channel(capacity);
+        let (urgent, urgent_rx) = watch::channel(None);
+        let writer = tokio::spawn(write(sink, out_rx, urgent_rx));
+        let (done, mut done_rx) = mpsc::unbounded_channel();
+        let (slow, mut slow_rx) = mpsc::channel(1);
+        let mut conn = Connection {
+            proto,
+            request_id,
+            header_token,
+            out,
+            urgent,
+            init_received: false,
+            principal: None,
+            expires_at: None,
+            _slot: None,
+            operations: HashMap::new(),
+            generation: 0,
+            done,
+            slow,
+            state,
+        };
+        let realtime = conn.state.realtime.clone();
+        let init_deadline = tokio::time::sleep(Duration::from_millis(realtime.ws_init_timeout_ms));
+        tokio::pin!(init_deadline);
+        let ka = Duration::from_secs(realtime.ws_keepalive_seconds.max(1));
+        let mut keepalive = tokio::time::interval_at(Instant::now() + ka, ka);
+        let mut shutting_down = conn.state.hub.closing();
+        let far = Instant::now() + Duration::from_secs(10 * 365 * 86_400);
+        let closing: Closing = loop {
+            let expiry = conn.expires_at.unwrap_or(far);
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Text(text))) => {
+                        if let Err(c) = conn.on_text(text.as_str()).await {
+                            break c;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        break Some((close::BAD_REQUEST, "Invalid message received: binary frames are not supported".into()))
+                    }
+                    Some(Ok(_)) => {}
+                },
+                _ = &mut init_deadline, if !conn.init_received => {
+                    break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
+                }
+                _ = keepalive.tick(), if conn.principal.is_some() && realtime.ws_keepalive_seconds > 0 => {
+                    // A full queue already means traffic; the keep-alive is not needed then.
+                    let _ = conn.out.try_send(Out::Text(protocol::keepalive(proto)));
+                }
+                _ = sleep_until(expiry), if conn.expires_at.is_some() => {
+                    break Some((close::UNAUTHORIZED, "Unauthorized: the token expired; reconnect with a fresh one".into()));
+                }
+                Some((id, generation)) = done_rx.recv() => {
+                    if conn.operations.get(&id).is_some_and(|(g, _)| *g == generation) {
+                        conn.operations.remove(&id);
+                    }
+                }
+                _ = slow_rx.recv() => {
+                    tracing::warn!("closing a WebSocket whose client does not read its messages");
+                    conn.state.metrics.error("SLOW_CONSUMER");
+                    let _ = conn.urgent.send(Some((close::TRY_AGAIN_LATER, "slow consumer: messages were not read in time; reconnect with after: <last event id>".into())));
+                    break None;
+                }
+                _ = until_true(&mut shutting_down) => {
+                    let _ = conn.urgent.send(Some((close::GOING_AWAY, "the server is restarting; reconnect with after: <last event id>".into())));
+                    break None;
+                }
+            }
+        };
+        for (_, (_, task)) in conn.operations.drain() {
+            task.abort();
+        }
+        if let Some((code, reason)) = closing {
+            let frame = Out::Close(code, protocol::reason(&reason));
+            if conn.out.send_timeout(frame, CLOSE_GRACE).await.is_err() {
+                let _ = conn.urgent.send(Some((code, protocol::reason(&reason))));
+            }
+        }
+        drop(conn);
+        let mut writer = writer;
+        if tokio::time::timeout(CLOSE_GRACE * 2, &mut writer)
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
+    }
+
+    async fn send(&self, text: String) -> Result<(), Closing> {
+        match self
+            .out
+            .send_timeout(
+                Out::Text(text),
+                Duration::from_millis(self.state.realtime.ws_slow_consumer_ms),
+            )
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                let _ = self.slow.try_send(());
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles one text frame; `Err` ends the connection with that close code.
+    async fn on_text(&mut self, text: &str) -> Result<(), Closing> {
+        let msg = protocol::parse(self.proto, text).map_err(|m| Some((close::BAD_REQUEST, m)))?;
+        match msg {
+            Incoming::Init(payload) => self.on_init(payload).await,
+            Incoming::Ping => self.send(protocol::pong()).await,
+            Incoming::Pong => Ok(()),
+            Incoming::Terminate => Err(Some((close::NORMAL, "connection terminated".into()))),
+            Incoming::Complete { id } => {
+                if let Some((_, task)) = self.operations.remove(&id) {
+                    task.abort();
+                }
+                Ok(())
+            }
+            Incoming::Subscribe { id, payload } => self.on_subscribe(id, payload).await,
+        }
+    }
+
+    async fn on_init(&mut self, payload: Option<Map<String, Value>>) -> Result<(), Closing> {
+        if self.init_received {
+            return Err(Some((
+                close::TOO_MANY_INITS,
+                "Too many initialisation requests".into(),
+            )));
+        }
+        self.init_received = true;
+        let token = payload
+            .as_ref()
+            .and_then(protocol::token_from_init)
+            .or_else(|| self.header_token.clone());
+        let refuse = |this: &Self, why: String| {
+            this.state.metrics.error(code::UNAUTHENTICATED);
+            if this.proto == Proto::Legacy {
+                let _ = this
+                    .out
+                    .try_send(Out::Text(protocol::connection_error(&why)));
+            }
+            Err(Some((close::UNAUTHORIZED, format!("Unauthorized: {why}"))))
+        };
+        let Some(token) = token else {
+            return refuse(
+                self,
+                "send {\"Authorization\": \"Bearer <JWT>\"} in the connection_init payload".into(),
+            );
+        };
+        let (principal, exp) = match super::auth::verify_token(&self.state, &token).await {
+            Ok(ok) => ok,
+            Err(crate::error::AppError::Unauthenticated(m)) => return refuse(self, m),
+            Err(e) => {
+                tracing::error!(error = %e.message(), "WebSocket authentication failed on an internal error");
+                return Err(Some((close::INTERNAL, "internal error".into())));
+            }
+        };
+        let key = format!("{:?}:{}", principal.kind, principal.subject);
+        let max = self.state.realtime.ws_max_connections_per_principal;
+        let Some(slot) = Connections::acquire(&self.state.connections, key, max) else {
+            return Err(Some((
+                close::POLICY,
+                format!(
+                    "too many open connections for this principal (limit {max}); close one first"
+                ),
+            )));
+        };
+        // The connection ends when the token does (the verifier's leeway included).
+        let leeway = self.state.verifier.leeway_seconds();
+        let left = (exp + leeway).saturating_sub(crate::auth::jwt::now());
+        self.expires_at = Some(Instant::now() + Duration::from_secs(left));
+        self._slot = Some(slot);
+        self.principal = Some(principal);
+        self.send(protocol::ack(self.proto)).await?;
+        if self.proto == Proto::Legacy {
+            self.send(protocol::keepalive(self.proto)).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_subscribe(&mut self, id: String, op: Operation) -> Result<(), Closing> {
+        let Some(principal) = self.principal.clone() else {
+            return Err(Some((close::UNAUTHORIZED, "Unauthorized".into())));
+        };
+        if self.operations.contains_key(&id) {
+            return Err(Some((
+                close::SUBSCRIBER_EXISTS,
+                protocol::reason(&format!("Subscriber for {id} already exists")),
+            )));
+        }
+        let refuse = |code: &'static str, message: String| json!([error(code, message)]);
+        let max = self.state.realtime.ws_max_subscriptions;
+        if self.operations.len() >= max {
+            self.state.metrics.error(code::LIMIT_EXCEEDED);
+            let errors = refuse(
+                code::LIMIT_EXCEEDED,
+                format!(
+                    "a connection may run at most {max} operations at once; complete one first"
+                ),
+            );
+            return self.send(protocol::refused(self.proto, &id, errors)).await;
+        }
+        if let Err(wait) = self
+            .state
+            .rate_limiter
+            .check(&format!("{:?}:{}", principal.kind, principal.subject))
+        {
+            self.state.metrics.error(code::RATE_LIMITED);
+            let errors = refuse(
+                code::RATE_LIMITED,
+                format!("too many requests; retry in {} s", wait.as_secs().max(1)),
+            );
+            return self.send(protocol::refused(self.proto, &id, errors)).await;
+        }
+        let (req, ty) = match prepare(
+            &self.state,
+            &principal,
+            op.query,
+            op.operation_name,
+            op.variables,
+        ) {
+            Ok(ready) => ready,
+            Err(refusal) => {
+                let errors = refusal["errors"].clone();
+                return self.send(protocol::refused(self.proto, &id, errors)).await;
+            }
+        };
+        self.generation += 1;
+        let op = Op {
+            state: self.state.clone(),
+            proto: self.proto,
+            id: id.clone(),
+            request_id: format!("{}/{id}", self.request_id),
+            out: self.out.clone(),
+            slow: self.slow.clone(),
+        };
+        let (done, generation) = (self.done.clone(), self.generation);
+        let task = tokio::spawn(async move {
+            let id = op.id.clone();
+            op.run(req, ty).await;
+            let _ = done.send((id, generation));
+        });
+        self.operations.insert(id, (generation, task));
+        Ok(())
+    }
+}
+
+async fn until_true(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// One running operation of a connection.
+struct Op {
+    state: AppState,
+    proto: Proto,
+    id: String,
+    request_id: String,
+    out: mpsc::Sender<Out>,
+    slow: mpsc::Sender<()>,
+}
+
+impl Op {
+    /// Queues a message; false when the connection is gone or the client stopped reading.
+    async fn send(&self, text: String) -> bool {
+        let wait = Duration::from_millis(self.state.realtime.ws_slow_consumer_ms);
+        match self.out.send_timeout(Out::Text(text), wait).await {
+            Ok(()) => true,
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                let _ = self.slow.try_send(());
+                false
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
+        }
+    }
+
+    async fn run(self, req: async_graphql::Request, ty: Option<OperationType>) {
+        let metrics = &self.state.metrics;
+        if ty == Some(OperationType::Subscription) {
+            let mut stream = self.state.schema.execute_stream(req);
+            let mut first = true;
+            while let Some(resp) = stream.next().await {
+                let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
+                if first && request_error {
+                    let errors = json["errors"].clone();
+                    self.send(protocol::refused(self.proto, &self.id, errors))
+                        .await;
+                    return;
+                }
+                first = false;
+                if !self.send(protocol::next(self.proto, &self.id, json)).await {
+                    return;
+                }
+            }
+        } else {
+            let exec = AssertUnwindSafe(self.state.schema.execute(req)).catch_unwind();
+            let json = match tokio::time::timeout(self.state.limits.request_timeout(), exec).await {
+                Ok(Ok(resp)) => {
+                    let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
+                    if request_error {
+                        let errors = json["errors"].clone();
+                        self.send(protocol::refused(self.proto, &self.id, errors))
+                            .await;
+                        return;
+                    }
+                    json
+                }
+                Ok(Err(_panic)) => {
+                    tracing::error!("a resolver panicked");
+                    metrics.error(code::INTERNAL);
+                    json!({ "errors": [error(code::INTERNAL, crate::error::INTERNAL_MESSAGE)] })
+                }
+                Err(_) => {
+                    metrics.error(code::TIMEOUT);
+                    json!({ "errors": [error(code::TIMEOUT, format!("the operation took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole", self.state.limits.request_timeout_ms))] })
+                }
+            };
+            if ty == Some(OperationType::Mutation) {
+                self.state.hub.poke();
+            }
+            if !self.send(protocol::next(self.proto, &self.id, json)).await {
+                return;
+            }
+        }
+        self.send(protocol::complete(&self.id)).await;
+    }
+}
+
+/// Writes queued messages to the socket. An urgent close stops the data at once (even a write
+/// the client is not reading) and sends the close frame if the socket takes it in time.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Out>,
+    mut urgent: watch::Receiver<Option<(u16, String)>>,
+) {
+    let mut frame = None;
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = urgent.changed() => break,
+            next = queue.recv() => next,
+        };
+        match next {
+            None => break,
+            Some(Out::Close(code, reason)) => {
+                frame = Some((code, reason));
+                break;
+            }
+            Some(Out::Text(text)) => {
+                tokio::select! {
+                    sent = sink.send(Message::Text(text.into())) => if sent.is_err() { return },
+                    _ = urgent.changed() => break,
+                }
+            }
+        }
+    }
+    let frame = frame.or_else(|| urgent.borrow().clone());
+    if let Some((code, reason)) = frame {
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
+    }
+    let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+}

@@ -1,0 +1,114 @@
+//! One subscriber's view of the outbox: what it missed since its cursor, read from the outbox,
+//! then live events from the instance's [`Hub`], each scoped to the subscriber, in id order,
+//! with no duplicate and no gap.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use entity::event;
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+use super::{Hub, PAGE};
+use crate::auth::Principal;
+use crate::db::events as outbox;
+use crate::error::AppResult;
+
+/// Which events of those the principal may see a subscription wants.
+pub type Wants = Box<dyn Fn(&event::Model) -> bool + Send + Sync>;
+
+pub struct Feed {
+    hub: Arc<Hub>,
+    principal: Principal,
+    live: Receiver<Arc<event::Model>>,
+    /// The highest outbox id considered so far: nothing at or below it is sent again.
+    last: i64,
+    /// Reading the outbox rather than the live broadcast (at the start, and after falling
+    /// behind the broadcast).
+    catching_up: bool,
+    pending: VecDeque<Arc<event::Model>>,
+    wants: Wants,
+}
+
+impl Feed {
+    /// Opens a feed after `after` (an outbox id), or from now when it is `None`. A cursor older
+    /// than the retention policy's pruning is refused with CURSOR_EXPIRED.
+    pub async fn open(
+        hub: Arc<Hub>,
+        principal: Principal,
+        after: Option<i64>,
+        wants: Wants,
+    ) -> AppResult<Self> {
+        let last = match after {
+            Some(a) => {
+                outbox::check_cursor(hub.db(), a).await?;
+                a
+            }
+            // Read the head before taking the receiver: anything after the head is then either
+            // in the receiver or already committed, and the first catch-up reads it.
+            None => match hub.head() {
+                h if h >= 0 => h,
+                _ => outbox::last_id(hub.db()).await?,
+            },
+        };
+        let live = hub.receiver();
+        Ok(Self {
+            hub,
+            principal,
+            live,
+            last,
+            catching_up: true,
+            pending: VecDeque::new(),
+            wants,
+        })
+    }
+
+    /// The next event for this subscriber; `None` when the instance is shutting down.
+    pub async fn next(&mut self) -> AppResult<Option<Arc<event::Model>>> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                if ev.id <= self.last {
+                    continue;
+                }
+                self.last = ev.id;
+                if outbox::audience_includes(&self.principal, &ev) && (self.wants)(&ev) {
+                    return Ok(Some(ev));
+                }
+                continue;
+            }
+            if self.catching_up {
+                let page = outbox::visible_after_unchecked(
+                    self.hub.db(),
+                    &self.principal,
+                    self.last,
+                    PAGE,
+                )
+                .await?;
+                if (page.len() as u64) < PAGE {
+                    self.catching_up = false;
+                }
+                self.pending.extend(page.into_iter().map(Arc::new));
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(ev) => self.pending.push_back(ev),
+                // Fell behind the broadcast: read what was dropped from the outbox instead.
+                Err(RecvError::Lagged(_)) => self.catching_up = true,
+                Err(RecvError::Closed) => return Ok(None),
+            }
+        }
+    }
+
+    /// The feed as a stream; it ends after the first error.
+    pub fn into_stream(self) -> impl Stream<Item = AppResult<Arc<event::Model>>> + Send {
+        futures_util::stream::unfold(Some(self), |state| async move {
+            let mut feed = state?;
+            match feed.next().await {
+                Ok(Some(ev)) => Some((Ok(ev), Some(feed))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! Realtime fan-out of the events outbox.
+//!
+//! One [`Hub`] per instance tails the outbox in id order and broadcasts each committed event to
+//! the subscriptions of that instance. It wakes when a local change commits, when PostgreSQL
+//! notifies that another instance committed one (LISTEN/NOTIFY; the notification carries only
+//! the id, the row is read from the outbox), and on a slow timer as a safety net. Because the
+//! outbox is read by id and ids become visible in commit order (see `db::events::append`), a
+//! reader that resumes from its last id misses nothing.
+
+pub mod feed;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use entity::event;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::db::events as outbox;
+
+/// The PostgreSQL channel the outbox trigger notifies with each new event id.
+pub const CHANNEL: &str = "cosell_events";
+
+/// Events kept for subscribers that fall behind before they recover from the outbox itself.
+const BROADCAST_CAPACITY: usize = 1024;
+
+/// Rows read from the outbox per statement while catching up.
+pub const PAGE: u64 = 200;
+
+/// The instance's outbox tail and its live broadcast.
+pub struct Hub {
+    db: DatabaseConnection,
+    live: broadcast::Sender<Arc<event::Model>>,
+    /// The highest outbox id broadcast so far (stored after the broadcast).
+    head: AtomicI64,
+    wake: watch::Sender<u64>,
+    poll: Duration,
+    closing: watch::Sender<bool>,
+}
+
+impl Hub {
+    pub fn new(db: DatabaseConnection, poll: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            live: broadcast::channel(BROADCAST_CAPACITY).0,
+            head: AtomicI64::new(-1),
+            wake: watch::channel(0).0,
+            poll: poll.max(Duration::from_millis(50)),
+            closing: watch::channel(false).0,
+        })
+    }
+
+    /// Tells every open WebSocket connection of this instance that the server is stopping.
+    pub fn shut_down(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Changes to `true` when the server is stopping.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Announces that a change committed on this instance: the tail reads the outbox now.
+    pub fn poke(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The highest event id broadcast so far; events after it reach new receivers live.
+    pub fn head(&self) -> i64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    /// A receiver of every event committed from now on (before any scoping).
+    pub fn receiver(&self) -> broadcast::Receiver<Arc<event::Model>> {
+        self.live.subscribe()
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Starts the outbox tail (and on PostgreSQL the LISTEN connection); abort to stop.
+    pub fn spawn(self: &Arc<Self>) -> JoinHandle<()> {
+        let hub = self.clone();
+        tokio::spawn(async move {
+            let listener = (hub.db.get_database_backend() == DbBackend::Postgres)
+                .then(|| tokio::spawn(listen(hub.clone())));
+            hub.tail().await;
+            if let Some(l) = listener {
+                l.abort();
+            }
+        })
+    }
+
+    async fn tail(&self) {
+        let mut wake = self.wake.subscribe();
+        let mut head = loop {
+            match outbox::last_id(&self.db).await {
+                Ok(id) => break id,
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "reading the outbox head failed; retrying");
+                    tokio::time::sleep(self.poll).await;
+                }
+            }
+        };
+        self.head.store(head, Ordering::Release);
+        loop {
+            tokio::select! {
+                changed = wake.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+            // Read everything committed since the last read, in id order.
+            loop {
+                let rows = match outbox::after(&self.db, head, PAGE).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        tracing::warn!(error = %e.message(), "reading the outbox failed; retrying");
+                        break;
+                    }
+                };
+                let full = rows.len() as u64 == PAGE;
+                for row in rows {
+                    head = row.id;
+                    // No receiver is not an error: nobody is subscribed on this instance.
+                    let _ = self.live.send(Arc::new(row));
+                    self.head.store(head, Ordering::Release);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Listens for outbox notifications from every instance. A notification only wakes the tail,
+/// which reads the rows itself; after a lost connection it wakes the tail too, since
+/// notifications sent while the listener was away are gone.
+async fn listen(hub: Arc<Hub>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let pool = hub.db.get_postgres_connection_pool().clone();
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        hub.poke();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(_)) => hub.poke(),
+                // The connection dropped and will be re-established: re-read the outbox.
+                Ok(None) => hub.poke(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                    hub.poke();
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
