@@ -24,6 +24,8 @@ struct Inner {
     requests: BTreeMap<(String, u16), u64>,
     errors: BTreeMap<String, u64>,
     latency: BTreeMap<String, Histogram>,
+    ws_open: u64,
+    ws_closes: BTreeMap<u16, u64>,
 }
 
 #[derive(Default)]
@@ -59,6 +61,19 @@ impl Metrics {
     pub fn error(&self, code: &str) {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         *m.errors.entry(code.to_string()).or_default() += 1;
+    }
+
+    /// Records a WebSocket connection opening.
+    pub fn ws_opened(&self) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.ws_open += 1;
+    }
+
+    /// Records a WebSocket connection ending with `code` (1005 when the client left first).
+    pub fn ws_closed(&self, code: u16) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.ws_open = m.ws_open.saturating_sub(1);
+        *m.ws_closes.entry(code).or_default() += 1;
     }
 
     pub fn render(&self) -> String {
@@ -104,6 +119,16 @@ impl Metrics {
                 "cosell_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
                 h.count
             );
+        }
+        out.push_str("# HELP cosell_ws_connections Open WebSocket connections.\n");
+        out.push_str("# TYPE cosell_ws_connections gauge\n");
+        let _ = writeln!(out, "cosell_ws_connections {}", m.ws_open);
+        out.push_str(
+            "# HELP cosell_ws_closed_total WebSocket connections ended, by close code (1013: slow consumer).\n",
+        );
+        out.push_str("# TYPE cosell_ws_closed_total counter\n");
+        for (code, n) in &m.ws_closes {
+            let _ = writeln!(out, "cosell_ws_closed_total{{code=\"{code}\"}} {n}");
         }
         out.push_str("# HELP cosell_sql_statements_total SQL statements executed.\n");
         out.push_str("# TYPE cosell_sql_statements_total counter\n");

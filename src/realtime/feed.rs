@@ -45,12 +45,11 @@ impl Feed {
                 outbox::check_cursor(hub.db(), a).await?;
                 a
             }
-            // Read the head before taking the receiver: anything after the head is then either
-            // in the receiver or already committed, and the first catch-up reads it.
-            None => match hub.head() {
-                h if h >= 0 => h,
-                _ => outbox::last_id(hub.db()).await?,
-            },
+            // "Now" is the newest committed event, which the tail may not have read yet: a
+            // change the client saw commit before subscribing is not sent. Anything after it is
+            // either in the receiver taken below or committed already, and the first catch-up
+            // reads it.
+            None => outbox::last_id(hub.db()).await?,
         };
         let live = hub.receiver();
         Ok(Self {

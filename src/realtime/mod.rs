@@ -9,7 +9,6 @@
 
 pub mod feed;
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,8 +32,6 @@ pub const PAGE: u64 = 200;
 pub struct Hub {
     db: DatabaseConnection,
     live: broadcast::Sender<Arc<event::Model>>,
-    /// The highest outbox id broadcast so far (stored after the broadcast).
-    head: AtomicI64,
     wake: watch::Sender<u64>,
     poll: Duration,
     closing: watch::Sender<bool>,
@@ -45,7 +42,6 @@ impl Hub {
         Arc::new(Self {
             db,
             live: broadcast::channel(BROADCAST_CAPACITY).0,
-            head: AtomicI64::new(-1),
             wake: watch::channel(0).0,
             poll: poll.max(Duration::from_millis(50)),
             closing: watch::channel(false).0,
@@ -65,11 +61,6 @@ impl Hub {
     /// Announces that a change committed on this instance: the tail reads the outbox now.
     pub fn poke(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// The highest event id broadcast so far; events after it reach new receivers live.
-    pub fn head(&self) -> i64 {
-        self.head.load(Ordering::Acquire)
     }
 
     /// A receiver of every event committed from now on (before any scoping).
@@ -105,7 +96,6 @@ impl Hub {
                 }
             }
         };
-        self.head.store(head, Ordering::Release);
         loop {
             tokio::select! {
                 changed = wake.changed() => if changed.is_err() { return },
@@ -125,7 +115,6 @@ impl Hub {
                     head = row.id;
                     // No receiver is not an error: nobody is subscribed on this instance.
                     let _ = self.live.send(Arc::new(row));
-                    self.head.store(head, Ordering::Release);
                 }
                 if !full {
                     break;

@@ -52,6 +52,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub statements: StatementCounter,
     pub vendor: String,
+    /// The database this server uses; a second instance can share it.
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pg: Option<(String, String)>,
@@ -94,6 +96,23 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg) = fresh_database(&dir).await;
+    start(url, pg, dir, configure).await
+}
+
+/// A second server instance on `first`'s database, as several instances of one deployment.
+pub async fn spawn_sibling(first: &TestApp, configure: impl FnOnce(&mut Setup)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    start(first.database_url.clone(), None, dir, configure).await
+}
+
+async fn start(
+    url: String,
+    pg: Option<(String, String)>,
+    dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut Setup),
+) -> TestApp {
     let mut setup = Setup {
         limits: LimitArgs::default(),
         jwt: jwt_args(),
@@ -105,8 +124,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
         },
     };
     configure(&mut setup);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (url, pg) = fresh_database(&dir).await;
     let statements = StatementCounter::default();
     let conn = db::connect(&url, 5, statements.clone())
         .await
@@ -136,6 +153,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
         db: conn,
         statements,
         vendor: token_for(PrincipalKind::Vendor, Some("ADMIN"), None, None),
+        database_url: url,
         shutdown: Some(tx),
         server: Some(server),
         pg,

@@ -16,3 +16,6 @@ mod schema;
 mod scoping;
 mod statements;
 mod workflow;
+mod ws;
+mod ws_protocol;
+mod ws_realtime;

@@ -177,6 +177,7 @@ impl Connection {
             slow,
             state,
         };
+        conn.state.metrics.ws_opened();
         let realtime = conn.state.realtime.clone();
         let init_deadline = tokio::time::sleep(Duration::from_millis(realtime.ws_init_timeout_ms));
         tokio::pin!(init_deadline);
@@ -216,26 +217,38 @@ impl Connection {
                 }
                 _ = slow_rx.recv() => {
                     tracing::warn!("closing a WebSocket whose client does not read its messages");
-                    conn.state.metrics.error("SLOW_CONSUMER");
-                    let _ = conn.urgent.send(Some((close::TRY_AGAIN_LATER, "slow consumer: messages were not read in time; reconnect with after: <last event id>".into())));
-                    break None;
+                    let reason = "slow consumer: messages were not read in time; reconnect with after: <last event id>";
+                    let _ = conn.urgent.send(Some((close::TRY_AGAIN_LATER, reason.into())));
+                    break Some((close::TRY_AGAIN_LATER, reason.into()));
                 }
                 _ = until_true(&mut shutting_down) => {
-                    let _ = conn.urgent.send(Some((close::GOING_AWAY, "the server is restarting; reconnect with after: <last event id>".into())));
-                    break None;
+                    let reason = "the server is restarting; reconnect with after: <last event id>";
+                    let _ = conn.urgent.send(Some((close::GOING_AWAY, reason.into())));
+                    break Some((close::GOING_AWAY, reason.into()));
                 }
             }
         };
         for (_, (_, task)) in conn.operations.drain() {
             task.abort();
         }
-        if let Some((code, reason)) = closing {
-            let frame = Out::Close(code, protocol::reason(&reason));
-            if conn.out.send_timeout(frame, CLOSE_GRACE).await.is_err() {
-                let _ = conn.urgent.send(Some((code, protocol::reason(&reason))));
+        let Connection {
+            out, urgent, state, ..
+        } = conn;
+        state
+            .metrics
+            .ws_closed(closing.as_ref().map_or(1005, |(code, _)| *code));
+        match closing {
+            // Already on its way through the urgent path.
+            Some((code, _)) if urgent.borrow().as_ref().is_some_and(|(c, _)| *c == code) => {}
+            Some((code, reason)) => {
+                let frame = Out::Close(code, protocol::reason(&reason));
+                if out.send_timeout(frame, CLOSE_GRACE).await.is_err() {
+                    let _ = urgent.send(Some((code, protocol::reason(&reason))));
+                }
             }
+            None => {}
         }
-        drop(conn);
+        drop(out);
         let mut writer = writer;
         if tokio::time::timeout(CLOSE_GRACE * 2, &mut writer)
             .await
@@ -243,6 +256,8 @@ impl Connection {
         {
             writer.abort();
         }
+        // `urgent` lives until the writer is done: its end would read as a signal.
+        drop(urgent);
     }
 
     async fn send(&self, text: String) -> Result<(), Closing> {
@@ -405,6 +420,13 @@ impl Connection {
     }
 }
 
+/// Completes when an urgent close is set; never when the sender is gone.
+async fn signalled(rx: &mut watch::Receiver<Option<(u16, String)>>) {
+    if rx.wait_for(Option::is_some).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 async fn until_true(rx: &mut watch::Receiver<bool>) {
     if rx.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
@@ -498,7 +520,7 @@ async fn write(
     loop {
         let next = tokio::select! {
             biased;
-            _ = urgent.changed() => break,
+            _ = signalled(&mut urgent) => break,
             next = queue.recv() => next,
         };
         match next {
@@ -510,7 +532,7 @@ async fn write(
             Some(Out::Text(text)) => {
                 tokio::select! {
                     sent = sink.send(Message::Text(text.into())) => if sent.is_err() { return },
-                    _ = urgent.changed() => break,
+                    _ = signalled(&mut urgent) => break,
                 }
             }
         }
