@@ -519,9 +519,22 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Opportunity"))?;
+    // Partners on the deal hear of changes to what they see of it; a change to internal fields
+    // only (forecast notes, probability) stays with the vendor.
+    let shared_changed = {
+        let (mut b, mut a) = (snapshot(&before), snapshot(&after));
+        b["version"] = serde_json::Value::Null;
+        a["version"] = serde_json::Value::Null;
+        a != b
+    };
+    let audience = if shared_changed {
+        super::registrations::lifecycle::deal_audience(&txn, id).await?
+    } else {
+        vendor_only()
+    };
     let ev = NewEvent {
         topic: topic::OPPORTUNITY_UPDATED,
-        audience: vendor_only(),
+        audience,
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({ "before": snapshot(&before), "opportunity": snapshot(&after) }),
     };

@@ -17,5 +17,6 @@ mod scoping;
 mod statements;
 mod workflow;
 mod ws;
+mod ws_deals;
 mod ws_protocol;
 mod ws_realtime;

@@ -57,6 +57,14 @@ impl TestApp {
         self.ws_with(proto, None).await
     }
 
+    /// The newest outbox id: as `after`, a subscription that is live before the test's next
+    /// change (a subscription without `after` starts whenever the server gets to it).
+    pub async fn now(&self) -> String {
+        self.scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+            .await
+            .to_string()
+    }
+
     /// A graphql-transport-ws connection, initialised with `token`.
     pub async fn ws_as(&self, token: &str) -> Ws {
         let mut ws = self.ws(TRANSPORT).await;

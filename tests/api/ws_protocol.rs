@@ -245,8 +245,8 @@ async fn the_legacy_graphql_ws_subprotocol_serves_the_same_operations() {
 
     ws.subscribe(
         "s",
-        "subscription { registrationStatusChanged { event { topic } registration { status } } }",
-        json!({}),
+        "subscription($after: ID) { registrationStatusChanged(after: $after) { event { topic } registration { status } } }",
+        json!({ "after": app.now().await }),
     )
     .await;
     let p = app.create_partner("Legacy Partner").await;

@@ -17,8 +17,8 @@ const STATUS: &str = "subscription($o: ID, $s: [RegistrationStatus!], $after: ID
     event { id topic subjectId payload } registration { id status version privateNotes partner { id } } } }";
 const EVENTS: &str =
     "subscription($after: ID) { events(after: $after) { id topic subjectId payload } }";
-const CONFLICTS: &str = "subscription { conflictChanged { event { id topic subjectId payload } conflict { id kind status } } }";
-const DEALS: &str = "subscription { opportunityChanged { event { id topic subjectId payload } opportunity { id name stage forecastNotes } } }";
+const CONFLICTS: &str = "subscription($after: ID) { conflictChanged(after: $after) { event { id topic subjectId payload } conflict { id kind status } } }";
+const DEALS: &str = "subscription($after: ID) { opportunityChanged(after: $after) { event { id topic subjectId payload } opportunity { id name stage forecastNotes } } }";
 
 fn draft(domain: &str, role: &str, notes: &str) -> Value {
     json!({ "accountDomain": domain, "accountName": format!("{domain} Inc"), "dealName": "Roll-out", "role": role,
@@ -58,12 +58,21 @@ async fn an_approval_reaches_the_vendor_and_the_partner_the_moment_it_commits() 
     manual_review(&app).await;
     let p = app.create_partner("Northwind").await;
     let mut vendor = app.ws_as(&app.vendor).await;
-    vendor.subscribe("all", STATUS, json!({})).await;
+    let now = app.now().await;
     vendor
-        .subscribe("approved", STATUS, json!({ "s": ["APPROVED"] }))
+        .subscribe("all", STATUS, json!({ "after": now }))
+        .await;
+    vendor
+        .subscribe(
+            "approved",
+            STATUS,
+            json!({ "s": ["APPROVED"], "after": now }),
+        )
         .await;
     let mut partner = app.ws_as(&partner_token(&p)).await;
-    partner.subscribe("mine", STATUS, json!({})).await;
+    partner
+        .subscribe("mine", STATUS, json!({ "after": now }))
+        .await;
     // Subscriptions are live before the change: nothing is pending yet.
     assert!(vendor.silent_for(Duration::from_millis(200)).await.is_ok());
 
@@ -112,7 +121,13 @@ async fn an_approval_reaches_the_vendor_and_the_partner_the_moment_it_commits() 
 
     // Filtering by opportunity: another deal's registration does not reach this filter.
     let opp = approved["opportunity"]["id"].clone();
-    vendor.subscribe("deal", STATUS, json!({ "o": opp })).await;
+    vendor
+        .subscribe(
+            "deal",
+            STATUS,
+            json!({ "o": opp, "after": app.now().await }),
+        )
+        .await;
     let other = submit(&app, &p, draft("globex.com", "RESELLER", "x")).await;
     let m = vendor.next_payload("all").await;
     assert_eq!(
@@ -154,16 +169,17 @@ async fn three_partners_subscribed_at_once_hear_only_what_is_theirs() {
         app.create_partner("Charlie").await,
     );
     let mut socks = Vec::new();
+    let now = json!({ "after": app.now().await });
     for p in [&a, &b, &c] {
         let mut ws = app.ws_as(&partner_token(p)).await;
-        ws.subscribe("events", EVENTS, json!({})).await;
-        ws.subscribe("status", STATUS, json!({})).await;
-        ws.subscribe("conflicts", CONFLICTS, json!({})).await;
-        ws.subscribe("deals", DEALS, json!({})).await;
+        ws.subscribe("events", EVENTS, now.clone()).await;
+        ws.subscribe("status", STATUS, now.clone()).await;
+        ws.subscribe("conflicts", CONFLICTS, now.clone()).await;
+        ws.subscribe("deals", DEALS, now.clone()).await;
         socks.push(ws);
     }
     let mut vendor = app.ws_as(&app.vendor).await;
-    vendor.subscribe("events", EVENTS, json!({})).await;
+    vendor.subscribe("events", EVENTS, now.clone()).await;
 
     // A and B claim the same deal as RESELLER (exclusive: B's claim raises a conflict); C
     // works another customer. Then the deal moves a stage, which A and B share.
@@ -373,7 +389,8 @@ async fn a_rolled_back_change_sends_nothing() {
     let app = spawn_app().await;
     let acct = app.create_account("Acme", "acme.com").await;
     let mut ws = app.ws_as(&app.vendor).await;
-    ws.subscribe("e", EVENTS, json!({})).await;
+    ws.subscribe("e", EVENTS, json!({ "after": app.now().await }))
+        .await;
     let before = app.scalar("SELECT COUNT(*) FROM events").await;
     // The first contact is written (with its event) before the duplicate fails the batch,
     // which rolls back as a whole.
@@ -401,20 +418,32 @@ async fn a_rolled_back_change_sends_nothing() {
 
 #[tokio::test]
 async fn an_event_committed_on_one_instance_reaches_subscribers_on_another() {
-    // On PostgreSQL, LISTEN/NOTIFY carries it; two instances on one SQLite file rely on the
-    // outbox poll, set short here.
-    let first = spawn_app_with(|s| s.realtime.outbox_poll_ms = 200).await;
-    let second = spawn_sibling(&first, |s| s.realtime.outbox_poll_ms = 200).await;
+    // On PostgreSQL, LISTEN/NOTIFY carries it (the safety-net poll is set far out of reach);
+    // two instances on one SQLite file rely on the poll, set short here.
+    let pg = std::env::var("COSELL_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty());
+    let poll = if pg { 120_000 } else { 200 };
+    let first = spawn_app_with(|s| s.realtime.outbox_poll_ms = poll).await;
+    let second = spawn_sibling(&first, |s| s.realtime.outbox_poll_ms = poll).await;
     manual_review(&first).await;
     let p = first.create_partner("Two Sites").await;
+    let now = first.now().await;
     let mut on_second = second.ws_as(&second.vendor).await;
     on_second
-        .subscribe("s", STATUS, json!({ "s": ["APPROVED"] }))
+        .subscribe("s", STATUS, json!({ "s": ["APPROVED"], "after": now }))
         .await;
     let mut partner_on_second = second.ws_as(&partner_token(&p)).await;
     partner_on_second
-        .subscribe("s", STATUS, json!({ "s": ["APPROVED"] }))
+        .subscribe("s", STATUS, json!({ "s": ["APPROVED"], "after": now }))
         .await;
+    // On PostgreSQL, listen alongside to see what the notifications carry.
+    let mut listener = None;
+    if pg {
+        let mut l = sea_orm::sqlx::postgres::PgListener::connect(&first.database_url)
+            .await
+            .expect("LISTEN connection");
+        l.listen("cosell_events").await.unwrap();
+        listener = Some(l);
+    }
     let reg = submit(&first, &p, draft("multi.example", "RESELLER", "n")).await;
     let approved = approve(&first, &reg).await;
     for ws in [&mut on_second, &mut partner_on_second] {
@@ -423,6 +452,31 @@ async fn an_event_committed_on_one_instance_reaches_subscribers_on_another() {
         assert_eq!(m["registration"]["id"], approved["id"]);
         assert_eq!(m["registration"]["status"], "APPROVED");
     }
+    let Some(mut listener) = listener else {
+        return;
+    };
+    // Each notification carries an outbox id alone, far below PostgreSQL's 8000-byte limit.
+    let n = listener.recv().await.unwrap();
+    assert_eq!(n.channel(), "cosell_events");
+    let id: i64 = n.payload().parse().expect("an outbox id");
+    assert!(id > now.parse::<i64>().unwrap() && n.payload().len() < 20);
+    drop(listener);
+    // Cut every LISTEN connection: the instances reconnect and re-read the outbox from their
+    // last id, so a change committed meanwhile still arrives.
+    let cut = first
+        .scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%') AS cut",
+        )
+        .await;
+    assert!(cut >= 2, "both instances listen ({cut} cut)");
+    let reg = submit(&first, &p, draft("after-cut.example", "RESELLER", "n")).await;
+    approve(&first, &reg).await;
+    let m = on_second.next_payload("s").await;
+    assert_eq!(
+        m["data"]["registrationStatusChanged"]["registration"]["id"],
+        reg["id"]
+    );
 }
 
 #[tokio::test]
