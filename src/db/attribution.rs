@@ -406,8 +406,10 @@ async fn freeze(
             },
             audience,
             subject_id: ids::encode(Kind::Opportunity, opp.id),
-            // Shares are not in the event: partners read their own line from the API.
-            payload: json!({ "version": number, "model": model, "reason": reason }),
+            // Neither shares nor the correction's reason (which speaks of other parties' shares)
+            // are in the event: it goes to every partner on the deal, who read their own line
+            // from the API; the vendor reads the reason from the version history.
+            payload: json!({ "version": number, "model": model }),
         },
     )
     .await?;

@@ -154,6 +154,10 @@ async fn opportunity_events(
 ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
     let p = principal(ctx);
     p.require_read(Resource::Opportunities)?;
+    if topics.iter().any(|t| t.starts_with("threading.")) {
+        // Threading describes the contact network: the same scope as the `threading` field.
+        p.require_read(Resource::Contacts)?;
+    }
     let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
         .map(|n| ids::encode(Kind::Opportunity, n));
     let wants: Wants = Box::new(move |ev| {
@@ -215,8 +219,11 @@ impl RealtimeSubscription {
         let statuses: Option<Vec<String>> =
             status.map(|s| s.iter().map(|x| x.as_str().to_string()).collect());
         let wants: Wants = Box::new(move |ev| {
+            // Status transitions carry `to`; drafts and protection changes are not status
+            // changes (the `events` stream has those).
             ev.topic.starts_with("registration.")
                 && ev.topic != "registration.draft"
+                && ev.payload.get("to").is_some()
                 && only.as_deref().is_none_or(|o| {
                     payload_id(ev, &["registration", "opportunityId"]).as_deref() == Some(o)
                 })
@@ -281,8 +288,8 @@ impl RealtimeSubscription {
     }
 
     /// A deal's threading score fell below the risky line (a new single-threaded or stale
-    /// deal); the opportunity's `threading` field names the risks. Needs `opportunities:read`
-    /// for apps.
+    /// deal); the opportunity's `threading` field names the risks. Apps need
+    /// `opportunities:read` and `contacts:read`.
     async fn threading_risk_raised(
         &self,
         ctx: &Context<'_>,

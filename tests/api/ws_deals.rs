@@ -13,7 +13,7 @@ const DEALS: &str =
     "subscription($o: ID, $after: ID) { opportunityChanged(opportunityId: $o, after: $after) {
   event { id topic subjectId payload } opportunity { id name stage forecastNotes probability } } }";
 const WON: &str = "subscription($after: ID) { attributionFinalized(after: $after) {
-  event { topic subjectId } opportunity { id attribution { finalized rows { party shareBps partner { id } } } } } }";
+  event { topic subjectId payload } opportunity { id attribution { finalized rows { party shareBps partner { id } } } } } }";
 const STATUS: &str = "subscription($after: ID) { registrationStatusChanged(after: $after) { event { topic } registration { id } } }";
 
 /// A deal with partner `p` approved on it; returns the opportunity's id and version.
@@ -154,6 +154,19 @@ async fn attribution_is_announced_when_a_deal_is_won_and_each_partner_sees_its_o
     }
     let text = rows[2].to_string();
     assert!(text.contains(a.as_str()) && text.contains(b.as_str()));
+
+    // A correction is announced too, without its reason (which speaks of the others' shares).
+    app.ok(&app.vendor, "mutation($i: CorrectAttributionInput!) { correctAttribution(input: $i) { attribution { version } } }",
+        json!({ "i": { "opportunityId": opp, "expectedVersion": 1, "model": "EQUAL", "reason": "Bravo did most of the work" } }))
+        .await;
+    for ws in subs.iter_mut() {
+        let m = ws.next_payload("w").await;
+        assert_eq!(
+            m["data"]["attributionFinalized"]["event"]["topic"],
+            "attribution.corrected"
+        );
+        assert!(!m.to_string().contains("Bravo did most"), "{m}");
+    }
 }
 
 #[tokio::test]
@@ -179,6 +192,24 @@ async fn app_tokens_hear_only_what_their_scopes_and_their_partner_allow() {
         .subscribe("e", "subscription { events { id } }", json!({}))
         .await;
     assert_eq!(error_code(&narrow.next_payload("e").await), "FORBIDDEN");
+    narrow
+        .subscribe(
+            "t",
+            "subscription { threadingRiskRaised { event { payload } } }",
+            json!({}),
+        )
+        .await;
+    let t = loop {
+        let m = narrow.recv().await;
+        if m["id"] == "t" {
+            break m;
+        }
+    };
+    assert_eq!(
+        error_code(&t["payload"]),
+        "FORBIDDEN",
+        "threading needs contacts:read: {t}"
+    );
 
     let mut scoped = app.ws_as(&app_token("registrations:read", Some(&a))).await;
     scoped

@@ -280,3 +280,26 @@ async fn the_legacy_graphql_ws_subprotocol_serves_the_same_operations() {
     ws.send(json!({ "type": "connection_terminate" })).await;
     assert_eq!(ws.closed().await.0, 1000);
 }
+
+#[tokio::test]
+async fn a_partner_suspended_while_connected_loses_the_connection() {
+    let app = spawn_app_with(|s| s.realtime.ws_keepalive_seconds = 1).await;
+    let p = app.create_partner("Soon Suspended").await;
+    let mut idle = app.ws_as(&partner_token(&p)).await;
+    idle.subscribe("e", EVENTS, json!({})).await;
+    let mut busy = app.ws_as(&partner_token(&p)).await;
+    app.ok(
+        &app.vendor,
+        "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { status } } }",
+        json!({ "i": { "id": p, "expectedVersion": 1, "status": "SUSPENDED" } }),
+    )
+    .await;
+    // The next operation is refused by closing, as the next HTTP request would be refused...
+    busy.subscribe("q", VIEWER, json!({})).await;
+    let (code, reason) = busy.closed().await;
+    assert_eq!(code, 4403, "{reason}");
+    // ...and an idle connection ends at its next keep-alive.
+    let (code, reason) = idle.closed().await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("suspended"), "{reason}");
+}

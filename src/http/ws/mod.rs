@@ -204,6 +204,9 @@ impl Connection {
                     break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
                 }
                 _ = keepalive.tick(), if conn.principal.is_some() && realtime.ws_keepalive_seconds > 0 => {
+                    if let Err(c) = conn.still_allowed().await {
+                        break c;
+                    }
                     // A full queue already means traffic; the keep-alive is not needed then.
                     let _ = conn.out.try_send(Out::Text(protocol::keepalive(proto)));
                 }
@@ -330,7 +333,13 @@ impl Connection {
                 return Err(Some((close::INTERNAL, "internal error".into())));
             }
         };
-        let key = format!("{:?}:{}", principal.kind, principal.subject);
+        // Per party too: one app installed for several partners has a budget for each.
+        let key = format!(
+            "{:?}:{}:{}",
+            principal.kind,
+            principal.audience_tag(),
+            principal.subject
+        );
         let max = self.state.realtime.ws_max_connections_per_principal;
         let Some(slot) = Connections::acquire(&self.state.connections, key, max) else {
             return Err(Some((
@@ -353,10 +362,30 @@ impl Connection {
         Ok(())
     }
 
+    /// A partner suspended while connected loses the connection, as its next HTTP request
+    /// would be refused. Checked at each operation and each keep-alive.
+    async fn still_allowed(&self) -> Result<(), Closing> {
+        let Some(id) = self.principal.as_ref().and_then(Principal::partner_id) else {
+            return Ok(());
+        };
+        match crate::db::partners::is_active(&self.state.db, id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Some((
+                close::FORBIDDEN,
+                "Forbidden: the token's partner is suspended".into(),
+            ))),
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "checking a WebSocket partner's status failed");
+                Ok(())
+            }
+        }
+    }
+
     async fn on_subscribe(&mut self, id: String, op: Operation) -> Result<(), Closing> {
         let Some(principal) = self.principal.clone() else {
             return Err(Some((close::UNAUTHORIZED, "Unauthorized".into())));
         };
+        self.still_allowed().await?;
         if self.operations.contains_key(&id) {
             return Err(Some((
                 close::SUBSCRIBER_EXISTS,

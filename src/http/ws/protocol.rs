@@ -27,6 +27,8 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     pub const BAD_REQUEST: u16 = 4400;
     pub const UNAUTHORIZED: u16 = 4401;
+    /// The principal lost its access while connected (its partner was suspended).
+    pub const FORBIDDEN: u16 = 4403;
     pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
     pub const INIT_TIMEOUT: u16 = 4408;
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
