@@ -134,8 +134,8 @@ pub async fn prune(
 ) -> crate::error::AppResult<u64> {
     use entity::event_retention as retention;
     use sea_orm::sea_query::OnConflict;
-    use sea_orm::{EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
-    let txn = db.begin().await?;
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
+    let txn = super::begin_write(db).await?;
     let through: Option<Option<i64>> = event::Entity::find()
         .select_only()
         .column_as(event::Column::Id.max(), "max")

@@ -548,3 +548,65 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn retention_prunes_old_events_and_an_older_cursor_answers_cursor_expired() {
+    let app = spawn_app().await;
+    for i in 0..6 {
+        app.create_partner(&format!("Old {i}")).await;
+    }
+    let old = app.scalar("SELECT MAX(id) FROM events").await;
+    for i in 0..2 {
+        app.create_partner(&format!("New {i}")).await;
+    }
+    // Age the first events past the retention period, then start an instance whose retention
+    // job prunes them at start-up.
+    let aged = if app.database_url.starts_with("postgres") {
+        format!("UPDATE events SET created_at = now() - interval '40 days' WHERE id <= {old}")
+    } else {
+        format!("UPDATE events SET created_at = '2020-01-01 00:00:00+00:00' WHERE id <= {old}")
+    };
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, &aged)
+        .await
+        .unwrap();
+    let _pruner = spawn_sibling(&app, |s| s.realtime.outbox_retention_days = 30).await;
+    let mut left = 0;
+    for _ in 0..100 {
+        left = app
+            .scalar(&format!("SELECT COUNT(*) FROM events WHERE id <= {old}"))
+            .await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "aged events pruned");
+    assert!(
+        app.scalar("SELECT COUNT(*) FROM events").await >= 2,
+        "newer ones kept"
+    );
+
+    let stale = (old - 2).to_string();
+    let q = "query($a: ID) { events(after: $a) { id } }";
+    let body = app.gql(&app.vendor, q, json!({ "a": stale })).await;
+    assert_eq!(error_code(&body), "CURSOR_EXPIRED", "{body}");
+    let mut ws = app.ws_as(&app.vendor).await;
+    ws.subscribe("e", EVENTS, json!({ "after": stale })).await;
+    let p = ws.next_payload("e").await;
+    assert_eq!(error_code(&p), "CURSOR_EXPIRED", "{p}");
+    // Resuming from the last pruned id loses nothing, and works.
+    ws.subscribe("ok", EVENTS, json!({ "after": old.to_string() }))
+        .await;
+    let mut first = None;
+    while first.is_none() {
+        let m = ws.recv().await;
+        if m["id"] == "ok" {
+            first = Some(m);
+        }
+    }
+    let first = first.unwrap();
+    assert_eq!(
+        first["payload"]["data"]["events"]["topic"], "partner.created",
+        "{first}"
+    );
+}
