@@ -161,6 +161,19 @@ async fn start(
     }
 }
 
+impl TestApp {
+    /// Asks the server to stop as SIGTERM would, and waits (at most 15 s) until it has.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let stopped = tokio::time::timeout(std::time::Duration::from_secs(15), server).await;
+            assert!(stopped.is_ok(), "the server stops within 15 s");
+        }
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

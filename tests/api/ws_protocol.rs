@@ -303,3 +303,13 @@ async fn a_partner_suspended_while_connected_loses_the_connection() {
     assert_eq!(code, 4403, "{reason}");
     assert!(reason.contains("suspended"), "{reason}");
 }
+
+#[tokio::test]
+async fn a_stopping_server_closes_websockets_with_going_away() {
+    let mut app = spawn_app().await;
+    let mut ws = app.ws_as(&app.vendor).await;
+    ws.subscribe("e", EVENTS, json!({})).await;
+    let ((), (code, reason)) = tokio::join!(app.stop(), ws.closed());
+    assert_eq!(code, 1001, "{reason}");
+    assert!(reason.contains("after"), "{reason}");
+}
