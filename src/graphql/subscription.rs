@@ -75,7 +75,7 @@ fn decode_opt(field: &'static str, id: Option<&ID>, kind: Kind) -> AppResult<Opt
     .transpose()
 }
 
-/// The global ID an event payload names at `key` (e.g. the registration's opportunity).
+/// The string an event payload holds at `path` (e.g. the registration's opportunity ID).
 fn payload_id(ev: &event::Model, path: &[&str]) -> Option<String> {
     let mut v = &ev.payload;
     for k in path {

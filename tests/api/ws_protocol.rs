@@ -266,6 +266,19 @@ async fn the_legacy_graphql_ws_subprotocol_serves_the_same_operations() {
         status
     );
     ws.send(json!({ "type": "stop", "id": "s" })).await;
+    // A document that does not validate is refused with `error`.
+    ws.subscribe("bad", "subscription { nope }", json!({}))
+        .await;
+    let m = ws.recv().await;
+    assert_eq!(
+        (m["type"].as_str(), m["id"].as_str()),
+        (Some("error"), Some("bad")),
+        "{m}"
+    );
+    assert_eq!(
+        m["payload"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
 
     // Legacy refusals: connection_error, then the close.
     let mut bad = app.ws(LEGACY).await;

@@ -406,7 +406,7 @@ impl Connection {
                     "a connection may run at most {max} operations at once; complete one first"
                 ),
             );
-            return self.send(protocol::refused(self.proto, &id, errors)).await;
+            return self.send(protocol::refused(&id, errors)).await;
         }
         if let Err(wait) = self
             .state
@@ -418,7 +418,7 @@ impl Connection {
                 code::RATE_LIMITED,
                 format!("too many requests; retry in {} s", wait.as_secs().max(1)),
             );
-            return self.send(protocol::refused(self.proto, &id, errors)).await;
+            return self.send(protocol::refused(&id, errors)).await;
         }
         let (req, ty) = match prepare(
             &self.state,
@@ -430,7 +430,7 @@ impl Connection {
             Ok(ready) => ready,
             Err(refusal) => {
                 let errors = refusal["errors"].clone();
-                return self.send(protocol::refused(self.proto, &id, errors)).await;
+                return self.send(protocol::refused(&id, errors)).await;
             }
         };
         self.generation += 1;
@@ -499,8 +499,7 @@ impl Op {
                 let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
                 if first && request_error {
                     let errors = json["errors"].clone();
-                    self.send(protocol::refused(self.proto, &self.id, errors))
-                        .await;
+                    self.send(protocol::refused(&self.id, errors)).await;
                     return;
                 }
                 first = false;
@@ -515,8 +514,7 @@ impl Op {
                     let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
                     if request_error {
                         let errors = json["errors"].clone();
-                        self.send(protocol::refused(self.proto, &self.id, errors))
-                            .await;
+                        self.send(protocol::refused(&self.id, errors)).await;
                         return;
                     }
                     json

@@ -180,13 +180,10 @@ pub fn next(proto: Proto, id: &str, payload: Value) -> String {
     json!({ "type": ty, "id": id, "payload": payload }).to_string()
 }
 
-/// An operation refused before it ran: graphql-transport-ws sends `error` with the list of
-/// errors (and no `complete`); the legacy protocol sends them as a `data` result.
-pub fn refused(proto: Proto, id: &str, errors: Value) -> String {
-    match proto {
-        Proto::Transport => json!({ "type": "error", "id": id, "payload": errors }).to_string(),
-        Proto::Legacy => next(proto, id, json!({ "errors": errors })),
-    }
+/// An operation refused before it ran: `error` with the list of errors, which ends the
+/// operation (no `complete` follows), in both protocols.
+pub fn refused(id: &str, errors: Value) -> String {
+    json!({ "type": "error", "id": id, "payload": errors }).to_string()
 }
 
 pub fn complete(id: &str) -> String {
