@@ -30,6 +30,8 @@ pub struct NewEvent<'a> {
 
 /// The advisory lock that orders outbox writers on PostgreSQL.
 const OUTBOX_LOCK: i64 = 7_346_011;
+/// The advisory lock that makes instances prune the outbox one at a time.
+const PRUNE_LOCK: i64 = 7_346_012;
 
 /// Appends `ev` caused by `actor` on `conn` (a transaction of the change).
 ///
@@ -136,6 +138,11 @@ pub async fn prune(
     use sea_orm::sea_query::OnConflict;
     use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
     let txn = super::begin_write(db).await?;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Instances prune one at a time, so the recorded watermark never moves back.
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PRUNE_LOCK})"))
+            .await?;
+    }
     let through: Option<Option<i64>> = event::Entity::find()
         .select_only()
         .column_as(event::Column::Id.max(), "max")
