@@ -84,6 +84,9 @@ async fn graphiql() -> Html<String> {
     Html(
         async_graphql::http::GraphiQLSource::build()
             .endpoint("/graphql")
+            // GraphiQL sends the headers you enter as the connection_init payload, so an
+            // `Authorization` header authenticates subscriptions too.
+            .subscription_endpoint("/graphql/ws")
             .title("cosell GraphiQL")
             .finish(),
     )
