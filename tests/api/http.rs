@@ -235,7 +235,10 @@ async fn request_ids_health_readiness_metrics_and_graphiql() {
         .await
         .unwrap();
     assert!(page.contains("graphiql") || page.contains("GraphiQL"));
-    assert!(page.contains("/graphql/ws"), "GraphiQL runs subscriptions too");
+    assert!(
+        page.contains("/graphql/ws"),
+        "GraphiQL runs subscriptions too"
+    );
     let res = app.client.get(format!("{base}/nope")).send().await.unwrap();
     assert_eq!(res.status(), 404);
 }

@@ -3,9 +3,11 @@
 
 pub mod bulk;
 pub mod conflicts;
+pub mod decisions;
 pub mod figures;
 pub mod lifecycle;
 pub mod protection;
+pub mod submission;
 
 use std::collections::HashMap;
 

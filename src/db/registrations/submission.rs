@@ -1,0 +1,427 @@
+//! Drafts and submission: a partner's draft, its edits, the submission (with idempotency key)
+//! that holds it on conflict or auto-approves it, and the answer to an info request.
+
+use async_graphql::{InputObject, ID};
+use chrono::Utc;
+use entity::enums::{RegistrationRole, RegistrationStatus};
+use entity::registration::{ActiveModel, Column, Entity, Model};
+use entity::registration_transition as transition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+
+use super::conflicts;
+use super::decisions::{approve_in, Approval};
+use super::lifecycle::{
+    audience, changes, check_version, load_for_write, lock_deal, snapshot, step, DETECTOR, POLICY,
+};
+use crate::auth::{Principal, Resource};
+use crate::db::events::{self, NewEvent};
+use crate::db::{opportunities, rules};
+use crate::domain::registration::{auto_approves, Action};
+use crate::domain::{account::normalise_domain, money, text};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::scalars::{Date, MinorUnits};
+
+/// What a partner claims: an opportunity it can see, or a proposed deal at an account named by
+/// its domain.
+#[derive(InputObject, Debug, Clone)]
+pub struct RegistrationDraftInput {
+    /// An opportunity you can already see (you hold another registration on it). Omit it to
+    /// propose a deal the vendor may not know yet, by `accountDomain`.
+    pub opportunity_id: Option<ID>,
+    /// The customer's web domain, e.g. `acme.com`; required without `opportunityId`.
+    pub account_domain: Option<String>,
+    /// The customer's company name; required without `opportunityId`.
+    pub account_name: Option<String>,
+    /// A name for the proposed deal; required without `opportunityId`.
+    pub deal_name: Option<String>,
+    /// Your estimate of the deal's value, in minor units of `currency`.
+    pub amount: Option<MinorUnits>,
+    /// ISO 4217 currency of `amount`.
+    pub currency: Option<String>,
+    /// When you expect the deal to close.
+    pub expected_close_date: Option<Date>,
+    /// The role you play on the deal.
+    pub role: RegistrationRole,
+    /// Why the deal is yours: your relationship with the customer, work done so far (1 to 4000
+    /// characters). The vendor reads it.
+    pub justification: String,
+    /// Notes only your organisation and the vendor can read (at most 4000 characters).
+    pub private_notes: Option<String>,
+}
+
+struct Draft {
+    opportunity_id: Option<i64>,
+    account_domain: String,
+    account_name: Option<String>,
+    deal_name: Option<String>,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+    expected_close_date: Option<chrono::NaiveDate>,
+    role: RegistrationRole,
+    justification: String,
+    private_notes: Option<String>,
+}
+
+async fn check_draft<C: ConnectionTrait>(
+    conn: &C,
+    principal: &Principal,
+    d: RegistrationDraftInput,
+) -> AppResult<Draft> {
+    let justification = text::required("justification", &d.justification, 4000)?;
+    let private_notes = text::optional("privateNotes", d.private_notes.as_deref(), 4000)?;
+    let (amount_minor, currency) = match (d.amount, d.currency.as_deref()) {
+        (Some(a), Some(c)) => (
+            Some(money::amount("amount", a.0)?),
+            Some(money::currency(c)?),
+        ),
+        (None, None) => (None, None),
+        _ => {
+            return Err(AppError::bad_field(
+                "currency",
+                "give amount and currency together",
+            ))
+        }
+    };
+    let (opportunity_id, account_domain, account_name, deal_name) = match &d.opportunity_id {
+        Some(o) => {
+            let id = ids::decode_as(o, Kind::Opportunity)?;
+            let opp = opportunities::visible(principal)
+                .filter(entity::opportunity::Column::Id.eq(id))
+                .one(conn)
+                .await?
+                .ok_or(AppError::NotFound("Opportunity"))?;
+            let account = entity::account::Entity::find_by_id(opp.account_id)
+                .one(conn)
+                .await?
+                .ok_or(AppError::NotFound("Account"))?;
+            (Some(id), account.domain, Some(account.name), Some(opp.name))
+        }
+        None => {
+            let domain = d.account_domain.as_deref().ok_or_else(|| {
+                AppError::bad_field(
+                    "accountDomain",
+                    "give opportunityId, or accountDomain, accountName and dealName",
+                )
+            })?;
+            let name = text::required("accountName", d.account_name.as_deref().unwrap_or(""), 200)?;
+            let deal = text::required("dealName", d.deal_name.as_deref().unwrap_or(""), 200)?;
+            (None, normalise_domain(domain)?, Some(name), Some(deal))
+        }
+    };
+    Ok(Draft {
+        opportunity_id,
+        account_domain,
+        account_name,
+        deal_name,
+        amount_minor,
+        currency,
+        expected_close_date: d.expected_close_date.map(|d| d.0),
+        role: d.role,
+        justification,
+        private_notes,
+    })
+}
+
+fn apply_draft(m: &mut ActiveModel, d: Draft) {
+    m.opportunity_id = Set(d.opportunity_id);
+    m.account_domain = Set(d.account_domain);
+    m.account_name = Set(d.account_name);
+    m.deal_name = Set(d.deal_name);
+    m.amount_minor = Set(d.amount_minor);
+    m.currency = Set(d.currency);
+    m.expected_close_date = Set(d.expected_close_date);
+    m.role = Set(d.role);
+    m.justification = Set(d.justification);
+    m.private_notes = Set(d.private_notes);
+}
+
+/// Creates a DRAFT registration for the calling partner.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn create_draft(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: RegistrationDraftInput,
+) -> AppResult<Model> {
+    let partner_id = principal.require_partner_write(Resource::Registrations)?;
+    let txn = crate::db::begin_write(db).await?;
+    let draft = check_draft(&txn, principal, input).await?;
+    let reg = insert_draft(&txn, principal, partner_id, draft, None).await?;
+    txn.commit().await?;
+    Ok(reg)
+}
+
+async fn insert_draft(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    partner_id: i64,
+    draft: Draft,
+    idempotency_key: Option<String>,
+) -> AppResult<Model> {
+    let now = Utc::now();
+    let mut m = ActiveModel {
+        partner_id: Set(partner_id),
+        status: Set(RegistrationStatus::Draft),
+        idempotency_key: Set(idempotency_key),
+        auto_approved: Set(false),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    apply_draft(&mut m, draft);
+    let reg = m.insert(txn).await.map_err(|e| {
+        AppError::unique_or(
+            e,
+            "this idempotency key was already used for another registration",
+        )
+    })?;
+    transition::ActiveModel {
+        registration_id: Set(reg.id),
+        from_status: Set(None),
+        to_status: Set(RegistrationStatus::Draft),
+        actor: Set(principal.subject.clone()),
+        reason: Set(None),
+        at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    events::append(
+        txn,
+        principal,
+        NewEvent {
+            topic: "registration.draft",
+            audience: audience(&reg),
+            subject_id: ids::encode(Kind::Registration, reg.id),
+            payload: json!({ "registration": snapshot(&reg) }),
+        },
+    )
+    .await?;
+    Ok(reg)
+}
+
+/// Replaces the fields of a DRAFT.
+#[derive(InputObject, Debug)]
+pub struct UpdateRegistrationDraftInput {
+    /// The draft to change.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// The draft's new content (replaces all of it).
+    pub draft: RegistrationDraftInput,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn update_draft(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: UpdateRegistrationDraftInput,
+) -> AppResult<Model> {
+    principal.require_partner_write(Resource::Registrations)?;
+    let txn = crate::db::begin_write(db).await?;
+    let reg = load_for_write(&txn, principal, &input.id).await?;
+    check_version(&reg, input.expected_version)?;
+    if reg.status != RegistrationStatus::Draft {
+        return Err(AppError::Conflict(format!(
+            "the registration is {}; only a DRAFT can be edited",
+            reg.status.as_str()
+        )));
+    }
+    let draft = check_draft(&txn, principal, input.draft).await?;
+    let mut c = changes();
+    apply_draft(&mut c, draft);
+    c.updated_at = Set(Utc::now());
+    crate::db::update_versioned(
+        &txn,
+        "Registration",
+        c,
+        Column::Id,
+        Column::Version,
+        reg.id,
+        reg.version,
+    )
+    .await?;
+    let after = Entity::find_by_id(reg.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Registration"))?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Submits a registration: an existing DRAFT (`id` and `expectedVersion`), or a new one in
+/// one call (`draft`). Integrations should send an `idempotencyKey`: a retry with the same key
+/// returns the first result instead of registering twice.
+#[derive(InputObject, Debug)]
+pub struct SubmitRegistrationInput {
+    /// The DRAFT to submit.
+    pub id: Option<ID>,
+    /// The draft's version, with `id`.
+    pub expected_version: Option<i32>,
+    /// Create and submit in one step instead of submitting a draft.
+    pub draft: Option<RegistrationDraftInput>,
+    /// Your unique key for this submission (at most 200 characters).
+    pub idempotency_key: Option<String>,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn submit(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: SubmitRegistrationInput,
+) -> AppResult<Model> {
+    let partner_id = principal.require_partner_write(Resource::Registrations)?;
+    let key = text::optional("idempotencyKey", input.idempotency_key.as_deref(), 200)?;
+    if let Some(k) = &key {
+        if let Some(first) = by_key(db, partner_id, k).await? {
+            return Ok(first);
+        }
+    }
+    let result = submit_once(db, principal, partner_id, input, key.clone()).await;
+    match (result, &key) {
+        // A concurrent retry with the same key won the insert: answer with its result.
+        (Err(e @ AppError::Conflict(_)), Some(k)) => match by_key(db, partner_id, k).await? {
+            Some(first) => Ok(first),
+            None => Err(e),
+        },
+        (other, _) => other,
+    }
+}
+
+async fn by_key(db: &DatabaseConnection, partner_id: i64, key: &str) -> AppResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::PartnerId.eq(partner_id))
+        .filter(Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+async fn submit_once(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    partner_id: i64,
+    input: SubmitRegistrationInput,
+    key: Option<String>,
+) -> AppResult<Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let reg = match (input.id, input.draft) {
+        (Some(id), None) => {
+            let reg = load_for_write(&txn, principal, &id).await?;
+            let expected = input.expected_version.ok_or_else(|| {
+                AppError::bad_field(
+                    "expectedVersion",
+                    "submitting a draft needs its expectedVersion",
+                )
+            })?;
+            check_version(&reg, expected)?;
+            reg
+        }
+        (None, Some(d)) => {
+            let draft = check_draft(&txn, principal, d).await?;
+            insert_draft(&txn, principal, partner_id, draft, key.clone()).await?
+        }
+        _ => {
+            return Err(AppError::bad_input(
+                "give either `id` (a draft) or `draft` (create and submit)",
+            ))
+        }
+    };
+    let mut c = changes();
+    if reg.idempotency_key.is_none() && key.is_some() {
+        c.idempotency_key = Set(key);
+    }
+    let after = submit_in(&txn, principal, &reg, Action::Submit, None, c).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Moves `reg` to SUBMITTED, then holds it for review if anything conflicts, or approves it
+/// when the auto-approval policy allows.
+async fn submit_in(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    reg: &Model,
+    action: Action,
+    reason: Option<String>,
+    mut c: ActiveModel,
+) -> AppResult<Model> {
+    lock_deal(txn, &reg.account_domain).await?;
+    c.submitted_at = Set(Some(Utc::now()));
+    c.info_request = Set(None);
+    let submitted = step(txn, principal, reg, action, reason, c).await?;
+    let rule = rules::of(txn, submitted.role).await?;
+    let found = conflicts::detect(txn, &submitted, &rule).await?;
+    if !found.is_empty() {
+        let kinds: Vec<&str> = found.iter().map(|f| f.kind_name()).collect();
+        let held = step(
+            txn,
+            &Principal::system(DETECTOR),
+            &submitted,
+            Action::StartReview,
+            Some(format!("held by conflict: {}", kinds.join(", "))),
+            changes(),
+        )
+        .await?;
+        conflicts::raise(txn, &held, found).await?;
+        return Ok(held);
+    }
+    let partner = entity::partner::Entity::find_by_id(submitted.partner_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Partner"))?;
+    let amount = match submitted.opportunity_id {
+        Some(o) => entity::opportunity::Entity::find_by_id(o)
+            .one(txn)
+            .await?
+            .map(|o| o.amount_minor),
+        None => submitted.amount_minor,
+    };
+    if auto_approves(rules::auto_approval(&rule), partner.tier, amount, false) {
+        let approval = Approval {
+            link: None,
+            create: true,
+            reason: Some("approved by the auto-approval policy".into()),
+            co_sell: false,
+        };
+        return approve_in(txn, &Principal::system(POLICY), &submitted, approval, true).await;
+    }
+    Ok(submitted)
+}
+
+/// A partner's answer to a NEEDS_INFO request; the registration is submitted again.
+#[derive(InputObject, Debug)]
+pub struct AnswerInfoRequestInput {
+    /// The registration in NEEDS_INFO.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+    /// Your answer to the vendor's question (1 to 4000 characters), recorded in the history.
+    pub answer: String,
+    /// A replacement justification, if the answer changes it.
+    pub justification: Option<String>,
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn answer_info(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    input: AnswerInfoRequestInput,
+) -> AppResult<Model> {
+    principal.require_partner_write(Resource::Registrations)?;
+    let answer = text::required("answer", &input.answer, 4000)?;
+    let mut c = changes();
+    if let Some(j) = &input.justification {
+        c.justification = Set(text::required("justification", j, 4000)?);
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let reg = load_for_write(&txn, principal, &input.id).await?;
+    check_version(&reg, input.expected_version)?;
+    let after = submit_in(&txn, principal, &reg, Action::AnswerInfo, Some(answer), c).await?;
+    txn.commit().await?;
+    Ok(after)
+}
