@@ -1,246 +1,20 @@
-//! Opportunities: scoped reads with vendor-internal fields redacted, vendor writes, stage moves
-//! with history.
+//! Vendor writes to opportunities: create, update and stage moves, each one transaction with
+//! its event and, for stage moves, the history row.
 
-use std::collections::HashMap;
-
-use async_graphql::{Enum, InputObject, ID};
+use async_graphql::{InputObject, ID};
 use chrono::Utc;
 use entity::enums::OpportunityStage;
 use entity::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use super::events::{self, topic, vendor_only, NewEvent};
-use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Principal, Resource, VendorRole};
+use crate::db::events::{self, topic, vendor_only, NewEvent};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, MinorUnits};
-
-/// The opportunities `principal` may see: all for the vendor; for a partner, those it holds a
-/// registration on.
-pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Opportunities) {
-        return super::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => {
-            Condition::all().add(Column::Id.in_subquery(super::registrations::deals_of_partner(id)))
-        }
-    }
-}
-
-pub fn visible(principal: &Principal) -> Select<Entity> {
-    Entity::find().filter(scope(principal))
-}
-
-/// Blanks the vendor-internal fields for anyone outside the vendor.
-pub fn redact(principal: &Principal, mut m: Model) -> Model {
-    if !principal.is_vendor_party() {
-        m.forecast_notes = None;
-        m.probability = None;
-    }
-    m
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
-    principal.require_read(Resource::Opportunities)?;
-    let m = visible(principal).filter(Column::Id.eq(id)).one(db).await?;
-    m.map(|m| redact(principal, m))
-        .ok_or(AppError::NotFound("Opportunity"))
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn load(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Model>> {
-    let rows = visible(principal)
-        .filter(Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|m| (m.id, redact(principal, m)))
-        .collect())
-}
-
-/// Stage histories of the visible opportunities among `ids`, oldest change first.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn load_history(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<stage_change::Model>>> {
-    let visible_ids = visible(principal)
-        .select_only()
-        .column(Column::Id)
-        .into_query();
-    let rows = stage_change::Entity::find()
-        .filter(stage_change::Column::OpportunityId.is_in(ids.to_vec()))
-        .filter(stage_change::Column::OpportunityId.in_subquery(visible_ids))
-        .order_by_asc(stage_change::Column::Id)
-        .all(db)
-        .await?;
-    let mut out: HashMap<i64, Vec<stage_change::Model>> = HashMap::new();
-    for r in rows {
-        out.entry(r.opportunity_id).or_default().push(r);
-    }
-    Ok(out)
-}
-
-/// Filters for the opportunity list; all given filters must match.
-#[derive(InputObject, Default, Debug)]
-pub struct OpportunityFilter {
-    /// Only opportunities in one of these stages.
-    pub stage_in: Option<Vec<OpportunityStage>>,
-    /// Only opportunities at this account.
-    pub account_id: Option<ID>,
-    /// Only opportunities owned by this vendor seller (exact match).
-    pub owner: Option<String>,
-    /// Only opportunities in this region (exact match).
-    pub region: Option<String>,
-    /// Expected close on or after this date.
-    pub close_date_from: Option<Date>,
-    /// Expected close on or before this date.
-    pub close_date_to: Option<Date>,
-    /// Amount at least this many minor units (compare within one currency).
-    pub amount_min: Option<MinorUnits>,
-    /// Amount at most this many minor units.
-    pub amount_max: Option<MinorUnits>,
-    /// Only amounts in this ISO 4217 currency.
-    pub currency: Option<String>,
-    /// Case-insensitive substring of the opportunity's name.
-    pub name_contains: Option<String>,
-}
-
-/// Orders of the opportunity list. Ties are broken by creation order: oldest first in
-/// ascending orders, newest first in descending ones.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-pub enum OpportunityOrder {
-    /// Oldest first.
-    #[default]
-    CreatedAsc,
-    /// Newest first.
-    CreatedDesc,
-    /// Least recently changed first.
-    UpdatedAsc,
-    /// Most recently changed first.
-    UpdatedDesc,
-    /// Alphabetical by name.
-    NameAsc,
-    /// Reverse alphabetical by name.
-    NameDesc,
-    /// Smallest amount first (minor units, whatever the currency).
-    AmountAsc,
-    /// Largest amount first.
-    AmountDesc,
-    /// Soonest expected close first.
-    CloseDateAsc,
-    /// Latest expected close first.
-    CloseDateDesc,
-}
-
-fn ordering(order: OpportunityOrder) -> (Ordering<Entity>, fn(&Model) -> SortKey) {
-    use OpportunityOrder::*;
-    let (column, desc, key): (Option<Column>, bool, fn(&Model) -> SortKey) = match order {
-        CreatedAsc => (None, false, |_| SortKey::Id),
-        CreatedDesc => (None, true, |_| SortKey::Id),
-        UpdatedAsc => (Some(Column::UpdatedAt), false, |m| {
-            SortKey::Time(m.updated_at)
-        }),
-        UpdatedDesc => (Some(Column::UpdatedAt), true, |m| {
-            SortKey::Time(m.updated_at)
-        }),
-        NameAsc => (Some(Column::Name), false, |m| SortKey::Text(m.name.clone())),
-        NameDesc => (Some(Column::Name), true, |m| SortKey::Text(m.name.clone())),
-        AmountAsc => (Some(Column::AmountMinor), false, |m| {
-            SortKey::Int(m.amount_minor)
-        }),
-        AmountDesc => (Some(Column::AmountMinor), true, |m| {
-            SortKey::Int(m.amount_minor)
-        }),
-        CloseDateAsc => (Some(Column::ExpectedCloseDate), false, |m| {
-            SortKey::Date(m.expected_close_date)
-        }),
-        CloseDateDesc => (Some(Column::ExpectedCloseDate), true, |m| {
-            SortKey::Date(m.expected_close_date)
-        }),
-    };
-    (
-        Ordering {
-            name: format!("opportunities:{order:?}"),
-            column,
-            id: Column::Id,
-            desc,
-        },
-        key,
-    )
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn list(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    filter: OpportunityFilter,
-    order: OpportunityOrder,
-    args: &PageArgs,
-    limits: PageLimits,
-) -> AppResult<(Page<Model>, Select<Entity>)> {
-    principal.require_read(Resource::Opportunities)?;
-    let mut q = visible(principal);
-    if let Some(stages) = filter.stage_in {
-        q = q.filter(Column::Stage.is_in(stages));
-    }
-    if let Some(a) = &filter.account_id {
-        // A malformed ID is BAD_USER_INPUT; an ID of another type simply matches nothing.
-        let account = match ids::decode(a)? {
-            (Kind::Account, id) => id,
-            _ => 0,
-        };
-        q = q.filter(Column::AccountId.eq(account));
-    }
-    if let Some(o) = filter.owner {
-        q = q.filter(Column::Owner.eq(o));
-    }
-    if let Some(r) = filter.region {
-        q = q.filter(Column::Region.eq(r));
-    }
-    if let Some(d) = filter.close_date_from {
-        q = q.filter(Column::ExpectedCloseDate.gte(d.0));
-    }
-    if let Some(d) = filter.close_date_to {
-        q = q.filter(Column::ExpectedCloseDate.lte(d.0));
-    }
-    if let Some(a) = filter.amount_min {
-        q = q.filter(Column::AmountMinor.gte(a.0));
-    }
-    if let Some(a) = filter.amount_max {
-        q = q.filter(Column::AmountMinor.lte(a.0));
-    }
-    if let Some(c) = filter.currency.as_deref() {
-        q = q.filter(Column::Currency.eq(money::currency(c)?));
-    }
-    if let Some(n) = filter.name_contains.as_deref() {
-        q = q.filter(super::contains_ci(Column::Name, n));
-    }
-    let (ord, key) = ordering(order);
-    let mut page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
-    page.items = page
-        .items
-        .into_iter()
-        .map(|(c, m)| (c, redact(principal, m)))
-        .collect();
-    Ok((page, q))
-}
 
 /// A new opportunity.
 #[derive(InputObject, Debug)]
@@ -381,7 +155,7 @@ pub async fn create(
     let forecast_notes = text::optional("forecastNotes", input.forecast_notes.as_deref(), 4000)?;
     let probability = rules::probability(input.probability)?;
     let stage = input.stage.unwrap_or(OpportunityStage::Prospecting);
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let account = entity::account::Entity::find_by_id(account_id)
         .one(&txn)
         .await?
@@ -498,14 +272,14 @@ pub async fn update(
     if input.probability.is_some() {
         c.probability = Set(rules::probability(input.probability)?);
     }
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Opportunity"))?;
-    super::check_version("Opportunity", input.expected_version, before.version)?;
+    crate::db::check_version("Opportunity", input.expected_version, before.version)?;
     c.updated_at = Set(Utc::now());
-    super::update_versioned(
+    crate::db::update_versioned(
         &txn,
         "Opportunity",
         c,
@@ -528,7 +302,7 @@ pub async fn update(
         a != b
     };
     let audience = if shared_changed {
-        super::registrations::lifecycle::deal_audience(&txn, id).await?
+        crate::db::registrations::lifecycle::deal_audience(&txn, id).await?
     } else {
         vendor_only()
     };
@@ -564,12 +338,12 @@ pub async fn change_stage(
     if reopen && reason.is_none() {
         return Err(AppError::bad_field("reason", "reopening needs a reason"));
     }
-    let txn = super::begin_write(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = Entity::find_by_id(id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Opportunity"))?;
-    super::check_version("Opportunity", expected_version, before.version)?;
+    crate::db::check_version("Opportunity", expected_version, before.version)?;
     rules::check_move(before.stage, stage, reopen)?;
     let now = Utc::now();
     let changes = ActiveModel {
@@ -578,7 +352,7 @@ pub async fn change_stage(
         closed_at: Set(stage.is_closed().then_some(now)),
         ..Default::default()
     };
-    super::update_versioned(
+    crate::db::update_versioned(
         &txn,
         "Opportunity",
         changes,
@@ -594,7 +368,7 @@ pub async fn change_stage(
         .ok_or(AppError::NotFound("Opportunity"))?;
     record_stage(&txn, principal, &after, Some(before.stage), reason.clone()).await?;
     if stage.is_closed() {
-        super::registrations::lifecycle::close_claims(
+        crate::db::registrations::lifecycle::close_claims(
             &txn,
             principal,
             id,
@@ -603,11 +377,11 @@ pub async fn change_stage(
         .await?;
     }
     if stage == OpportunityStage::ClosedWon {
-        super::attribution::finalize_in(&txn, principal, &after).await?;
+        crate::db::attribution::finalize_in(&txn, principal, &after).await?;
     }
     let ev = NewEvent {
         topic: topic::OPPORTUNITY_STAGE_CHANGED,
-        audience: super::registrations::lifecycle::deal_audience(&txn, id).await?,
+        audience: crate::db::registrations::lifecycle::deal_audience(&txn, id).await?,
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({
             "from": before.stage, "to": after.stage, "reason": reason, "reopened": reopen,
@@ -617,18 +391,4 @@ pub async fn change_stage(
     events::append(&txn, principal, ev).await?;
     txn.commit().await?;
     Ok(after)
-}
-
-/// Finds an opportunity by account and exact name (demo loading).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn find_by_name(
-    db: &DatabaseConnection,
-    account_id: i64,
-    name: &str,
-) -> AppResult<Option<Model>> {
-    Ok(Entity::find()
-        .filter(Column::AccountId.eq(account_id))
-        .filter(Column::Name.eq(name))
-        .one(db)
-        .await?)
 }

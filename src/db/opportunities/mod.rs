@@ -1,0 +1,258 @@
+//! Opportunities: scoped reads with vendor-internal fields redacted; the vendor's writes and
+//! stage moves with history are in `writes`.
+
+mod writes;
+
+pub use writes::*;
+
+use std::collections::HashMap;
+
+use async_graphql::{Enum, InputObject, ID};
+use entity::enums::OpportunityStage;
+use entity::opportunity::{Column, Entity, Model};
+use entity::opportunity_stage_change as stage_change;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Select,
+};
+
+use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::auth::{Party, Principal, Resource};
+use crate::domain::money;
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::scalars::{Date, MinorUnits};
+
+/// The opportunities `principal` may see: all for the vendor; for a partner, those it holds a
+/// registration on.
+pub fn scope(principal: &Principal) -> Condition {
+    if !principal.may_read(Resource::Opportunities) {
+        return super::nothing();
+    }
+    match principal.party {
+        Party::Vendor => Condition::all(),
+        Party::Partner(id) => {
+            Condition::all().add(Column::Id.in_subquery(super::registrations::deals_of_partner(id)))
+        }
+    }
+}
+
+pub fn visible(principal: &Principal) -> Select<Entity> {
+    Entity::find().filter(scope(principal))
+}
+
+/// Blanks the vendor-internal fields for anyone outside the vendor.
+pub fn redact(principal: &Principal, mut m: Model) -> Model {
+    if !principal.is_vendor_party() {
+        m.forecast_notes = None;
+        m.probability = None;
+    }
+    m
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
+    principal.require_read(Resource::Opportunities)?;
+    let m = visible(principal).filter(Column::Id.eq(id)).one(db).await?;
+    m.map(|m| redact(principal, m))
+        .ok_or(AppError::NotFound("Opportunity"))
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| (m.id, redact(principal, m)))
+        .collect())
+}
+
+/// Stage histories of the visible opportunities among `ids`, oldest change first.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn load_history(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<stage_change::Model>>> {
+    let visible_ids = visible(principal)
+        .select_only()
+        .column(Column::Id)
+        .into_query();
+    let rows = stage_change::Entity::find()
+        .filter(stage_change::Column::OpportunityId.is_in(ids.to_vec()))
+        .filter(stage_change::Column::OpportunityId.in_subquery(visible_ids))
+        .order_by_asc(stage_change::Column::Id)
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Vec<stage_change::Model>> = HashMap::new();
+    for r in rows {
+        out.entry(r.opportunity_id).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// Filters for the opportunity list; all given filters must match.
+#[derive(InputObject, Default, Debug)]
+pub struct OpportunityFilter {
+    /// Only opportunities in one of these stages.
+    pub stage_in: Option<Vec<OpportunityStage>>,
+    /// Only opportunities at this account.
+    pub account_id: Option<ID>,
+    /// Only opportunities owned by this vendor seller (exact match).
+    pub owner: Option<String>,
+    /// Only opportunities in this region (exact match).
+    pub region: Option<String>,
+    /// Expected close on or after this date.
+    pub close_date_from: Option<Date>,
+    /// Expected close on or before this date.
+    pub close_date_to: Option<Date>,
+    /// Amount at least this many minor units (compare within one currency).
+    pub amount_min: Option<MinorUnits>,
+    /// Amount at most this many minor units.
+    pub amount_max: Option<MinorUnits>,
+    /// Only amounts in this ISO 4217 currency.
+    pub currency: Option<String>,
+    /// Case-insensitive substring of the opportunity's name.
+    pub name_contains: Option<String>,
+}
+
+/// Orders of the opportunity list. Ties are broken by creation order: oldest first in
+/// ascending orders, newest first in descending ones.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OpportunityOrder {
+    /// Oldest first.
+    #[default]
+    CreatedAsc,
+    /// Newest first.
+    CreatedDesc,
+    /// Least recently changed first.
+    UpdatedAsc,
+    /// Most recently changed first.
+    UpdatedDesc,
+    /// Alphabetical by name.
+    NameAsc,
+    /// Reverse alphabetical by name.
+    NameDesc,
+    /// Smallest amount first (minor units, whatever the currency).
+    AmountAsc,
+    /// Largest amount first.
+    AmountDesc,
+    /// Soonest expected close first.
+    CloseDateAsc,
+    /// Latest expected close first.
+    CloseDateDesc,
+}
+
+fn ordering(order: OpportunityOrder) -> (Ordering<Entity>, fn(&Model) -> SortKey) {
+    use OpportunityOrder::*;
+    let (column, desc, key): (Option<Column>, bool, fn(&Model) -> SortKey) = match order {
+        CreatedAsc => (None, false, |_| SortKey::Id),
+        CreatedDesc => (None, true, |_| SortKey::Id),
+        UpdatedAsc => (Some(Column::UpdatedAt), false, |m| {
+            SortKey::Time(m.updated_at)
+        }),
+        UpdatedDesc => (Some(Column::UpdatedAt), true, |m| {
+            SortKey::Time(m.updated_at)
+        }),
+        NameAsc => (Some(Column::Name), false, |m| SortKey::Text(m.name.clone())),
+        NameDesc => (Some(Column::Name), true, |m| SortKey::Text(m.name.clone())),
+        AmountAsc => (Some(Column::AmountMinor), false, |m| {
+            SortKey::Int(m.amount_minor)
+        }),
+        AmountDesc => (Some(Column::AmountMinor), true, |m| {
+            SortKey::Int(m.amount_minor)
+        }),
+        CloseDateAsc => (Some(Column::ExpectedCloseDate), false, |m| {
+            SortKey::Date(m.expected_close_date)
+        }),
+        CloseDateDesc => (Some(Column::ExpectedCloseDate), true, |m| {
+            SortKey::Date(m.expected_close_date)
+        }),
+    };
+    (
+        Ordering {
+            name: format!("opportunities:{order:?}"),
+            column,
+            id: Column::Id,
+            desc,
+        },
+        key,
+    )
+}
+
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: OpportunityFilter,
+    order: OpportunityOrder,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Opportunities)?;
+    let mut q = visible(principal);
+    if let Some(stages) = filter.stage_in {
+        q = q.filter(Column::Stage.is_in(stages));
+    }
+    if let Some(a) = &filter.account_id {
+        // A malformed ID is BAD_USER_INPUT; an ID of another type simply matches nothing.
+        let account = match ids::decode(a)? {
+            (Kind::Account, id) => id,
+            _ => 0,
+        };
+        q = q.filter(Column::AccountId.eq(account));
+    }
+    if let Some(o) = filter.owner {
+        q = q.filter(Column::Owner.eq(o));
+    }
+    if let Some(r) = filter.region {
+        q = q.filter(Column::Region.eq(r));
+    }
+    if let Some(d) = filter.close_date_from {
+        q = q.filter(Column::ExpectedCloseDate.gte(d.0));
+    }
+    if let Some(d) = filter.close_date_to {
+        q = q.filter(Column::ExpectedCloseDate.lte(d.0));
+    }
+    if let Some(a) = filter.amount_min {
+        q = q.filter(Column::AmountMinor.gte(a.0));
+    }
+    if let Some(a) = filter.amount_max {
+        q = q.filter(Column::AmountMinor.lte(a.0));
+    }
+    if let Some(c) = filter.currency.as_deref() {
+        q = q.filter(Column::Currency.eq(money::currency(c)?));
+    }
+    if let Some(n) = filter.name_contains.as_deref() {
+        q = q.filter(super::contains_ci(Column::Name, n));
+    }
+    let (ord, key) = ordering(order);
+    let mut page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
+    page.items = page
+        .items
+        .into_iter()
+        .map(|(c, m)| (c, redact(principal, m)))
+        .collect();
+    Ok((page, q))
+}
+
+/// Finds an opportunity by account and exact name (demo loading).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn find_by_name(
+    db: &DatabaseConnection,
+    account_id: i64,
+    name: &str,
+) -> AppResult<Option<Model>> {
+    Ok(Entity::find()
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::Name.eq(name))
+        .one(db)
+        .await?)
+}
