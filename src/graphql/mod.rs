@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod attribution;
+pub mod conflict;
 pub mod connection;
 pub mod contact;
 pub mod events;
