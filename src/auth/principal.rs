@@ -169,6 +169,12 @@ impl Principal {
         }
     }
 
+    /// The key per-principal limits (rate, WebSocket connections) count under: kind, party and
+    /// subject, so one app installed for several partners has a budget for each.
+    pub fn limit_key(&self) -> String {
+        format!("{:?}:{}:{}", self.kind, self.audience_tag(), self.subject)
+    }
+
     fn has_scope(&self, resource: Resource, write: bool) -> bool {
         match &self.scopes {
             None => true,

@@ -239,10 +239,7 @@ async fn run(
             return res;
         }
     };
-    if let Err(wait) = state
-        .rate_limiter
-        .check(&format!("{:?}:{}", principal.kind, principal.subject))
-    {
+    if let Err(wait) = state.rate_limiter.check(&principal.limit_key()) {
         state.metrics.error(code::RATE_LIMITED);
         let secs = wait.as_secs().max(1);
         let mut res = errors_only(

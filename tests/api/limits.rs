@@ -188,8 +188,36 @@ async fn each_principal_is_rate_limited_on_its_own() {
     assert_eq!(r.code(), "RATE_LIMITED");
     assert!(r.headers.contains_key("retry-after"));
     assert_eq!(
-        app.post(Some(&other), q).await.status,
+        app.post(Some(&other), q.clone()).await.status,
         200,
         "another principal has its own budget"
     );
+    // One app installed for two partners (the same subject) has a budget for each.
+    let manager = vendor_token("CHANNEL_MANAGER");
+    let create =
+        "mutation($i: CreatePartnerInput!) { createPartner(input: $i) { partner { id } } }";
+    let mut ids = Vec::new();
+    for name in ["A", "B"] {
+        let d = app
+            .ok(
+                &manager,
+                create,
+                json!({ "i": { "name": name, "tier": "GOLD" } }),
+            )
+            .await;
+        ids.push(
+            d["createPartner"]["partner"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    let for_a = app_token("opportunities:read", Some(a));
+    for _ in 0..2 {
+        assert_eq!(app.post(Some(&for_a), q.clone()).await.status, 200);
+    }
+    assert_eq!(app.post(Some(&for_a), q.clone()).await.status, 429);
+    let for_b = app_token("opportunities:read", Some(b));
+    assert_eq!(app.post(Some(&for_b), q).await.status, 200);
 }

@@ -337,15 +337,9 @@ impl Connection {
                 return Err(Some((close::INTERNAL, "internal error".into())));
             }
         };
-        // Per party too: one app installed for several partners has a budget for each.
-        let key = format!(
-            "{:?}:{}:{}",
-            principal.kind,
-            principal.audience_tag(),
-            principal.subject
-        );
         let max = self.state.realtime.ws_max_connections_per_principal;
-        let Some(slot) = Connections::acquire(&self.state.connections, key, max) else {
+        let Some(slot) = Connections::acquire(&self.state.connections, principal.limit_key(), max)
+        else {
             return Err(Some((
                 close::POLICY,
                 format!(
@@ -408,11 +402,7 @@ impl Connection {
             );
             return self.send(protocol::refused(&id, errors)).await;
         }
-        if let Err(wait) = self
-            .state
-            .rate_limiter
-            .check(&format!("{:?}:{}", principal.kind, principal.subject))
-        {
+        if let Err(wait) = self.state.rate_limiter.check(&principal.limit_key()) {
             self.state.metrics.error(code::RATE_LIMITED);
             let errors = refuse(
                 code::RATE_LIMITED,
