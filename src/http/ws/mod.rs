@@ -267,6 +267,9 @@ impl Connection {
         drop(urgent);
     }
 
+    /// Queues a message of the connection itself (ack, pong, refusals). A queue that stays full
+    /// flags the client as slow and the main loop closes it; the `Result` only lets handlers
+    /// end with `return self.send(..)`.
     async fn send(&self, text: String) -> Result<(), Closing> {
         match self
             .out
