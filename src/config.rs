@@ -104,9 +104,30 @@ pub enum LogFormat {
 
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
-    /// Deepest selection nesting a query may have.
+    /// Deepest field nesting an operation may have, with fragments expanded. Introspection
+    /// (`__schema`, `__type`) is measured by its own rule: at most two nested `fields`,
+    /// `interfaces`, `possibleTypes` or `inputFields`.
     #[arg(long, env = "COSELL_MAX_DEPTH", default_value_t = 10)]
     pub max_depth: usize,
+    /// Most tokens (names, punctuators, values) in one document, counted before it is parsed.
+    #[arg(long, env = "COSELL_MAX_TOKENS", default_value_t = 10_000)]
+    pub max_tokens: usize,
+    /// Deepest nesting of brackets in a document, of selections and fragment spreads once
+    /// expanded, and of arrays and objects in the variables JSON.
+    #[arg(long, env = "COSELL_MAX_NESTING", default_value_t = 32,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(4..=100))]
+    pub max_nesting: usize,
+    /// Longest name (field, alias, argument, fragment, variable) in a document.
+    #[arg(long, env = "COSELL_MAX_NAME_LENGTH", default_value_t = 256)]
+    pub max_name_length: usize,
+    /// Most field selections in one document with every fragment spread expanded.
+    #[arg(long, env = "COSELL_MAX_SELECTIONS", default_value_t = 5_000)]
+    pub max_selections: usize,
+    /// Most GraphQL HTTP requests this instance works on at once; more are answered 503 with
+    /// `Retry-After` (load shedding) so memory and latency stay bounded under a flood.
+    #[arg(long, env = "COSELL_MAX_IN_FLIGHT", default_value_t = 128,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_in_flight: usize,
     /// Highest complexity score a query may have (each field costs 1; connections multiply
     /// their children by the page size).
     #[arg(long, env = "COSELL_MAX_COMPLEXITY", default_value_t = 5000)]
@@ -149,12 +170,33 @@ impl LimitArgs {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
+
+    pub fn scan(&self) -> crate::http::scan::ScanLimits {
+        crate::http::scan::ScanLimits {
+            max_tokens: self.max_tokens,
+            max_nesting: self.max_nesting,
+            max_name_length: self.max_name_length,
+        }
+    }
+
+    pub fn measure(&self) -> crate::http::document::MeasureLimits {
+        crate::http::document::MeasureLimits {
+            max_depth: self.max_depth,
+            max_selections: self.max_selections,
+            max_nesting: self.max_nesting,
+        }
+    }
 }
 
 impl Default for LimitArgs {
     fn default() -> Self {
         Self {
             max_depth: 10,
+            max_tokens: 10_000,
+            max_nesting: 32,
+            max_name_length: 256,
+            max_selections: 5_000,
+            max_in_flight: 128,
             max_complexity: 5000,
             max_aliases: 30,
             max_directives: 10,

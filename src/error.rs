@@ -20,6 +20,8 @@ pub mod code {
     pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
+    /// The instance is at its limit of requests in progress; retry after `Retry-After`.
+    pub const OVERLOADED: &str = "OVERLOADED";
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -145,5 +147,97 @@ impl ErrorExtensions for AppError {
 impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         e.extend()
+    }
+}
+
+/// How much of any caller-supplied text an error message quotes.
+const QUOTE_CHARS: usize = 100;
+/// The longest error message sent.
+const MESSAGE_CHARS: usize = 1_000;
+
+/// `text` cut to at most 100 characters, for quoting caller input in a message.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
+    }
+}
+
+/// An error message made safe to send: every quoted ("…" or `…`) or unbroken run of more than
+/// 100 characters is cut short, and the whole to at most 1,000 characters. Runs in linear time,
+/// whatever the message holds.
+pub fn clip_message(message: &str) -> String {
+    if message.len() <= QUOTE_CHARS {
+        return message.to_string();
+    }
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::new();
+    let (mut i, mut run, mut sent) = (0usize, 0usize, 0usize);
+    // Quote characters known not to appear again, so each closing quote is searched once.
+    let (mut no_more_double, mut no_more_back) = (false, false);
+    while i < chars.len() {
+        if sent >= MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        let c = chars[i];
+        let gone = match c {
+            '"' => Some(&mut no_more_double),
+            '`' => Some(&mut no_more_back),
+            _ => None,
+        };
+        if let Some(gone) = gone.filter(|g| !**g) {
+            match chars[i + 1..].iter().position(|&d| d == c) {
+                Some(len) => {
+                    let quoted = &chars[i + 1..i + 1 + len];
+                    out.push(c);
+                    out.extend(quoted.iter().take(QUOTE_CHARS));
+                    if quoted.len() > QUOTE_CHARS {
+                        out.push('…');
+                    }
+                    out.push(c);
+                    sent += quoted.len().min(QUOTE_CHARS) + 2;
+                    i += len + 2;
+                    run = 0;
+                    continue;
+                }
+                None => *gone = true,
+            }
+        }
+        run = if c.is_whitespace() { 0 } else { run + 1 };
+        if run <= QUOTE_CHARS {
+            out.push(c);
+            sent += 1;
+        } else if run == QUOTE_CHARS + 1 {
+            out.push('…');
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quote_at_most_a_hundred_characters_of_input() {
+        let long = "x".repeat(5_000);
+        let m = clip_message(&format!("`{long}` is not a web domain: it is too long"));
+        assert_eq!(
+            m,
+            format!("`{}…` is not a web domain: it is too long", "x".repeat(100))
+        );
+        let m = clip_message(&format!("Unknown field \"{long}\" on type \"Query\"."));
+        assert!(m.ends_with("…\" on type \"Query\"."), "{m}");
+        let m = clip_message(&format!("bare {long} run"));
+        assert_eq!(m.chars().count(), 5 + 100 + 1 + 4);
+        let spaced = "ab ".repeat(10_000);
+        assert!(clip_message(&format!("said \"{spaced}\"")).chars().count() < 120);
+        assert!(clip_message(&spaced).chars().count() <= 1_001);
+        let quotes = "\"".repeat(1) + &"a\"".repeat(20_000);
+        assert!(clip_message(&quotes).chars().count() <= 1_001);
+        assert_eq!(clip_message("short \"and\" sweet"), "short \"and\" sweet");
+        assert_eq!(clip(&"é".repeat(150)), format!("{}…", "é".repeat(100)));
     }
 }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub hub: Arc<realtime::Hub>,
     /// Open WebSocket connections per principal on this instance.
     pub connections: Arc<http::ws::Connections>,
+    /// Admission of GraphQL requests and the CPU threads that check documents.
+    pub gate: Arc<http::gate::Gate>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             realtime: Arc::new(realtime),
             hub,
             connections: Default::default(),
+            gate: Arc::new(http::gate::Gate::new(limits.max_in_flight)),
             db,
             verifier: Arc::new(verifier),
             rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),

@@ -5,6 +5,17 @@ use chrono::NaiveDate;
 
 use crate::domain::money::MAX_MINOR_UNITS;
 
+/// What a value of one of these scalars looks like, for validation messages that only name the
+/// type ("Invalid value for argument …, expected type \"Date\"").
+pub fn format_hint(scalar: &str) -> Option<&'static str> {
+    match scalar {
+        "Date" => Some("a string in YYYY-MM-DD form"),
+        "DateTime" => Some("an RFC 3339 string such as 2026-11-22T09:30:00Z"),
+        "MinorUnits" => Some("a whole number of minor units from 0 to 9007199254740991"),
+        _ => None,
+    }
+}
+
 /// A calendar date in ISO 8601 form, `YYYY-MM-DD`, with no time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
@@ -12,6 +23,12 @@ pub struct Date(pub NaiveDate);
 /// A calendar date in ISO 8601 form, `YYYY-MM-DD`, with no time zone.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
+    // Checked at validation too, so a wrong literal or variable is refused before execution
+    // with the argument named.
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -39,6 +56,10 @@ pub struct MinorUnits(pub i64);
 /// JSON number; a string of digits is accepted as input too.
 #[Scalar(name = "MinorUnits")]
 impl ScalarType for MinorUnits {
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn parse(value: Value) -> InputValueResult<Self> {
         let n = match &value {
             Value::Number(n) => n.as_i64(),
@@ -67,6 +88,10 @@ pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
 /// `2026-11-22T09:30:00.000Z`.
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
+    fn is_valid(value: &Value) -> bool {
+        Self::parse(value.clone()).is_ok()
+    }
+
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)

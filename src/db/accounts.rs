@@ -70,7 +70,7 @@ pub async fn load(
 /// Filters for the account list.
 #[derive(InputObject, Default, Debug)]
 pub struct AccountFilter {
-    /// Case-insensitive substring of the account's name.
+    /// Case-insensitive substring of the account's name (at most 200 characters).
     pub name_contains: Option<String>,
     /// Exact web domain; normalised first, so `https://www.acme.com/` finds `acme.com`.
     pub domain: Option<String>,
@@ -106,7 +106,7 @@ pub async fn list(
     principal.require_read(Resource::Accounts)?;
     let mut q = visible(principal);
     if let Some(n) = filter.name_contains.as_deref() {
-        q = q.filter(super::contains_ci(Column::Name, n));
+        q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
     if let Some(d) = filter.domain.as_deref() {
         q = q.filter(Column::Domain.eq(normalise_domain(d)?));

@@ -170,12 +170,24 @@ pub fn check_version(
     }
 }
 
+/// The longest text a `…Contains` filter takes.
+pub const MAX_FILTER_CHARS: usize = 200;
+
 /// Case-insensitive substring match on a text column, with `%` and `_` taken literally.
+/// `field` names the filter in the refusal of a needle over [`MAX_FILTER_CHARS`].
 pub fn contains_ci<C: sea_orm::ColumnTrait>(
     col: C,
+    field: &'static str,
     needle: &str,
-) -> sea_orm::sea_query::SimpleExpr {
+) -> crate::error::AppResult<sea_orm::sea_query::SimpleExpr> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let chars = needle.trim().chars().count();
+    if chars > MAX_FILTER_CHARS {
+        return Err(crate::error::AppError::bad_field(
+            field,
+            format!("`{field}` is {chars} characters long; at most {MAX_FILTER_CHARS} are allowed"),
+        ));
+    }
     let escaped: String = needle
         .trim()
         .to_lowercase()
@@ -185,8 +197,8 @@ pub fn contains_ci<C: sea_orm::ColumnTrait>(
             c => vec![c],
         })
         .collect();
-    Expr::expr(Func::lower(Expr::col(col.as_column_ref())))
-        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+    Ok(Expr::expr(Func::lower(Expr::col(col.as_column_ref())))
+        .like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
 }
 
 /// Runs a write to completion even if the request that started it is abandoned (timeout or

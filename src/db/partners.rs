@@ -67,7 +67,7 @@ pub struct PartnerFilter {
     pub tier_in: Option<Vec<PartnerTier>>,
     /// Only partners with this status.
     pub status: Option<PartnerStatus>,
-    /// Case-insensitive substring of the partner's name.
+    /// Case-insensitive substring of the partner's name (at most 200 characters).
     pub name_contains: Option<String>,
 }
 
@@ -104,7 +104,7 @@ pub async fn list(
         q = q.filter(Column::Status.eq(s));
     }
     if let Some(n) = filter.name_contains.as_deref() {
-        q = q.filter(super::contains_ci(Column::Name, n));
+        q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
     let (column, desc) = match order {
         PartnerOrder::NameAsc => (Some(Column::Name), false),

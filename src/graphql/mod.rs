@@ -88,10 +88,11 @@ pub fn build_schema(
             default_size: limits.default_page_size,
             max_size: limits.max_page_size,
         })
-        .limit_depth(limits.max_depth)
+        // Depth is measured before validation (src/http/document.rs), where introspection has
+        // a rule of its own; the recursion bound backs up the same measure.
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(64);
+        .limit_recursive_depth(limits.max_nesting);
     if limits.disable_introspection {
         b = b.disable_introspection();
     }

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::Variables;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query, State};
@@ -15,11 +15,14 @@ use axum::response::Response;
 use axum::Extension;
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use super::auth::authenticate;
 use super::limits::{self, Checks};
 use super::response::{self, body, error, errors_only, MediaType};
 use super::RequestId;
+use super::{document, scan};
+use crate::config::LimitArgs;
 use crate::db::contacts::network::ThreadingWindow;
 use crate::error::{code, AppError};
 use crate::graphql::loaders::Loaders;
@@ -73,6 +76,14 @@ fn params_from_query_string(q: &HashMap<String, String>) -> Result<Params, Strin
     let json_param = |name: &str| -> Result<Map<String, Value>, String> {
         match q.get(name).map(|s| s.trim()) {
             None | Some("") | Some("null") => Ok(Map::new()),
+            Some(s)
+                if scan::json_depth(s.as_bytes(), scan::MAX_JSON_DEPTH) > scan::MAX_JSON_DEPTH =>
+            {
+                Err(format!(
+                    "`{name}` nests arrays and objects deeper than {} levels",
+                    scan::MAX_JSON_DEPTH
+                ))
+            }
             Some(s) => match serde_json::from_str::<Value>(s) {
                 Ok(Value::Object(m)) => Ok(m),
                 _ => Err(format!("`{name}` must be a JSON-encoded object")),
@@ -101,6 +112,40 @@ fn method_not_allowed(media: MediaType) -> Response {
     res
 }
 
+/// 503 with `Retry-After` when the instance already works on `--max-in-flight` requests.
+fn overloaded(state: &AppState, media: MediaType) -> Response {
+    state.metrics.error(code::OVERLOADED);
+    let mut res = errors_only(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        vec![error(
+            code::OVERLOADED,
+            "the server is at its limit of requests in progress; retry in a second",
+        )],
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    res
+}
+
+fn limit_error(limit: &str, max: usize, message: String) -> Value {
+    let mut e = error(code::LIMIT_EXCEEDED, message);
+    e["extensions"]["limit"] = Value::from(limit);
+    e["extensions"]["max"] = Value::from(max);
+    e
+}
+
+fn too_deep(what: &str) -> Value {
+    limit_error(
+        "json-depth",
+        scan::MAX_JSON_DEPTH,
+        format!(
+            "{what} nests arrays and objects deeper than {} levels",
+            scan::MAX_JSON_DEPTH
+        ),
+    )
+}
+
 fn not_acceptable() -> Response {
     errors_only(
         StatusCode::NOT_ACCEPTABLE,
@@ -121,6 +166,9 @@ pub async fn get(
     let Some(media) = response::negotiate(&headers) else {
         return not_acceptable();
     };
+    let Some(_admitted) = state.gate.admit() else {
+        return overloaded(&state, media);
+    };
     let params = match query
         .map_err(|_| "the query string is malformed".to_string())
         .and_then(|Query(q)| params_from_query_string(&q))
@@ -139,6 +187,9 @@ pub async fn post(
 ) -> Response {
     let Some(media) = response::negotiate(&headers) else {
         return not_acceptable();
+    };
+    let Some(_admitted) = state.gate.admit() else {
+        return overloaded(&state, media);
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -176,6 +227,14 @@ pub async fn post(
             )
         }
     };
+    if scan::json_depth(&bytes, scan::MAX_JSON_DEPTH) > scan::MAX_JSON_DEPTH {
+        state.metrics.error(code::LIMIT_EXCEEDED);
+        return errors_only(
+            StatusCode::BAD_REQUEST,
+            media,
+            vec![too_deep("the request body")],
+        );
+    }
     let value: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(_) => return bad_request(media, "the request body is not valid JSON"),
@@ -254,12 +313,22 @@ async fn run(
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         return res;
     }
+    let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
     for p in params {
-        let (req, ty) = match prepare(state, &principal, p.query, p.operation_name, p.variables) {
+        let prepared = prepare(
+            state,
+            &principal,
+            p.query,
+            p.operation_name,
+            p.variables,
+            deadline,
+        );
+        let (req, ty) = match prepared.await {
             Ok(ready) => ready,
             Err(refusal) => {
-                results.push((refusal, true, StatusCode::BAD_REQUEST));
+                let status = refusal_status(&refusal);
+                results.push((refusal, true, status));
                 continue;
             }
         };
@@ -271,17 +340,13 @@ async fn run(
                 code: code::BAD_REQUEST,
                 message: "subscriptions are served over WebSocket at /graphql/ws".into(),
                 line_col: None,
+                limit: None,
             };
             results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
             continue;
         }
         let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
-        let (json, request_error, status) = match tokio::time::timeout(
-            state.limits.request_timeout(),
-            exec,
-        )
-        .await
-        {
+        let (json, request_error, status) = match tokio::time::timeout_at(deadline, exec).await {
             Ok(Ok(resp)) => {
                 let (json, req_err) = response::graphql_result(resp, &rid.0, &state.metrics);
                 (
@@ -310,13 +375,7 @@ async fn run(
                     timeout_ms = state.limits.request_timeout_ms,
                     "request timed out"
                 );
-                state.metrics.error(code::TIMEOUT);
-                let msg = format!("the request took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
-                (
-                    serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] }),
-                    true,
-                    StatusCode::GATEWAY_TIMEOUT,
-                )
+                (timeout_json(state), true, StatusCode::GATEWAY_TIMEOUT)
             }
         };
         if ty == Some(OperationType::Mutation) {
@@ -342,40 +401,134 @@ async fn run(
     body(status, media, json)
 }
 
-/// Parses and checks one operation and builds its request with the principal and fresh
-/// per-request loaders. Over HTTP and WebSocket alike; the refusal is a response body.
-pub fn prepare(
+fn timeout_json(state: &AppState) -> Value {
+    state.metrics.error(code::TIMEOUT);
+    let msg = format!("the request took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
+    serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] })
+}
+
+/// The HTTP status of a refusal made before execution.
+fn refusal_status(refusal: &Value) -> StatusCode {
+    match refusal["errors"][0]["extensions"]["code"].as_str() {
+        Some(code::TIMEOUT) => StatusCode::GATEWAY_TIMEOUT,
+        Some(code::INTERNAL) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A document that passed every check before validation.
+struct Checked {
+    query: String,
+    doc: ExecutableDocument,
+    ty: Option<OperationType>,
+    variables: Map<String, Value>,
+}
+
+/// The checks made before validation, in order of cost: the linear scan of the text, the
+/// parse, the expanded size of the document, aliases and page sizes, the variables' nesting.
+fn check(
+    limits: &LimitArgs,
+    query: String,
+    operation_name: Option<&str>,
+    variables: Map<String, Value>,
+) -> Result<Checked, limits::Refusal> {
+    scan::document(&query, &limits.scan())?;
+    let doc = limits::parse(&query)?;
+    document::measure(&doc, &limits.measure())?;
+    Checks {
+        max_aliases: limits.max_aliases,
+        max_page_size: limits.max_page_size,
+        variables: &variables,
+    }
+    .run(&doc)?;
+    if variables
+        .values()
+        .any(|v| value_depth(v) > limits.max_nesting)
+    {
+        return Err(scan::limit_refusal(
+            "max-nesting",
+            limits.max_nesting,
+            format!(
+                "a variable nests arrays and objects deeper than {} levels",
+                limits.max_nesting
+            ),
+            None,
+        ));
+    }
+    limits::required_variables(&doc, operation_name, &variables)?;
+    let ty = limits::operation_type(&doc, operation_name);
+    Ok(Checked {
+        query,
+        doc,
+        ty,
+        variables,
+    })
+}
+
+/// The nesting of arrays and objects in `v`, walked without recursion.
+fn value_depth(v: &Value) -> usize {
+    let mut stack = vec![(v, 0usize)];
+    let mut deepest = 0;
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// Checks one operation (off the async workers, within `deadline`) and builds its request with
+/// the principal, the parsed document and fresh per-request loaders. Over HTTP and WebSocket
+/// alike; the refusal is a response body.
+pub async fn prepare(
     state: &AppState,
     principal: &crate::auth::Principal,
     query: String,
     operation_name: Option<String>,
     variables: Map<String, Value>,
+    deadline: Instant,
 ) -> Result<(async_graphql::Request, Option<OperationType>), Value> {
-    let doc = limits::parse(&query).map_err(|r| refusal_json(state, r))?;
-    let ty = limits::operation_type(&doc, operation_name.as_deref());
-    let checks = Checks {
-        max_aliases: state.limits.max_aliases,
-        max_page_size: state.limits.max_page_size,
-        variables: &variables,
+    let limits = state.limits.clone();
+    let name = operation_name.clone();
+    let work = state
+        .gate
+        .compute(move || check(&limits, query, name.as_deref(), variables));
+    let checked = match tokio::time::timeout_at(deadline, work).await {
+        Ok(Some(Ok(checked))) => checked,
+        Ok(Some(Err(refusal))) => return Err(refusal_json(state, refusal)),
+        Ok(None) => {
+            state.metrics.error(code::INTERNAL);
+            return Err(serde_json::json!({
+                "errors": [error(code::INTERNAL, crate::error::INTERNAL_MESSAGE)]
+            }));
+        }
+        Err(_) => return Err(timeout_json(state)),
     };
-    checks.run(&doc).map_err(|r| refusal_json(state, r))?;
-    let mut req = async_graphql::Request::new(query)
-        .variables(Variables::from_json(Value::Object(variables)))
+    let mut req = async_graphql::Request::new(checked.query)
+        .variables(Variables::from_json(Value::Object(checked.variables)))
         .data(principal.clone())
         .data(Loaders::new(
             &state.db,
             principal,
             ThreadingWindow(state.program.threading_window_days as i64),
         ));
+    req.set_parsed_query(checked.doc);
     if let Some(op) = operation_name {
         req = req.operation_name(op);
     }
-    Ok((req, ty))
+    Ok((req, checked.ty))
 }
 
 pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {
     state.metrics.error(r.code);
-    let mut e = error(r.code, r.message);
+    let mut e = match r.limit {
+        Some((limit, max)) => limit_error(limit, max, r.message),
+        None => error(r.code, r.message),
+    };
     if let Some((line, column)) = r.line_col {
         e["locations"] = serde_json::json!([{ "line": line, "column": column }]);
     }

@@ -17,6 +17,9 @@ pub struct Refusal {
     pub code: &'static str,
     pub message: String,
     pub line_col: Option<(usize, usize)>,
+    /// The limit that refused it (its flag's name) and the limit's value, sent as
+    /// `extensions.limit` and `extensions.max`.
+    pub limit: Option<(&'static str, usize)>,
 }
 
 pub struct Checks<'a> {
@@ -47,6 +50,7 @@ pub fn parse(query: &str) -> Result<ExecutableDocument, Refusal> {
             code: code::GRAPHQL_PARSE_FAILED,
             message,
             line_col: pos,
+            limit: None,
         }
     })
 }
@@ -69,6 +73,46 @@ pub fn operation_type(
     }
 }
 
+/// Refuses an operation whose required variables (non-null, without a default) were not given
+/// or were given as null: a request error naming the variable, as the GraphQL specification's
+/// variable coercion asks, instead of a field error at execution.
+pub fn required_variables(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &serde_json::Map<String, Json>,
+) -> Result<(), Refusal> {
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op,
+            None => return Ok(()),
+        },
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => match ops.values().next() {
+            Some(op) => op,
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    for def in &op.node.variable_definitions {
+        let d = &def.node;
+        let given = variables
+            .get(d.name.node.as_str())
+            .is_some_and(|v| !v.is_null());
+        if !d.var_type.node.nullable && d.default_value.is_none() && !given {
+            return Err(Refusal {
+                code: code::BAD_USER_INPUT,
+                message: format!(
+                    "variable `${}` of type `{}` is required but was not given",
+                    d.name.node, d.var_type.node
+                ),
+                line_col: Some((def.pos.line, def.pos.column)),
+                limit: None,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Checks<'_> {
     pub fn run(&self, doc: &ExecutableDocument) -> Result<(), Refusal> {
         let mut aliases = 0usize;
@@ -88,6 +132,7 @@ impl Checks<'_> {
                     self.max_aliases
                 ),
                 line_col: None,
+                limit: Some(("max-aliases", self.max_aliases)),
             });
         }
         Ok(())
@@ -141,6 +186,7 @@ impl Checks<'_> {
                     self.max_page_size
                 ),
                 line_col: Some(pos),
+                limit: None,
             }),
             None => Ok(()),
         }

@@ -1,9 +1,12 @@
 //! HTTP: the router, request ids, metrics and the small endpoints around `/graphql`.
 
 pub mod auth;
+pub mod document;
+pub mod gate;
 pub mod graphql;
 pub mod limits;
 pub mod response;
+pub mod scan;
 pub mod ws;
 
 use std::time::Instant;

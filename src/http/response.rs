@@ -67,7 +67,8 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 
 /// One error object.
 pub fn error(code: &str, message: impl Into<String>) -> Value {
-    json!({ "message": message.into(), "extensions": { "code": code } })
+    let message = crate::error::clip_message(&message.into());
+    json!({ "message": message, "extensions": { "code": code } })
 }
 
 /// A response with only `errors` and the given status.
@@ -129,22 +130,40 @@ pub fn graphql_result(
 
 /// Gives an error a code when the library raised it without one, and hides internal detail.
 fn normalise(mut e: Value, request_error: bool, request_id: &str) -> Value {
-    let message = e["message"].as_str().unwrap_or_default().to_string();
+    let mut message = crate::error::clip_message(e["message"].as_str().unwrap_or_default());
+    if let Some(hint) = message
+        .strip_suffix('"')
+        .and_then(|m| m.rsplit_once("expected type \""))
+        .and_then(|(_, ty)| crate::scalars::format_hint(ty))
+    {
+        message = format!("{message}: {hint}");
+    }
+    e["message"] = Value::String(message.clone());
     let existing = e
         .pointer("/extensions/code")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let limit = if message.starts_with("Query is too complex") {
+        Some("max-complexity")
+    } else if message.starts_with("The number of directives") {
+        Some("max-directives")
+    } else if message.starts_with("The recursion depth") {
+        Some("max-nesting")
+    } else {
+        None
+    };
     let code = existing.unwrap_or_else(|| {
         if request_error {
-            if message.contains("too deep")
-                || message.contains("too complex")
-                || message.contains("cannot be greater than")
-            {
+            if limit.is_some() {
                 code::LIMIT_EXCEEDED
             } else {
                 code::GRAPHQL_VALIDATION_FAILED
             }
-        } else if message.starts_with("Failed to parse") || message.starts_with("Invalid value") {
+        } else if message.starts_with("Failed to parse")
+            || message.starts_with("Invalid value")
+            || message.starts_with("Expected input type")
+            || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
+        {
             code::BAD_USER_INPUT
         } else {
             tracing::error!(error = %message, "unclassified GraphQL error");
@@ -158,6 +177,9 @@ fn normalise(mut e: Value, request_error: bool, request_id: &str) -> Value {
     }
     if code == code::INTERNAL {
         e["extensions"]["requestId"] = Value::String(request_id.to_string());
+    }
+    if let (Some(limit), true) = (limit, code == code::LIMIT_EXCEEDED) {
+        e["extensions"]["limit"] = Value::from(limit);
     }
     e["extensions"]["code"] = Value::String(code);
     e

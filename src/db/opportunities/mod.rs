@@ -119,7 +119,7 @@ pub struct OpportunityFilter {
     pub amount_max: Option<MinorUnits>,
     /// Only amounts in this ISO 4217 currency.
     pub currency: Option<String>,
-    /// Case-insensitive substring of the opportunity's name.
+    /// Case-insensitive substring of the opportunity's name (at most 200 characters).
     pub name_contains: Option<String>,
 }
 
@@ -231,7 +231,7 @@ pub async fn list(
         q = q.filter(Column::Currency.eq(money::currency(c)?));
     }
     if let Some(n) = filter.name_contains.as_deref() {
-        q = q.filter(super::contains_ci(Column::Name, n));
+        q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
     let (ord, key) = ordering(order);
     let mut page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;

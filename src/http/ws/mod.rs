@@ -413,13 +413,16 @@ impl Connection {
             );
             return self.send(protocol::refused(&id, errors)).await;
         }
-        let (req, ty) = match prepare(
+        let deadline = Instant::now() + self.state.limits.request_timeout();
+        let prepared = prepare(
             &self.state,
             &principal,
             op.query,
             op.operation_name,
             op.variables,
-        ) {
+            deadline,
+        );
+        let (req, ty) = match prepared.await {
             Ok(ready) => ready,
             Err(refusal) => {
                 let errors = refusal["errors"].clone();

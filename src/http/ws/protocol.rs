@@ -2,6 +2,7 @@
 //! the `graphql-ws` client library) and the older `graphql-ws` of subscriptions-transport-ws.
 //! Both carry the same operations; they differ in message names and close codes.
 
+use crate::http::scan::MAX_JSON_DEPTH;
 use serde_json::{json, Map, Value};
 
 /// The subprotocol a connection negotiated.
@@ -72,6 +73,11 @@ pub struct Operation {
 
 /// Reads one text frame; the error is the close reason for 4400.
 pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
+    if crate::http::scan::json_depth(text.as_bytes(), MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+        return Err(format!(
+            "Invalid message received: nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+        ));
+    }
     let v: Value = serde_json::from_str(text).map_err(|_| "Invalid message received: not JSON")?;
     let obj = v
         .as_object()

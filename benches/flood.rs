@@ -1,0 +1,277 @@
+//! Flood benchmark: the hostile-document corpus (tests/api/corpus.rs) sent to a real `cosell`
+//! process as fast as 50 clients can, while a prober times `/healthz` and `/readyz` every 5 ms.
+//! Prints the refusals' throughput and latency, the probes' latency during the flood and when
+//! idle, and the server's RSS before, at its peak and after each round. Run with
+//! `cargo bench --bench flood` (`BENCH_ROUNDS`, `BENCH_REQUESTS` per round and
+//! `BENCH_CONCURRENCY` to size it). It prints figures; it asserts nothing.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cosell::auth::jwt::{self, Claims};
+use cosell::auth::PrincipalKind;
+use serde_json::{json, Value};
+
+#[allow(dead_code)]
+#[path = "../tests/api/corpus.rs"]
+mod corpus;
+
+const SECRET: &str = "bench-secret-for-the-flood-benchmark-01234";
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn vendor_token() -> String {
+    let now = jwt::now();
+    let c = Claims {
+        sub: "bench-flood".into(),
+        kind: PrincipalKind::Vendor,
+        role: Some("ADMIN".into()),
+        partner_id: None,
+        scope: None,
+        exp: now + 3600,
+        nbf: Some(now),
+        iat: Some(now),
+        iss: "cosell".into(),
+        aud: "cosell-api".into(),
+    };
+    jwt::mint_hs256(&c, SECRET).unwrap()
+}
+
+/// (VmRSS, VmHWM) of `pid` in MiB.
+fn rss_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cosell"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database-url")
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("flood.db").display()
+        ))
+        // The flood comes from one token; the rate limit would refuse most of it first.
+        .args(["--rate-limit-per-minute", "0", "--log-format", "json"])
+        .env("COSELL_JWT_SECRET", SECRET)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start cosell");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+/// Times `/healthz` and `/readyz` every 5 ms until `stop`; returns their latencies in ms.
+async fn probe(base: String, stop: Arc<AtomicBool>) -> (Vec<f64>, Vec<f64>) {
+    let client = reqwest::Client::new();
+    let (mut health, mut ready) = (Vec::new(), Vec::new());
+    while !stop.load(Ordering::Relaxed) {
+        for (path, out) in [("healthz", &mut health), ("readyz", &mut ready)] {
+            let t = Instant::now();
+            let ok = client
+                .get(format!("{base}/{path}"))
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            out.push(if ok {
+                t.elapsed().as_secs_f64() * 1e3
+            } else {
+                f64::INFINITY
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (health, ready)
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds = env("BENCH_ROUNDS", 3);
+    let requests = env("BENCH_REQUESTS", 2_000);
+    let concurrency = env("BENCH_CONCURRENCY", 50);
+    let server = start().await;
+    let pid = server.child.id();
+    let url = format!("{}/graphql", server.base);
+    let token = vendor_token();
+    let bodies: Arc<Vec<(String, String)>> = Arc::new(
+        corpus::corpus()
+            .into_iter()
+            .map(|c| {
+                let body = json!({ "query": c.query, "variables": c.variables }).to_string();
+                (c.name.to_string(), body)
+            })
+            .collect(),
+    );
+    let client = reqwest::Client::new();
+    for _ in 0..50 {
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ viewer { kind } }" }))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Idle probes: the floor to compare with.
+    let stop = Arc::new(AtomicBool::new(false));
+    let idle = tokio::spawn(probe(server.base.clone(), stop.clone()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (idle_health, _) = idle.await.unwrap();
+    let idle_health = sorted(idle_health);
+    let (rss_before, _) = rss_mib(pid);
+
+    println!(
+        "cosell flood benchmark: {} corpus documents ({} KiB in all), {requests} requests a round \
+         at {concurrency} in flight, {} cores, release build, SQLite",
+        bodies.len(),
+        bodies.iter().map(|(_, b)| b.len()).sum::<usize>() / 1024,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    println!(
+        "idle /healthz: p50 {:.2} ms, p99 {:.2} ms; RSS before the flood {rss_before:.1} MiB",
+        percentile(&idle_health, 0.5),
+        percentile(&idle_health, 0.99)
+    );
+    println!();
+    println!("| round | refusals/s | refusal p50 ms | refusal p99 ms | other answers | /healthz p50 ms | /healthz p99 ms | /healthz max ms | /readyz p99 ms | RSS peak MiB | RSS after MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut afters = Vec::new();
+    for round in 1..=rounds {
+        let stop = Arc::new(AtomicBool::new(false));
+        let prober = tokio::spawn(probe(server.base.clone(), stop.clone()));
+        let started = Instant::now();
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut workers = Vec::new();
+        for _ in 0..concurrency {
+            let (client, url, token, bodies, next) = (
+                client.clone(),
+                url.clone(),
+                token.clone(),
+                bodies.clone(),
+                next.clone(),
+            );
+            workers.push(tokio::spawn(async move {
+                let (mut refused, mut other) = (Vec::new(), 0usize);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests {
+                        break;
+                    }
+                    let (_, body) = &bodies[i % bodies.len()];
+                    let t = Instant::now();
+                    let reply = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    let code = match reply {
+                        Ok(r) => r.json::<Value>().await.ok().and_then(|b| {
+                            b["errors"][0]["extensions"]["code"]
+                                .as_str()
+                                .map(str::to_string)
+                        }),
+                        Err(_) => None,
+                    };
+                    match code.as_deref() {
+                        Some("LIMIT_EXCEEDED") => refused.push(t.elapsed().as_secs_f64() * 1e3),
+                        _ => other += 1,
+                    }
+                }
+                (refused, other)
+            }));
+        }
+        let (mut refused, mut other) = (Vec::new(), 0);
+        for w in workers {
+            let (r, o) = w.await.unwrap();
+            refused.extend(r);
+            other += o;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        let (health, ready) = prober.await.unwrap();
+        let (_, peak) = rss_mib(pid);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (after, _) = rss_mib(pid);
+        afters.push(after);
+        let (refused, health, ready) = (sorted(refused), sorted(health), sorted(ready));
+        println!(
+            "| {round} | {:.0} | {:.1} | {:.1} | {other} | {:.2} | {:.2} | {:.2} | {:.2} | {peak:.1} | {after:.1} |",
+            refused.len() as f64 / elapsed,
+            percentile(&refused, 0.5),
+            percentile(&refused, 0.99),
+            percentile(&health, 0.5),
+            percentile(&health, 0.99),
+            health.last().copied().unwrap_or(f64::NAN),
+            percentile(&ready, 0.99),
+        );
+    }
+    let last = afters.last().copied().unwrap_or(rss_before);
+    println!();
+    println!(
+        "RSS after the last round is {:.0}% of its level before the flood ({rss_before:.1} -> {last:.1} MiB).",
+        last / rss_before * 100.0
+    );
+}
