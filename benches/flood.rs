@@ -3,7 +3,9 @@
 //! Prints the refusals' throughput and latency, the probes' latency during the flood and when
 //! idle, and the server's RSS before, at its peak and after each round. Run with
 //! `cargo bench --bench flood` (`BENCH_ROUNDS`, `BENCH_REQUESTS` per round and
-//! `BENCH_CONCURRENCY` to size it). It prints figures; it asserts nothing.
+//! `BENCH_CONCURRENCY` to size it). `BENCH_BINARIES=label=path,label=path` floods several
+//! builds side by side, their rounds interleaved, so a noisy machine treats them alike. It
+//! prints figures; it asserts nothing.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,14 +85,14 @@ impl Drop for Server {
     }
 }
 
-async fn start() -> Server {
+async fn start(binary: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_cosell"))
+    let child = Command::new(binary)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--database-url")
         .arg(format!(
@@ -144,14 +146,121 @@ async fn probe(base: String, stop: Arc<AtomicBool>) -> (Vec<f64>, Vec<f64>) {
     (health, ready)
 }
 
+/// One build under test.
+struct Build {
+    label: String,
+    server: Server,
+    rss_before: f64,
+    rss_after: Vec<f64>,
+    throughput: Vec<f64>,
+    health_p99: Vec<f64>,
+}
+
+/// One round: `requests` corpus documents at `concurrency` in flight, with probes. Prints a row.
+async fn round(
+    build: &mut Build,
+    n: usize,
+    bodies: &Arc<Vec<(String, String)>>,
+    token: &str,
+    requests: usize,
+    concurrency: usize,
+) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/graphql", build.server.base);
+    let pid = build.server.child.id();
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = tokio::spawn(probe(build.server.base.clone(), stop.clone()));
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, token, bodies, next) = (
+            client.clone(),
+            url.clone(),
+            token.to_string(),
+            bodies.clone(),
+            next.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let (mut refused, mut other) = (Vec::new(), 0usize);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let (_, body) = &bodies[i % bodies.len()];
+                let t = Instant::now();
+                let reply = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let code = match reply {
+                    Ok(r) => r.json::<Value>().await.ok().and_then(|b| {
+                        b["errors"][0]["extensions"]["code"]
+                            .as_str()
+                            .map(str::to_string)
+                    }),
+                    Err(_) => None,
+                };
+                match code.as_deref() {
+                    Some("LIMIT_EXCEEDED") => refused.push(t.elapsed().as_secs_f64() * 1e3),
+                    _ => other += 1,
+                }
+            }
+            (refused, other)
+        }));
+    }
+    let (mut refused, mut other) = (Vec::new(), 0);
+    for w in workers {
+        let (r, o) = w.await.unwrap();
+        refused.extend(r);
+        other += o;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let (health, ready) = prober.await.unwrap();
+    let (_, peak) = rss_mib(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (after, _) = rss_mib(pid);
+    let (refused, health, ready) = (sorted(refused), sorted(health), sorted(ready));
+    let throughput = refused.len() as f64 / elapsed;
+    build.rss_after.push(after);
+    build.throughput.push(throughput);
+    build.health_p99.push(percentile(&health, 0.99));
+    println!(
+        "| {} | {n} | {throughput:.0} | {:.1} | {:.1} | {other} | {:.2} | {:.2} | {:.2} | {:.2} | {peak:.1} | {after:.1} |",
+        build.label,
+        percentile(&refused, 0.5),
+        percentile(&refused, 0.99),
+        percentile(&health, 0.5),
+        percentile(&health, 0.99),
+        health.last().copied().unwrap_or(f64::NAN),
+        percentile(&ready, 0.99),
+    );
+}
+
+fn median(v: &[f64]) -> f64 {
+    percentile(&sorted(v.to_vec()), 0.5)
+}
+
 #[tokio::main]
 async fn main() {
     let rounds = env("BENCH_ROUNDS", 3);
     let requests = env("BENCH_REQUESTS", 2_000);
     let concurrency = env("BENCH_CONCURRENCY", 50);
-    let server = start().await;
-    let pid = server.child.id();
-    let url = format!("{}/graphql", server.base);
+    let binaries: Vec<(String, String)> = match std::env::var("BENCH_BINARIES") {
+        Ok(list) if !list.is_empty() => list
+            .split(',')
+            .map(|b| match b.split_once('=') {
+                Some((label, path)) => (label.to_string(), path.to_string()),
+                None => (b.to_string(), b.to_string()),
+            })
+            .collect(),
+        _ => vec![("cosell".into(), env!("CARGO_BIN_EXE_cosell").into())],
+    };
     let token = vendor_token();
     let bodies: Arc<Vec<(String, String)>> = Arc::new(
         corpus::corpus()
@@ -162,25 +271,6 @@ async fn main() {
             })
             .collect(),
     );
-    let client = reqwest::Client::new();
-    for _ in 0..50 {
-        client
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&json!({ "query": "{ viewer { kind } }" }))
-            .send()
-            .await
-            .unwrap();
-    }
-    // Idle probes: the floor to compare with.
-    let stop = Arc::new(AtomicBool::new(false));
-    let idle = tokio::spawn(probe(server.base.clone(), stop.clone()));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (idle_health, _) = idle.await.unwrap();
-    let idle_health = sorted(idle_health);
-    let (rss_before, _) = rss_mib(pid);
-
     println!(
         "cosell flood benchmark: {} corpus documents ({} KiB in all), {requests} requests a round \
          at {concurrency} in flight, {} cores, release build, SQLite",
@@ -188,90 +278,60 @@ async fn main() {
         bodies.iter().map(|(_, b)| b.len()).sum::<usize>() / 1024,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    println!(
-        "idle /healthz: p50 {:.2} ms, p99 {:.2} ms; RSS before the flood {rss_before:.1} MiB",
-        percentile(&idle_health, 0.5),
-        percentile(&idle_health, 0.99)
-    );
-    println!();
-    println!("| round | refusals/s | refusal p50 ms | refusal p99 ms | other answers | /healthz p50 ms | /healthz p99 ms | /healthz max ms | /readyz p99 ms | RSS peak MiB | RSS after MiB |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    let mut afters = Vec::new();
-    for round in 1..=rounds {
+    let client = reqwest::Client::new();
+    let mut builds = Vec::new();
+    for (label, path) in binaries {
+        let server = start(&path).await;
+        for _ in 0..50 {
+            client
+                .post(format!("{}/graphql", server.base))
+                .bearer_auth(&token)
+                .json(&json!({ "query": "{ viewer { kind } }" }))
+                .send()
+                .await
+                .unwrap();
+        }
+        // Idle probes: the floor to compare with.
         let stop = Arc::new(AtomicBool::new(false));
-        let prober = tokio::spawn(probe(server.base.clone(), stop.clone()));
-        let started = Instant::now();
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut workers = Vec::new();
-        for _ in 0..concurrency {
-            let (client, url, token, bodies, next) = (
-                client.clone(),
-                url.clone(),
-                token.clone(),
-                bodies.clone(),
-                next.clone(),
-            );
-            workers.push(tokio::spawn(async move {
-                let (mut refused, mut other) = (Vec::new(), 0usize);
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests {
-                        break;
-                    }
-                    let (_, body) = &bodies[i % bodies.len()];
-                    let t = Instant::now();
-                    let reply = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    let code = match reply {
-                        Ok(r) => r.json::<Value>().await.ok().and_then(|b| {
-                            b["errors"][0]["extensions"]["code"]
-                                .as_str()
-                                .map(str::to_string)
-                        }),
-                        Err(_) => None,
-                    };
-                    match code.as_deref() {
-                        Some("LIMIT_EXCEEDED") => refused.push(t.elapsed().as_secs_f64() * 1e3),
-                        _ => other += 1,
-                    }
-                }
-                (refused, other)
-            }));
-        }
-        let (mut refused, mut other) = (Vec::new(), 0);
-        for w in workers {
-            let (r, o) = w.await.unwrap();
-            refused.extend(r);
-            other += o;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        stop.store(true, Ordering::Relaxed);
-        let (health, ready) = prober.await.unwrap();
-        let (_, peak) = rss_mib(pid);
+        let idle = tokio::spawn(probe(server.base.clone(), stop.clone()));
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let (after, _) = rss_mib(pid);
-        afters.push(after);
-        let (refused, health, ready) = (sorted(refused), sorted(health), sorted(ready));
+        stop.store(true, Ordering::Relaxed);
+        let idle_health = sorted(idle.await.unwrap().0);
+        let (rss_before, _) = rss_mib(server.child.id());
         println!(
-            "| {round} | {:.0} | {:.1} | {:.1} | {other} | {:.2} | {:.2} | {:.2} | {:.2} | {peak:.1} | {after:.1} |",
-            refused.len() as f64 / elapsed,
-            percentile(&refused, 0.5),
-            percentile(&refused, 0.99),
-            percentile(&health, 0.5),
-            percentile(&health, 0.99),
-            health.last().copied().unwrap_or(f64::NAN),
-            percentile(&ready, 0.99),
+            "{label}: idle /healthz p50 {:.2} ms, p99 {:.2} ms; RSS before the flood {rss_before:.1} MiB",
+            percentile(&idle_health, 0.5),
+            percentile(&idle_health, 0.99)
+        );
+        builds.push(Build {
+            label,
+            server,
+            rss_before,
+            rss_after: Vec::new(),
+            throughput: Vec::new(),
+            health_p99: Vec::new(),
+        });
+    }
+    println!();
+    println!("| build | round | refusals/s | refusal p50 ms | refusal p99 ms | other answers | /healthz p50 ms | /healthz p99 ms | /healthz max ms | /readyz p99 ms | RSS peak MiB | RSS after MiB |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for n in 1..=rounds {
+        for build in builds.iter_mut() {
+            round(build, n, &bodies, &token, requests, concurrency).await;
+        }
+    }
+    println!();
+    println!("| build | median refusals/s | median /healthz p99 ms | RSS before MiB | RSS after the last round MiB | after / before |");
+    println!("|---|---|---|---|---|---|");
+    for b in &builds {
+        let last = b.rss_after.last().copied().unwrap_or(b.rss_before);
+        println!(
+            "| {} | {:.0} | {:.2} | {:.1} | {last:.1} | {:.2} |",
+            b.label,
+            median(&b.throughput),
+            median(&b.health_p99),
+            b.rss_before,
+            last / b.rss_before
         );
     }
-    let last = afters.last().copied().unwrap_or(rss_before);
-    println!();
-    println!(
-        "RSS after the last round is {:.0}% of its level before the flood ({rss_before:.1} -> {last:.1} MiB).",
-        last / rss_before * 100.0
-    );
 }

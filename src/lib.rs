@@ -96,6 +96,7 @@ pub async fn serve(
     // alongside and stop with the server.
     let jobs = jobs::spawn(&state);
     let tail = state.hub.spawn();
+    let trimmer = state.gate.spawn_trimmer();
     let closing = state.hub.clone();
     let result = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
@@ -106,6 +107,7 @@ pub async fn serve(
         .await;
     jobs.abort();
     tail.abort();
+    trimmer.abort();
     result
 }
 

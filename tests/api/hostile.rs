@@ -57,6 +57,19 @@ async fn every_hostile_document_is_refused_over_post_and_in_batches() {
         assert_refused(&c, "POST", &r.body["errors"]);
         still_up(&app, c.name).await;
     }
+    // With the GraphQL response media type, a refusal before execution is HTTP 400.
+    for c in corpus().into_iter().take(3) {
+        let r = app
+            .client
+            .post(&app.url)
+            .bearer_auth(&app.vendor)
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": c.query }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{}", c.name);
+    }
     // In a batch, each operation gets its own answer; the hostile one does not stop the others.
     for c in corpus().into_iter().filter(|c| c.query.len() < 200_000) {
         let r = app

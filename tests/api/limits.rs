@@ -221,3 +221,60 @@ async fn each_principal_is_rate_limited_on_its_own() {
     let for_b = app_token("opportunities:read", Some(b));
     assert_eq!(app.post(Some(&for_b), q).await.status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_in_flight_limit_requests_are_shed_with_503_and_retry_after() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_with(|s| s.limits.max_in_flight = 1).await;
+    let p = app.create_partner("Busy").await;
+    let row = cosell::ids::decode_as(&p, cosell::ids::Kind::Partner).unwrap();
+    // Hold the partner row (PostgreSQL) or the write lock (SQLite): the update stays in flight.
+    let blocker = cosell::db::begin_write(&app.db).await.unwrap();
+    blocker
+        .execute_unprepared(&format!("UPDATE partners SET name = name WHERE id = {row}"))
+        .await
+        .unwrap();
+    let update = json!({ "query": "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { version } } }",
+                         "variables": { "i": { "id": p, "expectedVersion": 1, "tier": "GOLD" } } });
+    let in_flight = {
+        let (client, url, token) = (app.client.clone(), app.url.clone(), app.vendor.clone());
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&update)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let mut shed = None;
+    for _ in 0..100 {
+        let r = app
+            .post(Some(&app.vendor), json!({ "query": "{ viewer { kind } }" }))
+            .await;
+        if r.status == 503 {
+            shed = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let shed = shed.expect("a second request is shed while the first is in flight");
+    assert_eq!(shed.code(), "OVERLOADED");
+    assert_eq!(shed.headers["retry-after"], "1");
+    // Health checks are not GraphQL requests: they still answer.
+    let health = app
+        .client
+        .get(format!("http://{}/healthz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    blocker.rollback().await.unwrap();
+    assert_eq!(in_flight.await.unwrap(), 200);
+    let ok = app
+        .post(Some(&app.vendor), json!({ "query": "{ viewer { kind } }" }))
+        .await;
+    assert_eq!(ok.status, 200, "the place is free again: {}", ok.body);
+}
