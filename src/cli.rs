@@ -156,9 +156,10 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
     }
     let counter = StatementCounter::default();
     let url = &config.database.database_url;
-    let conn = db::connect(
+    let conn = db::connect_with(
         url,
         config.database.database_max_connections,
+        std::time::Duration::from_millis(config.database.database_acquire_timeout_ms),
         counter.clone(),
     )
     .await

@@ -49,6 +49,14 @@ pub struct DatabaseArgs {
     /// Largest number of pooled database connections.
     #[arg(long, env = "COSELL_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
+    /// Milliseconds a request waits for a database connection before it is answered
+    /// SERVICE_UNAVAILABLE (503): well below the request timeout, so an outage fails fast.
+    #[arg(
+        long,
+        env = "COSELL_DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2_000
+    )]
+    pub database_acquire_timeout_ms: u64,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,10 @@ pub mod code {
     pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
     /// The instance is at its limit of requests in progress; retry after `Retry-After`.
     pub const OVERLOADED: &str = "OVERLOADED";
+    /// An idempotency key sent again with a different request.
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
+    /// The database cannot be reached right now; retry after `Retry-After`.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -40,6 +44,8 @@ pub enum AppError {
         field: Option<&'static str>,
     },
     Conflict(String),
+    /// An idempotency key already used for a different request.
+    IdempotencyKeyReused(String),
     /// A resume cursor older than the outbox's retention.
     CursorExpired(String),
     VersionMismatch {
@@ -47,13 +53,51 @@ pub enum AppError {
         expected: i32,
         current: i32,
     },
+    /// The database cannot be reached now (no connection within the acquire timeout, refused
+    /// or dropped): retryable, unlike [`AppError::Db`].
+    Unavailable(DbErr),
     Db(DbErr),
     Internal(String),
 }
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        Self::Db(e)
+        if is_unavailable(&e) {
+            Self::Unavailable(e)
+        } else {
+            Self::Db(e)
+        }
+    }
+}
+
+/// The message for requests that fail because the database cannot be reached.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the database is unavailable right now; retry in a few seconds";
+
+/// Whether `e` says the database cannot be reached now (the pool gave no connection in time,
+/// the connection was refused, dropped or is shutting down) rather than that a statement failed.
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                Sqlx::Io(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Tls(_)
+                | Sqlx::Protocol(_) => true,
+                // Connection exceptions (08…) and operator intervention (57P…: shutdown,
+                // cannot connect now).
+                Sqlx::Database(d) => d
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -78,6 +122,7 @@ impl AppError {
             Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::Conflict(m)
+            | Self::IdempotencyKeyReused(m)
             | Self::CursorExpired(m)
             | Self::Internal(m) => m.clone(),
             Self::NotFound(kind) => format!("{kind} not found"),
@@ -89,6 +134,7 @@ impl AppError {
             } => {
                 format!("{kind} is at version {current}, not the expected {expected}: re-read it and retry")
             }
+            Self::Unavailable(_) => UNAVAILABLE_MESSAGE.to_string(),
             Self::Db(e) => e.to_string(),
         }
     }
@@ -100,8 +146,10 @@ impl AppError {
             Self::NotFound(_) => code::NOT_FOUND,
             Self::BadInput { .. } => code::BAD_USER_INPUT,
             Self::Conflict(_) => code::CONFLICT,
+            Self::IdempotencyKeyReused(_) => code::IDEMPOTENCY_KEY_REUSED,
             Self::CursorExpired(_) => code::CURSOR_EXPIRED,
             Self::VersionMismatch { .. } => code::VERSION_MISMATCH,
+            Self::Unavailable(_) => code::SERVICE_UNAVAILABLE,
             Self::Db(_) | Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -111,7 +159,7 @@ impl AppError {
     pub fn unique_or(err: DbErr, message: impl Into<String>) -> Self {
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.into()),
-            _ => Self::Db(err),
+            _ => err.into(),
         }
     }
 }
@@ -123,6 +171,10 @@ pub const INTERNAL_MESSAGE: &str =
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         let message = match self {
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                UNAVAILABLE_MESSAGE.to_string()
+            }
             Self::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 INTERNAL_MESSAGE.to_string()
@@ -235,7 +287,7 @@ mod tests {
         let spaced = "ab ".repeat(10_000);
         assert!(clip_message(&format!("said \"{spaced}\"")).chars().count() < 120);
         assert!(clip_message(&spaced).chars().count() <= 1_001);
-        let quotes = "\"".repeat(1) + &"a\"".repeat(20_000);
+        let quotes = format!("\"{}", "a\"".repeat(20_000));
         assert!(clip_message(&quotes).chars().count() <= 1_001);
         assert_eq!(clip_message("short \"and\" sweet"), "short \"and\" sweet");
         assert_eq!(clip(&"é".repeat(150)), format!("{}…", "é".repeat(100)));

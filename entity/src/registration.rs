@@ -27,6 +27,9 @@ pub struct Model {
     /// Visible to the partner that wrote them and to the vendor only.
     pub private_notes: Option<String>,
     pub idempotency_key: Option<String>,
+    /// A hash of the request that used `idempotency_key`: the same key with another request
+    /// is refused.
+    pub idempotency_fingerprint: Option<String>,
     /// The vendor's open question while NEEDS_INFO.
     pub info_request: Option<String>,
     /// Days of extra protection the partner asked for, pending the vendor.

@@ -19,6 +19,7 @@ mod m20261123_000013_create_threading_scores;
 mod m20261123_000014_create_attribution;
 mod m20261123_000015_notify_events;
 mod m20261123_000016_create_event_retention;
+mod m20261124_000017_add_registration_idempotency_fingerprint;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_create_attribution::Migration),
             Box::new(m20261123_000015_notify_events::Migration),
             Box::new(m20261123_000016_create_event_retention::Migration),
+            Box::new(m20261124_000017_add_registration_idempotency_fingerprint::Migration),
         ]
     }
 }

@@ -39,10 +39,25 @@ pub async fn connect(
     max_connections: u32,
     counter: StatementCounter,
 ) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT, counter).await
+}
+
+/// How long a request waits for a pooled connection by default: an outage answers
+/// SERVICE_UNAVAILABLE after this, not after the request timeout.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// [`connect`] with the pool's acquire timeout.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    counter: StatementCounter,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.max_connections(max_connections.max(1))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
+        .connect_timeout(acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
@@ -67,7 +82,7 @@ pub fn sibling_pool(db: &DatabaseConnection, max_connections: u32) -> DatabaseCo
         () => {
             PoolOptions::new()
                 .max_connections(max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
         };
     }
     match db.get_database_backend() {

@@ -456,7 +456,8 @@ impl RegistrationMutation {
 
     /// Partners: submits a draft, or creates and submits in one call. Conflicts hold it
     /// UNDER_REVIEW; the auto-approval policy may approve it at once. Send an
-    /// `idempotencyKey`: a retry with the same key returns the first result.
+    /// `idempotencyKey`: a retry with the same key returns the first result (the same key with
+    /// a different request answers IDEMPOTENCY_KEY_REUSED).
     async fn submit_registration(
         &self,
         ctx: &Context<'_>,

@@ -128,6 +128,21 @@ fn overloaded(state: &AppState, media: MediaType) -> Response {
     res
 }
 
+/// 503 with `Retry-After` when the database cannot be reached.
+fn unavailable(media: MediaType) -> Response {
+    let mut res = errors_only(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        vec![error(
+            code::SERVICE_UNAVAILABLE,
+            crate::error::UNAVAILABLE_MESSAGE,
+        )],
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    res
+}
+
 fn limit_error(limit: &str, max: usize, message: String) -> Value {
     let mut e = error(code::LIMIT_EXCEEDED, message);
     e["extensions"]["limit"] = Value::from(limit);
@@ -283,6 +298,11 @@ async fn run(
         Err(e) => {
             let (status, message) = match &e {
                 AppError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, m.clone()),
+                AppError::Unavailable(err) => {
+                    tracing::warn!(error = %err, "authentication could not reach the database");
+                    state.metrics.error(e.code());
+                    return unavailable(media);
+                }
                 other => {
                     tracing::error!(error = %other.message(), "authentication failed on an internal error");
                     (
@@ -392,6 +412,14 @@ async fn run(
         results
             .pop()
             .unwrap_or((Value::Null, true, StatusCode::INTERNAL_SERVER_ERROR));
+    // Nothing could be read or written because the database is unreachable: a retryable 503,
+    // whatever the media type.
+    if only_unavailable(&json) {
+        let mut res = body(StatusCode::SERVICE_UNAVAILABLE, media, json);
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        return res;
+    }
     let status = match media {
         MediaType::GraphqlResponse if request_error => status,
         MediaType::GraphqlResponse => StatusCode::OK,
@@ -399,6 +427,23 @@ async fn run(
         MediaType::Json => StatusCode::OK,
     };
     body(status, media, json)
+}
+
+/// Whether `json` holds no data and only SERVICE_UNAVAILABLE errors.
+fn only_unavailable(json: &Value) -> bool {
+    let data_empty = match &json["data"] {
+        Value::Null => true,
+        Value::Object(fields) => fields.values().all(Value::is_null),
+        _ => false,
+    };
+    let errors = json["errors"].as_array();
+    data_empty
+        && errors.is_some_and(|es| {
+            !es.is_empty()
+                && es
+                    .iter()
+                    .all(|e| e["extensions"]["code"] == code::SERVICE_UNAVAILABLE)
+        })
 }
 
 fn timeout_json(state: &AppState) -> Value {

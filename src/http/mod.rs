@@ -9,7 +9,7 @@ pub mod response;
 pub mod scan;
 pub mod ws;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -102,7 +102,9 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// Readiness: the database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match crate::db::ping(&state.db).await {
+    // A database that does not answer within a second is as good as gone for readiness.
+    let ping = tokio::time::timeout(Duration::from_secs(1), crate::db::ping(&state.db)).await;
+    match ping.unwrap_or_else(|_| Err(sea_orm::DbErr::Custom("no answer within 1 s".into()))) {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -101,6 +101,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Setup)) -> TestApp {
     start(url, pg, dir, configure).await
 }
 
+/// A server on the database at `url` (which the caller created and will drop).
+pub async fn spawn_app_on(url: &str, configure: impl FnOnce(&mut Setup)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    start(url.to_string(), None, dir, configure).await
+}
+
 /// A second server instance on `first`'s database, as several instances of one deployment.
 pub async fn spawn_sibling(first: &TestApp, configure: impl FnOnce(&mut Setup)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -13,6 +13,7 @@ mod http;
 mod limits;
 mod mistakes;
 mod opportunities;
+mod outage;
 mod pagination;
 mod registrations;
 mod schema;

@@ -650,7 +650,7 @@ async fn roles_are_enforced_on_every_mutation() {
 }
 
 #[tokio::test]
-async fn the_same_idempotency_key_returns_the_first_registration() {
+async fn the_same_idempotency_key_returns_the_first_registration_and_refuses_another_request() {
     let app = spawn_app().await;
     let p = app.create_partner("Northwind").await;
     let q = app.create_partner("Contoso").await;
@@ -671,9 +671,20 @@ async fn the_same_idempotency_key_returns_the_first_registration() {
     let again = send(p.clone(), "key-1", "acme.com").await;
     assert_eq!(first["id"], again["id"]);
     assert_eq!(first["version"], again["version"]);
-    // Even a retry with a changed body answers with the first result.
-    let changed = send(p.clone(), "key-1", "globex.com").await;
-    assert_eq!(changed["id"], first["id"]);
+    // The same key with another request is refused, not answered with the first result.
+    let changed = reg_try(
+        &app,
+        &partner_token(&p),
+        "submitRegistration",
+        "SubmitRegistrationInput",
+        json!({ "draft": proposed("globex.com", "SERVICES", 10), "idempotencyKey": "key-1" }),
+    )
+    .await;
+    assert_eq!(error_code(&changed), "IDEMPOTENCY_KEY_REUSED", "{changed}");
+    assert!(changed["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("key-1"));
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM registrations").await,
         1,

@@ -160,13 +160,15 @@ async fn insert_draft(
     principal: &Principal,
     partner_id: i64,
     draft: Draft,
-    idempotency_key: Option<String>,
+    idempotency: Option<(String, String)>,
 ) -> AppResult<Model> {
     let now = Utc::now();
+    let (idempotency_key, fingerprint) = idempotency.unzip();
     let mut m = ActiveModel {
         partner_id: Set(partner_id),
         status: Set(RegistrationStatus::Draft),
         idempotency_key: Set(idempotency_key),
+        idempotency_fingerprint: Set(fingerprint),
         auto_approved: Set(false),
         version: Set(1),
         created_at: Set(now),
@@ -256,7 +258,8 @@ pub async fn update_draft(
 
 /// Submits a registration: an existing DRAFT (`id` and `expectedVersion`), or a new one in
 /// one call (`draft`). Integrations should send an `idempotencyKey`: a retry with the same key
-/// returns the first result instead of registering twice.
+/// returns the first result instead of registering twice, and the same key with a different
+/// request is refused with IDEMPOTENCY_KEY_REUSED.
 #[derive(InputObject, Debug)]
 pub struct SubmitRegistrationInput {
     /// The DRAFT to submit.
@@ -265,7 +268,8 @@ pub struct SubmitRegistrationInput {
     pub expected_version: Option<i32>,
     /// Create and submit in one step instead of submitting a draft.
     pub draft: Option<RegistrationDraftInput>,
-    /// Your unique key for this submission (at most 200 characters).
+    /// Your unique key for this submission (at most 200 characters). Sent again with the same
+    /// request, it answers with the first result; with a different one, IDEMPOTENCY_KEY_REUSED.
     pub idempotency_key: Option<String>,
 }
 
@@ -277,19 +281,46 @@ pub async fn submit(
 ) -> AppResult<Model> {
     let partner_id = principal.require_partner_write(Resource::Registrations)?;
     let key = text::optional("idempotencyKey", input.idempotency_key.as_deref(), 200)?;
-    if let Some(k) = &key {
+    let key = key.map(|k| (k, fingerprint(&input)));
+    if let Some((k, print)) = &key {
         if let Some(first) = by_key(db, partner_id, k).await? {
-            return Ok(first);
+            return same_request(first, k, print);
         }
     }
     let result = submit_once(db, principal, partner_id, input, key.clone()).await;
     match (result, &key) {
         // A concurrent retry with the same key won the insert: answer with its result.
-        (Err(e @ AppError::Conflict(_)), Some(k)) => match by_key(db, partner_id, k).await? {
-            Some(first) => Ok(first),
-            None => Err(e),
-        },
+        (Err(e @ AppError::Conflict(_)), Some((k, print))) => {
+            match by_key(db, partner_id, k).await? {
+                Some(first) => same_request(first, k, print),
+                None => Err(e),
+            }
+        }
         (other, _) => other,
+    }
+}
+
+/// What a submission asks for, without its key: FNV-1a over the input's fields, so a retry
+/// is recognised and the same key with another request is not.
+fn fingerprint(input: &SubmitRegistrationInput) -> String {
+    let text = format!(
+        "{:?}|{:?}|{:?}",
+        input.id, input.expected_version, input.draft
+    );
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// The first result for `key`, if it was for the same request.
+fn same_request(first: Model, key: &str, print: &str) -> AppResult<Model> {
+    match first.idempotency_fingerprint.as_deref() {
+        Some(p) if p != print => Err(AppError::IdempotencyKeyReused(format!(
+            "the idempotency key `{}` was used for a different request; send a new key for a new submission",
+            crate::error::clip(key)
+        ))),
+        _ => Ok(first),
     }
 }
 
@@ -306,7 +337,7 @@ async fn submit_once(
     principal: &Principal,
     partner_id: i64,
     input: SubmitRegistrationInput,
-    key: Option<String>,
+    key: Option<(String, String)>,
 ) -> AppResult<Model> {
     let txn = crate::db::begin_write(db).await?;
     let reg = match (input.id, input.draft) {
@@ -332,8 +363,9 @@ async fn submit_once(
         }
     };
     let mut c = changes();
-    if reg.idempotency_key.is_none() && key.is_some() {
-        c.idempotency_key = Set(key);
+    if let (None, Some((k, print))) = (&reg.idempotency_key, key) {
+        c.idempotency_key = Set(Some(k));
+        c.idempotency_fingerprint = Set(Some(print));
     }
     let after = submit_in(&txn, principal, &reg, Action::Submit, None, c).await?;
     txn.commit().await?;

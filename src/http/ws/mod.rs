@@ -335,6 +335,14 @@ impl Connection {
         let (principal, exp) = match super::auth::verify_token(&self.state, &token).await {
             Ok(ok) => ok,
             Err(crate::error::AppError::Unauthenticated(m)) => return refuse(self, m),
+            // The client's retry logic reconnects after 1013; 4401 would make it give up.
+            Err(crate::error::AppError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "WebSocket authentication could not reach the database");
+                return Err(Some((
+                    close::TRY_AGAIN_LATER,
+                    crate::error::UNAVAILABLE_MESSAGE.into(),
+                )));
+            }
             Err(e) => {
                 tracing::error!(error = %e.message(), "WebSocket authentication failed on an internal error");
                 return Err(Some((close::INTERNAL, "internal error".into())));

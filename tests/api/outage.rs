@@ -1,0 +1,189 @@
+//! The database going away is an expected state: requests fail within about two seconds with
+//! SERVICE_UNAVAILABLE (HTTP 503, `Retry-After`), partner tokens included, `/readyz` says so
+//! within a second, and everything recovers on its own when the database returns. The test runs
+//! a PostgreSQL of its own (initdb, pg_ctl) so that it can stop it; it runs in the PostgreSQL
+//! pass of the suite, where those programs are installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A throw-away PostgreSQL cluster on a free port, stopped and removed on drop.
+struct PrivatePg {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs a PostgreSQL program, as the `postgres` user when the suite runs as root (the server
+/// refuses to run as root).
+fn pg(bin: &Path, program: &str, args: &[&str]) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let exe = bin.join(program);
+    let mut cmd = if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    cmd.args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl PrivatePg {
+    fn start() -> Option<Self> {
+        let version = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .next()?
+            .ok()?;
+        let bin = version.path().join("bin");
+        let dir = tempfile::tempdir().ok()?;
+        // The cluster belongs to the user that runs it.
+        let _ = Command::new("chown")
+            .args(["postgres"])
+            .arg(dir.path())
+            .status();
+        let data = dir.path().join("data");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let d = data.to_str()?;
+        if !pg(&bin, "initdb", &["-D", d, "-A", "trust", "-U", "postgres"]) {
+            return None;
+        }
+        let me = Self {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        me.up().then_some(me)
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn up(&self) -> bool {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self._dir.path().display()
+        );
+        let log = self._dir.path().join("server.log");
+        pg(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-o",
+                &opts,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        )
+    }
+
+    fn down(&self) {
+        pg(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        self.down();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
+    if std::env::var("COSELL_TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        return; // The PostgreSQL pass runs it.
+    }
+    let pg = PrivatePg::start().expect("a private PostgreSQL (initdb and pg_ctl)");
+    let app = spawn_app_on(&pg.url(), |_| {}).await;
+    let p = app.create_partner("Outage").await;
+    let partner = partner_token(&p);
+    let list = json!({ "query": "{ partners { totalCount } }" });
+    let who = json!({ "query": "{ viewer { kind } }" });
+
+    pg.down();
+    for (token, body, what) in [
+        (&app.vendor, &list, "a vendor read"),
+        (&partner, &who, "a partner token (its partner is looked up)"),
+        (
+            &app.vendor,
+            &json!({ "query": "mutation { createPartner(input: { name: \"Down\" }) { partner { id } } }" }),
+            "a write",
+        ),
+    ] {
+        let started = Instant::now();
+        let r = app.post(Some(token), body.clone()).await;
+        let took = started.elapsed();
+        assert_eq!(r.status, 503, "{what}: {}", r.body);
+        assert_eq!(r.code(), "SERVICE_UNAVAILABLE", "{what}");
+        assert!(r.headers.contains_key("retry-after"), "{what}");
+        assert!(took < Duration::from_secs(4), "{what} took {took:?}");
+    }
+    let started = Instant::now();
+    let ready = app
+        .client
+        .get(format!("http://{}/readyz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+
+    // Back again: no restart of cosell needed.
+    assert!(pg.up(), "PostgreSQL restarts");
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = app.post(Some(&partner), who.clone()).await;
+        if r.status == 200 {
+            assert_eq!(r.body["data"]["viewer"]["kind"], "PARTNER");
+            break;
+        }
+        assert!(Instant::now() < until, "not recovered: {}", r.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let d = app
+        .ok(&app.vendor, "{ partners { totalCount } }", json!({}))
+        .await;
+    assert_eq!(d["partners"]["totalCount"], 1);
+    let ready = app
+        .client
+        .get(format!("http://{}/readyz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+}
