@@ -275,6 +275,11 @@ pub struct RealtimeArgs {
     /// behind in-process wake-ups and PostgreSQL LISTEN/NOTIFY.
     #[arg(long, env = "COSELL_OUTBOX_POLL_MS", default_value_t = 2_000)]
     pub outbox_poll_ms: u64,
+    /// Connections of the realtime pool (outbox tail and relay, LISTEN, subscribers'
+    /// catch-up reads), apart from the request pool.
+    #[arg(long, env = "COSELL_REALTIME_POOL_CONNECTIONS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(2..=200))]
+    pub realtime_pool_connections: u32,
     /// Days events stay in the outbox (0 keeps them for ever). A resume cursor older than
     /// that answers CURSOR_EXPIRED.
     #[arg(long, env = "COSELL_OUTBOX_RETENTION_DAYS", default_value_t = 30)]
@@ -291,6 +296,7 @@ impl Default for RealtimeArgs {
             ws_send_buffer: 256,
             ws_slow_consumer_ms: 5_000,
             outbox_poll_ms: 2_000,
+            realtime_pool_connections: 8,
             outbox_retention_days: 30,
         }
     }

@@ -66,7 +66,7 @@ fn spawn_expiry(state: &AppState) -> JoinHandle<()> {
             match lifecycle::expire_due(&db).await {
                 Ok(0) => {}
                 Ok(n) => {
-                    hub.poke();
+                    hub.flush().await;
                     tracing::info!(expired = n, "protection windows passed")
                 }
                 Err(e) => {

@@ -62,7 +62,7 @@ impl AppState {
         statements: StatementCounter,
     ) -> Self {
         let hub = realtime::Hub::new(
-            db::sibling_pool(&db, 4),
+            db::sibling_pool(&db, realtime.realtime_pool_connections),
             std::time::Duration::from_millis(realtime.outbox_poll_ms),
         );
         Self {

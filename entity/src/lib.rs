@@ -4,6 +4,7 @@
 //! in SQLite and PostgreSQL and a new variant needs no schema change.
 
 pub mod account;
+pub mod account_name_key;
 pub mod attribution;
 pub mod collaboration_rule;
 pub mod conflict;

@@ -20,6 +20,8 @@ mod m20261123_000014_create_attribution;
 mod m20261123_000015_notify_events;
 mod m20261123_000016_create_event_retention;
 mod m20261124_000017_add_registration_idempotency_fingerprint;
+mod m20261124_000018_create_event_queue;
+mod m20261124_000019_create_account_name_keys;
 
 pub struct Migrator;
 
@@ -44,6 +46,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_notify_events::Migration),
             Box::new(m20261123_000016_create_event_retention::Migration),
             Box::new(m20261124_000017_add_registration_idempotency_fingerprint::Migration),
+            Box::new(m20261124_000018_create_event_queue::Migration),
+            Box::new(m20261124_000019_create_account_name_keys::Migration),
         ]
     }
 }

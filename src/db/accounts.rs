@@ -228,6 +228,7 @@ pub async fn insert_in<C: sea_orm::ConnectionTrait>(
     .insert(txn)
     .await
     .map_err(|e| AppError::unique_or(e, duplicate(&domain)))?;
+    index_name(txn, model.id, &model.name).await?;
     let ev = NewEvent {
         topic: topic::ACCOUNT_CREATED,
         audience: vendor_only(),
@@ -289,6 +290,9 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Account"))?;
+    if after.name != before.name {
+        index_name(&txn, id, &after.name).await?;
+    }
     let ev = NewEvent {
         topic: topic::ACCOUNT_UPDATED,
         audience: vendor_only(),
@@ -318,4 +322,70 @@ pub async fn find_by_domain_in<C: sea_orm::ConnectionTrait>(
         .filter(Column::Domain.eq(domain))
         .one(conn)
         .await?)
+}
+
+/// Replaces the name keys of account `id` (see [`crate::domain::registration::name_keys`]), in
+/// the transaction that sets its name.
+pub async fn index_name<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    name: &str,
+) -> AppResult<()> {
+    use entity::account_name_key as key;
+    key::Entity::delete_many()
+        .filter(key::Column::AccountId.eq(id))
+        .exec(conn)
+        .await?;
+    let rows: Vec<key::ActiveModel> = crate::domain::registration::name_keys(name)
+        .into_iter()
+        .map(|k| key::ActiveModel {
+            key: Set(k),
+            account_id: Set(id),
+        })
+        .collect();
+    if !rows.is_empty() {
+        key::Entity::insert_many(rows).exec(conn).await?;
+    }
+    Ok(())
+}
+
+/// Gives name keys to accounts that have none (accounts from before the keys existed), a
+/// thousand at a time. Run at start-up, after the migrations; accounts whose name has no
+/// letters or digits have no keys and are looked at again each time.
+pub async fn backfill_name_keys(db: &DatabaseConnection) -> AppResult<u64> {
+    use entity::account_name_key as key;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::{QueryOrder, QuerySelect, TransactionTrait};
+    let mut after = 0i64;
+    let mut done = 0u64;
+    loop {
+        let keyed = Query::select()
+            .expr(Expr::val(1))
+            .from(key::Entity)
+            .and_where(
+                Expr::col((key::Entity, key::Column::AccountId)).equals((Entity, Column::Id)),
+            )
+            .to_owned();
+        let batch: Vec<(i64, String)> = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .column(Column::Name)
+            .filter(Column::Id.gt(after))
+            .filter(Expr::exists(keyed).not())
+            .order_by_asc(Column::Id)
+            .limit(1_000)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some((last, _)) = batch.last() else {
+            return Ok(done);
+        };
+        after = *last;
+        let txn = db.begin().await?;
+        for (id, name) in &batch {
+            index_name(&txn, *id, name).await?;
+        }
+        txn.commit().await?;
+        done += batch.len() as u64;
+    }
 }

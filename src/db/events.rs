@@ -28,25 +28,49 @@ pub struct NewEvent<'a> {
     pub payload: Value,
 }
 
-/// The advisory lock that orders outbox writers on PostgreSQL.
-const OUTBOX_LOCK: i64 = 7_346_011;
+/// The advisory lock that makes outbox relays take turns on PostgreSQL. Writers never take it.
+const RELAY_LOCK: i64 = 7_346_011;
 /// The advisory lock that makes instances prune the outbox one at a time.
 const PRUNE_LOCK: i64 = 7_346_012;
+/// Queue rows moved into the outbox per relay transaction.
+const RELAY_BATCH: u64 = 1_000;
 
 /// Appends `ev` caused by `actor` on `conn` (a transaction of the change).
 ///
-/// On PostgreSQL the transaction first takes the outbox lock, held until it commits: ids are
-/// then handed out in commit order, so a reader that has seen id N will never later see a
-/// smaller id appear. That is what lets subscribers resume from their last id without gaps.
-/// (SQLite has one writer at a time, which gives the same order.)
+/// Readers resume from the last event id they saw, so ids must become visible in order: a
+/// reader that has seen id N must never later see a smaller id appear. On SQLite there is one
+/// writer at a time, which gives that order, and the event goes straight into `events`.
+///
+/// On PostgreSQL many transactions write at once and a sequence hands out ids at insert, not
+/// at commit, so ids alone would not be commit-ordered. Instead of serialising every writer on
+/// a lock held until commit, the event goes into `event_queue` in the writer's transaction
+/// (still one transaction with the change: rolled back together) and [`relay`] moves committed
+/// queue rows into `events`, assigning ids there. Relays take turns on an advisory lock held
+/// only for their own short transaction, so each relay's ids are all larger than the previous
+/// relay's and become visible together at its commit: the order readers need, while writers
+/// run in parallel and take no program-wide lock at all.
 pub async fn append<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
     ev: NewEvent<'_>,
-) -> Result<event::Model, DbErr> {
+) -> Result<(), DbErr> {
+    let now = Utc::now();
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        conn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({OUTBOX_LOCK})"))
-            .await?;
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            "INSERT INTO event_queue (topic, audience, subject_id, actor, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                ev.topic.into(),
+                Value::from(ev.audience).into(),
+                ev.subject_id.into(),
+                actor.subject.clone().into(),
+                ev.payload.into(),
+                now.into(),
+            ],
+        ))
+        .await?;
+        return Ok(());
     }
     event::ActiveModel {
         topic: Set(ev.topic.to_string()),
@@ -54,11 +78,48 @@ pub async fn append<C: ConnectionTrait>(
         subject_id: Set(ev.subject_id),
         actor: Set(actor.subject.clone()),
         payload: Set(ev.payload),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(conn)
-    .await
+    .await?;
+    Ok(())
+}
+
+/// Moves every committed `event_queue` row into `events`, in queue order (PostgreSQL; nothing
+/// to do on SQLite). Any instance may call it at any time: relays wait for each other on the
+/// relay lock, and one that finds the queue empty commits at once. Returns the rows moved.
+pub async fn relay(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
+    use sea_orm::TransactionTrait;
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(0);
+    }
+    let mut moved = 0;
+    loop {
+        let txn = db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({RELAY_LOCK})"))
+            .await?;
+        // This statement's snapshot starts after the lock: it sees every row committed before,
+        // and no other relay runs until this one commits.
+        let n = txn
+            .execute_unprepared(&format!(
+                "WITH moved AS (
+                   DELETE FROM event_queue
+                   WHERE id IN (SELECT id FROM event_queue ORDER BY id LIMIT {RELAY_BATCH})
+                   RETURNING id, topic, audience, subject_id, actor, payload, created_at
+                 )
+                 INSERT INTO events (topic, audience, subject_id, actor, payload, created_at)
+                 SELECT topic, audience, subject_id, actor, payload, created_at
+                 FROM moved ORDER BY id"
+            ))
+            .await?
+            .rows_affected();
+        txn.commit().await?;
+        moved += n;
+        if n < RELAY_BATCH {
+            return Ok(moved);
+        }
+    }
 }
 
 /// The audience of a change only the vendor hears of.

@@ -1,5 +1,24 @@
 //! Data access: one module per aggregate. Every read takes the principal and returns only what
 //! it may see; every write is one transaction that also appends its event.
+//!
+//! ## Lock order (PostgreSQL)
+//!
+//! No write takes a program-wide lock. Where a transaction takes several locks, it takes them
+//! in this order, so that no two writers can wait on each other in a cycle:
+//!
+//! 1. the customer lock, `pg_advisory_xact_lock(hashtext('deal:<domain>'))`
+//!    (`registrations::lifecycle::lock_deal`): submissions, decisions and conflict resolutions
+//!    on one customer take turns, so conflict detection sees every earlier claim; at most one
+//!    per transaction;
+//! 2. registration rows, through version-guarded updates;
+//! 3. new rows only (accounts and opportunities created by an approval, transitions,
+//!    conflicts, the event queue), which wait on nothing.
+//!
+//! Opportunity writes (stage moves, closing a deal) take the opportunity row, then the rows of
+//! its approved registrations, and never the customer lock; registration paths never update an
+//! opportunity row, so the two never wait on each other in a cycle. The outbox relay
+//! (`events::relay`) and retention (`events::prune`) take advisory locks of their own in short
+//! transactions that hold nothing else. SQLite has one writer at a time (`begin_write`).
 
 pub mod accounts;
 pub mod attribution;
@@ -110,7 +129,12 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             .await?;
     }
     Migrator::up(&txn, None).await?;
-    txn.commit().await
+    txn.commit().await?;
+    // Accounts from before name keys existed get theirs (a no-op once they have them).
+    accounts::backfill_name_keys(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("indexing account names: {}", e.message())))?;
+    Ok(())
 }
 
 /// Starts a write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two

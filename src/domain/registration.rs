@@ -160,6 +160,33 @@ pub fn names_match(a: &str, b: &str) -> bool {
     a == b || (a.chars().count().min(b.chars().count()) >= 6 && edit_distance(&a, &b) <= 1)
 }
 
+/// The keys a company name is found by: its normalised form and, for forms of six characters
+/// or more, every variant with one character deleted. Two names that [`names_match`] share a
+/// key (equal forms share the form; one insertion apart, the shorter is a deletion of the
+/// longer; one substitution apart, both lose the differing character to the same variant), so
+/// an index on the keys finds every candidate, and [`names_match`] then decides.
+pub fn name_keys(name: &str) -> Vec<String> {
+    let form = normalise_company_name(name);
+    if form.is_empty() {
+        return Vec::new();
+    }
+    let chars: Vec<char> = form.chars().collect();
+    let mut keys = std::collections::BTreeSet::from([form]);
+    if chars.len() >= 6 {
+        for skip in 0..chars.len() {
+            keys.insert(
+                chars
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != skip)
+                    .map(|(_, c)| c)
+                    .collect(),
+            );
+        }
+    }
+    keys.into_iter().collect()
+}
+
 /// The median of `values` (sorted in place), if any.
 pub fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
@@ -177,6 +204,48 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn share_a_key(a: &str, b: &str) -> bool {
+        let kb = name_keys(b);
+        name_keys(a).iter().any(|k| kb.contains(k))
+    }
+
+    #[test]
+    fn names_that_match_share_a_key() {
+        for (a, b) in [
+            ("Globex", "Globex Corp"),
+            ("Initech", "Inetech"),
+            ("ACME Corp.", "acme"),
+            ("Umbrella", "Umbrela"),
+            ("Umbrella", "Umbrellas"),
+            ("Müller Bau", "Muller Bau"),
+        ] {
+            assert!(names_match(a, b), "{a} / {b}");
+            assert!(share_a_key(a, b), "{a} / {b}");
+        }
+        assert!(!share_a_key("Initech", "Globex"));
+        assert!(name_keys("Inc.").len() <= 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_match_is_found_by_a_shared_key(a in "[a-z]{1,12}", edit in 0usize..3, at in 0usize..12, c in "[a-z]") {
+            let chars: Vec<char> = a.chars().collect();
+            let at = at.min(chars.len());
+            let c = c.chars().next().unwrap();
+            let mut b = chars.clone();
+            match edit {
+                0 if at < b.len() => { b[at] = c; }
+                1 => b.insert(at, c),
+                _ if at < b.len() => { b.remove(at); }
+                _ => {}
+            }
+            let b: String = b.into_iter().collect();
+            if names_match(&a, &b) {
+                proptest::prop_assert!(share_a_key(&a, &b), "{} / {}", a, b);
+            }
+        }
+    }
 
     #[test]
     fn the_lifecycle_as_drawn() {

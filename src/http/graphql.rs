@@ -398,9 +398,10 @@ async fn run(
                 (timeout_json(state), true, StatusCode::GATEWAY_TIMEOUT)
             }
         };
-        if ty == Some(OperationType::Mutation) {
-            // A committed change's event goes out to this instance's subscribers now.
-            state.hub.poke();
+        if ty == Some(OperationType::Mutation) && !only_unavailable(&json) {
+            // A committed change's events are in the outbox before the answer, and go out to
+            // this instance's subscribers now.
+            state.hub.flush().await;
         }
         results.push((json, request_error, status));
     }

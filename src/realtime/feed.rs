@@ -13,7 +13,10 @@ use tokio::sync::broadcast::Receiver;
 use super::{Hub, PAGE};
 use crate::auth::Principal;
 use crate::db::events as outbox;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+
+/// Tries at opening a feed before its error is the subscription's answer.
+const OPEN_ATTEMPTS: u32 = 5;
 
 /// Which events of those the principal may see a subscription wants.
 pub type Wants = Box<dyn Fn(&event::Model) -> bool + Send + Sync>;
@@ -29,6 +32,41 @@ pub struct Feed {
     catching_up: bool,
     pending: VecDeque<Arc<event::Model>>,
     wants: Wants,
+    /// Failed outbox reads in a row, for the backoff.
+    failures: u32,
+}
+
+/// Whether a failed outbox read is worth retrying: the database was unreachable or the
+/// statement failed; a refused cursor or a missing scope is final.
+fn transient(e: &AppError) -> bool {
+    matches!(e, AppError::Unavailable(_) | AppError::Db(_))
+}
+
+/// Waits before the next try: 100 ms doubling to 5 s, with jitter so that subscribers that
+/// failed together do not come back together.
+async fn back_off(failures: u32) {
+    let base = 100u64.saturating_mul(1 << failures.min(6)).min(5_000);
+    let jitter = (uuid::Uuid::new_v4().as_u128() % (base as u128 / 2 + 1)) as u64;
+    tokio::time::sleep(std::time::Duration::from_millis(base / 2 + jitter)).await;
+}
+
+/// Tries `read` until it succeeds, fails for good, or has failed `attempts` times.
+async fn with_retries<T, F, Fut>(attempts: u32, mut read: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let mut failures = 0;
+    loop {
+        match read().await {
+            Err(e) if transient(&e) && failures + 1 < attempts => {
+                tracing::warn!(error = %e.message(), "opening a subscription's feed failed; retrying");
+                back_off(failures).await;
+                failures += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 impl Feed {
@@ -42,14 +80,14 @@ impl Feed {
     ) -> AppResult<Self> {
         let last = match after {
             Some(a) => {
-                outbox::check_cursor(hub.db(), a).await?;
+                with_retries(OPEN_ATTEMPTS, || outbox::check_cursor(hub.db(), a)).await?;
                 a
             }
             // "Now" is the newest committed event, which the tail may not have read yet: a
             // change the client saw commit before subscribing is not sent. Anything after it is
             // either in the receiver taken below or committed already, and the first catch-up
             // reads it.
-            None => outbox::last_id(hub.db()).await?,
+            None => with_retries(OPEN_ATTEMPTS, || outbox::last_id(hub.db())).await?,
         };
         let live = hub.receiver();
         Ok(Self {
@@ -60,6 +98,7 @@ impl Feed {
             catching_up: true,
             pending: VecDeque::new(),
             wants,
+            failures: 0,
         })
     }
 
@@ -77,13 +116,28 @@ impl Feed {
                 continue;
             }
             if self.catching_up {
-                let page = outbox::visible_after_unchecked(
+                let read = outbox::visible_after_unchecked(
                     self.hub.db(),
                     &self.principal,
                     self.last,
                     PAGE,
                 )
-                .await?;
+                .await;
+                // A subscriber that cannot read now waits and tries again: it neither ends nor
+                // skips what it has not read.
+                let page = match read {
+                    Ok(page) => {
+                        self.failures = 0;
+                        page
+                    }
+                    Err(e) if transient(&e) => {
+                        tracing::warn!(error = %e.message(), "a subscriber's outbox read failed; retrying");
+                        back_off(self.failures).await;
+                        self.failures = self.failures.saturating_add(1);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if (page.len() as u64) < PAGE {
                     self.catching_up = false;
                 }

@@ -2,10 +2,11 @@
 //!
 //! One [`Hub`] per instance tails the outbox in id order and broadcasts each committed event to
 //! the subscriptions of that instance. It wakes when a local change commits, when PostgreSQL
-//! notifies that another instance committed one (LISTEN/NOTIFY; the notification carries only
-//! the id, the row is read from the outbox), and on a slow timer as a safety net. Because the
-//! outbox is read by id and ids become visible in commit order (see `db::events::append`), a
-//! reader that resumes from its last id misses nothing.
+//! notifies that another instance queued or relayed one (LISTEN/NOTIFY; the notification
+//! carries only the id, the row is read from the outbox), and on a slow timer as a safety net.
+//! On each wake-up it first relays queued events into the outbox (PostgreSQL). Because the
+//! outbox is read by id and ids become visible in order (see `db::events::append`), a reader
+//! that resumes from its last id misses nothing.
 
 pub mod feed;
 
@@ -21,9 +22,14 @@ use crate::db::events as outbox;
 
 /// The PostgreSQL channel the outbox trigger notifies with each new event id.
 pub const CHANNEL: &str = "cosell_events";
+/// The channel notified when a writer queued events for the relay (see `db::events::append`).
+pub const QUEUE_CHANNEL: &str = "cosell_event_queue";
 
 /// Events kept for subscribers that fall behind before they recover from the outbox itself.
 const BROADCAST_CAPACITY: usize = 1024;
+
+/// The longest a change's answer waits for its events to be relayed into the outbox.
+const FLUSH_WAIT: Duration = Duration::from_secs(1);
 
 /// Rows read from the outbox per statement while catching up.
 pub const PAGE: u64 = 200;
@@ -61,6 +67,20 @@ impl Hub {
     /// Announces that a change committed on this instance: the tail reads the outbox now.
     pub fn poke(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// After a change committed on this instance: its events are in the outbox when this
+    /// returns (on PostgreSQL they are relayed from the queue now, so whoever made the change
+    /// reads its own events), and the tail reads them.
+    pub async fn flush(&self) {
+        // Bounded: a relay waiting on the database must not hold the answer to a change that
+        // committed; the tail relays on its next wake-up or poll.
+        match tokio::time::timeout(FLUSH_WAIT, outbox::relay(&self.db)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "relaying the event queue failed"),
+            Err(_) => tracing::warn!("relaying the event queue took longer than 1 s"),
+        }
+        self.poke();
     }
 
     /// A receiver of every event committed from now on (before any scoping).
@@ -101,7 +121,11 @@ impl Hub {
                 changed = wake.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep(self.poll) => {}
             }
-            // Read everything committed since the last read, in id order.
+            // Move what other instances' writers queued, then read everything committed since
+            // the last read, in id order.
+            if let Err(e) = outbox::relay(&self.db).await {
+                tracing::warn!(error = %e, "relaying the event queue failed; retrying");
+            }
             loop {
                 let rows = match outbox::after(&self.db, head, PAGE).await {
                     Ok(rows) => rows,
@@ -139,7 +163,7 @@ async fn listen(hub: Arc<Hub>) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
+        if let Err(e) = listener.listen_all([CHANNEL, QUEUE_CHANNEL]).await {
             tracing::warn!(error = %e, "LISTEN failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;

@@ -655,3 +655,68 @@ async fn a_withdrawn_or_rejected_claim_no_longer_conflicts() {
         .await;
     assert_eq!(d["reviewQueue"]["totalCount"], 0);
 }
+
+/// The kinds of conflict a proposed deal at `domain`, named `name`, raises.
+async fn overlap_kinds(app: &TestApp, partner: &str, domain: &str, name: &str) -> Vec<Value> {
+    let mut draft = proposed(domain, "SERVICES", 1);
+    draft["accountName"] = json!(name);
+    let r = submit(app, partner, draft).await;
+    r["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn near_identical_names_are_found_by_their_keys_after_a_rename_and_for_older_accounts() {
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let acct = app.create_account("Initech Systems", "initech.com").await;
+    let direct = app
+        .create_opportunity(&acct, json!({ "name": "Direct" }))
+        .await;
+    app.ok(
+        &app.vendor,
+        MOVE,
+        json!({ "i": { "id": direct["id"], "expectedVersion": 1, "stage": "NEGOTIATION" } }),
+    )
+    .await;
+    let overlap = json!("DIRECT_DEAL_OVERLAP");
+    // One edit apart: a substitution, an insertion, a deletion.
+    for (i, name) in ["Inetech Systems", "Initech Systemss", "Initch Systems"]
+        .iter()
+        .enumerate()
+    {
+        let kinds = overlap_kinds(&app, &p, &format!("near{i}.example"), name).await;
+        assert!(kinds.contains(&overlap), "{name}: {kinds:?}");
+    }
+    // Renamed: the old name no longer overlaps, the new one does.
+    let rename =
+        "mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { account { name } } }";
+    app.ok(
+        &app.vendor,
+        rename,
+        json!({ "i": { "id": acct, "expectedVersion": 1, "name": "Hooli Global" } }),
+    )
+    .await;
+    let kinds = overlap_kinds(&app, &p, "old-name.example", "Initech Systems").await;
+    assert!(!kinds.contains(&overlap), "{kinds:?}");
+    let kinds = overlap_kinds(&app, &p, "new-name.example", "Hooly Global").await;
+    assert!(kinds.contains(&overlap), "{kinds:?}");
+    // Accounts from before the keys existed get them at start-up.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared("DELETE FROM account_name_keys")
+        .await
+        .unwrap();
+    let kinds = overlap_kinds(&app, &p, "unkeyed.example", "Hooli Global Ltd").await;
+    assert!(
+        !kinds.contains(&overlap),
+        "no keys, no candidate: {kinds:?}"
+    );
+    cosell::db::migrate(&app.db).await.unwrap();
+    let kinds = overlap_kinds(&app, &p, "rekeyed.example", "Hooli Global Ltd").await;
+    assert!(kinds.contains(&overlap), "{kinds:?}");
+}

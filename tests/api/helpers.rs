@@ -43,6 +43,9 @@ pub struct Setup {
     pub jwt: JwtArgs,
     pub program: ProgramArgs,
     pub realtime: RealtimeArgs,
+    /// How long a request waits for a pooled connection (generous: the suite runs many
+    /// servers at once on a small machine).
+    pub acquire_timeout: std::time::Duration,
 }
 
 pub struct TestApp {
@@ -128,10 +131,11 @@ async fn start(
             outbox_poll_ms: 60_000,
             ..RealtimeArgs::default()
         },
+        acquire_timeout: std::time::Duration::from_secs(10),
     };
     configure(&mut setup);
     let statements = StatementCounter::default();
-    let conn = db::connect(&url, 5, statements.clone())
+    let conn = db::connect_with(&url, 5, setup.acquire_timeout, statements.clone())
         .await
         .expect("connect");
     db::migrate(&conn).await.expect("migrate");

@@ -129,11 +129,19 @@ async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
         return; // The PostgreSQL pass runs it.
     }
     let pg = PrivatePg::start().expect("a private PostgreSQL (initdb and pg_ctl)");
-    let app = spawn_app_on(&pg.url(), |_| {}).await;
+    let app = spawn_app_on(&pg.url(), |s| {
+        s.acquire_timeout = cosell::db::DEFAULT_ACQUIRE_TIMEOUT;
+    })
+    .await;
     let p = app.create_partner("Outage").await;
     let partner = partner_token(&p);
     let list = json!({ "query": "{ partners { totalCount } }" });
     let who = json!({ "query": "{ viewer { kind } }" });
+
+    // A subscription open through the outage stays open and hears the first change after it.
+    let mut ws = app.ws_as(&app.vendor).await;
+    ws.subscribe("e", "subscription { events { id topic } }", json!({}))
+        .await;
 
     pg.down();
     for (token, body, what) in [
@@ -179,6 +187,9 @@ async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
         .ok(&app.vendor, "{ partners { totalCount } }", json!({}))
         .await;
     assert_eq!(d["partners"]["totalCount"], 1);
+    app.create_partner("After the outage").await;
+    let p = ws.next_payload("e").await;
+    assert_eq!(p["data"]["events"]["topic"], "partner.created", "{p}");
     let ready = app
         .client
         .get(format!("http://{}/readyz", app.addr))

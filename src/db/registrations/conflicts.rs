@@ -116,19 +116,34 @@ pub async fn detect(
 
 /// An open opportunity past QUALIFICATION that the direct team owns (no partner claims it) at
 /// an account with the same domain or a near-identical name.
+///
+/// Candidates come from indexes only: the account's unique domain, and the name keys that any
+/// near-identical name shares (`account_name_keys`); each candidate's claims are checked by the
+/// registrations' opportunity index. Nothing of other customers is read, whatever the size of
+/// the program; the name rule itself ([`names_match`]) then decides among the few candidates.
 async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppResult<Option<i64>> {
-    use entity::{account, opportunity};
+    use entity::{account, account_name_key, opportunity};
     let late = [
         OpportunityStage::Solution,
         OpportunityStage::Proposal,
         OpportunityStage::Negotiation,
     ];
+    let name = reg.account_name.as_deref().unwrap_or("");
+    let keys = crate::domain::registration::name_keys(name);
+    let by_name = Query::select()
+        .column(account_name_key::Column::AccountId)
+        .from(account_name_key::Entity)
+        .and_where(Expr::col(account_name_key::Column::Key).is_in(keys))
+        .to_owned();
     let claimed = Query::select()
-        .column(registration::Column::OpportunityId)
+        .expr(Expr::val(1))
         .from(registration::Entity)
-        .and_where(Expr::col(registration::Column::OpportunityId).is_not_null())
         .and_where(
-            Expr::col(registration::Column::Status)
+            Expr::col((registration::Entity, registration::Column::OpportunityId))
+                .equals((opportunity::Entity, opportunity::Column::Id)),
+        )
+        .and_where(
+            Expr::col((registration::Entity, registration::Column::Status))
                 .is_in(CLAIMS.into_iter().chain([RegistrationStatus::Won])),
         )
         .to_owned();
@@ -139,12 +154,16 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
         .column(account::Column::Name)
         .inner_join(account::Entity)
         .filter(opportunity::Column::Stage.is_in(late))
-        .filter(opportunity::Column::Id.not_in_subquery(claimed))
+        .filter(
+            Condition::any()
+                .add(account::Column::Domain.eq(reg.account_domain.clone()))
+                .add(account::Column::Id.in_subquery(by_name)),
+        )
+        .filter(Expr::exists(claimed).not())
         .order_by_asc(opportunity::Column::Id)
         .into_tuple()
         .all(txn)
         .await?;
-    let name = reg.account_name.as_deref().unwrap_or("");
     Ok(candidates
         .into_iter()
         .find(|(_, domain, account_name)| {

@@ -534,7 +534,7 @@ impl Op {
                 }
             };
             if ty == Some(OperationType::Mutation) {
-                self.state.hub.poke();
+                self.state.hub.flush().await;
             }
             if !self.send(protocol::next(self.proto, &self.id, json)).await {
                 return;
