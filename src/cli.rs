@@ -38,6 +38,24 @@ enum Command {
     },
     /// Mint a development HS256 token; prints the token alone on the last line.
     Token(TokenArgs),
+    /// Write a large, consistent partner program into an empty database, for measuring at
+    /// realistic size (rows carry no history or events).
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Partners (at least 8).
+        #[arg(long, default_value_t = 200)]
+        partners: u64,
+        /// Customer accounts.
+        #[arg(long, default_value_t = 20_000)]
+        accounts: u64,
+        /// Opportunities, spread over the accounts and every stage.
+        #[arg(long, default_value_t = 200_000)]
+        opportunities: u64,
+        /// Registrations, up to eight per opportunity, every status.
+        #[arg(long, default_value_t = 1_000_000)]
+        registrations: u64,
+    },
     /// Print the GraphQL schema (SDL).
     Schema {
         /// Compare with this file instead of printing; fails when they differ.
@@ -113,6 +131,43 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("migration failed: {e}"))?;
             println!("migrated {}", database.database_url);
+            Ok(())
+        }
+        Command::Seed {
+            database,
+            partners,
+            accounts,
+            opportunities,
+            registrations,
+        } => {
+            let conn = db::connect(
+                &database.database_url,
+                database.database_max_connections,
+                StatementCounter::default(),
+            )
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+            db::migrate(&conn)
+                .await
+                .map_err(|e| format!("migration failed: {e}"))?;
+            let started = std::time::Instant::now();
+            let size = crate::seed::Size {
+                partners,
+                accounts,
+                opportunities,
+                registrations,
+            };
+            let done = crate::seed::run(&conn, size)
+                .await
+                .map_err(|e| e.message())?;
+            println!(
+                "seeded {} partners, {} accounts, {} opportunities, {} registrations in {:.1} s",
+                done.partners,
+                done.accounts,
+                done.opportunities,
+                done.registrations,
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Token(args) => {

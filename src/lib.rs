@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod realtime;
 pub mod scalars;
+pub mod seed;
 pub mod telemetry;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ mod pagination;
 mod registrations;
 mod schema;
 mod scoping;
+mod seed;
 mod statements;
 mod workflow;
 mod ws;

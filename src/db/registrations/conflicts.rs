@@ -117,24 +117,53 @@ pub async fn detect(
 /// An open opportunity past QUALIFICATION that the direct team owns (no partner claims it) at
 /// an account with the same domain or a near-identical name.
 ///
-/// Candidates come from indexes only: the account's unique domain, and the name keys that any
-/// near-identical name shares (`account_name_keys`); each candidate's claims are checked by the
-/// registrations' opportunity index. Nothing of other customers is read, whatever the size of
-/// the program; the name rule itself ([`names_match`]) then decides among the few candidates.
+/// Every read is driven by an index, so nothing of other customers is read whatever the size
+/// of the program: the accounts with the domain (unique index) and those sharing a name key
+/// with the proposed name (`account_name_keys`), of which the name rule ([`names_match`])
+/// keeps the near-identical ones; then the first late-stage opportunity at those accounts
+/// (opportunities' account index) that no claim holds (registrations' opportunity index).
 async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppResult<Option<i64>> {
     use entity::{account, account_name_key, opportunity};
-    let late = [
-        OpportunityStage::Solution,
-        OpportunityStage::Proposal,
-        OpportunityStage::Negotiation,
-    ];
     let name = reg.account_name.as_deref().unwrap_or("");
+    let select = || {
+        account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .column(account::Column::Domain)
+            .column(account::Column::Name)
+    };
+    let mut accounts: Vec<(i64, String, String)> = select()
+        .filter(account::Column::Domain.eq(reg.account_domain.clone()))
+        .into_tuple()
+        .all(txn)
+        .await?;
     let keys = crate::domain::registration::name_keys(name);
-    let by_name = Query::select()
-        .column(account_name_key::Column::AccountId)
-        .from(account_name_key::Entity)
-        .and_where(Expr::col(account_name_key::Column::Key).is_in(keys))
-        .to_owned();
+    if !keys.is_empty() {
+        let by_name = Query::select()
+            .column(account_name_key::Column::AccountId)
+            .from(account_name_key::Entity)
+            .and_where(Expr::col(account_name_key::Column::Key).is_in(keys))
+            .to_owned();
+        accounts.extend(
+            select()
+                .filter(account::Column::Id.in_subquery(by_name))
+                .into_tuple::<(i64, String, String)>()
+                .all(txn)
+                .await?,
+        );
+    }
+    let mut matched: Vec<i64> = accounts
+        .into_iter()
+        .filter(|(_, domain, account_name)| {
+            *domain == reg.account_domain || names_match(account_name, name)
+        })
+        .map(|(id, _, _)| id)
+        .collect();
+    matched.sort_unstable();
+    matched.dedup();
+    if matched.is_empty() {
+        return Ok(None);
+    }
     let claimed = Query::select()
         .expr(Expr::val(1))
         .from(registration::Entity)
@@ -147,29 +176,22 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
                 .is_in(CLAIMS.into_iter().chain([RegistrationStatus::Won])),
         )
         .to_owned();
-    let candidates: Vec<(i64, String, String)> = opportunity::Entity::find()
+    let late = [
+        OpportunityStage::Solution,
+        OpportunityStage::Proposal,
+        OpportunityStage::Negotiation,
+    ];
+    let first: Option<i64> = opportunity::Entity::find()
         .select_only()
         .column(opportunity::Column::Id)
-        .column(account::Column::Domain)
-        .column(account::Column::Name)
-        .inner_join(account::Entity)
+        .filter(opportunity::Column::AccountId.is_in(matched))
         .filter(opportunity::Column::Stage.is_in(late))
-        .filter(
-            Condition::any()
-                .add(account::Column::Domain.eq(reg.account_domain.clone()))
-                .add(account::Column::Id.in_subquery(by_name)),
-        )
         .filter(Expr::exists(claimed).not())
         .order_by_asc(opportunity::Column::Id)
         .into_tuple()
-        .all(txn)
+        .one(txn)
         .await?;
-    Ok(candidates
-        .into_iter()
-        .find(|(_, domain, account_name)| {
-            *domain == reg.account_domain || names_match(account_name, name)
-        })
-        .map(|(id, _, _)| id))
+    Ok(first)
 }
 
 pub fn audience(reg: &Registration) -> Vec<String> {
