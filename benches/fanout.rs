@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use cosell::auth::jwt::{self, Claims, Verifier};
+use cosell::auth::jwt::Verifier;
 use cosell::auth::PrincipalKind;
-use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
+use cosell::config::{LimitArgs, ProgramArgs, RealtimeArgs};
 use cosell::db::{self, StatementCounter};
 use cosell::AppState;
 use futures_util::{SinkExt, StreamExt};
@@ -17,6 +17,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+
+mod common;
 
 const SECRET: &str = "bench-secret-for-the-fanout-benchmark-0123";
 
@@ -28,20 +30,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn token(kind: PrincipalKind, role: &str, partner: Option<&str>) -> String {
-    let now = jwt::now();
-    let c = Claims {
-        sub: format!("bench-{role}-{}", partner.unwrap_or("vendor")),
-        kind,
-        role: Some(role.into()),
-        partner_id: partner.map(str::to_string),
-        scope: None,
-        exp: now + 3600,
-        nbf: Some(now),
-        iat: Some(now),
-        iss: "cosell".into(),
-        aud: "cosell-api".into(),
-    };
-    jwt::mint_hs256(&c, SECRET).unwrap()
+    common::token(SECRET, kind, role, partner)
 }
 
 fn rss_kib() -> u64 {
@@ -82,15 +71,7 @@ async fn main() {
         .await
         .unwrap();
     db::migrate(&conn).await.unwrap();
-    let jwt_args = JwtArgs {
-        jwt_secret: Some(Secret::new(SECRET)),
-        jwt_public_key_file: None,
-        jwt_jwks_file: None,
-        jwt_algorithm: None,
-        jwt_issuer: "cosell".into(),
-        jwt_audience: "cosell-api".into(),
-        jwt_leeway_seconds: 30,
-    };
+    let jwt_args = common::jwt_args(SECRET);
     let limits = LimitArgs {
         rate_limit_per_minute: 0,
         ..LimitArgs::default()

@@ -12,13 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cosell::auth::jwt::{self, Claims};
 use cosell::auth::PrincipalKind;
 use serde_json::{json, Value};
 
 #[allow(dead_code)]
 #[path = "../tests/api/corpus.rs"]
 mod corpus;
+
+mod common;
 
 const SECRET: &str = "bench-secret-for-the-flood-benchmark-01234";
 
@@ -30,20 +31,7 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn vendor_token() -> String {
-    let now = jwt::now();
-    let c = Claims {
-        sub: "bench-flood".into(),
-        kind: PrincipalKind::Vendor,
-        role: Some("ADMIN".into()),
-        partner_id: None,
-        scope: None,
-        exp: now + 3600,
-        nbf: Some(now),
-        iat: Some(now),
-        iss: "cosell".into(),
-        aud: "cosell-api".into(),
-    };
-    jwt::mint_hs256(&c, SECRET).unwrap()
+    common::token(SECRET, PrincipalKind::Vendor, "ADMIN", None)
 }
 
 /// (VmRSS, VmHWM) of `pid` in MiB.

@@ -13,33 +13,28 @@
 
 use std::time::Instant;
 
-use cosell::auth::jwt::{self, Claims, Verifier};
+use cosell::auth::jwt::Verifier;
 use cosell::auth::PrincipalKind;
-use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
+use cosell::config::{LimitArgs, ProgramArgs, RealtimeArgs};
 use cosell::db::{self, StatementCounter};
 use cosell::ids::{encode, Kind};
 use cosell::AppState;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
+mod common;
+
 const SECRET: &str = "bench-secret-for-the-submit-benchmark-0123";
 const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id status } } }";
 
 fn partner_token(id: u64) -> String {
-    let now = jwt::now();
-    let c = Claims {
-        sub: format!("bench-partner-{id}"),
-        kind: PrincipalKind::Partner,
-        role: Some("PARTNER_ADMIN".into()),
-        partner_id: Some(encode(Kind::Partner, id as i64)),
-        scope: None,
-        exp: now + 3600,
-        nbf: Some(now),
-        iat: Some(now),
-        iss: "cosell".into(),
-        aud: "cosell-api".into(),
-    };
-    jwt::mint_hs256(&c, SECRET).unwrap()
+    let partner = encode(Kind::Partner, id as i64);
+    common::token(
+        SECRET,
+        PrincipalKind::Partner,
+        "PARTNER_ADMIN",
+        Some(&partner),
+    )
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -55,11 +50,7 @@ fn draft(n: u64, run: &str, accounts: u64) -> Value {
             format!("account{acct}.example.com"),
             format!("Renamed {acct}"),
         ),
-        // Seeded names are "<Word> <Noun> <id>": drop one letter of the word.
-        1 => (
-            format!("{run}-near{n}.example.org"),
-            format!("{} {acct}", near_name(acct)),
-        ),
+        1 => (format!("{run}-near{n}.example.org"), near_name(acct)),
         _ => (
             format!("{run}-new{n}.example.org"),
             format!("Newco {run} {n}"),
@@ -74,38 +65,11 @@ fn draft(n: u64, run: &str, accounts: u64) -> Value {
     })
 }
 
+/// A seeded customer's name with one letter left out.
 fn near_name(acct: u64) -> String {
-    const WORDS: [&str; 16] = [
-        "Acme",
-        "Globex",
-        "Initech",
-        "Umbrella",
-        "Stark",
-        "Wayne",
-        "Wonka",
-        "Tyrell",
-        "Cyberdyne",
-        "Soylent",
-        "Hooli",
-        "Vandelay",
-        "Massive",
-        "Dynamic",
-        "Northern",
-        "Pacific",
-    ];
-    const NOUNS: [&str; 8] = [
-        "Logistics",
-        "Foods",
-        "Health",
-        "Systems",
-        "Energy",
-        "Retail",
-        "Robotics",
-        "Media",
-    ];
-    let w = WORDS[(acct % 16) as usize];
-    let n = NOUNS[((acct / 16) % 8) as usize];
-    format!("{}{} {n}", &w[..1], &w[2..])
+    let mut name = cosell::seed::account_name(acct);
+    name.remove(1);
+    name
 }
 
 struct Timing {
@@ -223,15 +187,7 @@ async fn main() {
         .await
         .unwrap();
         let seed_s = seeded.elapsed().as_secs_f64();
-        let jwt_args = JwtArgs {
-            jwt_secret: Some(Secret::new(SECRET)),
-            jwt_public_key_file: None,
-            jwt_jwks_file: None,
-            jwt_algorithm: None,
-            jwt_issuer: "cosell".into(),
-            jwt_audience: "cosell-api".into(),
-            jwt_leeway_seconds: 30,
-        };
+        let jwt_args = common::jwt_args(SECRET);
         let limits = LimitArgs {
             rate_limit_per_minute: 0,
             ..LimitArgs::default()

@@ -77,6 +77,13 @@ const NOUNS: [&str; 8] = [
 ];
 const REGIONS: [&str; 4] = ["EMEA", "NA", "APAC", "LATAM"];
 
+/// The name of seeded account `id`, e.g. "Globex Foods 17".
+pub fn account_name(id: u64) -> String {
+    let w = WORDS[(id % 16) as usize];
+    let n = NOUNS[((id / 16) % 8) as usize];
+    format!("{w} {n} {id}")
+}
+
 /// Writes `size` into `db`, which must hold no partners yet. Returns what was written.
 pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
     if partner::Entity::find().count(db).await? > 0 {
@@ -113,14 +120,7 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
     }
     for start in (1..=size.accounts).step_by(BATCH as usize) {
         let ids: Vec<u64> = (start..(start + BATCH).min(size.accounts + 1)).collect();
-        let names: Vec<String> = ids
-            .iter()
-            .map(|id| {
-                let w = WORDS[(id % 16) as usize];
-                let n = NOUNS[((id / 16) % 8) as usize];
-                format!("{w} {n} {id}")
-            })
-            .collect();
+        let names: Vec<String> = ids.iter().map(|id| account_name(*id)).collect();
         let rows = ids
             .iter()
             .zip(&names)

@@ -101,13 +101,15 @@ async fn page_sizes_are_bounded_literal_or_variable() {
     assert_eq!(error_code(&both), "BAD_USER_INPUT");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_past_the_timeout_are_abandoned_and_their_write_completes_whole() {
+/// A new partner whose row (PostgreSQL) or the write lock (SQLite) an open transaction holds,
+/// and an update of it that must wait until that transaction ends.
+async fn held_partner_update(
+    app: &TestApp,
+    name: &str,
+) -> (sea_orm::DatabaseTransaction, serde_json::Value) {
     use sea_orm::ConnectionTrait;
-    let app = spawn_app_with(|s| s.limits.request_timeout_ms = 300).await;
-    let p = app.create_partner("Slowpoke").await;
+    let p = app.create_partner(name).await;
     let row = cosell::ids::decode_as(&p, cosell::ids::Kind::Partner).unwrap();
-    // Hold the partner row (PostgreSQL) or the write lock (SQLite) so the update must wait.
     let blocker = cosell::db::begin_write(&app.db).await.unwrap();
     blocker
         .execute_unprepared(&format!("UPDATE partners SET name = name WHERE id = {row}"))
@@ -115,6 +117,13 @@ async fn requests_past_the_timeout_are_abandoned_and_their_write_completes_whole
         .unwrap();
     let update = json!({ "query": "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { version } } }",
                          "variables": { "i": { "id": p, "expectedVersion": 1, "tier": "PLATINUM" } } });
+    (blocker, update)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_timeout_are_abandoned_and_their_write_completes_whole() {
+    let app = spawn_app_with(|s| s.limits.request_timeout_ms = 300).await;
+    let (blocker, update) = held_partner_update(&app, "Slowpoke").await;
     let r = app.post(Some(&app.vendor), update).await;
     assert_eq!(r.code(), "TIMEOUT", "{}", r.body);
     assert!(r.body.get("data").is_none());
@@ -224,18 +233,8 @@ async fn each_principal_is_rate_limited_on_its_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_in_flight_limit_requests_are_shed_with_503_and_retry_after() {
-    use sea_orm::ConnectionTrait;
     let app = spawn_app_with(|s| s.limits.max_in_flight = 1).await;
-    let p = app.create_partner("Busy").await;
-    let row = cosell::ids::decode_as(&p, cosell::ids::Kind::Partner).unwrap();
-    // Hold the partner row (PostgreSQL) or the write lock (SQLite): the update stays in flight.
-    let blocker = cosell::db::begin_write(&app.db).await.unwrap();
-    blocker
-        .execute_unprepared(&format!("UPDATE partners SET name = name WHERE id = {row}"))
-        .await
-        .unwrap();
-    let update = json!({ "query": "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { version } } }",
-                         "variables": { "i": { "id": p, "expectedVersion": 1, "tier": "GOLD" } } });
+    let (blocker, update) = held_partner_update(&app, "Busy").await;
     let spawn_update = || {
         let (client, url, token) = (app.client.clone(), app.url.clone(), app.vendor.clone());
         let update = update.clone();
