@@ -13,13 +13,9 @@
 
 use std::time::Instant;
 
-use cosell::auth::jwt::Verifier;
 use cosell::auth::PrincipalKind;
-use cosell::config::{LimitArgs, ProgramArgs, RealtimeArgs};
 use cosell::db::{self, StatementCounter};
 use cosell::ids::{encode, Kind};
-use cosell::AppState;
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 mod common;
@@ -35,10 +31,6 @@ fn partner_token(id: u64) -> String {
         "PARTNER_ADMIN",
         Some(&partner),
     )
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 /// The `n`-th proposed deal of a run: at a seeded customer's domain, under a name one edit from
@@ -149,26 +141,8 @@ async fn main() {
     println!("| registrations | opportunities | seed s | mode | submits/s | p50 ms | p99 ms | statements per submit |");
     println!("|---|---|---|---|---|---|---|---|");
     for size in sizes {
-        let url = match &base {
-            Some(b) => {
-                let admin = sea_orm::Database::connect(b).await.unwrap();
-                let name = format!("cosell_bench_submit_{size}");
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .unwrap();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                let (prefix, _) = b.rsplit_once('/').unwrap();
-                format!("{prefix}/{name}")
-            }
-            None => format!(
-                "sqlite://{}",
-                dir.path().join(format!("{size}.db")).display()
-            ),
-        };
+        let name = format!("cosell_bench_submit_{size}");
+        let url = common::fresh_database(base.as_deref(), &name, dir.path()).await;
         let counter = StatementCounter::default();
         let conn = db::connect(&url, 20, counter.clone()).await.unwrap();
         db::migrate(&conn).await.unwrap();
@@ -187,26 +161,8 @@ async fn main() {
         .await
         .unwrap();
         let seed_s = seeded.elapsed().as_secs_f64();
-        let jwt_args = common::jwt_args(SECRET);
-        let limits = LimitArgs {
-            rate_limit_per_minute: 0,
-            ..LimitArgs::default()
-        };
-        let state = AppState::new(
-            conn.clone(),
-            Verifier::from_config(&jwt_args, false).unwrap(),
-            limits,
-            ProgramArgs::default(),
-            RealtimeArgs::default(),
-            counter.clone(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(cosell::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
-        let url_http = format!("http://{addr}/graphql");
+        let server = common::serve(conn.clone(), counter.clone(), SECRET).await;
+        let url_http = server.url.clone();
         let client = reqwest::Client::new();
         for (mode, clients) in [("1 client", 1u64), ("16 clients", 16)] {
             let run = format!("s{size}c{clients}");
@@ -214,21 +170,14 @@ async fn main() {
             println!(
                 "| {size} | {opportunities} | {seed_s:.0} | {mode} | {:.0} | {:.1} | {:.1} | {:.1} |",
                 n as f64 / t.wall,
-                percentile(&t.latencies, 0.5),
-                percentile(&t.latencies, 0.99),
+                common::percentile(&t.latencies, 0.5),
+                common::percentile(&t.latencies, 0.99),
                 t.statements as f64 / n as f64
             );
         }
-        let _ = stop.send(());
-        let _ = server.await;
+        let _ = server.stop.send(());
+        let _ = server.task.await;
         conn.close().await.ok();
-        if let Some(b) = &base {
-            let admin = sea_orm::Database::connect(b).await.unwrap();
-            let _ = admin
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS cosell_bench_submit_{size} WITH (FORCE)"
-                ))
-                .await;
-        }
+        common::drop_database(base.as_deref(), &name).await;
     }
 }

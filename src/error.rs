@@ -26,6 +26,9 @@ pub mod code {
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
     /// The database cannot be reached right now; retry after `Retry-After`.
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+    /// A change collided with another one made at the same moment (a deadlock or a
+    /// serialisation failure the server's own retries did not get past); nothing was written.
+    pub const WRITE_CONFLICT: &str = "WRITE_CONFLICT";
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -56,6 +59,9 @@ pub enum AppError {
     /// The database cannot be reached now (no connection within the acquire timeout, refused
     /// or dropped): retryable, unlike [`AppError::Db`].
     Unavailable(DbErr),
+    /// The transaction was chosen to give way to a concurrent one (deadlock, serialisation
+    /// failure, a write lock not had in time) and rolled back: running it again may succeed.
+    Contention(DbErr),
     Db(DbErr),
     Internal(String),
 }
@@ -64,11 +70,35 @@ impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         if is_unavailable(&e) {
             Self::Unavailable(e)
+        } else if is_contention(&e) {
+            Self::Contention(e)
         } else {
             Self::Db(e)
         }
     }
 }
+
+/// Whether `e` is a transaction that lost to a concurrent one: PostgreSQL's deadlock_detected
+/// (40P01) or serialization_failure (40001), SQLite's busy or locked after its timeout.
+pub fn is_contention(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::RuntimeErr;
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                Sqlx::Database(d) => d
+                    .code()
+                    .is_some_and(|c| matches!(c.as_ref(), "40P01" | "40001" | "5" | "6")),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The message for a change that collided with another and was rolled back.
+pub const CONTENTION_MESSAGE: &str =
+    "this change collided with another made at the same moment and was rolled back; retry it";
 
 /// The message for requests that fail because the database cannot be reached.
 pub const UNAVAILABLE_MESSAGE: &str =
@@ -135,6 +165,7 @@ impl AppError {
                 format!("{kind} is at version {current}, not the expected {expected}: re-read it and retry")
             }
             Self::Unavailable(_) => UNAVAILABLE_MESSAGE.to_string(),
+            Self::Contention(_) => CONTENTION_MESSAGE.to_string(),
             Self::Db(e) => e.to_string(),
         }
     }
@@ -150,6 +181,7 @@ impl AppError {
             Self::CursorExpired(_) => code::CURSOR_EXPIRED,
             Self::VersionMismatch { .. } => code::VERSION_MISMATCH,
             Self::Unavailable(_) => code::SERVICE_UNAVAILABLE,
+            Self::Contention(_) => code::WRITE_CONFLICT,
             Self::Db(_) | Self::Internal(_) => code::INTERNAL,
         }
     }
@@ -174,6 +206,10 @@ impl ErrorExtensions for AppError {
             Self::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 UNAVAILABLE_MESSAGE.to_string()
+            }
+            Self::Contention(e) => {
+                tracing::warn!(error = %e, "a write collided with another");
+                CONTENTION_MESSAGE.to_string()
             }
             Self::Db(e) => {
                 tracing::error!(error = %e, "database error");

@@ -29,6 +29,7 @@ use crate::graphql::loaders::Loaders;
 use crate::AppState;
 
 /// One GraphQL-over-HTTP request's parameters.
+#[derive(Clone)]
 struct Params {
     query: String,
     operation_name: Option<String>,
@@ -336,73 +337,68 @@ async fn run(
     let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
     for p in params {
-        let prepared = prepare(
-            state,
-            &principal,
-            p.query,
-            p.operation_name,
-            p.variables,
-            deadline,
-        );
-        let (req, ty) = match prepared.await {
-            Ok(ready) => ready,
-            Err(refusal) => {
-                let status = refusal_status(&refusal);
-                results.push((refusal, true, status));
+        // A mutation of one root field whose transaction gave way to a concurrent one (a
+        // deadlock, a serialisation failure) wrote nothing at all, so it runs again, at most
+        // WRITE_RETRIES times after a short random pause, within the same deadline. With more
+        // root fields an earlier one may have committed: the client sees WRITE_CONFLICT.
+        let copy = p.query.contains("mutation").then(|| p.clone());
+        let mut next = Some(p);
+        let mut attempt = 0;
+        let (json, request_error, status) = loop {
+            let Some(p) = next.take() else {
+                break (Value::Null, true, StatusCode::INTERNAL_SERVER_ERROR);
+            };
+            let prepared = prepare(
+                state,
+                &principal,
+                p.query,
+                p.operation_name,
+                p.variables,
+                deadline,
+            );
+            let (req, ty, one_field) = match prepared.await {
+                Ok(ready) => ready,
+                Err(refusal) => {
+                    let status = refusal_status(&refusal);
+                    break (refusal, true, status);
+                }
+            };
+            if is_get && ty == Some(OperationType::Mutation) {
+                return method_not_allowed(media);
+            }
+            if ty == Some(OperationType::Subscription) {
+                let r = limits::Refusal {
+                    code: code::BAD_REQUEST,
+                    message: "subscriptions are served over WebSocket at /graphql/ws".into(),
+                    line_col: None,
+                    limit: None,
+                };
+                break (refusal_json(state, r), true, StatusCode::BAD_REQUEST);
+            }
+            let (json, request_error, status) = execute(state, rid, req, deadline).await;
+            let mutation = ty == Some(OperationType::Mutation);
+            if mutation
+                && one_field
+                && attempt < WRITE_RETRIES
+                && has_code(&json, code::WRITE_CONFLICT)
+            {
+                attempt += 1;
+                tracing::info!(attempt, "a write collided with another; running it again");
+                let pause = 5 + uuid::Uuid::new_v4().as_u128() % 20;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    pause as u64 * attempt as u64,
+                ))
+                .await;
+                next = copy.clone();
                 continue;
             }
+            if mutation && !only_unavailable(&json) {
+                // A committed change's events are in the outbox before the answer, and go out
+                // to this instance's subscribers now.
+                state.hub.flush().await;
+            }
+            break (json, request_error, status);
         };
-        if is_get && ty == Some(OperationType::Mutation) {
-            return method_not_allowed(media);
-        }
-        if ty == Some(OperationType::Subscription) {
-            let r = limits::Refusal {
-                code: code::BAD_REQUEST,
-                message: "subscriptions are served over WebSocket at /graphql/ws".into(),
-                line_col: None,
-                limit: None,
-            };
-            results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
-            continue;
-        }
-        let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
-        let (json, request_error, status) = match tokio::time::timeout_at(deadline, exec).await {
-            Ok(Ok(resp)) => {
-                let (json, req_err) = response::graphql_result(resp, &rid.0, &state.metrics);
-                (
-                    json,
-                    req_err,
-                    if req_err {
-                        StatusCode::BAD_REQUEST
-                    } else {
-                        StatusCode::OK
-                    },
-                )
-            }
-            Ok(Err(_panic)) => {
-                tracing::error!("a resolver panicked");
-                state.metrics.error(code::INTERNAL);
-                let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
-                e["extensions"]["requestId"] = Value::String(rid.0.clone());
-                (
-                    serde_json::json!({ "errors": [e] }),
-                    true,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                )
-            }
-            Err(_) => {
-                tracing::warn!(
-                    timeout_ms = state.limits.request_timeout_ms,
-                    "request timed out"
-                );
-                (timeout_json(state), true, StatusCode::GATEWAY_TIMEOUT)
-            }
-        };
-        if ty == Some(OperationType::Mutation) && !only_unavailable(&json) {
-            // A committed change's events are in the outbox before the answer, and go out to
-            // this instance's subscribers now.
-            state.hub.flush().await;
-        }
         results.push((json, request_error, status));
     }
     if batch {
@@ -428,6 +424,56 @@ async fn run(
         MediaType::Json => StatusCode::OK,
     };
     body(status, media, json)
+}
+
+/// Times a write that collided with a concurrent one is run again.
+const WRITE_RETRIES: u32 = 3;
+
+/// Whether any error in `json` has `code`.
+fn has_code(json: &Value, code: &str) -> bool {
+    json["errors"]
+        .as_array()
+        .is_some_and(|es| es.iter().any(|e| e["extensions"]["code"] == code))
+}
+
+/// Runs one prepared operation within `deadline`: its response body, whether it failed before
+/// execution, and its HTTP status.
+async fn execute(
+    state: &AppState,
+    rid: &RequestId,
+    req: async_graphql::Request,
+    deadline: Instant,
+) -> (Value, bool, StatusCode) {
+    let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
+    match tokio::time::timeout_at(deadline, exec).await {
+        Ok(Ok(resp)) => {
+            let (json, req_err) = response::graphql_result(resp, &rid.0, &state.metrics);
+            let status = if req_err {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (json, req_err, status)
+        }
+        Ok(Err(_panic)) => {
+            tracing::error!("a resolver panicked");
+            state.metrics.error(code::INTERNAL);
+            let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
+            e["extensions"]["requestId"] = Value::String(rid.0.clone());
+            (
+                serde_json::json!({ "errors": [e] }),
+                true,
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = state.limits.request_timeout_ms,
+                "request timed out"
+            );
+            (timeout_json(state), true, StatusCode::GATEWAY_TIMEOUT)
+        }
+    }
 }
 
 /// Whether `json` holds no data and only SERVICE_UNAVAILABLE errors.
@@ -467,6 +513,8 @@ struct Checked {
     query: String,
     doc: ExecutableDocument,
     ty: Option<OperationType>,
+    /// The operation selects one root field (and no fragment at the root).
+    one_field: bool,
     variables: Map<String, Value>,
 }
 
@@ -503,10 +551,12 @@ fn check(
     }
     limits::required_variables(&doc, operation_name, &variables)?;
     let ty = limits::operation_type(&doc, operation_name);
+    let one_field = limits::root_selections(&doc, operation_name) == Some(1);
     Ok(Checked {
         query,
         doc,
         ty,
+        one_field,
         variables,
     })
 }
@@ -537,7 +587,7 @@ pub async fn prepare(
     operation_name: Option<String>,
     variables: Map<String, Value>,
     deadline: Instant,
-) -> Result<(async_graphql::Request, Option<OperationType>), Value> {
+) -> Result<(async_graphql::Request, Option<OperationType>, bool), Value> {
     let limits = state.limits.clone();
     let name = operation_name.clone();
     let work = state
@@ -566,7 +616,7 @@ pub async fn prepare(
     if let Some(op) = operation_name {
         req = req.operation_name(op);
     }
-    Ok((req, checked.ty))
+    Ok((req, checked.ty, checked.one_field))
 }
 
 pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {

@@ -55,6 +55,29 @@ pub fn parse(query: &str) -> Result<ExecutableDocument, Refusal> {
     })
 }
 
+/// How many root selections the operation that `operation_name` selects has, counting a
+/// fragment at the root as two (it may hold several fields); `None` if it cannot be told.
+pub fn root_selections(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<usize> {
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+        _ => return None,
+    };
+    Some(
+        op.node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .map(|s| match s.node {
+                Selection::Field(_) => 1,
+                _ => 2,
+            })
+            .sum(),
+    )
+}
+
 /// The type of the operation that `operation_name` selects, if it can be told.
 pub fn operation_type(
     doc: &ExecutableDocument,

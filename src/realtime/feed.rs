@@ -39,7 +39,10 @@ pub struct Feed {
 /// Whether a failed outbox read is worth retrying: the database was unreachable or the
 /// statement failed; a refused cursor or a missing scope is final.
 fn transient(e: &AppError) -> bool {
-    matches!(e, AppError::Unavailable(_) | AppError::Db(_))
+    matches!(
+        e,
+        AppError::Unavailable(_) | AppError::Contention(_) | AppError::Db(_)
+    )
 }
 
 /// Waits before the next try: 100 ms doubling to 5 s, with jitter so that subscribers that

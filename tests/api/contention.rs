@@ -123,3 +123,64 @@ async fn fifty_racing_decisions_on_one_registration_have_exactly_one_winner() {
     assert_eq!(decided, 1);
     assert!(app.scalar("SELECT COUNT(*) FROM opportunities").await <= 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_loses_a_deadlock_is_run_again_by_the_server() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return; // SQLite has one writer at a time: no deadlock to lose.
+    }
+    let p = app.create_partner("Deadlocked").await;
+    let reg = reg_try(
+        &app,
+        &partner_token(&p),
+        "submitRegistration",
+        "SubmitRegistrationInput",
+        json!({ "draft": proposed("deadlock.example.com", "SERVICES", 1_000) }),
+    )
+    .await;
+    let reg = reg["data"]["submitRegistration"]["registration"].clone();
+    let row = cosell::ids::decode_as(reg["id"].as_str().unwrap(), cosell::ids::Kind::Registration)
+        .unwrap();
+    // This transaction holds the registration row, then asks for the customer lock that the
+    // approval holds while it waits for the row: a deadlock. Its own deadlock check waits
+    // longer, so PostgreSQL rolls the approval back, which the server then runs again.
+    let txn = app.db.begin().await.unwrap();
+    txn.execute_unprepared("SET LOCAL deadlock_timeout = '10s'")
+        .await
+        .unwrap();
+    txn.execute_unprepared(&format!(
+        "UPDATE registrations SET updated_at = updated_at WHERE id = {row}"
+    ))
+    .await
+    .unwrap();
+    let approval = {
+        let (client, url, token) = (app.client.clone(), app.url.clone(), app.vendor.clone());
+        let body = json!({
+            "query": "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { status version } } }",
+            "variables": { "i": { "id": reg["id"], "expectedVersion": reg["version"], "createOpportunity": true } }
+        });
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('deal:deadlock.example.com'))")
+        .await
+        .expect("the approval, not this transaction, is rolled back");
+    txn.rollback().await.unwrap();
+    let body = approval.await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(
+        body["data"]["approveRegistration"]["registration"]["status"],
+        "APPROVED"
+    );
+}

@@ -459,9 +459,12 @@ pub async fn upsert(
         .await;
         match r {
             Ok(ok) => results.push(ok),
-            Err(e @ (AppError::Db(_) | AppError::Unavailable(_) | AppError::Internal(_))) => {
-                return Err(e)
-            }
+            Err(
+                e @ (AppError::Db(_)
+                | AppError::Unavailable(_)
+                | AppError::Contention(_)
+                | AppError::Internal(_)),
+            ) => return Err(e),
             Err(e) => {
                 any_failed = true;
                 results.push(failed(i, &e));

@@ -430,7 +430,7 @@ impl Connection {
             op.variables,
             deadline,
         );
-        let (req, ty) = match prepared.await {
+        let (req, ty, _) = match prepared.await {
             Ok(ready) => ready,
             Err(refusal) => {
                 let errors = refusal["errors"].clone();
