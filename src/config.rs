@@ -280,6 +280,16 @@ pub struct RealtimeArgs {
     #[arg(long, env = "COSELL_REALTIME_POOL_CONNECTIONS", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(2..=200))]
     pub realtime_pool_connections: u32,
+    /// Events the instance's broadcast holds for subscribers that are busy; one that falls
+    /// further behind catches up from the recent events in memory, then from the outbox.
+    #[arg(long, env = "COSELL_REALTIME_BROADCAST_CAPACITY", default_value_t = 1024,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub realtime_broadcast_capacity: usize,
+    /// Recent events kept in memory, so a burst that leaves many subscribers behind does not
+    /// send them all to the outbox at once.
+    #[arg(long, env = "COSELL_REALTIME_RECENT_EVENTS", default_value_t = 16_384,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub realtime_recent_events: usize,
     /// Days events stay in the outbox (0 keeps them for ever). A resume cursor older than
     /// that answers CURSOR_EXPIRED.
     #[arg(long, env = "COSELL_OUTBOX_RETENTION_DAYS", default_value_t = 30)]
@@ -297,6 +307,8 @@ impl Default for RealtimeArgs {
             ws_slow_consumer_ms: 5_000,
             outbox_poll_ms: 2_000,
             realtime_pool_connections: 8,
+            realtime_broadcast_capacity: 1024,
+            realtime_recent_events: 16_384,
             outbox_retention_days: 30,
         }
     }

@@ -65,6 +65,8 @@ impl AppState {
         let hub = realtime::Hub::new(
             db::sibling_pool(&db, realtime.realtime_pool_connections),
             std::time::Duration::from_millis(realtime.outbox_poll_ms),
+            realtime.realtime_broadcast_capacity,
+            realtime.realtime_recent_events,
         );
         Self {
             schema: graphql::build_schema(db.clone(), hub.clone(), &limits, &program),

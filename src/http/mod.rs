@@ -5,6 +5,7 @@ pub mod document;
 pub mod gate;
 pub mod graphql;
 pub mod limits;
+pub mod prepare;
 pub mod response;
 pub mod scan;
 pub mod ws;

@@ -149,8 +149,13 @@ impl Feed {
             }
             match self.live.recv().await {
                 Ok(ev) => self.pending.push_back(ev),
-                // Fell behind the broadcast: read what was dropped from the outbox instead.
-                Err(RecvError::Lagged(_)) => self.catching_up = true,
+                // Fell behind the broadcast: take what was dropped from the hub's memory of
+                // recent events (a burst makes many subscribers fall behind at once, and they
+                // must not all read the outbox together), or else from the outbox.
+                Err(RecvError::Lagged(_)) => match self.hub.recent_after(self.last) {
+                    Some(missed) => self.pending.extend(missed),
+                    None => self.catching_up = true,
+                },
                 Err(RecvError::Closed) => return Ok(None),
             }
         }

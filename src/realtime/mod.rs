@@ -25,8 +25,12 @@ pub const CHANNEL: &str = "cosell_events";
 /// The channel notified when a writer queued events for the relay (see `db::events::append`).
 pub const QUEUE_CHANNEL: &str = "cosell_event_queue";
 
-/// Events kept for subscribers that fall behind before they recover from the outbox itself.
-const BROADCAST_CAPACITY: usize = 1024;
+/// The newest events the tail has read, in id order, and the id they all come after.
+struct Recent {
+    events: std::collections::VecDeque<Arc<event::Model>>,
+    /// Every event with an id above this is in `events` (up to what the tail has read).
+    covers_after: i64,
+}
 
 /// The longest a change's answer waits for its events to be relayed into the outbox.
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
@@ -38,16 +42,34 @@ pub const PAGE: u64 = 200;
 pub struct Hub {
     db: DatabaseConnection,
     live: broadcast::Sender<Arc<event::Model>>,
+    recent: std::sync::RwLock<Recent>,
+    /// Events kept in `recent`.
+    recent_capacity: usize,
     wake: watch::Sender<u64>,
     poll: Duration,
     closing: watch::Sender<bool>,
 }
 
 impl Hub {
-    pub fn new(db: DatabaseConnection, poll: Duration) -> Arc<Self> {
+    /// A hub reading `db`, polling every `poll` when nothing wakes it, broadcasting through a
+    /// channel of `broadcast` events and keeping the last `recent` events in memory, so that
+    /// subscribers that fell behind the broadcast catch up from memory rather than each
+    /// reading the outbox at once.
+    pub fn new(
+        db: DatabaseConnection,
+        poll: Duration,
+        broadcast: usize,
+        recent: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             db,
-            live: broadcast::channel(BROADCAST_CAPACITY).0,
+            live: broadcast::channel(broadcast.max(1)).0,
+            recent_capacity: recent.max(1),
+            recent: std::sync::RwLock::new(Recent {
+                events: Default::default(),
+                // Nothing is covered until the tail has read the outbox's head.
+                covers_after: i64::MAX,
+            }),
             wake: watch::channel(0).0,
             poll: poll.max(Duration::from_millis(50)),
             closing: watch::channel(false).0,
@@ -92,6 +114,28 @@ impl Hub {
         &self.db
     }
 
+    /// Keeps `ev` (the next event the tail read) among the recent ones.
+    fn remember(&self, ev: Arc<event::Model>) {
+        let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+        if recent.events.len() >= self.recent_capacity {
+            if let Some(old) = recent.events.pop_front() {
+                recent.covers_after = old.id;
+            }
+        }
+        recent.events.push_back(ev);
+    }
+
+    /// Every event after `after` that the tail has read, from memory, if memory still holds
+    /// all of them; `None` when the reader must go to the outbox.
+    pub fn recent_after(&self, after: i64) -> Option<Vec<Arc<event::Model>>> {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        if after < recent.covers_after {
+            return None;
+        }
+        let start = recent.events.partition_point(|e| e.id <= after);
+        Some(recent.events.range(start..).cloned().collect())
+    }
+
     /// Starts the outbox tail (and on PostgreSQL the LISTEN connection); abort to stop.
     pub fn spawn(self: &Arc<Self>) -> JoinHandle<()> {
         let hub = self.clone();
@@ -109,7 +153,14 @@ impl Hub {
         let mut wake = self.wake.subscribe();
         let mut head = loop {
             match outbox::last_id(&self.db).await {
-                Ok(id) => break id,
+                Ok(id) => {
+                    // Memory holds nothing from before the tail started.
+                    self.recent
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .covers_after = id;
+                    break id;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "reading the outbox head failed; retrying");
                     tokio::time::sleep(self.poll).await;
@@ -137,8 +188,10 @@ impl Hub {
                 let full = rows.len() as u64 == PAGE;
                 for row in rows {
                     head = row.id;
+                    let row = Arc::new(row);
+                    self.remember(row.clone());
                     // No receiver is not an error: nobody is subscribed on this instance.
-                    let _ = self.live.send(Arc::new(row));
+                    let _ = self.live.send(row);
                 }
                 if !full {
                     break;

@@ -959,6 +959,9 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
         cosell::db::registrations::lifecycle::expire_due(&app.db)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 3);
+    // Called directly, not through a request: move the queued events into the outbox as the
+    // hub does (PostgreSQL; nothing to do on SQLite).
+    cosell::db::events::relay(&app.db).await.unwrap();
     for (i, r) in regs.iter().enumerate() {
         let events = app
             .scalar(&format!(

@@ -552,6 +552,9 @@ async fn protection_expires_once_even_with_two_sweeps_and_the_background_job_run
         3,
         "each registration expires exactly once"
     );
+    // Called directly, not through a request: move the queued events into the outbox as the
+    // hub does (PostgreSQL; nothing to do on SQLite).
+    cosell::db::events::relay(&app.db).await.unwrap();
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM events WHERE topic = 'registration.expired'")
             .await,

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use self::protocol::{close, Incoming, Operation, Proto};
-use super::graphql::prepare;
+use super::prepare::prepare;
 use super::response::{error, graphql_result};
 use super::RequestId;
 use crate::auth::Principal;

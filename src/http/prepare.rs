@@ -1,0 +1,140 @@
+//! Preparing one operation, over HTTP and WebSocket alike: the checks made before validation
+//! (off the async workers, within the request's deadline) and the request built from them.
+
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::Variables;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::graphql::{limit_error, timeout_json};
+use super::limits::{self, Checks};
+use super::response::error;
+use super::{document, scan};
+use crate::config::LimitArgs;
+use crate::db::contacts::network::ThreadingWindow;
+use crate::error::code;
+use crate::graphql::loaders::Loaders;
+use crate::AppState;
+
+/// A document that passed every check before validation.
+struct Checked {
+    query: String,
+    doc: ExecutableDocument,
+    ty: Option<OperationType>,
+    /// The operation selects one root field (and no fragment at the root).
+    one_field: bool,
+    variables: Map<String, Value>,
+}
+
+/// The checks made before validation, in order of cost: the linear scan of the text, the
+/// parse, the expanded size of the document, aliases and page sizes, the variables' nesting.
+fn check(
+    limits: &LimitArgs,
+    query: String,
+    operation_name: Option<&str>,
+    variables: Map<String, Value>,
+) -> Result<Checked, limits::Refusal> {
+    scan::document(&query, &limits.scan())?;
+    let doc = limits::parse(&query)?;
+    document::measure(&doc, &limits.measure())?;
+    Checks {
+        max_aliases: limits.max_aliases,
+        max_page_size: limits.max_page_size,
+        variables: &variables,
+    }
+    .run(&doc)?;
+    if variables
+        .values()
+        .any(|v| value_depth(v) > limits.max_nesting)
+    {
+        return Err(scan::limit_refusal(
+            "max-nesting",
+            limits.max_nesting,
+            format!(
+                "a variable nests arrays and objects deeper than {} levels",
+                limits.max_nesting
+            ),
+            None,
+        ));
+    }
+    limits::required_variables(&doc, operation_name, &variables)?;
+    let ty = limits::operation_type(&doc, operation_name);
+    let one_field = limits::root_selections(&doc, operation_name) == Some(1);
+    Ok(Checked {
+        query,
+        doc,
+        ty,
+        one_field,
+        variables,
+    })
+}
+
+/// The nesting of arrays and objects in `v`, walked without recursion.
+fn value_depth(v: &Value) -> usize {
+    let mut stack = vec![(v, 0usize)];
+    let mut deepest = 0;
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(d + 1);
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    deepest
+}
+
+/// Checks one operation (off the async workers, within `deadline`) and builds its request with
+/// the principal, the parsed document and fresh per-request loaders. Over HTTP and WebSocket
+/// alike; the refusal is a response body.
+pub async fn prepare(
+    state: &AppState,
+    principal: &crate::auth::Principal,
+    query: String,
+    operation_name: Option<String>,
+    variables: Map<String, Value>,
+    deadline: Instant,
+) -> Result<(async_graphql::Request, Option<OperationType>, bool), Value> {
+    let limits = state.limits.clone();
+    let name = operation_name.clone();
+    let work = state
+        .gate
+        .compute(move || check(&limits, query, name.as_deref(), variables));
+    let checked = match tokio::time::timeout_at(deadline, work).await {
+        Ok(Some(Ok(checked))) => checked,
+        Ok(Some(Err(refusal))) => return Err(refusal_json(state, refusal)),
+        Ok(None) => {
+            state.metrics.error(code::INTERNAL);
+            return Err(serde_json::json!({
+                "errors": [error(code::INTERNAL, crate::error::INTERNAL_MESSAGE)]
+            }));
+        }
+        Err(_) => return Err(timeout_json(state)),
+    };
+    let mut req = async_graphql::Request::new(checked.query)
+        .variables(Variables::from_json(Value::Object(checked.variables)))
+        .data(principal.clone())
+        .data(Loaders::new(
+            &state.db,
+            principal,
+            ThreadingWindow(state.program.threading_window_days as i64),
+        ));
+    req.set_parsed_query(checked.doc);
+    if let Some(op) = operation_name {
+        req = req.operation_name(op);
+    }
+    Ok((req, checked.ty, checked.one_field))
+}
+
+pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {
+    state.metrics.error(r.code);
+    let mut e = match r.limit {
+        Some((limit, max)) => limit_error(limit, max, r.message),
+        None => error(r.code, r.message),
+    };
+    if let Some((line, column)) = r.line_col {
+        e["locations"] = serde_json::json!([{ "line": line, "column": column }]);
+    }
+    serde_json::json!({ "errors": [e] })
+}
