@@ -151,6 +151,11 @@ impl Hub {
 
     async fn tail(&self) {
         let mut wake = self.wake.subscribe();
+        // Events queued before this instance started (the demo data set, or writers whose
+        // relay was cut short) are in the outbox before "now" is read.
+        if let Err(e) = outbox::relay(&self.db).await {
+            tracing::warn!(error = %e, "relaying the event queue at start failed; the tail retries");
+        }
         let mut head = loop {
             match outbox::last_id(&self.db).await {
                 Ok(id) => {
