@@ -271,6 +271,10 @@ pub struct RealtimeArgs {
     /// the client resumes with `after:` from the last event id it received.
     #[arg(long, env = "COSELL_WS_SLOW_CONSUMER_MS", default_value_t = 5_000)]
     pub ws_slow_consumer_ms: u64,
+    /// Milliseconds a closing WebSocket connection may take to deliver its close frame to a
+    /// client that is behind on reading.
+    #[arg(long, env = "COSELL_WS_CLOSE_GRACE_MS", default_value_t = 5_000)]
+    pub ws_close_grace_ms: u64,
     /// Milliseconds between outbox reads when nothing announced a new event: the safety net
     /// behind in-process wake-ups and PostgreSQL LISTEN/NOTIFY.
     #[arg(long, env = "COSELL_OUTBOX_POLL_MS", default_value_t = 2_000)]
@@ -305,6 +309,7 @@ impl Default for RealtimeArgs {
             ws_max_connections_per_principal: 10,
             ws_send_buffer: 256,
             ws_slow_consumer_ms: 5_000,
+            ws_close_grace_ms: 5_000,
             outbox_poll_ms: 2_000,
             realtime_pool_connections: 8,
             realtime_broadcast_capacity: 1024,

@@ -97,6 +97,9 @@ pub async fn relay(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
     let mut moved = 0;
     loop {
         let txn = db.begin().await?;
+        // A relay that cannot have the lock in time gives up; the next one moves the rows.
+        txn.execute_unprepared("SET LOCAL lock_timeout = '5s'")
+            .await?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({RELAY_LOCK})"))
             .await?;
         // This statement's snapshot starts after the lock: it sees every row committed before,

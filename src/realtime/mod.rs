@@ -96,10 +96,15 @@ impl Hub {
     /// reads its own events), and the tail reads them.
     pub async fn flush(&self) {
         // Bounded: a relay waiting on the database must not hold the answer to a change that
-        // committed; the tail relays on its next wake-up or poll.
-        match tokio::time::timeout(FLUSH_WAIT, outbox::relay(&self.db)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "relaying the event queue failed"),
+        // committed; the tail relays on its next wake-up or poll. The relay runs in a task of
+        // its own and is never dropped half-way: a cancelled transaction could otherwise leave
+        // its connection idle in the pool holding the relay lock.
+        let db = self.db.clone();
+        let relay = tokio::spawn(async move { outbox::relay(&db).await });
+        match tokio::time::timeout(FLUSH_WAIT, relay).await {
+            Ok(Ok(Ok(_))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "relaying the event queue failed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the relay task failed"),
             Err(_) => tracing::warn!("relaying the event queue took longer than 1 s"),
         }
         self.poke();

@@ -35,11 +35,21 @@ fn pg(bin: &Path, program: &str, args: &[&str]) -> bool {
     } else {
         Command::new(exe)
     };
-    cmd.args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    match cmd.args(args).output() {
+        Ok(out) if out.status.success() => true,
+        Ok(out) => {
+            eprintln!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("{program} did not run: {e}");
+            false
+        }
+    }
 }
 
 impl PrivatePg {
@@ -56,22 +66,31 @@ impl PrivatePg {
             .arg(dir.path())
             .status();
         let data = dir.path().join("data");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
         let d = data.to_str()?;
         if !pg(&bin, "initdb", &["-D", d, "-A", "trust", "-U", "postgres"]) {
             return None;
         }
-        let me = Self {
+        let mut me = Self {
             bin,
             data,
-            port,
+            port: 0,
             _dir: dir,
         };
-        me.up().then_some(me)
+        // A free port may be taken again before the server binds it: try a few.
+        for _ in 0..3 {
+            me.port = std::net::TcpListener::bind("127.0.0.1:0")
+                .ok()?
+                .local_addr()
+                .ok()?
+                .port();
+            if me.up() {
+                return Some(me);
+            }
+            let log =
+                std::fs::read_to_string(me._dir.path().join("server.log")).unwrap_or_default();
+            eprintln!("the private PostgreSQL did not start: {log}");
+        }
+        None
     }
 
     fn url(&self) -> String {

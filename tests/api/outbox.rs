@@ -61,8 +61,24 @@ async fn concurrent_writers_on_two_instances_reach_every_subscriber_in_outbox_or
     for (n, ws) in subscribers.iter_mut().enumerate() {
         let mut received = Vec::new();
         while received.len() < stored.len() {
-            let p = ws.next_payload("e").await;
-            received.push(p["data"]["events"]["id"].as_str().unwrap().to_string());
+            match ws.recv_within(Duration::from_secs(20)).await {
+                Some(crate::ws::Frame::Json(m)) if m["type"] == "next" => received.push(
+                    m["payload"]["data"]["events"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ),
+                Some(crate::ws::Frame::Json(m)) if m["type"] == "ping" => {}
+                other => panic!(
+                    "subscriber {n} stopped after {} of {} events ({other:?}); missing: {:?}",
+                    received.len(),
+                    stored.len(),
+                    stored
+                        .iter()
+                        .filter(|s| !received.contains(s))
+                        .collect::<Vec<_>>()
+                ),
+            }
         }
         assert_eq!(received, stored, "subscriber {n}");
         assert!(

@@ -484,6 +484,9 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
     let app = spawn_app_with(|s| {
         s.realtime.ws_send_buffer = 4;
         s.realtime.ws_slow_consumer_ms = 300;
+        // The client drains tens of megabytes before it reads the close frame; on a loaded
+        // machine that takes longer than the default grace.
+        s.realtime.ws_close_grace_ms = 60_000;
         s.realtime.ws_max_subscriptions = 100;
     })
     .await;

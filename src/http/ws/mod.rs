@@ -33,9 +33,6 @@ use crate::auth::Principal;
 use crate::error::code;
 use crate::AppState;
 
-/// How long a closing connection may take to flush its close frame.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
 /// Open connections per principal on this instance.
 #[derive(Default)]
 pub struct Connections(Mutex<HashMap<String, usize>>);
@@ -162,7 +159,9 @@ impl Connection {
         let capacity = state.realtime.ws_send_buffer as usize;
         let (out, out_rx) = mpsc::channel(capacity);
         let (urgent, urgent_rx) = watch::channel(None);
-        let writer = tokio::spawn(write(sink, out_rx, urgent_rx));
+        // How long a closing connection may take to flush its close frame.
+        let grace = Duration::from_millis(state.realtime.ws_close_grace_ms);
+        let writer = tokio::spawn(write(sink, out_rx, urgent_rx, grace));
         let (done, mut done_rx) = mpsc::unbounded_channel();
         let (slow, mut slow_rx) = mpsc::channel(1);
         let mut conn = Connection {
@@ -249,7 +248,7 @@ impl Connection {
             Some((code, _)) if urgent.borrow().as_ref().is_some_and(|(c, _)| *c == code) => {}
             Some((code, reason)) => {
                 let frame = Out::Close(code, protocol::reason(&reason));
-                if out.send_timeout(frame, CLOSE_GRACE).await.is_err() {
+                if out.send_timeout(frame, grace).await.is_err() {
                     let _ = urgent.send(Some((code, protocol::reason(&reason))));
                 }
             }
@@ -257,10 +256,7 @@ impl Connection {
         }
         drop(out);
         let mut writer = writer;
-        if tokio::time::timeout(CLOSE_GRACE * 2, &mut writer)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace * 2, &mut writer).await.is_err() {
             writer.abort();
         }
         // `urgent` lives until the writer is done: its end would read as a signal.
@@ -550,6 +546,7 @@ async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Out>,
     mut urgent: watch::Receiver<Option<(u16, String)>>,
+    grace: Duration,
 ) {
     let mut frame = None;
     loop {
@@ -578,7 +575,7 @@ async fn write(
             code,
             reason: reason.into(),
         }));
-        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(close)).await;
+        let _ = tokio::time::timeout(grace, sink.send(close)).await;
     }
-    let _ = tokio::time::timeout(CLOSE_GRACE, sink.close()).await;
+    let _ = tokio::time::timeout(grace, sink.close()).await;
 }
