@@ -7,7 +7,6 @@
 //! builds side by side, their rounds interleaved, so a noisy machine treats them alike. It
 //! prints figures; it asserts nothing.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,78 +33,17 @@ fn vendor_token() -> String {
     common::token(SECRET, PrincipalKind::Vendor, "ADMIN", None)
 }
 
-/// (VmRSS, VmHWM) of `pid` in MiB.
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v
-}
-
+/// A server on a SQLite file of its own.
 struct Server {
-    child: Child,
-    base: String,
+    process: common::Process,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn start(binary: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(binary)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--database-url")
-        .arg(format!(
-            "sqlite://{}",
-            dir.path().join("flood.db").display()
-        ))
-        // The flood comes from one token; the rate limit would refuse most of it first.
-        .args(["--rate-limit-per-minute", "0", "--log-format", "json"])
-        .env("COSELL_JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start cosell");
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let url = format!("sqlite://{}", dir.path().join("flood.db").display());
     Server {
-        child,
-        base,
+        process: common::Process::start(binary, &url, SECRET, &[]).await,
         _dir: dir,
     }
 }
@@ -154,10 +92,9 @@ async fn round(
     concurrency: usize,
 ) {
     let client = reqwest::Client::new();
-    let url = format!("{}/graphql", build.server.base);
-    let pid = build.server.child.id();
+    let url = format!("{}/graphql", build.server.process.base);
     let stop = Arc::new(AtomicBool::new(false));
-    let prober = tokio::spawn(probe(build.server.base.clone(), stop.clone()));
+    let prober = tokio::spawn(probe(build.server.process.base.clone(), stop.clone()));
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -210,28 +147,28 @@ async fn round(
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let (health, ready) = prober.await.unwrap();
-    let (_, peak) = rss_mib(pid);
+    let (_, peak) = build.server.process.rss_mib();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (after, _) = rss_mib(pid);
-    let (refused, health, ready) = (sorted(refused), sorted(health), sorted(ready));
+    let (after, _) = build.server.process.rss_mib();
+    let (refused, health, ready) = (
+        common::sorted(refused),
+        common::sorted(health),
+        common::sorted(ready),
+    );
     let throughput = refused.len() as f64 / elapsed;
     build.rss_after.push(after);
     build.throughput.push(throughput);
-    build.health_p99.push(percentile(&health, 0.99));
+    build.health_p99.push(common::percentile(&health, 0.99));
     println!(
         "| {} | {n} | {throughput:.0} | {:.1} | {:.1} | {other} | {:.2} | {:.2} | {:.2} | {:.2} | {peak:.1} | {after:.1} |",
         build.label,
-        percentile(&refused, 0.5),
-        percentile(&refused, 0.99),
-        percentile(&health, 0.5),
-        percentile(&health, 0.99),
+        common::percentile(&refused, 0.5),
+        common::percentile(&refused, 0.99),
+        common::percentile(&health, 0.5),
+        common::percentile(&health, 0.99),
         health.last().copied().unwrap_or(f64::NAN),
-        percentile(&ready, 0.99),
+        common::percentile(&ready, 0.99),
     );
-}
-
-fn median(v: &[f64]) -> f64 {
-    percentile(&sorted(v.to_vec()), 0.5)
 }
 
 #[tokio::main]
@@ -239,16 +176,7 @@ async fn main() {
     let rounds = env("BENCH_ROUNDS", 3);
     let requests = env("BENCH_REQUESTS", 2_000);
     let concurrency = env("BENCH_CONCURRENCY", 50);
-    let binaries: Vec<(String, String)> = match std::env::var("BENCH_BINARIES") {
-        Ok(list) if !list.is_empty() => list
-            .split(',')
-            .map(|b| match b.split_once('=') {
-                Some((label, path)) => (label.to_string(), path.to_string()),
-                None => (b.to_string(), b.to_string()),
-            })
-            .collect(),
-        _ => vec![("cosell".into(), env!("CARGO_BIN_EXE_cosell").into())],
-    };
+    let binaries = common::binaries();
     let token = vendor_token();
     let bodies: Arc<Vec<(String, String)>> = Arc::new(
         corpus::corpus()
@@ -272,7 +200,7 @@ async fn main() {
         let server = start(&path).await;
         for _ in 0..50 {
             client
-                .post(format!("{}/graphql", server.base))
+                .post(format!("{}/graphql", server.process.base))
                 .bearer_auth(&token)
                 .json(&json!({ "query": "{ viewer { kind } }" }))
                 .send()
@@ -281,15 +209,15 @@ async fn main() {
         }
         // Idle probes: the floor to compare with.
         let stop = Arc::new(AtomicBool::new(false));
-        let idle = tokio::spawn(probe(server.base.clone(), stop.clone()));
+        let idle = tokio::spawn(probe(server.process.base.clone(), stop.clone()));
         tokio::time::sleep(Duration::from_secs(2)).await;
         stop.store(true, Ordering::Relaxed);
-        let idle_health = sorted(idle.await.unwrap().0);
-        let (rss_before, _) = rss_mib(server.child.id());
+        let idle_health = common::sorted(idle.await.unwrap().0);
+        let (rss_before, _) = server.process.rss_mib();
         println!(
             "{label}: idle /healthz p50 {:.2} ms, p99 {:.2} ms; RSS before the flood {rss_before:.1} MiB",
-            percentile(&idle_health, 0.5),
-            percentile(&idle_health, 0.99)
+            common::percentile(&idle_health, 0.5),
+            common::percentile(&idle_health, 0.99)
         );
         builds.push(Build {
             label,
@@ -316,8 +244,8 @@ async fn main() {
         println!(
             "| {} | {:.0} | {:.2} | {:.1} | {last:.1} | {:.2} |",
             b.label,
-            median(&b.throughput),
-            median(&b.health_p99),
+            common::median(&b.throughput),
+            common::median(&b.health_p99),
             b.rss_before,
             last / b.rss_before
         );

@@ -117,6 +117,10 @@ pub struct LimitArgs {
     /// `interfaces`, `possibleTypes` or `inputFields`.
     #[arg(long, env = "COSELL_MAX_DEPTH", default_value_t = 10)]
     pub max_depth: usize,
+    /// Largest GraphQL document (the `query` text) in bytes, checked before it is parsed. Long
+    /// values belong in variables, which only the body size bounds.
+    #[arg(long, env = "COSELL_MAX_DOCUMENT_BYTES", default_value_t = 131_072)]
+    pub max_document_bytes: usize,
     /// Most tokens (names, punctuators, values) in one document, counted before it is parsed.
     #[arg(long, env = "COSELL_MAX_TOKENS", default_value_t = 10_000)]
     pub max_tokens: usize,
@@ -181,6 +185,7 @@ impl LimitArgs {
 
     pub fn scan(&self) -> crate::http::scan::ScanLimits {
         crate::http::scan::ScanLimits {
+            max_document_bytes: self.max_document_bytes,
             max_tokens: self.max_tokens,
             max_nesting: self.max_nesting,
             max_name_length: self.max_name_length,
@@ -200,6 +205,7 @@ impl Default for LimitArgs {
     fn default() -> Self {
         Self {
             max_depth: 10,
+            max_document_bytes: 131_072,
             max_tokens: 10_000,
             max_nesting: 32,
             max_name_length: 256,

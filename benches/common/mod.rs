@@ -120,3 +120,149 @@ pub fn percentile(v: &[f64], p: f64) -> f64 {
     }
     v[((v.len() - 1) as f64 * p).round() as usize]
 }
+
+/// Sorted copy of `v`.
+#[allow(dead_code)]
+pub fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+/// The median of `v`.
+#[allow(dead_code)]
+pub fn median(v: &[f64]) -> f64 {
+    percentile(&sorted(v.to_vec()), 0.5)
+}
+
+/// The builds to run, from `BENCH_BINARIES=label=path,label=path` (a path alone is its own
+/// label); this build's `cosell` binary when unset.
+#[allow(dead_code)]
+pub fn binaries() -> Vec<(String, String)> {
+    match std::env::var("BENCH_BINARIES") {
+        Ok(list) if !list.is_empty() => list
+            .split(',')
+            .map(|b| match b.split_once('=') {
+                Some((label, path)) => (label.to_string(), path.to_string()),
+                None => (b.to_string(), b.to_string()),
+            })
+            .collect(),
+        _ => vec![("cosell".into(), env!("CARGO_BIN_EXE_cosell").into())],
+    }
+}
+
+/// A `cosell serve` process, killed on drop.
+#[allow(dead_code)]
+pub struct Process {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(dead_code)]
+impl Process {
+    /// Starts `binary serve` on a free port and `database_url`, verifying tokens signed with
+    /// `secret`, the rate limit off, logging only warnings; waits until `/healthz` answers.
+    /// `extra` are further `serve` flags.
+    pub async fn start(binary: &str, database_url: &str, secret: &str, extra: &[&str]) -> Self {
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database_url])
+            // Benchmarks send from a few tokens; the rate limit would refuse most of it.
+            .args(["--rate-limit-per-minute", "0", "--log-format", "json"])
+            .args(extra)
+            .env("COSELL_JWT_SECRET", secret)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..400 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Process { child, base }
+    }
+
+    /// (VmRSS, VmHWM) in MiB.
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1024.0
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// CPU seconds (user and system) the process has used.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.child.id())
+    }
+
+    /// SQL statements the process has run through its request pool (`/metrics`).
+    pub async fn statements(&self, client: &reqwest::Client) -> f64 {
+        let text = client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("cosell_sql_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// CPU seconds (user and system) process `pid` has used, from `/proc/<pid>/stat`.
+#[allow(dead_code)]
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name, in ticks of
+    // 1/100 s.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// CPU seconds used by every PostgreSQL process on this machine.
+#[allow(dead_code)]
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return f64::NAN;
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(cpu_seconds)
+        .sum()
+}

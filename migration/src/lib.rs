@@ -22,6 +22,7 @@ mod m20261123_000016_create_event_retention;
 mod m20261124_000017_add_registration_idempotency_fingerprint;
 mod m20261124_000018_create_event_queue;
 mod m20261124_000019_create_account_name_keys;
+mod m20261201_000020_drop_event_queue_notify;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000017_add_registration_idempotency_fingerprint::Migration),
             Box::new(m20261124_000018_create_event_queue::Migration),
             Box::new(m20261124_000019_create_account_name_keys::Migration),
+            Box::new(m20261201_000020_drop_event_queue_notify::Migration),
         ]
     }
 }

@@ -138,7 +138,8 @@ impl AccountMutation {
         #[graphql(desc = "The new account.")] input: CreateAccountInput,
     ) -> Result<AccountPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })
     }
 
@@ -149,7 +150,8 @@ impl AccountMutation {
         #[graphql(desc = "What to change.")] input: UpdateAccountInput,
     ) -> Result<AccountPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })
     }
 }

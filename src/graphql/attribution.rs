@@ -310,7 +310,8 @@ impl AttributionMutation {
         #[graphql(desc = "The deal and its model.")] input: SetAttributionModelInput,
     ) -> Result<Opportunity> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
-        let c = crate::db::shielded(async move { data::set_model(&d, &p, input).await }).await?;
+        let c =
+            crate::graphql::write(ctx, async move { data::set_model(&d, &p, input).await }).await?;
         let o = loaders(ctx)
             .opportunities
             .load_one(c.opportunity_id)
@@ -328,7 +329,7 @@ impl AttributionMutation {
     ) -> Result<Opportunity> {
         let id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
-        crate::db::shielded(async move { data::correct(&d, &p, input).await }).await?;
+        crate::graphql::write(ctx, async move { data::correct(&d, &p, input).await }).await?;
         Ok(Opportunity(
             crate::db::opportunities::get(db(ctx), principal(ctx), id).await?,
         ))
@@ -342,7 +343,11 @@ impl AttributionMutation {
     ) -> Result<AttributionSettings> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
         Ok(AttributionSettings(
-            crate::db::shielded(async move { data::update_settings(&d, &p, input).await }).await?,
+            crate::graphql::write(
+                ctx,
+                async move { data::update_settings(&d, &p, input).await },
+            )
+            .await?,
         ))
     }
 
@@ -354,7 +359,7 @@ impl AttributionMutation {
     ) -> Result<IncentiveRate> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
         Ok(
-            crate::db::shielded(async move { data::set_rate(&d, &p, input).await })
+            crate::graphql::write(ctx, async move { data::set_rate(&d, &p, input).await })
                 .await?
                 .into(),
         )

@@ -407,7 +407,7 @@ pub struct ContactPayload {
 macro_rules! contact_write {
     ($ctx:expr, |$db:ident, $p:ident, $w:ident| $body:expr) => {{
         let ($db, $p, $w) = (db($ctx).clone(), principal($ctx).clone(), window($ctx));
-        let m = crate::db::shielded(async move {
+        let m = crate::graphql::write($ctx, async move {
             let ($db, $p) = (&$db, &$p);
             $body.await
         })
@@ -468,7 +468,10 @@ impl ContactMutation {
         #[graphql(desc = "The account and the contacts.")] input: UpsertContactsInput,
     ) -> Result<Vec<UpsertResult>> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).clone(), window(ctx));
-        Ok(crate::db::shielded(async move { writes::upsert(&d, &p, input, w).await }).await?)
+        Ok(
+            crate::graphql::write(ctx, async move { writes::upsert(&d, &p, input, w).await })
+                .await?,
+        )
     }
 
     /// Links two contacts at one account. No self links, no duplicates, no REPORTS_TO cycles.
@@ -479,7 +482,7 @@ impl ContactMutation {
     ) -> Result<ContactLink> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
         Ok(ContactLink(
-            crate::db::shielded(async move { writes::link(&d, &p, input).await }).await?,
+            crate::graphql::write(ctx, async move { writes::link(&d, &p, input).await }).await?,
         ))
     }
 
@@ -491,7 +494,11 @@ impl ContactMutation {
     ) -> Result<Engagement> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).clone(), window(ctx));
         Ok(Engagement(
-            crate::db::shielded(async move { engagements::record(&d, &p, input, w).await }).await?,
+            crate::graphql::write(
+                ctx,
+                async move { engagements::record(&d, &p, input, w).await },
+            )
+            .await?,
         ))
     }
 }

@@ -121,6 +121,26 @@ pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
     ctx.data_unchecked::<DatabaseConnection>()
 }
 
+/// Runs a mutation's write to completion even if the request is abandoned (see
+/// [`crate::db::shielded`]), and once it committed, relays its events into the outbox and wakes
+/// this instance's subscribers, in the same task: an abandoned request's events go out at once
+/// too, and the answer comes after its events are readable.
+pub async fn write<F, T>(ctx: &Context<'_>, write: F) -> crate::error::AppResult<T>
+where
+    F: std::future::Future<Output = crate::error::AppResult<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let hub = ctx.data_unchecked::<Arc<crate::realtime::Hub>>().clone();
+    crate::db::shielded(async move {
+        let done = write.await;
+        if done.is_ok() {
+            hub.flush().await;
+        }
+        done
+    })
+    .await
+}
+
 pub fn page_limits(ctx: &Context<'_>) -> PageLimits {
     *ctx.data_unchecked::<PageLimits>()
 }

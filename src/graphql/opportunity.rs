@@ -255,7 +255,8 @@ impl OpportunityMutation {
         #[graphql(desc = "The new opportunity.")] input: CreateOpportunityInput,
     ) -> Result<OpportunityPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })
@@ -268,7 +269,8 @@ impl OpportunityMutation {
         #[graphql(desc = "What to change.")] input: UpdateOpportunityInput,
     ) -> Result<OpportunityPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })
@@ -282,15 +284,20 @@ impl OpportunityMutation {
         #[graphql(desc = "The opportunity, its version and the new stage.")]
         input: MoveOpportunityStageInput,
     ) -> Result<OpportunityPayload> {
-        let m = data::change_stage(
-            db(ctx),
-            principal(ctx),
-            &input.id,
-            input.expected_version,
-            input.stage,
-            input.reason.as_deref(),
-            false,
-        )
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::graphql::write(ctx, async move {
+            let reason = input.reason.as_deref();
+            data::change_stage(
+                &db,
+                &p,
+                &input.id,
+                input.expected_version,
+                input.stage,
+                reason,
+                false,
+            )
+            .await
+        })
         .await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
@@ -305,15 +312,20 @@ impl OpportunityMutation {
         #[graphql(desc = "The closed opportunity, its version, the open stage and why.")]
         input: ReopenOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let m = data::change_stage(
-            db(ctx),
-            principal(ctx),
-            &input.id,
-            input.expected_version,
-            input.stage,
-            Some(&input.reason),
-            true,
-        )
+        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let m = crate::graphql::write(ctx, async move {
+            let reason = Some(input.reason.as_str());
+            data::change_stage(
+                &db,
+                &p,
+                &input.id,
+                input.expected_version,
+                input.stage,
+                reason,
+                true,
+            )
+            .await
+        })
         .await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),

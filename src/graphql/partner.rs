@@ -124,7 +124,8 @@ impl PartnerMutation {
         #[graphql(desc = "The new partner.")] input: CreatePartnerInput,
     ) -> Result<PartnerPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::create(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 
@@ -135,7 +136,8 @@ impl PartnerMutation {
         #[graphql(desc = "What to change.")] input: UpdatePartnerInput,
     ) -> Result<PartnerPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::db::shielded(async move { data::update(&db, &p, input).await }).await?;
+        let m =
+            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 }

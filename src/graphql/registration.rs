@@ -420,7 +420,7 @@ impl RegistrationQuery {
 macro_rules! write {
     ($ctx:expr, |$db:ident, $p:ident| $body:expr) => {{
         let ($db, $p) = (db($ctx).clone(), principal($ctx).clone());
-        let m = crate::db::shielded(async move {
+        let m = crate::graphql::write($ctx, async move {
             let ($db, $p) = (&$db, &$p);
             $body.await
         })
@@ -556,7 +556,8 @@ impl RegistrationMutation {
         #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
     ) -> Result<Conflict> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
-        let c = crate::db::shielded(async move { conflicts::resolve(&d, &p, input).await }).await?;
+        let c = crate::graphql::write(ctx, async move { conflicts::resolve(&d, &p, input).await })
+            .await?;
         Ok(c.into())
     }
 
@@ -574,9 +575,9 @@ impl RegistrationMutation {
         >,
     ) -> Result<Vec<BulkItemResult>> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
-        Ok(crate::db::shielded(
-            async move { lifecycle::bulk(&d, &p, decision, items, reason).await },
-        )
+        Ok(crate::graphql::write(ctx, async move {
+            lifecycle::bulk(&d, &p, decision, items, reason).await
+        })
         .await?)
     }
 
@@ -588,7 +589,7 @@ impl RegistrationMutation {
     ) -> Result<CollaborationRule> {
         let (d, p) = (db(ctx).clone(), principal(ctx).clone());
         Ok(CollaborationRule(
-            crate::db::shielded(async move { rules::update(&d, &p, input).await }).await?,
+            crate::graphql::write(ctx, async move { rules::update(&d, &p, input).await }).await?,
         ))
     }
 }

@@ -389,11 +389,6 @@ async fn run(
                 next = copy.clone();
                 continue;
             }
-            if mutation && !only_unavailable(&json) {
-                // A committed change's events are in the outbox before the answer, and go out
-                // to this instance's subscribers now.
-                state.hub.flush().await;
-            }
             break (json, request_error, status);
         };
         results.push((json, request_error, status));

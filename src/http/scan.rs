@@ -17,6 +17,7 @@ pub const MAX_JSON_DEPTH: usize = 120;
 /// What the document scan enforces.
 #[derive(Clone, Copy, Debug)]
 pub struct ScanLimits {
+    pub max_document_bytes: usize,
     pub max_tokens: usize,
     pub max_nesting: usize,
     pub max_name_length: usize,
@@ -108,6 +109,20 @@ pub fn limit_refusal(
 /// longer names than `limits` allow. Strings, block strings and comments are skipped, so
 /// brackets inside them do not count.
 pub fn document(text: &str, limits: &ScanLimits) -> Result<(), Refusal> {
+    // The parser's work per byte is far above this scan's even for comments and strings, so a
+    // large document costs CPU however few tokens it has.
+    if text.len() > limits.max_document_bytes {
+        return Err(limit_refusal(
+            "max-document-bytes",
+            limits.max_document_bytes,
+            format!(
+                "the document is {} bytes long; at most {} are allowed (send long values as variables)",
+                text.len(),
+                limits.max_document_bytes
+            ),
+            None,
+        ));
+    }
     let mut c = Cursor {
         text: text.as_bytes(),
         i: 0,
@@ -235,6 +250,7 @@ mod tests {
     use super::*;
 
     const L: ScanLimits = ScanLimits {
+        max_document_bytes: 200,
         max_tokens: 40,
         max_nesting: 4,
         max_name_length: 10,
@@ -242,6 +258,19 @@ mod tests {
 
     fn refused(doc: &str) -> Option<&'static str> {
         document(doc, &L).err().map(|r| r.limit.unwrap().0)
+    }
+
+    #[test]
+    fn refuses_a_long_document_however_few_tokens_it_has() {
+        assert_eq!(refused(&format!("{{ a }} #{}", "x".repeat(150))), None);
+        assert_eq!(
+            refused(&format!("{{ a }} #{}", "x".repeat(250))),
+            Some("max-document-bytes")
+        );
+        assert_eq!(
+            refused(&format!("{{ a(s: \"{}\") }}", "x".repeat(250))),
+            Some("max-document-bytes")
+        );
     }
 
     #[test]

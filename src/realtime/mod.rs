@@ -2,28 +2,32 @@
 //!
 //! One [`Hub`] per instance tails the outbox in id order and broadcasts each committed event to
 //! the subscriptions of that instance. It wakes when a local change commits, when PostgreSQL
-//! notifies that another instance queued or relayed one (LISTEN/NOTIFY; the notification
-//! carries only the id, the row is read from the outbox), and on a slow timer as a safety net.
-//! On each wake-up it first relays queued events into the outbox (PostgreSQL). Because the
-//! outbox is read by id and ids become visible in order (see `db::events::append`), a reader
+//! notifies that an event was relayed into the outbox (LISTEN/NOTIFY; the notification carries
+//! only the id, the row is read from the outbox), and on a slow timer as a safety net. Because
+//! the outbox is read by id and ids become visible in order (see `db::events::append`), a reader
 //! that resumes from its last id misses nothing.
+//!
+//! On PostgreSQL each instance has one relay worker that moves queued events into the outbox
+//! (`db::events::relay`): a change that committed asks it for a relay and waits for one that
+//! started after the request, so however many changes commit at once, an instance runs one
+//! relay at a time and each relay takes every event committed before it. The timer's relay
+//! moves what an instance that went away had queued.
 
 pub mod feed;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use entity::event;
 use sea_orm::{DatabaseConnection, DbBackend};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::db::events as outbox;
 
 /// The PostgreSQL channel the outbox trigger notifies with each new event id.
 pub const CHANNEL: &str = "cosell_events";
-/// The channel notified when a writer queued events for the relay (see `db::events::append`).
-pub const QUEUE_CHANNEL: &str = "cosell_event_queue";
 
 /// The newest events the tail has read, in id order, and the id they all come after.
 struct Recent {
@@ -48,6 +52,12 @@ pub struct Hub {
     wake: watch::Sender<u64>,
     poll: Duration,
     closing: watch::Sender<bool>,
+    /// Relays asked for so far (PostgreSQL): a ticket is this count after the request.
+    relay_requested: AtomicU64,
+    /// Wakes the relay worker; requests made while it works leave one permit.
+    relay_kick: Notify,
+    /// The highest ticket that a finished relay covered.
+    relay_done: watch::Sender<u64>,
 }
 
 impl Hub {
@@ -73,6 +83,9 @@ impl Hub {
             wake: watch::channel(0).0,
             poll: poll.max(Duration::from_millis(50)),
             closing: watch::channel(false).0,
+            relay_requested: AtomicU64::new(0),
+            relay_kick: Notify::new(),
+            relay_done: watch::channel(0).0,
         })
     }
 
@@ -92,22 +105,52 @@ impl Hub {
     }
 
     /// After a change committed on this instance: its events are in the outbox when this
-    /// returns (on PostgreSQL they are relayed from the queue now, so whoever made the change
-    /// reads its own events), and the tail reads them.
+    /// returns (on PostgreSQL the relay worker moves them from the queue now, so whoever made
+    /// the change reads its own events), and the tail reads them.
     pub async fn flush(&self) {
-        // Bounded: a relay waiting on the database must not hold the answer to a change that
-        // committed; the tail relays on its next wake-up or poll. The relay runs in a task of
-        // its own and is never dropped half-way: a cancelled transaction could otherwise leave
-        // its connection idle in the pool holding the relay lock.
-        let db = self.db.clone();
-        let relay = tokio::spawn(async move { outbox::relay(&db).await });
-        match tokio::time::timeout(FLUSH_WAIT, relay).await {
-            Ok(Ok(Ok(_))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "relaying the event queue failed"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "the relay task failed"),
-            Err(_) => tracing::warn!("relaying the event queue took longer than 1 s"),
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let ticket = self.request_relay();
+            let mut done = self.relay_done.subscribe();
+            // Bounded: a relay waiting on the database must not hold the answer to a change
+            // that committed; the worker or the timer relays it later.
+            if tokio::time::timeout(FLUSH_WAIT, done.wait_for(|d| *d >= ticket))
+                .await
+                .is_err()
+            {
+                tracing::warn!("relaying the event queue took longer than 1 s");
+            }
         }
         self.poke();
+    }
+
+    /// Asks the relay worker for a relay that starts after this call; returns the ticket
+    /// that `relay_done` reaches when one has.
+    fn request_relay(&self) -> u64 {
+        let ticket = self.relay_requested.fetch_add(1, Ordering::SeqCst) + 1;
+        self.relay_kick.notify_one();
+        ticket
+    }
+
+    /// The relay worker (PostgreSQL): one relay at a time for the whole instance, each for
+    /// every request made before it started. A request made after the worker read the count
+    /// leaves a permit in `relay_kick`, so it gets a relay of its own.
+    async fn relay_worker(&self) {
+        loop {
+            self.relay_kick.notified().await;
+            let covered = self.relay_requested.load(Ordering::SeqCst);
+            // The relay's transaction starts after `covered` was read, so it sees every change
+            // that committed before asking. It runs in a task of its own and is never dropped
+            // half-way: a cancelled transaction could leave its connection holding the lock.
+            let db = self.db.clone();
+            match tokio::spawn(async move { outbox::relay(&db).await }).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "relaying the event queue failed"),
+                Err(e) => tracing::warn!(error = %e, "the relay task failed"),
+            }
+            // Also after a failure: waiters answer, and the timer's relay retries.
+            self.relay_done.send_replace(covered);
+            self.poke();
+        }
     }
 
     /// A receiver of every event committed from now on (before any scoping).
@@ -145,11 +188,15 @@ impl Hub {
     pub fn spawn(self: &Arc<Self>) -> JoinHandle<()> {
         let hub = self.clone();
         tokio::spawn(async move {
-            let listener = (hub.db.get_database_backend() == DbBackend::Postgres)
-                .then(|| tokio::spawn(listen(hub.clone())));
+            let pg = hub.db.get_database_backend() == DbBackend::Postgres;
+            let listener = pg.then(|| tokio::spawn(listen(hub.clone())));
+            let relayer = pg.then(|| {
+                let hub = hub.clone();
+                tokio::spawn(async move { hub.relay_worker().await })
+            });
             hub.tail().await;
-            if let Some(l) = listener {
-                l.abort();
+            for task in [listener, relayer].into_iter().flatten() {
+                task.abort();
             }
         })
     }
@@ -180,13 +227,15 @@ impl Hub {
         loop {
             tokio::select! {
                 changed = wake.changed() => if changed.is_err() { return },
-                _ = tokio::time::sleep(self.poll) => {}
+                _ = tokio::time::sleep(self.poll) => {
+                    // The safety net: events an instance queued and did not relay (it went
+                    // away, or its relay failed) reach the outbox within one poll.
+                    if self.db.get_database_backend() == DbBackend::Postgres {
+                        self.request_relay();
+                    }
+                }
             }
-            // Move what other instances' writers queued, then read everything committed since
-            // the last read, in id order.
-            if let Err(e) = outbox::relay(&self.db).await {
-                tracing::warn!(error = %e, "relaying the event queue failed; retrying");
-            }
+            // Read everything committed since the last read, in id order.
             loop {
                 let rows = match outbox::after(&self.db, head, PAGE).await {
                     Ok(rows) => rows,
@@ -226,7 +275,7 @@ async fn listen(hub: Arc<Hub>) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen_all([CHANNEL, QUEUE_CHANNEL]).await {
+        if let Err(e) = listener.listen(CHANNEL).await {
             tracing::warn!(error = %e, "LISTEN failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;

@@ -41,7 +41,8 @@ fn fragment_bomb(levels: usize, fan: usize) -> String {
 }
 
 /// The corpus, at ten times the default limits (nesting 32, tokens 10,000, selections 5,000,
-/// names 256, aliases 30, directives 10), plus the documents that used to crash the process.
+/// names 256, aliases 30, directives 10; the document size of 128 KiB as far as the body limit
+/// allows), plus the documents that used to crash the process.
 pub fn corpus() -> Vec<Case> {
     let n = 320;
     vec![
@@ -103,9 +104,14 @@ pub fn corpus() -> Vec<Case> {
             "max-selections",
         ),
         case(
-            "tokens 10x",
-            format!("{{ viewer {{ {} }} }}", "kind ".repeat(100_000)),
+            "tokens 10x (one character each, within the document size)",
+            format!("{{ viewer {{ kind }} }} {}", "!".repeat(100_000)),
             "max-tokens",
+        ),
+        case(
+            "a 900 KB document of one comment (7x the size; 10x passes the body limit)",
+            format!("{{ viewer {{ kind }} }} #{}", "x".repeat(900_000)),
+            "max-document-bytes",
         ),
         case(
             "a 2,560-character field name",

@@ -112,9 +112,16 @@ async fn messages_quote_at_most_a_hundred_characters_of_input() {
         "GRAPHQL_VALIDATION_FAILED"
     );
     let body = app
-        .gql(&t, &format!("{{ {} }}", "x".repeat(1_000_000)), json!({}))
+        .gql(&t, &format!("{{ {} }}", "x".repeat(100_000)), json!({}))
         .await;
     let e = first_error(&body);
     assert_eq!(e["extensions"]["limit"], "max-name-length", "{body}");
+    // A megabyte of name is a document past the size limit.
+    let body = app
+        .gql(&t, &format!("{{ {} }}", "x".repeat(1_000_000)), json!({}))
+        .await;
+    let e = first_error(&body);
+    assert_eq!(e["extensions"]["limit"], "max-document-bytes", "{body}");
+    assert!(e["message"].as_str().unwrap().len() < 200, "{body}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts").await, 0);
 }

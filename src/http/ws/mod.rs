@@ -529,9 +529,6 @@ impl Op {
                     json!({ "errors": [error(code::TIMEOUT, format!("the operation took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole", self.state.limits.request_timeout_ms))] })
                 }
             };
-            if ty == Some(OperationType::Mutation) {
-                self.state.hub.flush().await;
-            }
             if !self.send(protocol::next(self.proto, &self.id, json)).await {
                 return;
             }
