@@ -148,6 +148,9 @@ async fn round(
     stop.store(true, Ordering::Relaxed);
     let (health, ready) = prober.await.unwrap();
     let (_, peak) = build.server.process.rss_mib();
+    // The flood is over when its clients have gone: their connections' buffers are the
+    // server's memory until then.
+    drop(client);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (after, _) = build.server.process.rss_mib();
     let (refused, health, ready) = (
