@@ -284,24 +284,13 @@ impl OpportunityMutation {
         #[graphql(desc = "The opportunity, its version and the new stage.")]
         input: MoveOpportunityStageInput,
     ) -> Result<OpportunityPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::graphql::write(ctx, async move {
-            let reason = input.reason.as_deref();
-            data::change_stage(
-                &db,
-                &p,
-                &input.id,
-                input.expected_version,
-                input.stage,
-                reason,
-                false,
-            )
-            .await
-        })
-        .await?;
-        Ok(OpportunityPayload {
-            opportunity: m.into(),
-        })
+        let MoveOpportunityStageInput {
+            id,
+            expected_version,
+            stage,
+            reason,
+        } = input;
+        stage_change(ctx, id, expected_version, stage, reason, false).await
     }
 
     /// Reopens a CLOSED_WON or CLOSED_LOST opportunity into an open stage (vendor ADMIN only,
@@ -312,23 +301,32 @@ impl OpportunityMutation {
         #[graphql(desc = "The closed opportunity, its version, the open stage and why.")]
         input: ReopenOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-        let m = crate::graphql::write(ctx, async move {
-            let reason = Some(input.reason.as_str());
-            data::change_stage(
-                &db,
-                &p,
-                &input.id,
-                input.expected_version,
-                input.stage,
-                reason,
-                true,
-            )
-            .await
-        })
-        .await?;
-        Ok(OpportunityPayload {
-            opportunity: m.into(),
-        })
+        let ReopenOpportunityInput {
+            id,
+            expected_version,
+            stage,
+            reason,
+        } = input;
+        stage_change(ctx, id, expected_version, stage, Some(reason), true).await
     }
+}
+
+/// A stage move (or, with `reopen`, the reopening of a closed deal) as one shielded write.
+async fn stage_change(
+    ctx: &Context<'_>,
+    id: ID,
+    expected_version: i32,
+    stage: OpportunityStage,
+    reason: Option<String>,
+    reopen: bool,
+) -> Result<OpportunityPayload> {
+    let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+    let m = crate::graphql::write(ctx, async move {
+        let reason = reason.as_deref();
+        data::change_stage(&db, &p, &id, expected_version, stage, reason, reopen).await
+    })
+    .await?;
+    Ok(OpportunityPayload {
+        opportunity: m.into(),
+    })
 }
