@@ -10,7 +10,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::events::{self, vendor_only, NewEvent};
-use crate::auth::Principal;
+use crate::auth::{Principal, Resource};
 use crate::domain::money::MAX_MINOR_UNITS;
 use crate::domain::registration::AutoApproval;
 use crate::error::{AppError, AppResult};
@@ -18,10 +18,11 @@ use crate::scalars::MinorUnits;
 
 pub const RULES_CHANGED: &str = "collaboration_rule.updated";
 
-/// Every role's rule, in role order. Any principal may read the rules: they are the program's
-/// published terms.
+/// Every role's rule, in role order. Every person may read the rules: they are the program's
+/// published terms; an app needs `registrations:read`, as for the registrations they govern.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn all(db: &DatabaseConnection) -> AppResult<Vec<Model>> {
+pub async fn all(db: &DatabaseConnection, principal: &Principal) -> AppResult<Vec<Model>> {
+    principal.require_read(Resource::Registrations)?;
     let mut rows = Entity::find().order_by_asc(Column::Role).all(db).await?;
     rows.sort_by_key(|r| r.role);
     Ok(rows)

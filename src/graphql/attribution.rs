@@ -256,12 +256,14 @@ pub struct AttributionQuery;
 impl AttributionQuery {
     /// The program's attribution settings.
     async fn attribution_settings(&self, ctx: &Context<'_>) -> Result<AttributionSettings> {
-        Ok(AttributionSettings(data::settings_of(db(ctx)).await?))
+        Ok(AttributionSettings(
+            data::settings(db(ctx), principal(ctx)).await?,
+        ))
     }
 
     /// The incentive rates by tier and role (unset pairs earn 0).
     async fn incentive_rates(&self, ctx: &Context<'_>) -> Result<Vec<IncentiveRate>> {
-        Ok(data::rates(db(ctx))
+        Ok(data::rates(db(ctx), principal(ctx))
             .await?
             .into_iter()
             .map(IncentiveRate::from)

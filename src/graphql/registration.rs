@@ -396,7 +396,7 @@ impl RegistrationQuery {
 
     /// The collaboration rules of every role: the program's published terms.
     async fn collaboration_rules(&self, ctx: &Context<'_>) -> Result<Vec<CollaborationRule>> {
-        Ok(rules::all(db(ctx))
+        Ok(rules::all(db(ctx), principal(ctx))
             .await?
             .into_iter()
             .map(CollaborationRule)

@@ -500,6 +500,22 @@ async fn threading_tells_the_story_of_the_reseller_whose_it_manager_left() {
         1,
         "told once, when it crossed 50"
     );
+    // The payload names the risks as the schema does, as a list.
+    let d = app
+        .ok(
+            &app.vendor,
+            "{ events(first: 100) { topic payload } }",
+            json!({}),
+        )
+        .await;
+    let raised = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "threading.risk_raised")
+        .expect("the risk event");
+    let risks = raised["payload"]["risks"].as_array().expect("a list");
+    assert!(risks.iter().any(|r| r == "SINGLE_THREADED"), "{raised}");
 }
 
 #[tokio::test]

@@ -141,3 +141,31 @@ async fn an_app_acting_for_a_partner_sees_what_that_partner_sees() {
     assert_eq!(d["partners"]["totalCount"], 1);
     assert_eq!(d["opportunities"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn program_terms_need_the_registrations_scope_for_apps() {
+    let app = spawn_app().await;
+    let p = app.create_partner("Terms Reader").await;
+    let reads = [
+        ("collaborationRules", "{ collaborationRules { role } }"),
+        (
+            "attributionSettings",
+            "{ attributionSettings { defaultModel } }",
+        ),
+        ("incentiveRates", "{ incentiveRates { tier } }"),
+    ];
+    let bare = app_token("", Some(&p));
+    let vendor_app = app_token("opportunities:read", None);
+    let allowed = app_token("registrations:read", Some(&p));
+    for (field, q) in reads {
+        for t in [&bare, &vendor_app] {
+            let body = app.gql(t, q, json!({})).await;
+            assert_eq!(error_code(&body), "FORBIDDEN", "{field}: {body}");
+            assert!(body["data"][field].is_null(), "{field}: {body}");
+        }
+        for t in [&allowed, &partner_token(&p), &app.vendor] {
+            let body = app.gql(t, q, json!({})).await;
+            assert!(body.get("errors").is_none(), "{field}: {body}");
+        }
+    }
+}

@@ -156,7 +156,7 @@ pub async fn versions(
 
 pub use inputs::engagement_weight;
 pub use program::{
-    rates, set_rate, settings_of, update_settings, SetIncentiveRateInput,
+    rates, set_rate, settings, settings_of, update_settings, SetIncentiveRateInput,
     UpdateAttributionSettingsInput,
 };
 pub use statements::{statement, CurrencyTotal, StatementLine};

@@ -13,6 +13,16 @@ use super::DECIDERS;
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 
+/// The attribution settings as `principal` may read them: every person; an app with
+/// `registrations:read`, as for the attribution of the registrations they apply to.
+pub async fn settings(
+    db: &DatabaseConnection,
+    principal: &Principal,
+) -> AppResult<settings::Model> {
+    principal.require_read(Resource::Registrations)?;
+    settings_of(db).await
+}
+
 pub async fn settings_of<C: ConnectionTrait>(conn: &C) -> AppResult<settings::Model> {
     settings::Entity::find_by_id(1)
         .one(conn)
@@ -60,7 +70,8 @@ pub async fn set_rate(
     Ok(saved)
 }
 
-pub async fn rates(db: &DatabaseConnection) -> AppResult<Vec<rate::Model>> {
+pub async fn rates(db: &DatabaseConnection, principal: &Principal) -> AppResult<Vec<rate::Model>> {
+    principal.require_read(Resource::Registrations)?;
     Ok(rate::Entity::find()
         .order_by_asc(rate::Column::Tier)
         .order_by_asc(rate::Column::Role)

@@ -191,7 +191,7 @@ pub async fn refresh_scores(
         }
         if previous.is_some_and(|p| p.score as u32 >= RISKY_BELOW) && a.score < RISKY_BELOW {
             let audience = crate::db::registrations::lifecycle::deal_audience(txn, o.id).await?;
-            let risks: Vec<RiskKind> = a.risks.iter().map(|r| r.kind).collect();
+            let risks: Vec<&str> = a.risks.iter().map(|r| r.kind.api_name()).collect();
             events::append(
                 txn,
                 actor,
@@ -199,7 +199,7 @@ pub async fn refresh_scores(
                     topic: "threading.risk_raised",
                     audience,
                     subject_id: ids::encode(Kind::Opportunity, o.id),
-                    payload: json!({ "score": a.score, "risks": format!("{risks:?}") }),
+                    payload: json!({ "score": a.score, "risks": risks }),
                 },
             )
             .await?;

@@ -80,6 +80,23 @@ pub enum RiskKind {
     NegativeSentiment,
 }
 
+impl RiskKind {
+    /// The name the API gives the risk (`ThreadingRiskKind` in the schema), as event payloads
+    /// carry it.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            RiskKind::SingleThreaded => "SINGLE_THREADED",
+            RiskKind::ChampionLeft => "CHAMPION_LEFT",
+            RiskKind::NoEconomicBuyer => "NO_ECONOMIC_BUYER",
+            RiskKind::NoExecutiveSponsor => "NO_EXECUTIVE_SPONSOR",
+            RiskKind::StaleEngagement => "STALE_ENGAGEMENT",
+            RiskKind::SinglePartyCoverage => "SINGLE_PARTY_COVERAGE",
+            RiskKind::SingleDepartment => "SINGLE_DEPARTMENT",
+            RiskKind::NegativeSentiment => "NEGATIVE_SENTIMENT",
+        }
+    }
+}
+
 /// The assessment of one deal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
