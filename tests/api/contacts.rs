@@ -618,6 +618,15 @@ async fn the_risk_report_orders_deals_at_risk_by_amount_and_partners_see_their_o
         [small.as_str()],
         "a partner's risk report holds its own deals"
     );
+    // An app reads the assessments only with the contacts scope, as on `opportunity.threading`.
+    let narrow = app
+        .gql(&app_token("opportunities:read", Some(&a)), q, json!({}))
+        .await;
+    assert_eq!(error_code(&narrow), "FORBIDDEN", "{narrow}");
+    assert!(narrow["data"]["riskReport"].is_null(), "{narrow}");
+    let scoped = app_token("opportunities:read contacts:read", Some(&a));
+    let d = app.ok(&scoped, q, json!({})).await;
+    assert_eq!(d["riskReport"].as_array().unwrap().len(), 1, "{d}");
 }
 
 #[tokio::test]

@@ -376,6 +376,8 @@ pub async fn risk_report(
     window: ThreadingWindow,
 ) -> AppResult<Vec<RiskLine>> {
     principal.require_read(Resource::Opportunities)?;
+    // Each line is a threading assessment, which describes the contact network.
+    principal.require_read(Resource::Contacts)?;
     let mut q = crate::db::opportunities::visible(principal).filter(
         opportunity::Column::Stage
             .is_not_in([OpportunityStage::ClosedWon, OpportunityStage::ClosedLost]),
