@@ -270,7 +270,7 @@ pub async fn update(
         .ok_or(AppError::NotFound("Account"))?;
     super::check_version("Account", input.expected_version, before.version)?;
     changes.updated_at = Set(Utc::now());
-    super::update_versioned(
+    let after = super::update_versioned(
         &txn,
         "Account",
         changes,
@@ -286,10 +286,6 @@ pub async fn update(
         }
         other => other,
     })?;
-    let after = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Account"))?;
     if after.name != before.name {
         index_name(&txn, id, &after.name).await?;
     }

@@ -168,27 +168,27 @@ pub async fn update_versioned<E, A>(
     version_col: E::Column,
     id: impl Into<sea_orm::Value>,
     expected: i32,
-) -> crate::error::AppResult<()>
+) -> crate::error::AppResult<E::Model>
 where
     E: sea_orm::EntityTrait<ActiveModel = A>,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
 {
     use sea_orm::{ColumnTrait, QueryFilter};
     changes.set(version_col, (expected + 1).into());
-    let res = E::update_many()
+    // One statement: the row comes back from the UPDATE itself (RETURNING, on both databases).
+    let mut rows = E::update_many()
         .set(changes)
         .filter(id_col.eq(id))
         .filter(version_col.eq(expected))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    if res.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(crate::error::AppError::VersionMismatch {
+    match (rows.pop(), rows.is_empty()) {
+        (Some(row), true) => Ok(row),
+        _ => Err(crate::error::AppError::VersionMismatch {
             kind,
             expected,
             current: expected + 1,
-        })
+        }),
     }
 }
 

@@ -231,7 +231,7 @@ pub async fn update(
         .ok_or(AppError::NotFound("Partner"))?;
     super::check_version("Partner", input.expected_version, before.version)?;
     changes.updated_at = Set(Utc::now());
-    super::update_versioned(
+    let after = super::update_versioned(
         &txn,
         "Partner",
         changes,
@@ -245,10 +245,6 @@ pub async fn update(
         AppError::Db(e) => AppError::unique_or(e, DUPLICATE),
         other => other,
     })?;
-    let after = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Partner"))?;
     let ev = NewEvent {
         topic: topic::PARTNER_UPDATED,
         audience: vec!["vendor".into(), format!("partner:{id}")],

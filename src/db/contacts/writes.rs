@@ -227,7 +227,7 @@ async fn save(
 ) -> AppResult<Model> {
     let mut c = c;
     c.updated_at = Set(Utc::now());
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         txn,
         "Contact",
         c,
@@ -241,10 +241,6 @@ async fn save(
         AppError::Db(e) => AppError::unique_or(e, DUPLICATE),
         other => other,
     })?;
-    let after = Entity::find_by_id(before.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Contact"))?;
     event(txn, principal, topic, &after).await?;
     Ok(after)
 }

@@ -279,7 +279,7 @@ pub async fn update(
         .ok_or(AppError::NotFound("Opportunity"))?;
     crate::db::check_version("Opportunity", input.expected_version, before.version)?;
     c.updated_at = Set(Utc::now());
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         &txn,
         "Opportunity",
         c,
@@ -289,10 +289,6 @@ pub async fn update(
         before.version,
     )
     .await?;
-    let after = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Opportunity"))?;
     // Partners on the deal hear of changes to what they see of it; a change to internal fields
     // only (forecast notes, probability) stays with the vendor.
     let shared_changed = {
@@ -352,7 +348,7 @@ pub async fn change_stage(
         closed_at: Set(stage.is_closed().then_some(now)),
         ..Default::default()
     };
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         &txn,
         "Opportunity",
         changes,
@@ -362,10 +358,6 @@ pub async fn change_stage(
         before.version,
     )
     .await?;
-    let after = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Opportunity"))?;
     record_stage(&txn, principal, &after, Some(before.stage), reason.clone()).await?;
     if stage.is_closed() {
         crate::db::registrations::lifecycle::close_claims(

@@ -8,8 +8,7 @@ use entity::enums::RegistrationStatus;
 use entity::registration::{ActiveModel, Column, Entity, Model};
 use entity::registration_transition as transition;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -65,8 +64,9 @@ pub async fn step(
     let path = lifecycle(reg.status, action)?;
     let now = Utc::now();
     let mut from = reg.status;
+    let mut rows = Vec::with_capacity(path.len());
     for to in &path {
-        transition::ActiveModel {
+        rows.push(transition::ActiveModel {
             registration_id: Set(reg.id),
             from_status: Set(Some(from)),
             to_status: Set(*to),
@@ -74,14 +74,18 @@ pub async fn step(
             reason: Set(reason.clone()),
             at: Set(now),
             ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        });
         from = *to;
+    }
+    // Every step of the path in one statement.
+    if !rows.is_empty() {
+        transition::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
     }
     changes.status = Set(from);
     changes.updated_at = Set(now);
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         txn,
         "Registration",
         changes,
@@ -91,10 +95,6 @@ pub async fn step(
         reg.version,
     )
     .await?;
-    let after = Entity::find_by_id(reg.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
     events::append(
         txn,
         actor,

@@ -59,7 +59,7 @@ async fn update_approved(
     }
     let mut c = c;
     c.updated_at = Set(Utc::now());
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         txn,
         "Registration",
         c,
@@ -69,10 +69,6 @@ async fn update_approved(
         reg.version,
     )
     .await?;
-    let after = Entity::find_by_id(reg.id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
     events::append(
         txn,
         actor,

@@ -238,7 +238,7 @@ pub async fn update_draft(
     let mut c = changes();
     apply_draft(&mut c, draft);
     c.updated_at = Set(Utc::now());
-    crate::db::update_versioned(
+    let after = crate::db::update_versioned(
         &txn,
         "Registration",
         c,
@@ -248,10 +248,6 @@ pub async fn update_draft(
         reg.version,
     )
     .await?;
-    let after = Entity::find_by_id(reg.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
     txn.commit().await?;
     Ok(after)
 }
