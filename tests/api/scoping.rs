@@ -169,3 +169,133 @@ async fn program_terms_need_the_registrations_scope_for_apps() {
         }
     }
 }
+
+/// What `token` sees of deal `opp`: whether it is in its list, and its `opportunity(id)` answer.
+async fn sight_of(app: &TestApp, token: &str, opp: &serde_json::Value) -> (i64, serde_json::Value) {
+    let list = app
+        .ok(token, "{ opportunities { totalCount } }", json!({}))
+        .await;
+    let one = app
+        .gql(
+            token,
+            "query($id: ID!) { opportunity(id: $id) { name } node(id: $id) { id } }",
+            json!({ "id": opp }),
+        )
+        .await;
+    (list["opportunities"]["totalCount"].as_i64().unwrap(), one)
+}
+
+#[tokio::test]
+async fn a_parked_draft_keeps_no_deal_in_sight_once_the_partners_claims_end() {
+    use crate::registrations::{approve, proposed, reg_op, reg_try, submit};
+    let app = spawn_app().await;
+    let p = app.create_partner("Northwind").await;
+    let t = partner_token(&p);
+    let first = submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await;
+    let first = approve(&app, &first, json!({ "createOpportunity": true })).await;
+    let opp = first["opportunity"]["id"].clone();
+    // While its claim stands, it parks a draft on the deal and sends a second claim.
+    let draft = reg_op(
+        &app,
+        &t,
+        "createRegistrationDraft",
+        "RegistrationDraftInput",
+        json!({ "opportunityId": opp, "role": "INFLUENCER", "justification": "Later" }),
+    )
+    .await;
+    assert_eq!(draft["status"], "DRAFT");
+    let second = reg_op(&app, &t, "submitRegistration", "SubmitRegistrationInput",
+        json!({ "draft": { "opportunityId": opp, "role": "REFERRAL", "justification": "We referred them" } })).await;
+    assert_eq!(second["status"], "UNDER_REVIEW");
+
+    // Withdrawing the approved claim leaves the one under review: the deal stays in sight.
+    reg_op(
+        &app,
+        &t,
+        "withdrawRegistration",
+        "RegistrationDecisionInput",
+        json!({ "id": first["id"], "expectedVersion": first["version"] }),
+    )
+    .await;
+    let (count, one) = sight_of(&app, &t, &opp).await;
+    assert_eq!(count, 1);
+    assert_eq!(one["data"]["opportunity"]["name"], "Deal at acme.com");
+
+    // The vendor rejects that one: only the draft is left, and a draft is no claim.
+    reg_op(&app, &app.vendor, "rejectRegistration", "RegistrationDecisionInput",
+        json!({ "id": second["id"], "expectedVersion": second["version"], "reason": "Not involved" })).await;
+    let cursor = app
+        .ok(&app.vendor, "{ events(first: 100) { id } }", json!({}))
+        .await["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["id"]
+        .clone();
+    let (count, one) = sight_of(&app, &t, &opp).await;
+    let missing = sight_of(&app, &t, &json!(encode(Kind::Opportunity, 999)))
+        .await
+        .1;
+    assert_eq!(count, 0);
+    assert_eq!(error_code(&one), "NOT_FOUND", "{one}");
+    assert_eq!(one["errors"][0]["message"], missing["errors"][0]["message"]);
+    let mine = app
+        .ok(
+            &t,
+            "query($id: ID!) { registration(id: $id) { status opportunity { id } } }",
+            json!({ "id": draft["id"] }),
+        )
+        .await;
+    assert_eq!(
+        mine["registration"],
+        json!({ "status": "DRAFT", "opportunity": null })
+    );
+
+    // Changes to the deal no longer reach it.
+    app.ok(&app.vendor, "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { id } } }",
+        json!({ "i": { "id": opp, "expectedVersion": 1, "name": "Acme renewal" } }))
+        .await;
+    let vendor_heard = app
+        .ok(
+            &app.vendor,
+            "query($a: ID) { events(after: $a, first: 100) { topic } }",
+            json!({ "a": cursor }),
+        )
+        .await;
+    assert_eq!(
+        vendor_heard["events"],
+        json!([{ "topic": "opportunity.updated" }])
+    );
+    let heard = app
+        .ok(
+            &t,
+            "query($a: ID) { events(after: $a, first: 100) { topic } }",
+            json!({ "a": cursor }),
+        )
+        .await;
+    assert_eq!(heard["events"], json!([]), "{heard}");
+
+    // Nor can the draft be sent: it names a deal the partner no longer holds a claim on.
+    let body = reg_try(
+        &app,
+        &t,
+        "submitRegistration",
+        "SubmitRegistrationInput",
+        json!({ "id": draft["id"], "expectedVersion": draft["version"] }),
+    )
+    .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "id", "{body}");
+    assert!(!body.to_string().contains("renewal"));
+    let status = app
+        .ok(
+            &t,
+            "query($id: ID!) { registration(id: $id) { status version } }",
+            json!({ "id": draft["id"] }),
+        )
+        .await;
+    assert_eq!(
+        status["registration"],
+        json!({ "status": "DRAFT", "version": draft["version"] })
+    );
+}

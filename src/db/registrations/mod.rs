@@ -43,9 +43,11 @@ pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
-/// Statuses in which a partner's registration lets it see the opportunity's shared state.
-pub const SEES_DEAL: [RegistrationStatus; 8] = [
-    RegistrationStatus::Draft,
+/// Statuses in which a partner's registration lets it see the opportunity's shared state: a
+/// claim it sent (open or decided in its favour), never a draft it has not sent, nor one
+/// withdrawn or rejected. A draft can only name a deal the partner already sees through such a
+/// claim, and it does not keep the deal in sight once that claim ends.
+pub const SEES_DEAL: [RegistrationStatus; 7] = [
     RegistrationStatus::Submitted,
     RegistrationStatus::UnderReview,
     RegistrationStatus::NeedsInfo,

@@ -346,6 +346,9 @@ async fn submit_once(
                 )
             })?;
             check_version(&reg, expected)?;
+            if let Some(o) = reg.opportunity_id {
+                still_sees(&txn, principal, o).await?;
+            }
             reg
         }
         (None, Some(d)) => {
@@ -366,6 +369,26 @@ async fn submit_once(
     let after = submit_in(&txn, principal, &reg, Action::Submit, None, c).await?;
     txn.commit().await?;
     Ok(after)
+}
+
+/// Refuses to send a draft on a deal the partner no longer sees: the claim that let it name
+/// the deal was withdrawn or rejected since the draft was written.
+async fn still_sees(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    opportunity: i64,
+) -> AppResult<()> {
+    opportunities::visible(principal)
+        .filter(entity::opportunity::Column::Id.eq(opportunity))
+        .one(txn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| {
+            AppError::bad_field(
+                "id",
+                "this draft names a deal you no longer hold a claim on; register it again as a proposed deal (accountDomain, accountName, dealName)",
+            )
+        })
 }
 
 /// Moves `reg` to SUBMITTED, then holds it for review if anything conflicts, or approves it
