@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::event;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -54,25 +54,56 @@ pub async fn append<C: ConnectionTrait>(
     actor: &Principal,
     ev: NewEvent<'_>,
 ) -> Result<(), DbErr> {
+    append_all(conn, actor, vec![ev]).await
+}
+
+/// Appends several events of one change in one statement, in the order given.
+pub async fn append_all<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Principal,
+    evs: Vec<NewEvent<'_>>,
+) -> Result<(), DbErr> {
+    if evs.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now();
     if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DatabaseBackend::Postgres,
-            "INSERT INTO event_queue (topic, audience, subject_id, actor, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            [
+        let mut sql = String::from(
+            "INSERT INTO event_queue (topic, audience, subject_id, actor, payload, created_at) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(evs.len() * 6);
+        for (i, ev) in evs.into_iter().enumerate() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+            values.extend([
                 ev.topic.into(),
                 Value::from(ev.audience).into(),
                 ev.subject_id.into(),
                 actor.subject.clone().into(),
                 ev.payload.into(),
                 now.into(),
-            ],
+            ]);
+        }
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            sql,
+            values,
         ))
         .await?;
         return Ok(());
     }
-    event::ActiveModel {
+    let rows = evs.into_iter().map(|ev| event::ActiveModel {
         topic: Set(ev.topic.to_string()),
         audience: Set(Value::from(ev.audience)),
         subject_id: Set(ev.subject_id),
@@ -80,9 +111,10 @@ pub async fn append<C: ConnectionTrait>(
         payload: Set(ev.payload),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(conn)
-    .await?;
+    });
+    event::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }
 
@@ -130,19 +162,16 @@ pub fn vendor_only() -> Vec<String> {
     vec!["vendor".to_string()]
 }
 
-/// Whether `principal`'s party is in the audience of `ev`: the vendor hears everything, a
-/// partner only what names it. The same rule as the SQL scope of [`visible_after`], for events
-/// that arrive live rather than from a query.
+/// Whether `principal`'s party is in the audience of `ev`: its tag (`vendor`, `partner:<id>`)
+/// is in the list. The vendor is in the audience of nearly everything, but not of the events
+/// written for partners alone (a stage move as partners may hear of it, without its reason).
+/// The same rule as the SQL scope of [`visible_after`], for events that arrive live rather
+/// than from a query.
 pub fn audience_includes(principal: &Principal, ev: &event::Model) -> bool {
-    match principal.party {
-        crate::auth::Party::Vendor => true,
-        crate::auth::Party::Partner(_) => {
-            let tag = principal.audience_tag();
-            ev.audience
-                .as_array()
-                .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
-        }
-    }
+    let tag = principal.audience_tag();
+    ev.audience
+        .as_array()
+        .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
 }
 
 /// The highest outbox id (0 when empty).
@@ -265,13 +294,10 @@ pub async fn visible_after_unchecked(
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut q = event::Entity::find().filter(event::Column::Id.gt(after));
-    q = match principal.party {
-        crate::auth::Party::Vendor => q,
-        crate::auth::Party::Partner(id) => q.filter(
-            Expr::expr(Expr::col(event::Column::Audience).cast_as("TEXT"))
-                .like(format!("%\"partner:{id}\"%")),
-        ),
-    };
+    q = q.filter(
+        Expr::expr(Expr::col(event::Column::Audience).cast_as("TEXT"))
+            .like(format!("%\"{}\"%", principal.audience_tag())),
+    );
     Ok(q.order_by_asc(event::Column::Id)
         .limit(limit)
         .all(db)

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::enums::RegistrationRole;
 use entity::{
-    account, conflict, contact, engagement, opportunity, opportunity_stage_change, partner,
-    registration, registration_transition,
+    account, conflict, contact, engagement, opportunity, partner, registration,
+    registration_transition,
 };
 use sea_orm::DatabaseConnection;
 
@@ -90,7 +90,7 @@ scoped_loader!(
 );
 scoped_loader!(
     StageHistoryLoader,
-    Vec<opportunity_stage_change::Model>,
+    Vec<db::opportunities::StageChange>,
     db::opportunities::load_history
 );
 scoped_loader!(

@@ -3,7 +3,6 @@
 use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use entity::enums::{OpportunityStage, RegistrationRole};
 use entity::opportunity::Model;
-use entity::opportunity_stage_change::Model as StageChangeModel;
 
 use super::account::Account;
 use super::connection::{self, connection, TotalCount};
@@ -92,7 +91,7 @@ impl Opportunity {
     async fn probability(&self) -> Option<i32> {
         self.0.probability
     }
-    /// Every stage the deal has been in, oldest first, with who moved it and why.
+    /// Every stage the deal has been in, oldest first; for the vendor also who moved it and why.
     async fn stage_history(&self, ctx: &Context<'_>) -> Result<Vec<OpportunityStageChange>> {
         let h = loaders(ctx).stage_history.load_one(self.0.id).await?;
         Ok(h.unwrap_or_default()
@@ -161,9 +160,10 @@ impl Opportunity {
 }
 
 /// One entry in an opportunity's stage history.
-pub struct OpportunityStageChange(pub StageChangeModel);
+pub struct OpportunityStageChange(pub crate::db::opportunities::StageChange);
 
-/// One entry in an opportunity's stage history.
+/// One entry in an opportunity's stage history. Partners see where the deal went and when;
+/// who moved it and why are the vendor's.
 #[Object]
 impl OpportunityStageChange {
     /// The stage before the change; null for the entry made when the opportunity was created.
@@ -174,11 +174,11 @@ impl OpportunityStageChange {
     async fn to_stage(&self) -> OpportunityStage {
         self.0.to_stage
     }
-    /// Who made the change (the token subject).
-    async fn changed_by(&self) -> &str {
-        &self.0.changed_by
+    /// Who made the change (the token subject); always null for partners.
+    async fn changed_by(&self) -> Option<&str> {
+        self.0.changed_by.as_deref()
     }
-    /// Why, if a reason was given.
+    /// Why, if a reason was given; always null for partners.
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }

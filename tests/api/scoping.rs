@@ -299,3 +299,65 @@ async fn a_parked_draft_keeps_no_deal_in_sight_once_the_partners_claims_end() {
         json!({ "status": "DRAFT", "version": draft["version"] })
     );
 }
+
+#[tokio::test]
+async fn partners_see_where_a_deal_moved_and_when_but_not_who_moved_it_or_why() {
+    use crate::registrations::{approve, proposed, submit, MOVE};
+    let app = spawn_app().await;
+    let (p, q) = (
+        app.create_partner("Northwind").await,
+        app.create_partner("Contoso").await,
+    );
+    let reg = submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await;
+    let reg = approve(&app, &reg, json!({ "createOpportunity": true })).await;
+    let opp = reg["opportunity"]["id"].clone();
+    let before = app
+        .ok(&app.vendor, "{ events(first: 100) { id } }", json!({}))
+        .await["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["id"]
+        .clone();
+    app.ok(&app.vendor, MOVE, json!({ "i": { "id": opp, "expectedVersion": 1, "stage": "QUALIFICATION", "reason": "Budget confirmed by the CFO" } }))
+        .await;
+
+    let history = "query($id: ID!) { opportunity(id: $id) { stageHistory { fromStage toStage changedBy reason changedAt } } }";
+    let vendor = app.ok(&app.vendor, history, json!({ "id": opp })).await;
+    let moved = &vendor["opportunity"]["stageHistory"][1];
+    assert_eq!(moved["reason"], "Budget confirmed by the CFO");
+    assert!(moved["changedBy"].is_string());
+    let partner = app
+        .ok(&partner_token(&p), history, json!({ "id": opp }))
+        .await;
+    let entries = partner["opportunity"]["stageHistory"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in entries {
+        assert!(e["changedBy"].is_null() && e["reason"].is_null(), "{e}");
+        assert!(e["changedAt"].is_string());
+    }
+    assert_eq!(entries[1]["toStage"], "QUALIFICATION");
+
+    // The vendor hears of the move once, with its reason; the partner on the deal once,
+    // without; a partner not on it not at all.
+    let events = "query($a: ID) { events(after: $a, first: 100) { topic payload } }";
+    let heard = app.ok(&app.vendor, events, json!({ "a": before })).await;
+    assert_eq!(heard["events"].as_array().unwrap().len(), 1, "{heard}");
+    assert_eq!(
+        heard["events"][0]["payload"]["reason"],
+        "Budget confirmed by the CFO"
+    );
+    let heard = app
+        .ok(&partner_token(&p), events, json!({ "a": before }))
+        .await;
+    let told = heard["events"].as_array().unwrap();
+    assert_eq!(told.len(), 1, "{heard}");
+    assert_eq!(told[0]["topic"], "opportunity.stage_changed");
+    assert_eq!(told[0]["payload"]["to"], "QUALIFICATION");
+    assert!(!heard.to_string().contains("CFO"), "{heard}");
+    assert!(told[0]["payload"].get("reason").is_none());
+    let heard = app
+        .ok(&partner_token(&q), events, json!({ "a": before }))
+        .await;
+    assert_eq!(heard["events"], json!([]));
+}

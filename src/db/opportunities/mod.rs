@@ -80,7 +80,7 @@ pub async fn load_history(
     db: &DatabaseConnection,
     principal: &Principal,
     ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<stage_change::Model>>> {
+) -> AppResult<HashMap<i64, Vec<StageChange>>> {
     let visible_ids = visible(principal)
         .select_only()
         .column(Column::Id)
@@ -91,11 +91,48 @@ pub async fn load_history(
         .order_by_asc(stage_change::Column::Id)
         .all(db)
         .await?;
-    let mut out: HashMap<i64, Vec<stage_change::Model>> = HashMap::new();
+    let mut out: HashMap<i64, Vec<StageChange>> = HashMap::new();
     for r in rows {
-        out.entry(r.opportunity_id).or_default().push(r);
+        out.entry(r.opportunity_id)
+            .or_default()
+            .push(StageChange::seen_by(principal, r));
     }
     Ok(out)
+}
+
+/// One entry of a deal's stage history as its reader may see it.
+#[derive(Clone, Debug)]
+pub struct StageChange {
+    pub from_stage: Option<entity::enums::OpportunityStage>,
+    pub to_stage: entity::enums::OpportunityStage,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    /// Who moved the deal: vendor-internal.
+    pub changed_by: Option<String>,
+    /// Why: vendor-internal.
+    pub reason: Option<String>,
+}
+
+impl StageChange {
+    /// The vendor sees the whole entry; anyone else only where the deal went and when, built
+    /// field by field so that a new column stays internal until it is named here.
+    pub fn seen_by(principal: &Principal, m: stage_change::Model) -> Self {
+        if principal.is_vendor_party() {
+            return Self {
+                from_stage: m.from_stage,
+                to_stage: m.to_stage,
+                changed_at: m.changed_at,
+                changed_by: Some(m.changed_by),
+                reason: m.reason,
+            };
+        }
+        Self {
+            from_stage: m.from_stage,
+            to_stage: m.to_stage,
+            changed_at: m.changed_at,
+            changed_by: None,
+            reason: None,
+        }
+    }
 }
 
 /// Filters for the opportunity list; all given filters must match.

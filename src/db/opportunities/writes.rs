@@ -371,16 +371,32 @@ pub async fn change_stage(
     if stage == OpportunityStage::ClosedWon {
         crate::db::attribution::finalize_in(&txn, principal, &after).await?;
     }
-    let ev = NewEvent {
+    // Who moved the deal and why are the vendor's: the partners on the deal hear of the move
+    // in an event of their own that leaves the reason out.
+    let opportunity = snapshot(&after);
+    let mut partners = crate::db::registrations::lifecycle::deal_audience(&txn, id).await?;
+    partners.retain(|a| a != "vendor");
+    let mut evs = vec![NewEvent {
         topic: topic::OPPORTUNITY_STAGE_CHANGED,
-        audience: crate::db::registrations::lifecycle::deal_audience(&txn, id).await?,
+        audience: events::vendor_only(),
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({
             "from": before.stage, "to": after.stage, "reason": reason, "reopened": reopen,
-            "opportunity": snapshot(&after),
+            "opportunity": opportunity,
         }),
-    };
-    events::append(&txn, principal, ev).await?;
+    }];
+    if !partners.is_empty() {
+        evs.push(NewEvent {
+            topic: topic::OPPORTUNITY_STAGE_CHANGED,
+            audience: partners,
+            subject_id: ids::encode(Kind::Opportunity, id),
+            payload: json!({
+                "from": before.stage, "to": after.stage, "reopened": reopen,
+                "opportunity": opportunity,
+            }),
+        });
+    }
+    events::append_all(&txn, principal, evs).await?;
     txn.commit().await?;
     Ok(after)
 }
