@@ -11,7 +11,7 @@
 //!
 //! An older build is given a database of the schema it knows: it migrates the database first,
 //! this build's migrations and the seed follow, and the migrations the older build does not
-//! know are struck from its migration table (they only add tables and a nullable column).
+//! know are struck from its migration table (they add tables, a nullable column and a per-party index).
 //!
 //! Run with `COSELL_BENCH_DATABASE_URL=postgres://…/postgres cargo bench --bench writes`;
 //! without it, on a SQLite file. It prints tables; it asserts nothing.

@@ -790,3 +790,160 @@ async fn the_risk_report_and_derived_data_respect_partner_and_scope_rules() {
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see() {
+    let app = spawn_app().await;
+    let (a, b, c) = (
+        app.create_partner("A").await,
+        app.create_partner("B").await,
+        app.create_partner("C").await,
+    );
+    let (acct, opp) = partner_on_deal(&app, &a, "acme.com").await;
+    join_deal(&app, &b, &opp).await;
+    join_deal(&app, &c, &opp).await;
+    let vendor_private = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Vee", "ceo@acme.com", "Exec", Some("ECONOMIC_BUYER")),
+    )
+    .await;
+    contact(
+        &app,
+        &partner_token(&b),
+        &acct,
+        person("Bee", "cfo@acme.com", "Finance", None),
+    )
+    .await;
+    let shared = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Shay", "it@acme.com", "IT", None),
+    )
+    .await;
+    app.ok(
+        &app.vendor,
+        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        json!({ "id": shared }),
+    )
+    .await;
+
+    // Creating: an email only others know answers as an unused one does.
+    let t = partner_token(&a);
+    let create = |email: &str| json!({ "i": { "accountId": acct, "contact": person("Someone", email, "Ops", None) } });
+    let mut outcomes = Vec::new();
+    for email in ["ceo@acme.com", "cfo@acme.com", "fresh@acme.com"] {
+        let body = app.gql(&t, CREATE, create(email)).await;
+        assert!(body["errors"].is_null(), "{email}: {body}");
+        outcomes.push(body["data"]["createContact"]["contact"]["sourcedBy"].clone());
+    }
+    assert!(outcomes.iter().all(|o| o == &outcomes[0]));
+    // An email it can see is refused: its own record, or one shared with it.
+    for email in ["ceo@acme.com", "it@acme.com"] {
+        let body = app.gql(&t, CREATE, create(email)).await;
+        assert_eq!(error_code(&body), "CONFLICT", "{email}: {body}");
+    }
+
+    // Upserting: the same, item by item.
+    let d = app
+        .ok(
+            &partner_token(&c),
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": [
+            person("V", "ceo@acme.com", "Exec", None), person("B", "cfo@acme.com", "Finance", None),
+            person("N", "new@acme.com", "Ops", None), person("S", "it@acme.com", "IT", None),
+        ] , "allowPartial": true } }),
+        )
+        .await;
+    let got: Vec<(&str, &str)> = d["upsertContacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["errorCode"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("CREATED", "-"),
+            ("CREATED", "-"),
+            ("CREATED", "-"),
+            ("FAILED", "CONFLICT")
+        ],
+        "{d}"
+    );
+    // A second run finds its own records.
+    let d = app
+        .ok(&partner_token(&c), UPSERT, json!({ "i": { "accountId": acct, "contacts": [person("V", "ceo@acme.com", "Exec", None)] } }))
+        .await;
+    assert_eq!(d["upsertContacts"][0]["outcome"], "UNCHANGED");
+
+    // The vendor sees every party's record; the score counts a person once.
+    let all = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { account(id: $id) { contacts { id } } }",
+            json!({ "id": acct }),
+        )
+        .await;
+    assert_eq!(
+        all["account"]["contacts"].as_array().unwrap().len(),
+        9,
+        "{all}"
+    );
+    let own_ceo = app
+        .ok(
+            &t,
+            "query($id: ID!) { account(id: $id) { contacts { id email } } }",
+            json!({ "id": acct }),
+        )
+        .await["account"]["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["email"] == "ceo@acme.com")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    engage(&app, &app.vendor, &vendor_private, 1, "Board prep").await;
+    engage(&app, &t, &own_ceo, 2, "Lunch").await;
+    let q = "query($id: ID!) { opportunity(id: $id) { threading { engagedContacts risks { kind evidence } } } }";
+    for token in [&app.vendor, &t] {
+        let d = app.ok(token, q, json!({ "id": opp })).await;
+        let th = &d["opportunity"]["threading"];
+        assert_eq!(th["engagedContacts"], 1, "one person, two records: {d}");
+        assert!(
+            th["risks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["kind"] == "SINGLE_THREADED"),
+            "{d}"
+        );
+        if token == &t {
+            assert!(!d.to_string().contains("Vee"), "{d}");
+        }
+    }
+
+    // The org chart as the partner sees it: a cycle through contacts it cannot see is not
+    // refused (that would tell it they exist), a cycle it can see is.
+    let x = contact(&app, &t, &acct, person("Ex", "x@acme.com", "Ops", None)).await;
+    let y = contact(&app, &t, &acct, person("Why", "y@acme.com", "Ops", None)).await;
+    let z = contact(&app, &t, &acct, person("Zed", "z@acme.com", "Ops", None)).await;
+    let link = |from: &str, to: &str| json!({ "i": { "fromContactId": from, "toContactId": to, "kind": "REPORTS_TO" } });
+    app.ok(&app.vendor, LINK, link(&y, &vendor_private)).await;
+    app.ok(&app.vendor, LINK, link(&vendor_private, &x)).await;
+    let hidden_cycle = app.gql(&t, LINK, link(&x, &y)).await;
+    let no_cycle = app.gql(&t, LINK, link(&x, &z)).await;
+    assert!(hidden_cycle["errors"].is_null(), "{hidden_cycle}");
+    assert_eq!(hidden_cycle["data"], no_cycle["data"]);
+    let seen_cycle = app.gql(&t, LINK, link(&y, &x)).await;
+    assert_eq!(error_code(&seen_cycle), "CONFLICT", "{seen_cycle}");
+}

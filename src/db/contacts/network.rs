@@ -92,9 +92,26 @@ fn assess_one(
     opportunity_id: i64,
     window: ThreadingWindow,
 ) -> Assessment {
+    // The score counts people, not records: the vendor and each partner keep their own record
+    // of a person (one email at the account), and those count once, whoever reads the score,
+    // as the oldest record, with the engagements of them all. Evidence names that record only
+    // if the caller may see it, so nothing of a record it cannot see reaches it.
+    let mut first_of: HashMap<&str, &contact::Model> = HashMap::new();
+    for c in &data.contacts {
+        let kept = first_of.entry(c.email_key.as_str()).or_insert(c);
+        if c.id < kept.id {
+            *kept = c;
+        }
+    }
+    let canonical: HashMap<i64, i64> = data
+        .contacts
+        .iter()
+        .map(|c| (c.id, first_of[c.email_key.as_str()].id))
+        .collect();
     let facts: Vec<ContactFacts> = data
         .contacts
         .iter()
+        .filter(|c| canonical[&c.id] == c.id)
         .map(|c| ContactFacts {
             id: c.id,
             name: c.name.clone(),
@@ -109,7 +126,10 @@ fn assess_one(
         .iter()
         .filter(|e| e.opportunity_id.is_none_or(|o| o == opportunity_id))
         .map(|e| EngagementFacts {
-            contact_id: e.contact_id,
+            contact_id: canonical
+                .get(&e.contact_id)
+                .copied()
+                .unwrap_or(e.contact_id),
             party: tag(e.partner_id),
             on: e.occurred_on,
             sentiment: e.sentiment,

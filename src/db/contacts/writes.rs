@@ -3,12 +3,12 @@
 
 use async_graphql::{InputObject, SimpleObject, ID};
 use chrono::Utc;
-use entity::contact::{ActiveModel, Column, Entity, Model};
+use entity::contact::{ActiveModel, Column, Model};
 use entity::contact_link;
 use entity::enums::{BuyingRole, ContactLinkKind, ContactStatus, Seniority};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, QueryTrait, Set,
 };
 use serde_json::json;
 
@@ -157,6 +157,29 @@ async fn event(
 
 const DUPLICATE: &str = "a contact with this email already exists at the account";
 
+/// Refuses an email that a contact the caller can see already has at the account (one of its
+/// own, or one shared with it). Contacts it cannot see are another party's records: the unique
+/// index is per party (the vendor, each partner), so they never collide with the caller's and
+/// the answer tells it nothing about them.
+async fn refuse_visible_duplicate(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    account_id: i64,
+    email_key: &str,
+    except: Option<i64>,
+) -> AppResult<()> {
+    let mut q = super::visible(principal)
+        .filter(Column::AccountId.eq(account_id))
+        .filter(Column::EmailKey.eq(email_key));
+    if let Some(id) = except {
+        q = q.filter(Column::Id.ne(id));
+    }
+    match q.one(txn).await? {
+        Some(_) => Err(AppError::Conflict(DUPLICATE.into())),
+        None => Ok(()),
+    }
+}
+
 async fn insert(
     txn: &DatabaseTransaction,
     principal: &Principal,
@@ -202,6 +225,7 @@ pub async fn create(
     let checked = check(&input.contact)?;
     let txn = crate::db::begin_write(db).await?;
     let account = writable_account(&txn, principal, &input.account_id).await?;
+    refuse_visible_duplicate(&txn, principal, account, &checked.email_key, None).await?;
     let c = insert(&txn, principal, account, checked).await?;
     txn.commit().await?;
     Ok(c)
@@ -257,6 +281,16 @@ pub async fn update(
     let txn = crate::db::begin_write(db).await?;
     let before = writable_contact(&txn, principal, &input.id).await?;
     crate::db::check_version("Contact", input.expected_version, before.version)?;
+    if checked.email_key != before.email_key {
+        refuse_visible_duplicate(
+            &txn,
+            principal,
+            before.account_id,
+            &checked.email_key,
+            Some(before.id),
+        )
+        .await?;
+    }
     let mut c = <ActiveModel as Default>::default();
     apply(&mut c, checked);
     let after = save(&txn, principal, &before, c, "contact.updated").await?;
@@ -386,13 +420,23 @@ pub async fn upsert(
     }
     let txn = crate::db::begin_write(db).await?;
     let account = writable_account(&txn, principal, &input.account_id).await?;
-    let existing: std::collections::HashMap<String, Model> = Entity::find()
+    // The contacts the caller can see at the account, by email: its own record of a person
+    // first (the vendor's and each partner's records are their own; see
+    // [`refuse_visible_duplicate`]).
+    let mut existing: std::collections::HashMap<String, Model> = std::collections::HashMap::new();
+    for c in super::visible(principal)
         .filter(Column::AccountId.eq(account))
         .all(&txn)
         .await?
-        .into_iter()
-        .map(|c| (c.email_key.clone(), c))
-        .collect();
+    {
+        let own = c.sourced_by_partner_id == principal.partner_id();
+        match existing.get(&c.email_key) {
+            Some(kept) if kept.sourced_by_partner_id == principal.partner_id() || !own => {}
+            _ => {
+                existing.insert(c.email_key.clone(), c);
+            }
+        }
+    }
     let mut results = Vec::with_capacity(input.contacts.len());
     let mut seen = std::collections::HashSet::new();
     let mut any_failed = false;
@@ -539,9 +583,20 @@ pub async fn link(
         _ => (from.id, to.id),
     };
     if input.kind == ContactLinkKind::ReportsTo {
+        // The org chart as the caller sees it: links between contacts it may see. A cycle
+        // through contacts it cannot see is not refused, or the refusal would tell it they
+        // exist (the ranking is well defined on any graph).
+        let seen = || {
+            super::visible(principal)
+                .select_only()
+                .column(Column::Id)
+                .into_query()
+        };
         let reports: Vec<(i64, i64)> = contact_link::Entity::find()
             .filter(contact_link::Column::AccountId.eq(from.account_id))
             .filter(contact_link::Column::Kind.eq(ContactLinkKind::ReportsTo))
+            .filter(contact_link::Column::FromContactId.in_subquery(seen()))
+            .filter(contact_link::Column::ToContactId.in_subquery(seen()))
             .all(&txn)
             .await?
             .into_iter()
