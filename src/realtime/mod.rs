@@ -46,6 +46,9 @@ pub const PAGE: u64 = 200;
 pub struct Hub {
     db: DatabaseConnection,
     live: broadcast::Sender<Arc<event::Model>>,
+    /// The partner of every `partner.updated` event, for connections that must end at once
+    /// when their partner is suspended (a partner's connections watch only this).
+    partner_changes: broadcast::Sender<i64>,
     recent: std::sync::RwLock<Recent>,
     /// Events kept in `recent`.
     recent_capacity: usize,
@@ -74,6 +77,7 @@ impl Hub {
         Arc::new(Self {
             db,
             live: broadcast::channel(broadcast.max(1)).0,
+            partner_changes: broadcast::channel(256).0,
             recent_capacity: recent.max(1),
             recent: std::sync::RwLock::new(Recent {
                 events: Default::default(),
@@ -156,6 +160,12 @@ impl Hub {
     /// A receiver of every event committed from now on (before any scoping).
     pub fn receiver(&self) -> broadcast::Receiver<Arc<event::Model>> {
         self.live.subscribe()
+    }
+
+    /// A receiver of the partner ids of `partner.updated` events from now on. One that lags
+    /// behind has missed some: its owner re-checks its partner then.
+    pub fn partner_changes(&self) -> broadcast::Receiver<i64> {
+        self.partner_changes.subscribe()
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -247,6 +257,13 @@ impl Hub {
                 let full = rows.len() as u64 == PAGE;
                 for row in rows {
                     head = row.id;
+                    if row.topic == crate::db::events::topic::PARTNER_UPDATED {
+                        if let Ok(id) =
+                            crate::ids::decode_as(&row.subject_id, crate::ids::Kind::Partner)
+                        {
+                            let _ = self.partner_changes.send(id);
+                        }
+                    }
                     let row = Arc::new(row);
                     self.remember(row.clone());
                     // No receiver is not an error: nobody is subscribed on this instance.

@@ -296,7 +296,8 @@ async fn the_legacy_graphql_ws_subprotocol_serves_the_same_operations() {
 
 #[tokio::test]
 async fn a_partner_suspended_while_connected_loses_the_connection() {
-    let app = spawn_app_with(|s| s.realtime.ws_keepalive_seconds = 1).await;
+    // No keep-alive falls within the test: the suspension itself ends the connections.
+    let app = spawn_app_with(|s| s.realtime.ws_keepalive_seconds = 3600).await;
     let p = app.create_partner("Soon Suspended").await;
     let mut idle = app.ws_as(&partner_token(&p)).await;
     idle.subscribe("e", EVENTS, json!({})).await;
@@ -311,10 +312,43 @@ async fn a_partner_suspended_while_connected_loses_the_connection() {
     busy.subscribe("q", VIEWER, json!({})).await;
     let (code, reason) = busy.closed().await;
     assert_eq!(code, 4403, "{reason}");
-    // ...and an idle connection ends at its next keep-alive.
+    // ...and an idle connection ends as soon as the suspension is out, without waiting for
+    // a keep-alive; so does one on another instance of the same database.
+    let started = std::time::Instant::now();
     let (code, reason) = idle.closed().await;
     assert_eq!(code, 4403, "{reason}");
     assert!(reason.contains("suspended"), "{reason}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_suspension_on_one_instance_closes_the_partners_connections_on_another() {
+    let first = spawn_app_with(|s| s.realtime.ws_keepalive_seconds = 3600).await;
+    // On SQLite another process hears of the outbox within one poll; on PostgreSQL at once.
+    let second = spawn_sibling(&first, |s| {
+        s.realtime.ws_keepalive_seconds = 3600;
+        s.realtime.outbox_poll_ms = 200;
+    })
+    .await;
+    let p = first.create_partner("Elsewhere").await;
+    let other = first.create_partner("Unaffected").await;
+    let mut there = second.ws_as(&partner_token(&p)).await;
+    there.subscribe("e", EVENTS, json!({})).await;
+    let mut bystander = second.ws_as(&partner_token(&other)).await;
+    bystander.subscribe("e", EVENTS, json!({})).await;
+    first
+        .ok(
+            &first.vendor,
+            "mutation($i: UpdatePartnerInput!) { updatePartner(input: $i) { partner { status } } }",
+            json!({ "i": { "id": p, "expectedVersion": 1, "status": "SUSPENDED" } }),
+        )
+        .await;
+    let (code, reason) = there.closed().await;
+    assert_eq!(code, 4403, "{reason}");
+    // Another partner's connection stays open and answers.
+    bystander.subscribe("q", VIEWER, json!({})).await;
+    let next = bystander.recv().await;
+    assert_eq!(next["type"], "next", "{next}");
 }
 
 #[tokio::test]

@@ -139,6 +139,9 @@ struct Connection {
     expires_at: Option<Instant>,
     _slot: Option<Slot>,
     operations: HashMap<String, (u64, JoinHandle<()>)>,
+    /// For a partner's connection: partners whose record changed, to end it at once when its
+    /// partner is suspended rather than at the next keep-alive.
+    partner_changes: Option<tokio::sync::broadcast::Receiver<i64>>,
     generation: u64,
     done: mpsc::UnboundedSender<(String, u64)>,
     slow: mpsc::Sender<()>,
@@ -175,6 +178,7 @@ impl Connection {
             expires_at: None,
             _slot: None,
             operations: HashMap::new(),
+            partner_changes: None,
             generation: 0,
             done,
             slow,
@@ -205,6 +209,15 @@ impl Connection {
                 },
                 _ = &mut init_deadline, if !conn.init_received => {
                     break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
+                }
+                changed = partner_changed(&mut conn.partner_changes) => {
+                    let mine = conn.principal.as_ref().and_then(Principal::partner_id);
+                    // A lagging receiver may have missed its partner: check then too.
+                    if changed.is_none_or(|id| Some(id) == mine) {
+                        if let Err(c) = conn.still_allowed().await {
+                            break c;
+                        }
+                    }
                 }
                 _ = keepalive.tick(), if conn.principal.is_some() && realtime.ws_keepalive_seconds > 0 => {
                     if let Err(c) = conn.still_allowed().await {
@@ -328,6 +341,9 @@ impl Connection {
                 "send {\"Authorization\": \"Bearer <JWT>\"} in the connection_init payload".into(),
             );
         };
+        // Watched from before the token's partner status is checked, so that a suspension
+        // committed after that check still ends the connection at once.
+        let watching = self.state.hub.partner_changes();
         let (principal, exp) = match super::auth::verify_token(&self.state, &token).await {
             Ok(ok) => ok,
             Err(crate::error::AppError::Unauthenticated(m)) => return refuse(self, m),
@@ -359,6 +375,9 @@ impl Connection {
         let left = (exp + leeway).saturating_sub(crate::auth::jwt::now());
         self.expires_at = Some(Instant::now() + Duration::from_secs(left));
         self._slot = Some(slot);
+        if principal.partner_id().is_some() {
+            self.partner_changes = Some(watching);
+        }
         self.principal = Some(principal);
         self.send(protocol::ack(self.proto)).await?;
         if self.proto == Proto::Legacy {
@@ -368,7 +387,8 @@ impl Connection {
     }
 
     /// A partner suspended while connected loses the connection, as its next HTTP request
-    /// would be refused. Checked at each operation and each keep-alive.
+    /// would be refused. Checked when its partner's record changes (the `partner.updated`
+    /// event reaches every instance), at each operation and at each keep-alive.
     async fn still_allowed(&self) -> Result<(), Closing> {
         let Some(id) = self.principal.as_ref().and_then(Principal::partner_id) else {
             return Ok(());
@@ -457,6 +477,20 @@ impl Connection {
 async fn signalled(rx: &mut watch::Receiver<Option<(u16, String)>>) {
     if rx.wait_for(Option::is_some).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+/// The next partner whose record changed (`None`: some were missed), for a partner's
+/// connection; never resolves for others.
+async fn partner_changed(rx: &mut Option<tokio::sync::broadcast::Receiver<i64>>) -> Option<i64> {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(r) = rx.as_mut() else {
+        return std::future::pending().await;
+    };
+    match r.recv().await {
+        Ok(id) => Some(id),
+        Err(RecvError::Lagged(_)) => None,
+        Err(RecvError::Closed) => std::future::pending().await,
     }
 }
 
