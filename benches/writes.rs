@@ -8,6 +8,8 @@
 //! each instance: partners submitting proposed deals, the vendor approving submitted ones
 //! (creating their opportunity), the vendor moving deals a stage on, then all three mixed. Each
 //! write is on its own row, so the figures show the write path itself, not row contention.
+//! Last, "move, SQL alone" replays a stage move's statements from this process with as many
+//! connections and no server: the floor PostgreSQL alone sets on this machine.
 //!
 //! An older build is given a database of the schema it knows: it migrates the database first,
 //! this build's migrations and the seed follow, and the migrations the older build does not
@@ -32,7 +34,7 @@ const SECRET: &str = "bench-secret-for-the-writes-benchmark-0123";
 const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version status } } }";
 const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { status } } }";
 const MOVE: &str = "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { stage } } }";
-const PHASES: [&str; 4] = ["submit", "approve", "move", "mix"];
+const PHASES: [&str; 5] = ["submit", "approve", "move", "mix", "move, SQL alone"];
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -305,8 +307,78 @@ async fn round(
     }
     let peak = servers.iter().map(|s| s.rss_mib().1).fold(0.0, f64::max);
     drop(servers);
+    // Their PostgreSQL sessions end too; the floor's CPU figure must not count them going.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let floor_deals = &open[(n as usize * 3 / 2).min(open.len() - 1)..];
+    figures.push(sql_floor(&url, floor_deals, n as usize, writers).await);
     common::drop_database(base, name).await;
     (figures, peak)
+}
+
+/// The floor under a stage move: the statements cosell runs for one (BEGIN, read, versioned
+/// update, history row, audience, event, COMMIT), sent straight from `writers` connections of
+/// this process with no HTTP, GraphQL or relay. What PostgreSQL alone allows on this machine.
+async fn sql_floor(url: &str, deals: &[i64], n: usize, writers: usize) -> Figures {
+    use sea_orm::TransactionTrait;
+    let pg = url.starts_with("postgres");
+    let conn = db::connect(url, writers as u32, StatementCounter::default())
+        .await
+        .unwrap();
+    let backend = conn.get_database_backend();
+    let p = |i: usize| if pg { format!("${i}") } else { "?".to_string() };
+    let sql = Arc::new([
+        format!("SELECT * FROM opportunities WHERE id = {}", p(1)),
+        format!("UPDATE opportunities SET stage = CASE WHEN stage = 'QUALIFICATION' THEN 'SOLUTION' ELSE 'QUALIFICATION' END, updated_at = CURRENT_TIMESTAMP, version = version + 1 WHERE id = {} RETURNING *", p(1)),
+        format!("INSERT INTO opportunity_stage_changes (opportunity_id, from_stage, to_stage, changed_by, changed_at) VALUES ({}, 'PROSPECTING', 'QUALIFICATION', 'bench-vendor', CURRENT_TIMESTAMP)", p(1)),
+        format!("SELECT DISTINCT partner_id FROM registrations WHERE opportunity_id = {} AND status IN ('SUBMITTED', 'UNDER_REVIEW', 'NEEDS_INFO', 'APPROVED', 'WON', 'LOST', 'EXPIRED')", p(1)),
+        format!("INSERT INTO {} (topic, audience, subject_id, actor, payload, created_at) VALUES ('opportunity.stage_changed', '[\"vendor\"]', {}, 'bench-vendor', '{{\"from\": \"PROSPECTING\", \"to\": \"QUALIFICATION\"}}', CURRENT_TIMESTAMP)", if pg { "event_queue" } else { "events" }, p(1)),
+    ]);
+    let deals: Arc<Vec<i64>> = Arc::new((0..n).map(|i| deals[i % deals.len()]).collect());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_before = common::postgres_cpu_seconds();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let (conn, sql, deals, next) = (conn.clone(), sql.clone(), deals.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&id) = deals.get(i) else { break };
+                let t = Instant::now();
+                let txn = conn.begin().await.unwrap();
+                for (k, q) in sql.iter().enumerate() {
+                    let mut values: Vec<sea_orm::Value> = vec![id.into()];
+                    if k == 4 {
+                        values = vec![encode(Kind::Opportunity, id).into()];
+                    }
+                    txn.execute_raw(Statement::from_sql_and_values(backend, q, values))
+                        .await
+                        .unwrap();
+                }
+                txn.commit().await.unwrap();
+                out.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            out
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_after = common::postgres_cpu_seconds();
+    conn.close().await.ok();
+    let lat = common::sorted(lat);
+    Figures {
+        per_second: n as f64 / wall,
+        p50: common::percentile(&lat, 0.5),
+        p99: common::percentile(&lat, 0.99),
+        statements: sql.len() as f64,
+        cosell_cpu: 0.0,
+        postgres_cpu: (cpu_after - cpu_before) * 1e3 / n as f64,
+        failed: 0,
+    }
 }
 
 #[tokio::main]
