@@ -41,13 +41,49 @@ pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
-/// Blanks the vendor-internal fields for anyone outside the vendor.
-pub fn redact(principal: &Principal, mut m: Model) -> Model {
-    if !principal.is_vendor_party() {
-        m.forecast_notes = None;
-        m.probability = None;
+/// The opportunity as `principal` may see it: whole for the vendor; for anyone else the shared
+/// deal state, with the vendor-internal fields blank. Every column is named here, so a new one
+/// does not compile until someone decides whether partners see it.
+pub fn redact(principal: &Principal, m: Model) -> Model {
+    if principal.is_vendor_party() {
+        return m;
     }
-    m
+    let Model {
+        id,
+        account_id,
+        name,
+        stage,
+        amount_minor,
+        currency,
+        expected_close_date,
+        owner,
+        region,
+        products,
+        forecast_notes: _,
+        probability: _,
+        version,
+        created_at,
+        updated_at,
+        closed_at,
+    } = m;
+    Model {
+        id,
+        account_id,
+        name,
+        stage,
+        amount_minor,
+        currency,
+        expected_close_date,
+        owner,
+        region,
+        products,
+        forecast_notes: None,
+        probability: None,
+        version,
+        created_at,
+        updated_at,
+        closed_at,
+    }
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -116,21 +152,23 @@ impl StageChange {
     /// The vendor sees the whole entry; anyone else only where the deal went and when, built
     /// field by field so that a new column stays internal until it is named here.
     pub fn seen_by(principal: &Principal, m: stage_change::Model) -> Self {
-        if principal.is_vendor_party() {
-            return Self {
-                from_stage: m.from_stage,
-                to_stage: m.to_stage,
-                changed_at: m.changed_at,
-                changed_by: Some(m.changed_by),
-                reason: m.reason,
-            };
-        }
+        // Every column named: a new one does not compile until it is placed here.
+        let stage_change::Model {
+            id: _,
+            opportunity_id: _,
+            from_stage,
+            to_stage,
+            changed_by,
+            reason,
+            changed_at,
+        } = m;
+        let vendor = principal.is_vendor_party();
         Self {
-            from_stage: m.from_stage,
-            to_stage: m.to_stage,
-            changed_at: m.changed_at,
-            changed_by: None,
-            reason: None,
+            from_stage,
+            to_stage,
+            changed_at,
+            changed_by: vendor.then_some(changed_by),
+            reason: if vendor { reason } else { None },
         }
     }
 }
