@@ -85,7 +85,21 @@ pub async fn connect_with(
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
         });
-    let mut db = Database::connect(opts).await?;
+    // Processes opening one new SQLite file together race to switch it to WAL, and SQLite
+    // answers "database is locked" to the loser without waiting on the busy timeout; it
+    // succeeds once the first has finished.
+    let mut tries = 0;
+    let mut db = loop {
+        match Database::connect(opts.clone()).await {
+            Err(e)
+                if tries < 20 && url.starts_with("sqlite") && e.to_string().contains("locked") =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(50 * tries)).await;
+            }
+            other => break other?,
+        }
+    };
     db.set_metric_callback(move |_info| {
         counter.0.fetch_add(1, Ordering::Relaxed);
     });
