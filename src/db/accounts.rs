@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::events::{self, topic, vendor_only, NewEvent};
+use super::events::{self, vendor_only, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::auth::{Party, Principal, Resource, VendorRole};
 use crate::domain::{account::normalise_domain, text};
@@ -230,7 +230,7 @@ pub async fn insert_in<C: sea_orm::ConnectionTrait>(
     .map_err(|e| AppError::unique_or(e, duplicate(&domain)))?;
     index_name(txn, model.id, &model.name).await?;
     let ev = NewEvent {
-        topic: topic::ACCOUNT_CREATED,
+        topic: Topic::AccountCreated,
         audience: vendor_only(),
         subject_id: ids::encode(Kind::Account, model.id),
         payload: json!({ "account": snapshot(&model) }),
@@ -290,7 +290,7 @@ pub async fn update(
         index_name(&txn, id, &after.name).await?;
     }
     let ev = NewEvent {
-        topic: topic::ACCOUNT_UPDATED,
+        topic: Topic::AccountUpdated,
         audience: vendor_only(),
         subject_id: ids::encode(Kind::Account, id),
         payload: json!({ "before": snapshot(&before), "account": snapshot(&after) }),

@@ -7,20 +7,76 @@ use serde_json::Value;
 
 use crate::auth::Principal;
 
-/// Topics written by the gateway's aggregates.
-pub mod topic {
-    pub const PARTNER_CREATED: &str = "partner.created";
-    pub const PARTNER_UPDATED: &str = "partner.updated";
-    pub const ACCOUNT_CREATED: &str = "account.created";
-    pub const ACCOUNT_UPDATED: &str = "account.updated";
-    pub const OPPORTUNITY_CREATED: &str = "opportunity.created";
-    pub const OPPORTUNITY_UPDATED: &str = "opportunity.updated";
-    pub const OPPORTUNITY_STAGE_CHANGED: &str = "opportunity.stage_changed";
+/// Every topic the outbox carries, by one name each: writers name a variant, and subscription
+/// filters read the same spelling back from [`Topic::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    PartnerCreated,
+    PartnerUpdated,
+    AccountCreated,
+    AccountUpdated,
+    OpportunityCreated,
+    OpportunityUpdated,
+    OpportunityStageChanged,
+    /// A registration reached this status (`registration.draft`, `registration.approved`, ...).
+    Registration(entity::enums::RegistrationStatus),
+    RegistrationExtensionRequested,
+    RegistrationProtectionExtended,
+    ConflictRaised,
+    ConflictResolved,
+    ContactCreated,
+    ContactUpdated,
+    ContactShared,
+    ContactLinked,
+    /// A contact's reachability changed (`contact.left_company`, `contact.active`, ...).
+    Contact(entity::enums::ContactStatus),
+    EngagementRecorded,
+    ThreadingRiskRaised,
+    AttributionFinalized,
+    AttributionCorrected,
+    CollaborationRuleUpdated,
+}
+
+impl Topic {
+    /// The topic as events carry it, e.g. `registration.approved`.
+    pub fn name(self) -> String {
+        use entity::enums::ContactStatus;
+        let fixed = match self {
+            Self::PartnerCreated => "partner.created",
+            Self::PartnerUpdated => "partner.updated",
+            Self::AccountCreated => "account.created",
+            Self::AccountUpdated => "account.updated",
+            Self::OpportunityCreated => "opportunity.created",
+            Self::OpportunityUpdated => "opportunity.updated",
+            Self::OpportunityStageChanged => "opportunity.stage_changed",
+            Self::Registration(status) => {
+                return format!("registration.{}", status.as_str().to_lowercase())
+            }
+            Self::RegistrationExtensionRequested => "registration.extension_requested",
+            Self::RegistrationProtectionExtended => "registration.protection_extended",
+            Self::ConflictRaised => "conflict.raised",
+            Self::ConflictResolved => "conflict.resolved",
+            Self::ContactCreated => "contact.created",
+            Self::ContactUpdated => "contact.updated",
+            Self::ContactShared => "contact.shared",
+            Self::ContactLinked => "contact.linked",
+            Self::Contact(ContactStatus::LeftCompany) => "contact.left_company",
+            Self::Contact(ContactStatus::RoleChanged) => "contact.role_changed",
+            Self::Contact(ContactStatus::Unresponsive) => "contact.unresponsive",
+            Self::Contact(ContactStatus::Active) => "contact.active",
+            Self::EngagementRecorded => "engagement.recorded",
+            Self::ThreadingRiskRaised => "threading.risk_raised",
+            Self::AttributionFinalized => "attribution.finalized",
+            Self::AttributionCorrected => "attribution.corrected",
+            Self::CollaborationRuleUpdated => "collaboration_rule.updated",
+        };
+        fixed.to_string()
+    }
 }
 
 /// One event to append.
-pub struct NewEvent<'a> {
-    pub topic: &'a str,
+pub struct NewEvent {
+    pub topic: Topic,
     /// Audience tags: `vendor` and `partner:<id>`.
     pub audience: Vec<String>,
     /// Global id of the object the event is about.
@@ -52,7 +108,7 @@ const RELAY_BATCH: u64 = 1_000;
 pub async fn append<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
-    ev: NewEvent<'_>,
+    ev: NewEvent,
 ) -> Result<(), DbErr> {
     append_all(conn, actor, vec![ev]).await
 }
@@ -61,7 +117,7 @@ pub async fn append<C: ConnectionTrait>(
 pub async fn append_all<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
-    evs: Vec<NewEvent<'_>>,
+    evs: Vec<NewEvent>,
 ) -> Result<(), DbErr> {
     if evs.is_empty() {
         return Ok(());
@@ -87,7 +143,7 @@ pub async fn append_all<C: ConnectionTrait>(
                 b + 6
             ));
             values.extend([
-                ev.topic.into(),
+                ev.topic.name().into(),
                 Value::from(ev.audience).into(),
                 ev.subject_id.into(),
                 actor.subject.clone().into(),
@@ -104,7 +160,7 @@ pub async fn append_all<C: ConnectionTrait>(
         return Ok(());
     }
     let rows = evs.into_iter().map(|ev| event::ActiveModel {
-        topic: Set(ev.topic.to_string()),
+        topic: Set(ev.topic.name()),
         audience: Set(Value::from(ev.audience)),
         subject_id: Set(ev.subject_id),
         actor: Set(actor.subject.clone()),

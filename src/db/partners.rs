@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::events::{self, topic, NewEvent};
+use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::auth::{Party, Principal, Resource, VendorRole};
 use crate::domain::text;
@@ -193,7 +193,7 @@ pub async fn create(
     .await
     .map_err(|e| AppError::unique_or(e, DUPLICATE))?;
     let ev = NewEvent {
-        topic: topic::PARTNER_CREATED,
+        topic: Topic::PartnerCreated,
         audience: vec!["vendor".into(), format!("partner:{}", model.id)],
         subject_id: ids::encode(Kind::Partner, model.id),
         payload: json!({ "partner": snapshot(&model) }),
@@ -246,7 +246,7 @@ pub async fn update(
         other => other,
     })?;
     let ev = NewEvent {
-        topic: topic::PARTNER_UPDATED,
+        topic: Topic::PartnerUpdated,
         audience: vec!["vendor".into(), format!("partner:{id}")],
         subject_id: ids::encode(Kind::Partner, id),
         payload: json!({ "before": snapshot(&before), "partner": snapshot(&after) }),

@@ -16,8 +16,6 @@ use crate::domain::registration::AutoApproval;
 use crate::error::{AppError, AppResult};
 use crate::scalars::MinorUnits;
 
-pub const RULES_CHANGED: &str = "collaboration_rule.updated";
-
 /// Every role's rule, in role order. Every person may read the rules: they are the program's
 /// published terms; an app needs `registrations:read`, as for the registrations they govern.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -139,7 +137,7 @@ pub async fn update(
         &txn,
         principal,
         NewEvent {
-            topic: RULES_CHANGED,
+            topic: events::Topic::CollaborationRuleUpdated,
             audience: vendor_only(),
             subject_id: format!("CollaborationRule:{}", input.role.as_str()),
             payload: json!({

@@ -17,6 +17,7 @@ use super::opportunity::Opportunity;
 use super::principal;
 use super::registration::{Conflict, Registration};
 use crate::auth::{Principal, Resource};
+use crate::db::events::Topic;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::realtime::feed::{Feed, Wants};
@@ -84,8 +85,9 @@ fn payload_id(ev: &event::Model, path: &[&str]) -> Option<String> {
     v.as_str().map(str::to_string)
 }
 
-fn is_topic(ev: &event::Model, prefixes: &[&str]) -> bool {
-    prefixes.iter().any(|p| ev.topic.starts_with(p))
+/// The names of `topics`, to match stored events against (writers name the same variants).
+fn names(topics: &[Topic]) -> Vec<String> {
+    topics.iter().map(|t| t.name()).collect()
 }
 
 /// Pairs each event with the object it is about, read through the caller's scope.
@@ -148,20 +150,21 @@ fn db(ctx: &Context<'_>) -> DatabaseConnection {
 /// for one opportunity.
 async fn opportunity_events(
     ctx: &Context<'_>,
-    topics: &'static [&'static str],
+    topics: &'static [Topic],
     opportunity_id: Option<ID>,
     after: Option<ID>,
 ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
     let p = principal(ctx);
     p.require_read(Resource::Opportunities)?;
-    if topics.iter().any(|t| t.starts_with("threading.")) {
+    if topics.contains(&Topic::ThreadingRiskRaised) {
         // Threading describes the contact network: the same scope as the `threading` field.
         p.require_read(Resource::Contacts)?;
     }
     let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
         .map(|n| ids::encode(Kind::Opportunity, n));
+    let topics = names(topics);
     let wants: Wants = Box::new(move |ev| {
-        is_topic(ev, topics) && only.as_deref().is_none_or(|o| ev.subject_id == o)
+        topics.contains(&ev.topic) && only.as_deref().is_none_or(|o| ev.subject_id == o)
     });
     let events = feed(ctx, after.as_ref(), wants).await?;
     Ok(with_object(
@@ -218,11 +221,12 @@ impl RealtimeSubscription {
             .map(|n| ids::encode(Kind::Opportunity, n));
         let statuses: Option<Vec<String>> =
             status.map(|s| s.iter().map(|x| x.as_str().to_string()).collect());
+        let draft = Topic::Registration(RegistrationStatus::Draft).name();
         let wants: Wants = Box::new(move |ev| {
             // Status transitions carry `to`; drafts and protection changes are not status
             // changes (the `events` stream has those).
             ev.topic.starts_with("registration.")
-                && ev.topic != "registration.draft"
+                && ev.topic != draft
                 && ev.payload.get("to").is_some()
                 && only.as_deref().is_none_or(|o| {
                     payload_id(ev, &["registration", "opportunityId"]).as_deref() == Some(o)
@@ -258,12 +262,12 @@ impl RealtimeSubscription {
     ) -> Result<impl Stream<Item = Result<ConflictEvent>>> {
         let p = principal(ctx);
         p.require_read(Resource::Registrations)?;
-        let topics: &'static [&'static str] = match status {
-            None => &["conflict.raised", "conflict.resolved"],
-            Some(ConflictStatus::Open) => &["conflict.raised"],
-            Some(_) => &["conflict.resolved"],
-        };
-        let wants: Wants = Box::new(move |ev| topics.contains(&ev.topic.as_str()));
+        let topics = names(match status {
+            None => &[Topic::ConflictRaised, Topic::ConflictResolved],
+            Some(ConflictStatus::Open) => &[Topic::ConflictRaised],
+            Some(_) => &[Topic::ConflictResolved],
+        });
+        let wants: Wants = Box::new(move |ev| topics.contains(&ev.topic));
         let events = feed(ctx, after.as_ref(), wants).await?;
         Ok(with_object(
             events,
@@ -284,7 +288,17 @@ impl RealtimeSubscription {
         #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
         after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
-        opportunity_events(ctx, &["opportunity."], opportunity_id, after).await
+        opportunity_events(
+            ctx,
+            &[
+                Topic::OpportunityCreated,
+                Topic::OpportunityUpdated,
+                Topic::OpportunityStageChanged,
+            ],
+            opportunity_id,
+            after,
+        )
+        .await
     }
 
     /// A deal's threading score fell below the risky line (a new single-threaded or stale
@@ -297,7 +311,7 @@ impl RealtimeSubscription {
         #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
         after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
-        opportunity_events(ctx, &["threading.risk_raised"], opportunity_id, after).await
+        opportunity_events(ctx, &[Topic::ThreadingRiskRaised], opportunity_id, after).await
     }
 
     /// A deal's attribution was frozen when it closed won (`attribution.finalized`) or later
@@ -310,6 +324,12 @@ impl RealtimeSubscription {
         #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
         after: Option<ID>,
     ) -> Result<impl Stream<Item = Result<OpportunityEvent>>> {
-        opportunity_events(ctx, &["attribution."], opportunity_id, after).await
+        opportunity_events(
+            ctx,
+            &[Topic::AttributionFinalized, Topic::AttributionCorrected],
+            opportunity_id,
+            after,
+        )
+        .await
     }
 }

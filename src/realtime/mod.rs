@@ -257,7 +257,7 @@ impl Hub {
                 let full = rows.len() as u64 == PAGE;
                 for row in rows {
                     head = row.id;
-                    if row.topic == crate::db::events::topic::PARTNER_UPDATED {
+                    if row.topic == crate::db::events::Topic::PartnerUpdated.name() {
                         if let Ok(id) =
                             crate::ids::decode_as(&row.subject_id, crate::ids::Kind::Partner)
                         {

@@ -68,9 +68,9 @@ async fn freeze(
         actor,
         NewEvent {
             topic: if number == 1 {
-                "attribution.finalized"
+                events::Topic::AttributionFinalized
             } else {
-                "attribution.corrected"
+                events::Topic::AttributionCorrected
             },
             audience,
             subject_id: ids::encode(Kind::Opportunity, opp.id),

@@ -140,7 +140,7 @@ pub async fn record(
         &txn,
         principal,
         NewEvent {
-            topic: "engagement.recorded",
+            topic: events::Topic::EngagementRecorded,
             audience: vec!["vendor".into(), principal.audience_tag()].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
             subject_id: ids::encode(Kind::Engagement, e.id),
             payload: json!({ "contactId": ids::encode(Kind::Contact, contact.id), "kind": e.kind, "occurredOn": e.occurred_on, "sentiment": e.sentiment }),

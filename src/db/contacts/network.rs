@@ -216,7 +216,7 @@ pub async fn refresh_scores(
                 txn,
                 actor,
                 NewEvent {
-                    topic: "threading.risk_raised",
+                    topic: events::Topic::ThreadingRiskRaised,
                     audience,
                     subject_id: ids::encode(Kind::Opportunity, o.id),
                     payload: json!({ "score": a.score, "risks": risks }),

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::email_key;
 use super::network::{self, ThreadingWindow};
 use crate::auth::{Party, Principal, Resource, VendorRole};
-use crate::db::events::{self, NewEvent};
+use crate::db::events::{self, NewEvent, Topic};
 use crate::domain::{text, threading};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -137,7 +137,7 @@ fn audience(c: &Model) -> Vec<String> {
 async fn event(
     txn: &DatabaseTransaction,
     principal: &Principal,
-    topic: &str,
+    topic: Topic,
     c: &Model,
 ) -> AppResult<()> {
     events::append(
@@ -202,7 +202,7 @@ async fn insert(
         .insert(txn)
         .await
         .map_err(|e| AppError::unique_or(e, DUPLICATE))?;
-    event(txn, principal, "contact.created", &contact).await?;
+    event(txn, principal, Topic::ContactCreated, &contact).await?;
     Ok(contact)
 }
 
@@ -247,7 +247,7 @@ async fn save(
     principal: &Principal,
     before: &Model,
     c: ActiveModel,
-    topic: &str,
+    topic: Topic,
 ) -> AppResult<Model> {
     let mut c = c;
     c.updated_at = Set(Utc::now());
@@ -293,7 +293,7 @@ pub async fn update(
     }
     let mut c = <ActiveModel as Default>::default();
     apply(&mut c, checked);
-    let after = save(&txn, principal, &before, c, "contact.updated").await?;
+    let after = save(&txn, principal, &before, c, Topic::ContactUpdated).await?;
     network::refresh_scores(&txn, principal, after.account_id, window).await?;
     txn.commit().await?;
     Ok(after)
@@ -337,13 +337,7 @@ pub async fn mark(
         }
         c.successor_id = Set(Some(successor.id));
     }
-    let topic = match input.status {
-        ContactStatus::LeftCompany => "contact.left_company",
-        ContactStatus::RoleChanged => "contact.role_changed",
-        ContactStatus::Unresponsive => "contact.unresponsive",
-        ContactStatus::Active => "contact.active",
-    };
-    let after = save(&txn, principal, &before, c, topic).await?;
+    let after = save(&txn, principal, &before, c, Topic::Contact(input.status)).await?;
     network::refresh_scores(&txn, principal, after.account_id, window).await?;
     txn.commit().await?;
     Ok(after)
@@ -364,7 +358,7 @@ pub async fn share(
         shared: Set(true),
         ..Default::default()
     };
-    let after = save(&txn, principal, &before, c, "contact.shared").await?;
+    let after = save(&txn, principal, &before, c, Topic::ContactShared).await?;
     txn.commit().await?;
     Ok(after)
 }
@@ -485,7 +479,7 @@ pub async fn upsert(
                     }
                     let mut m = <ActiveModel as Default>::default();
                     apply(&mut m, c);
-                    save(&txn, principal, old, m, "contact.updated").await?;
+                    save(&txn, principal, old, m, Topic::ContactUpdated).await?;
                     Ok(UpsertResult {
                         index: i as i32,
                         outcome: "UPDATED".into(),
@@ -624,7 +618,7 @@ pub async fn link(
         &txn,
         principal,
         NewEvent {
-            topic: "contact.linked",
+            topic: Topic::ContactLinked,
             audience: vec!["vendor".into()],
             subject_id: ids::encode(Kind::Contact, from.id),
             payload: json!({ "from": ids::encode(Kind::Contact, a), "to": ids::encode(Kind::Contact, b), "kind": input.kind }),

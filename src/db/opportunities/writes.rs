@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait
 use serde_json::json;
 
 use crate::auth::{Principal, Resource, VendorRole};
-use crate::db::events::{self, topic, vendor_only, NewEvent};
+use crate::db::events::{self, vendor_only, NewEvent, Topic};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -227,7 +227,7 @@ pub async fn insert_in<C: ConnectionTrait>(
     .await?;
     record_stage(txn, principal, &model, None, None).await?;
     let ev = NewEvent {
-        topic: topic::OPPORTUNITY_CREATED,
+        topic: Topic::OpportunityCreated,
         audience: vendor_only(),
         subject_id: ids::encode(Kind::Opportunity, model.id),
         payload: json!({ "opportunity": snapshot(&model) }),
@@ -303,7 +303,7 @@ pub async fn update(
         vendor_only()
     };
     let ev = NewEvent {
-        topic: topic::OPPORTUNITY_UPDATED,
+        topic: Topic::OpportunityUpdated,
         audience,
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({ "before": snapshot(&before), "opportunity": snapshot(&after) }),
@@ -377,7 +377,7 @@ pub async fn change_stage(
     let mut partners = crate::db::registrations::lifecycle::deal_audience(&txn, id).await?;
     partners.retain(|a| a != "vendor");
     let mut evs = vec![NewEvent {
-        topic: topic::OPPORTUNITY_STAGE_CHANGED,
+        topic: Topic::OpportunityStageChanged,
         audience: events::vendor_only(),
         subject_id: ids::encode(Kind::Opportunity, id),
         payload: json!({
@@ -387,7 +387,7 @@ pub async fn change_stage(
     }];
     if !partners.is_empty() {
         evs.push(NewEvent {
-            topic: topic::OPPORTUNITY_STAGE_CHANGED,
+            topic: Topic::OpportunityStageChanged,
             audience: partners,
             subject_id: ids::encode(Kind::Opportunity, id),
             payload: json!({

@@ -234,7 +234,7 @@ pub async fn raise(
             txn,
             &detector,
             NewEvent {
-                topic: "conflict.raised",
+                topic: events::Topic::ConflictRaised,
                 audience: audience(reg),
                 subject_id: ids::encode(Kind::Conflict, c.id),
                 payload: json!({ "conflict": snapshot(&c) }),
@@ -316,7 +316,7 @@ async fn close(
         txn,
         actor,
         NewEvent {
-            topic: "conflict.resolved",
+            topic: events::Topic::ConflictResolved,
             audience: audience(&held),
             subject_id: ids::encode(Kind::Conflict, c.id),
             payload: json!({ "conflict": snapshot(&after), "reason": reason }),
@@ -326,20 +326,16 @@ async fn close(
     Ok(after)
 }
 
-/// The conflicts `principal` may see: all for the vendor; for a partner, those holding its own
-/// registrations.
+/// The conflicts `principal` may see: those holding a registration it may see (all of them
+/// for the vendor). Derived from the registrations' own scope, not written again here.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Registrations) {
-        return crate::db::nothing();
-    }
     match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => Condition::all().add(
+        Party::Vendor if principal.may_read(Resource::Registrations) => Condition::all(),
+        _ => Condition::all().add(
             Column::RegistrationId.in_subquery(
-                registration::Entity::find()
+                super::visible(principal)
                     .select_only()
                     .column(registration::Column::Id)
-                    .filter(registration::Column::PartnerId.eq(id))
                     .into_query(),
             ),
         ),

@@ -99,7 +99,7 @@ pub async fn step(
         txn,
         actor,
         NewEvent {
-            topic: &format!("registration.{}", from.as_str().to_lowercase()),
+            topic: events::Topic::Registration(from),
             audience: audience(&after),
             subject_id: ids::encode(Kind::Registration, reg.id),
             payload: json!({ "from": reg.status, "to": from, "path": path, "reason": reason, "registration": snapshot(&after) }),

@@ -47,7 +47,7 @@ async fn update_approved(
     txn: &DatabaseTransaction,
     actor: &Principal,
     reg: &Model,
-    topic: &str,
+    topic: events::Topic,
     c: ActiveModel,
     payload: serde_json::Value,
 ) -> AppResult<Model> {
@@ -102,7 +102,7 @@ pub async fn request_extension(
         &txn,
         principal,
         &reg,
-        "registration.extension_requested",
+        events::Topic::RegistrationExtensionRequested,
         c,
         json!({ "days": days, "reason": reason }),
     )
@@ -136,7 +136,7 @@ pub async fn extend_protection(
         &txn,
         principal,
         &reg,
-        "registration.protection_extended",
+        events::Topic::RegistrationProtectionExtended,
         c,
         json!({ "days": days, "until": until, "reason": reason }),
     )

@@ -197,7 +197,7 @@ async fn insert_draft(
         txn,
         principal,
         NewEvent {
-            topic: "registration.draft",
+            topic: events::Topic::Registration(RegistrationStatus::Draft),
             audience: audience(&reg),
             subject_id: ids::encode(Kind::Registration, reg.id),
             payload: json!({ "registration": snapshot(&reg) }),
