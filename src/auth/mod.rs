@@ -1,7 +1,9 @@
 //! Who is calling. The HTTP edge turns a bearer token into a [`Principal`]; data access takes
 //! the principal and returns only what it may see.
 
+pub mod capability;
 pub mod jwt;
 pub mod principal;
 
+pub use capability::VendorWrite;
 pub use principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, Scope, VendorRole};

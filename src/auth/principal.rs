@@ -204,7 +204,12 @@ impl Principal {
     }
 
     /// Vendor-side writes: the vendor roles in `roles`, or a vendor app with the write scope.
-    pub fn require_vendor_write(&self, resource: Resource, roles: &[VendorRole]) -> AppResult<()> {
+    /// Refuses anyone who may not make the vendor change `write` (see its role table).
+    pub fn require(&self, write: super::VendorWrite) -> AppResult<()> {
+        self.require_vendor_write(write.resource(), write.roles())
+    }
+
+    fn require_vendor_write(&self, resource: Resource, roles: &[VendorRole]) -> AppResult<()> {
         let action = format!("change {}", resource.name());
         if self.party != Party::Vendor {
             return Err(AppError::Forbidden(format!("only the vendor may {action}")));

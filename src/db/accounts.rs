@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::events::{self, vendor_only, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::domain::{account::normalise_domain, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -171,12 +171,6 @@ pub struct UpdateAccountInput {
     pub region: Option<String>,
 }
 
-const WRITERS: &[VendorRole] = &[
-    VendorRole::Admin,
-    VendorRole::ChannelManager,
-    VendorRole::Sales,
-];
-
 fn duplicate(domain: &str) -> String {
     format!("an account with domain {domain} already exists")
 }
@@ -194,7 +188,7 @@ pub async fn create(
     principal: &Principal,
     input: CreateAccountInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Accounts, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditAccounts)?;
     let name = text::required("name", &input.name, 200)?;
     let domain = normalise_domain(&input.domain)?;
     let industry = text::optional("industry", input.industry.as_deref(), 100)?;
@@ -245,7 +239,7 @@ pub async fn update(
     principal: &Principal,
     input: UpdateAccountInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Accounts, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditAccounts)?;
     let id = ids::decode_as(&input.id, Kind::Account)?;
     let mut changes = <ActiveModel as Default>::default();
     let mut new_domain = None;

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -158,7 +158,6 @@ pub struct UpdatePartnerInput {
     pub specialisations: Option<Vec<String>>,
 }
 
-const WRITERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
 const DUPLICATE: &str = "a partner with this name already exists";
 
 fn snapshot(m: &Model) -> serde_json::Value {
@@ -174,7 +173,7 @@ pub async fn create(
     principal: &Principal,
     input: CreatePartnerInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Partners, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditPartners)?;
     let name = text::required("name", &input.name, 200)?;
     let specialisations = text::labels("specialisations", &input.specialisations, 20, 100)?;
     let txn = super::begin_write(db).await?;
@@ -209,7 +208,7 @@ pub async fn update(
     principal: &Principal,
     input: UpdatePartnerInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Partners, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditPartners)?;
     let id = ids::decode_as(&input.id, Kind::Partner)?;
     let mut changes = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {

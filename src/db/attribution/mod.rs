@@ -17,7 +17,7 @@ use entity::opportunity;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::error::AppResult;
 use inputs::{compute, inputs};
 
@@ -49,8 +49,6 @@ struct ManualShare {
     partner_id: Option<i64>,
     bps: u32,
 }
-
-const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
 
 /// Only the vendor sees every line; a partner sees its own line and nothing of the others.
 fn visible_lines(principal: &Principal, lines: Vec<Line>) -> Vec<Line> {

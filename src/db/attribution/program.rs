@@ -9,7 +9,6 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
 };
 
-use super::DECIDERS;
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 
@@ -46,7 +45,7 @@ pub async fn set_rate(
     principal: &Principal,
     input: SetIncentiveRateInput,
 ) -> AppResult<rate::Model> {
-    principal.require_vendor_write(Resource::Partners, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::SetProgramTerms)?;
     if !(0..=10_000).contains(&input.rate_bps) {
         return Err(AppError::bad_field("rateBps", "rateBps must be 0 to 10000"));
     }

@@ -14,8 +14,8 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{compute, inputs, ManualShare, DECIDERS};
-use crate::auth::{Principal, Resource};
+use super::{compute, inputs, ManualShare};
+use crate::auth::Principal;
 use crate::db::events::{self, NewEvent};
 use crate::domain::attribution::check_shares;
 use crate::error::{AppError, AppResult};
@@ -182,7 +182,7 @@ pub async fn set_model(
     principal: &Principal,
     input: SetAttributionModelInput,
 ) -> AppResult<choice::Model> {
-    principal.require_vendor_write(Resource::Opportunities, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::CorrectAttribution)?;
     let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
     let txn = crate::db::begin_write(db).await?;
     let opp = opportunity::Entity::find_by_id(opp_id)

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::db::events::{self, NewEvent};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -78,14 +78,7 @@ pub async fn record(
     window: super::network::ThreadingWindow,
 ) -> AppResult<Model> {
     match principal.party {
-        Party::Vendor => principal.require_vendor_write(
-            Resource::Contacts,
-            &[
-                VendorRole::Admin,
-                VendorRole::ChannelManager,
-                VendorRole::Sales,
-            ],
-        )?,
+        Party::Vendor => principal.require(crate::auth::VendorWrite::EditContacts)?,
         Party::Partner(_) => {
             principal.require_partner_write(Resource::Contacts)?;
         }

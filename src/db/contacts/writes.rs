@@ -14,22 +14,16 @@ use serde_json::json;
 
 use super::email_key;
 use super::network::{self, ThreadingWindow};
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::db::events::{self, NewEvent, Topic};
 use crate::domain::{text, threading};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-const VENDOR_WRITERS: &[VendorRole] = &[
-    VendorRole::Admin,
-    VendorRole::ChannelManager,
-    VendorRole::Sales,
-];
-
 /// Who may write contacts: any vendor role, or a partner (its own contacts).
 fn require_writer(principal: &Principal) -> AppResult<()> {
     match principal.party {
-        Party::Vendor => principal.require_vendor_write(Resource::Contacts, VENDOR_WRITERS),
+        Party::Vendor => principal.require(crate::auth::VendorWrite::EditContacts),
         Party::Partner(_) => principal
             .require_partner_write(Resource::Contacts)
             .map(|_| ()),

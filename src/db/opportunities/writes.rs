@@ -9,7 +9,7 @@ use entity::opportunity_stage_change as stage_change;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use crate::auth::{Principal, Resource, VendorRole};
+use crate::auth::Principal;
 use crate::db::events::{self, vendor_only, NewEvent, Topic};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
@@ -98,12 +98,6 @@ pub struct ReopenOpportunityInput {
     pub reason: String,
 }
 
-const WRITERS: &[VendorRole] = &[
-    VendorRole::Admin,
-    VendorRole::ChannelManager,
-    VendorRole::Sales,
-];
-
 fn snapshot(m: &Model) -> serde_json::Value {
     json!({
         "id": ids::encode(Kind::Opportunity, m.id), "accountId": ids::encode(Kind::Account, m.account_id),
@@ -140,7 +134,7 @@ pub async fn create(
     principal: &Principal,
     input: CreateOpportunityInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditOpportunities)?;
     let account_id = ids::decode_as(&input.account_id, Kind::Account)
         .map_err(|_| AppError::bad_field("accountId", "accountId names no account"))?;
     let name = text::required("name", &input.name, 200)?;
@@ -242,7 +236,7 @@ pub async fn update(
     principal: &Principal,
     input: UpdateOpportunityInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+    principal.require(crate::auth::VendorWrite::EditOpportunities)?;
     let id = ids::decode_as(&input.id, Kind::Opportunity)?;
     let mut c = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {
@@ -327,7 +321,7 @@ pub async fn change_stage(
     if reopen {
         principal.require_vendor_admin("reopen a closed opportunity")?;
     } else {
-        principal.require_vendor_write(Resource::Opportunities, WRITERS)?;
+        principal.require(crate::auth::VendorWrite::EditOpportunities)?;
     }
     let id = ids::decode_as(id, Kind::Opportunity)?;
     let reason = text::optional("reason", reason, 1000)?;

@@ -4,10 +4,8 @@ use async_graphql::{InputObject, SimpleObject, ID};
 use entity::enums::RegistrationStatus;
 use sea_orm::DatabaseConnection;
 
-use super::lifecycle::{
-    approve, reject, ApproveRegistrationInput, RegistrationDecisionInput, DECIDERS,
-};
-use crate::auth::{Principal, Resource};
+use super::lifecycle::{approve, reject, ApproveRegistrationInput, RegistrationDecisionInput};
+use crate::auth::Principal;
 use crate::error::{code, AppError, AppResult};
 
 /// The decision applied to every item of a bulk call.
@@ -53,7 +51,7 @@ pub async fn bulk(
     items: Vec<BulkItemInput>,
     reason: Option<String>,
 ) -> AppResult<Vec<BulkItemResult>> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     if items.is_empty() || items.len() > 100 {
         return Err(AppError::bad_field("items", "give 1 to 100 items"));
     }

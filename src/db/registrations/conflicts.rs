@@ -18,7 +18,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::lifecycle::{self, Approval};
-use crate::auth::{Party, Principal, Resource, VendorRole};
+use crate::auth::{Party, Principal, Resource};
 use crate::db::events::{self, NewEvent};
 use crate::db::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::domain::registration::names_match;
@@ -427,15 +427,13 @@ pub struct ResolveConflictInput {
     pub expected_version: Option<i32>,
 }
 
-const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
-
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn resolve(
     db: &DatabaseConnection,
     principal: &Principal,
     input: ResolveConflictInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let id = ids::decode_as(&input.id, Kind::Conflict)?;
     let reason = text::required("reason", &input.reason, 2000)?;
     let link = match &input.opportunity_id {

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::conflicts;
-use super::lifecycle::{changes, check_version, load_for_write, lock_deal, step, DECIDERS};
+use super::lifecycle::{changes, check_version, load_for_write, lock_deal, step};
 use crate::auth::{Principal, Resource};
 use crate::db::{accounts, opportunities, rules};
 use crate::domain::registration::{transition as lifecycle, Action};
@@ -172,7 +172,7 @@ pub async fn approve(
     principal: &Principal,
     input: ApproveRegistrationInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let link = match &input.opportunity_id {
         Some(o) => Some(ids::decode_as(o, Kind::Opportunity).map_err(|_| {
             AppError::bad_field("opportunityId", "opportunityId names no opportunity")
@@ -233,7 +233,7 @@ pub async fn reject(
     principal: &Principal,
     input: RegistrationDecisionInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;
@@ -251,7 +251,7 @@ pub async fn start_review(
     id: &ID,
     expected_version: i32,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, id).await?;
     check_version(&reg, expected_version)?;
@@ -266,7 +266,7 @@ pub async fn request_info(
     principal: &Principal,
     input: RegistrationDecisionInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let question = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;

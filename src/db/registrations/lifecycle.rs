@@ -12,13 +12,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::auth::{Principal, VendorRole};
+use crate::auth::Principal;
 use crate::db::events::{self, NewEvent};
 use crate::domain::registration::{transition as lifecycle, Action};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-pub(super) const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
 pub const POLICY: &str = "policy:auto-approval";
 pub const DETECTOR: &str = "system:conflict-detection";
 pub const EXPIRY: &str = "system:protection-expiry";

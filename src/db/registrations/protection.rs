@@ -11,9 +11,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::lifecycle::{
-    audience, changes, check_version, load_for_write, snapshot, step, DECIDERS, EXPIRY,
-};
+use super::lifecycle::{audience, changes, check_version, load_for_write, snapshot, step, EXPIRY};
 use crate::auth::{Principal, Resource};
 use crate::db::events::{self, NewEvent};
 use crate::domain::registration::Action;
@@ -117,7 +115,7 @@ pub async fn extend_protection(
     principal: &Principal,
     input: ProtectionExtensionInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_write(Resource::Registrations, DECIDERS)?;
+    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     let days = extension_days(input.days)?;
     let reason = text::optional("reason", input.reason.as_deref(), 2000)?;
     let txn = crate::db::begin_write(db).await?;
