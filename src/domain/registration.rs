@@ -201,6 +201,43 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// What the conflict rules need to know of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim<R> {
+    pub id: i64,
+    pub partner_id: i64,
+    pub role: R,
+}
+
+/// How a newly submitted claim collides with the other open claims on the same deal (oldest
+/// first): the first one by the same partner is a duplicate; when the role is exclusive, the
+/// first one by another partner in that role has taken it. Returns the colliding claims' ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Collisions {
+    pub duplicate_of: Option<i64>,
+    pub exclusive_role_taken_by: Option<i64>,
+}
+
+pub fn collisions<R: PartialEq>(
+    new: &Claim<R>,
+    others: &[Claim<R>],
+    exclusive: bool,
+) -> Collisions {
+    let others = || others.iter().filter(|o| o.id != new.id);
+    Collisions {
+        duplicate_of: others()
+            .find(|o| o.partner_id == new.partner_id)
+            .map(|o| o.id),
+        exclusive_role_taken_by: exclusive
+            .then(|| {
+                others()
+                    .find(|o| o.partner_id != new.partner_id && o.role == new.role)
+                    .map(|o| o.id)
+            })
+            .flatten(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +378,37 @@ mod tests {
         assert_eq!(median(&mut []), None);
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+
+    #[test]
+    fn a_claim_collides_with_its_own_partner_and_an_exclusive_holder_only() {
+        let c = |id, partner_id, role| Claim {
+            id,
+            partner_id,
+            role,
+        };
+        let new = c(9, 1, "RESELLER");
+        let others = [
+            c(3, 2, "RESELLER"),
+            c(4, 1, "SERVICES"),
+            c(5, 3, "RESELLER"),
+            c(9, 1, "RESELLER"),
+        ];
+        assert_eq!(
+            collisions(&new, &others, true),
+            Collisions {
+                duplicate_of: Some(4),
+                exclusive_role_taken_by: Some(3)
+            }
+        );
+        assert_eq!(
+            collisions(&new, &others, false),
+            Collisions {
+                duplicate_of: Some(4),
+                exclusive_role_taken_by: None
+            }
+        );
+        let alone = [c(9, 1, "RESELLER"), c(6, 2, "SERVICES")];
+        assert_eq!(collisions(&new, &alone, true), Collisions::default());
     }
 }

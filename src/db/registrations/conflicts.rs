@@ -21,7 +21,7 @@ use super::lifecycle::{self, Approval};
 use crate::auth::{Party, Principal, Resource};
 use crate::db::events::{self, NewEvent};
 use crate::db::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::domain::registration::names_match;
+use crate::domain::registration::{collisions, names_match, Claim};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -83,24 +83,30 @@ pub async fn detect(
         .order_by_asc(registration::Column::Id)
         .all(txn)
         .await?;
-    if let Some(dup) = others.iter().find(|o| o.partner_id == reg.partner_id) {
+    let claim = |r: &Registration| Claim {
+        id: r.id,
+        partner_id: r.partner_id,
+        role: r.role,
+    };
+    let by_id = |id: i64| others.iter().find(|o| o.id == id);
+    let hit = collisions(
+        &claim(reg),
+        &others.iter().map(claim).collect::<Vec<_>>(),
+        rule.exclusive,
+    );
+    if let Some(dup) = hit.duplicate_of.and_then(by_id) {
         found.push(Found {
             kind: ConflictKind::DuplicateRegistration,
             other_registration_id: Some(dup.id),
             opportunity_id: dup.opportunity_id.or(reg.opportunity_id),
         });
     }
-    if rule.exclusive {
-        if let Some(taken) = others
-            .iter()
-            .find(|o| o.partner_id != reg.partner_id && o.role == reg.role)
-        {
-            found.push(Found {
-                kind: ConflictKind::ExclusiveRoleTaken,
-                other_registration_id: Some(taken.id),
-                opportunity_id: taken.opportunity_id.or(reg.opportunity_id),
-            });
-        }
+    if let Some(taken) = hit.exclusive_role_taken_by.and_then(by_id) {
+        found.push(Found {
+            kind: ConflictKind::ExclusiveRoleTaken,
+            other_registration_id: Some(taken.id),
+            opportunity_id: taken.opportunity_id.or(reg.opportunity_id),
+        });
     }
     if reg.opportunity_id.is_none() {
         if let Some(opp) = direct_overlap(txn, reg).await? {
