@@ -170,6 +170,24 @@ async fn program_terms_need_the_registrations_scope_for_apps() {
     }
 }
 
+/// The id of the newest event in the outbox (the vendor sees them all), as a resume cursor.
+async fn newest_event(app: &TestApp) -> serde_json::Value {
+    let mut newest = serde_json::Value::Null;
+    loop {
+        let d = app
+            .ok(
+                &app.vendor,
+                "query($a: ID) { events(after: $a, first: 100) { id } }",
+                json!({ "a": newest }),
+            )
+            .await;
+        match d["events"].as_array().unwrap().last() {
+            Some(e) => newest = e["id"].clone(),
+            None => return newest,
+        }
+    }
+}
+
 /// What `token` sees of deal `opp`: whether it is in its list, and its `opportunity(id)` answer.
 async fn sight_of(app: &TestApp, token: &str, opp: &serde_json::Value) -> (i64, serde_json::Value) {
     let list = app
@@ -224,14 +242,7 @@ async fn a_parked_draft_keeps_no_deal_in_sight_once_the_partners_claims_end() {
     // The vendor rejects that one: only the draft is left, and a draft is no claim.
     reg_op(&app, &app.vendor, "rejectRegistration", "RegistrationDecisionInput",
         json!({ "id": second["id"], "expectedVersion": second["version"], "reason": "Not involved" })).await;
-    let cursor = app
-        .ok(&app.vendor, "{ events(first: 100) { id } }", json!({}))
-        .await["events"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()["id"]
-        .clone();
+    let cursor = newest_event(&app).await;
     let (count, one) = sight_of(&app, &t, &opp).await;
     let missing = sight_of(&app, &t, &json!(encode(Kind::Opportunity, 999)))
         .await
@@ -311,14 +322,7 @@ async fn partners_see_where_a_deal_moved_and_when_but_not_who_moved_it_or_why() 
     let reg = submit(&app, &p, proposed("acme.com", "SERVICES", 1)).await;
     let reg = approve(&app, &reg, json!({ "createOpportunity": true })).await;
     let opp = reg["opportunity"]["id"].clone();
-    let before = app
-        .ok(&app.vendor, "{ events(first: 100) { id } }", json!({}))
-        .await["events"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()["id"]
-        .clone();
+    let before = newest_event(&app).await;
     app.ok(&app.vendor, MOVE, json!({ "i": { "id": opp, "expectedVersion": 1, "stage": "QUALIFICATION", "reason": "Budget confirmed by the CFO" } }))
         .await;
 
