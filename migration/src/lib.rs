@@ -24,6 +24,7 @@ mod m20261124_000018_create_event_queue;
 mod m20261124_000019_create_account_name_keys;
 mod m20261201_000020_drop_event_queue_notify;
 mod m20261202_000021_contact_email_per_owner;
+mod m20261202_000022_create_event_audiences;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000019_create_account_name_keys::Migration),
             Box::new(m20261201_000020_drop_event_queue_notify::Migration),
             Box::new(m20261202_000021_contact_email_per_owner::Migration),
+            Box::new(m20261202_000022_create_event_audiences::Migration),
         ]
     }
 }

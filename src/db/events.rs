@@ -1,4 +1,6 @@
-//! The events outbox: append-only, written in the transaction of the change it records.
+//! The events outbox: append-only, written in the transaction of the change it records. Who
+//! hears of each event is kept twice: as the `audience` list on the row (for events that arrive
+//! live) and as one `event_audiences` row per party (for indexed reads), written together.
 
 use chrono::Utc;
 use entity::event;
@@ -159,18 +161,54 @@ pub async fn append_all<C: ConnectionTrait>(
         .await?;
         return Ok(());
     }
-    let rows = evs.into_iter().map(|ev| event::ActiveModel {
-        topic: Set(ev.topic.name()),
-        audience: Set(Value::from(ev.audience)),
-        subject_id: Set(ev.subject_id),
-        actor: Set(actor.subject.clone()),
-        payload: Set(ev.payload),
-        created_at: Set(now),
-        ..Default::default()
-    });
-    event::Entity::insert_many(rows)
-        .exec_without_returning(conn)
+    // Boxed: this future sits inside every write's, and an unboxed one made theirs large.
+    Box::pin(append_sqlite(conn, actor, evs, now)).await
+}
+
+/// [`append_all`] on SQLite: straight into `events`, with who hears of each.
+async fn append_sqlite<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Principal,
+    evs: Vec<NewEvent>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut audiences = Vec::new();
+    for ev in evs {
+        let tags = ev.audience.clone();
+        let row = event::Entity::insert(event::ActiveModel {
+            topic: Set(ev.topic.name()),
+            audience: Set(Value::from(ev.audience)),
+            subject_id: Set(ev.subject_id),
+            actor: Set(actor.subject.clone()),
+            payload: Set(ev.payload),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(conn)
         .await?;
+        audiences.extend(tags.into_iter().map(|t| (t, row.last_insert_id)));
+    }
+    insert_audiences(conn, audiences).await
+}
+
+/// Records who hears of each event (one row per audience tag), for indexed reads.
+async fn insert_audiences<C: ConnectionTrait>(
+    conn: &C,
+    mut rows: Vec<(String, i64)>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Alias, Query};
+    rows.sort();
+    rows.dedup();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::insert();
+    q.into_table(Alias::new("event_audiences"))
+        .columns([Alias::new("party"), Alias::new("event_id")]);
+    for (party, id) in rows {
+        q.values_panic([party.into(), id.into()]);
+    }
+    conn.execute(&q).await?;
     Ok(())
 }
 
@@ -192,19 +230,35 @@ pub async fn relay(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
             .await?;
         // This statement's snapshot starts after the lock: it sees every row committed before,
         // and no other relay runs until this one commits.
-        let n = txn
-            .execute_unprepared(&format!(
-                "WITH moved AS (
-                   DELETE FROM event_queue
-                   WHERE id IN (SELECT id FROM event_queue ORDER BY id LIMIT {RELAY_BATCH})
-                   RETURNING id, topic, audience, subject_id, actor, payload, created_at
-                 )
-                 INSERT INTO events (topic, audience, subject_id, actor, payload, created_at)
-                 SELECT topic, audience, subject_id, actor, payload, created_at
-                 FROM moved ORDER BY id"
+        // One statement moves the rows, assigns their ids in queue order and records who hears
+        // of each; it answers how many events it moved.
+        let n: i64 = txn
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                format!(
+                    "WITH moved AS (
+                       DELETE FROM event_queue
+                       WHERE id IN (SELECT id FROM event_queue ORDER BY id LIMIT {RELAY_BATCH})
+                       RETURNING id, topic, audience, subject_id, actor, payload, created_at
+                     ),
+                     relayed AS (
+                       INSERT INTO events (topic, audience, subject_id, actor, payload, created_at)
+                       SELECT topic, audience, subject_id, actor, payload, created_at
+                       FROM moved ORDER BY id
+                       RETURNING id, audience
+                     ),
+                     heard AS (
+                       INSERT INTO event_audiences (party, event_id)
+                       SELECT DISTINCT json_array_elements_text(audience), id FROM relayed
+                     )
+                     SELECT COUNT(*) AS n FROM relayed"
+                ),
             ))
             .await?
-            .rows_affected();
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        let n = n as u64;
         txn.commit().await?;
         moved += n;
         if n < RELAY_BATCH {
@@ -307,6 +361,14 @@ pub async fn prune(
         .exec(&txn)
         .await?
         .rows_affected;
+    {
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let q = Query::delete()
+            .from_table(Alias::new("event_audiences"))
+            .and_where(Expr::col(Alias::new("event_id")).lte(through))
+            .to_owned();
+        txn.execute(&q).await?;
+    }
     retention::Entity::insert(retention::ActiveModel {
         id: Set(1),
         pruned_through: Set(through),
@@ -347,13 +409,20 @@ pub async fn visible_after_unchecked(
     after: i64,
     limit: u64,
 ) -> crate::error::AppResult<Vec<event::Model>> {
+    use sea_orm::sea_query::{Alias, Order, Query};
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-    let mut q = event::Entity::find().filter(event::Column::Id.gt(after));
-    q = q.filter(
-        Expr::expr(Expr::col(event::Column::Audience).cast_as("TEXT"))
-            .like(format!("%\"{}\"%", principal.audience_tag())),
-    );
+    // The reader's events through the (party, event id) index: nothing of other parties' events
+    // is read, however many there are.
+    let heard = Query::select()
+        .column(Alias::new("event_id"))
+        .from(Alias::new("event_audiences"))
+        .and_where(Expr::col(Alias::new("party")).eq(principal.audience_tag()))
+        .and_where(Expr::col(Alias::new("event_id")).gt(after))
+        .order_by(Alias::new("event_id"), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let q = event::Entity::find().filter(event::Column::Id.in_subquery(heard));
     Ok(q.order_by_asc(event::Column::Id)
         .limit(limit)
         .all(db)

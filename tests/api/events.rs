@@ -90,3 +90,40 @@ async fn events_are_ordered_resumable_and_scoped_to_their_audience() {
         "an app for A sees what A sees"
     );
 }
+
+#[tokio::test]
+async fn who_hears_of_events_recorded_before_the_audience_index_is_filled_in() {
+    use migration::MigratorTrait;
+    let app = spawn_app().await;
+    let (a, b) = (app.create_partner("A").await, app.create_partner("B").await);
+    let submit = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id } } }";
+    for (p, d) in [(&a, "a.example.com"), (&b, "b.example.com")] {
+        app.ok(&partner_token(p), submit, json!({ "i": { "draft": { "accountDomain": d, "accountName": "Acme", "dealName": "D", "role": "SERVICES", "justification": "x" } } }))
+            .await;
+    }
+    let heard = |token: String| {
+        let app = &app;
+        async move { app.ok(&token, EVENTS, json!({ "n": 100 })).await["events"].clone() }
+    };
+    let before = [
+        heard(app.vendor.clone()).await,
+        heard(partner_token(&a)).await,
+        heard(partner_token(&b)).await,
+    ];
+    assert!(before.iter().all(|e| !e.as_array().unwrap().is_empty()));
+    assert_ne!(before[1], before[2]);
+    // Undo the index migration and run it again over the recorded events.
+    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seaql_migrations WHERE version LIKE '%event_audiences'")
+            .await,
+        0
+    );
+    migration::Migrator::up(&app.db, None).await.unwrap();
+    let after = [
+        heard(app.vendor.clone()).await,
+        heard(partner_token(&a)).await,
+        heard(partner_token(&b)).await,
+    ];
+    assert_eq!(before, after);
+}
