@@ -3,6 +3,7 @@
 //! engagements; the vendor sees everything.
 
 pub mod engagements;
+pub mod links;
 pub mod network;
 pub mod writes;
 

@@ -4,11 +4,9 @@
 use async_graphql::{InputObject, SimpleObject, ID};
 use chrono::Utc;
 use entity::contact::{ActiveModel, Column, Model};
-use entity::contact_link;
-use entity::enums::{BuyingRole, ContactLinkKind, ContactStatus, Seniority};
+use entity::enums::{BuyingRole, ContactStatus, Seniority};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, QueryFilter, Set,
 };
 use serde_json::json;
 
@@ -16,12 +14,12 @@ use super::email_key;
 use super::network::{self, ThreadingWindow};
 use crate::auth::{Party, Principal, Resource};
 use crate::db::events::{self, NewEvent, Topic};
-use crate::domain::{text, threading};
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
 /// Who may write contacts: any vendor role, or a partner (its own contacts).
-fn require_writer(principal: &Principal) -> AppResult<()> {
+pub(super) fn require_writer(principal: &Principal) -> AppResult<()> {
     match principal.party {
         Party::Vendor => principal.require(crate::auth::VendorWrite::EditContacts),
         Party::Partner(_) => principal
@@ -522,103 +520,4 @@ pub async fn upsert(
     Ok(results)
 }
 
-/// A link between two contacts at the same account.
-#[derive(InputObject, Debug)]
-pub struct LinkContactsInput {
-    /// The contact the link starts from (for REPORTS_TO: the report).
-    pub from_contact_id: ID,
-    /// The contact it points to (for REPORTS_TO: the manager).
-    pub to_contact_id: ID,
-    /// REPORTS_TO, INFLUENCES or WORKS_WITH.
-    pub kind: ContactLinkKind,
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn link(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    input: LinkContactsInput,
-) -> AppResult<contact_link::Model> {
-    require_writer(principal)?;
-    let txn = crate::db::begin_write(db).await?;
-    let from = super::get(
-        &txn,
-        principal,
-        ids::decode_as(&input.from_contact_id, Kind::Contact)?,
-    )
-    .await?;
-    let to = super::get(
-        &txn,
-        principal,
-        ids::decode_as(&input.to_contact_id, Kind::Contact)?,
-    )
-    .await?;
-    if from.id == to.id {
-        return Err(AppError::bad_field(
-            "toContactId",
-            "a contact cannot be linked to itself",
-        ));
-    }
-    if from.account_id != to.account_id {
-        return Err(AppError::bad_field(
-            "toContactId",
-            "both contacts must be at the same account",
-        ));
-    }
-    let (a, b) = match input.kind {
-        // WORKS_WITH is symmetric: store it one way only, so a duplicate is caught either way.
-        ContactLinkKind::WorksWith if from.id > to.id => (to.id, from.id),
-        _ => (from.id, to.id),
-    };
-    if input.kind == ContactLinkKind::ReportsTo {
-        // The org chart as the caller sees it: links between contacts it may see. A cycle
-        // through contacts it cannot see is not refused, or the refusal would tell it they
-        // exist (the ranking is well defined on any graph).
-        let seen = || {
-            super::visible(principal)
-                .select_only()
-                .column(Column::Id)
-                .into_query()
-        };
-        let reports: Vec<(i64, i64)> = contact_link::Entity::find()
-            .filter(contact_link::Column::AccountId.eq(from.account_id))
-            .filter(contact_link::Column::Kind.eq(ContactLinkKind::ReportsTo))
-            .filter(contact_link::Column::FromContactId.in_subquery(seen()))
-            .filter(contact_link::Column::ToContactId.in_subquery(seen()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|l| (l.from_contact_id, l.to_contact_id))
-            .collect();
-        if threading::reports_to_cycle(&reports, a, b) {
-            return Err(AppError::Conflict(
-                "this REPORTS_TO link would make the org chart a cycle".into(),
-            ));
-        }
-    }
-    let link = contact_link::ActiveModel {
-        account_id: Set(from.account_id),
-        from_contact_id: Set(a),
-        to_contact_id: Set(b),
-        kind: Set(input.kind),
-        created_by: Set(principal.subject.clone()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| AppError::unique_or(e, "these contacts are already linked that way"))?;
-    events::append(
-        &txn,
-        principal,
-        NewEvent {
-            topic: Topic::ContactLinked,
-            audience: vec!["vendor".into()],
-            subject_id: ids::encode(Kind::Contact, from.id),
-            payload: json!({ "from": ids::encode(Kind::Contact, a), "to": ids::encode(Kind::Contact, b), "kind": input.kind }),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(link)
-}
+pub use super::links::{link, LinkContactsInput};

@@ -6,10 +6,10 @@
 //! token expires, and a client that does not read cannot make the server buffer without bound.
 
 pub mod protocol;
+mod slots;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -33,48 +33,8 @@ use crate::auth::Principal;
 use crate::error::code;
 use crate::AppState;
 
-/// Open connections per principal on this instance.
-#[derive(Default)]
-pub struct Connections(Mutex<HashMap<String, usize>>);
-
-/// One counted connection; dropping it frees the place.
-struct Slot {
-    all: Arc<Connections>,
-    key: String,
-}
-
-impl Connections {
-    fn acquire(all: &Arc<Self>, key: String, max: usize) -> Option<Slot> {
-        let mut map = all.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(key.clone()).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(Slot {
-            all: all.clone(),
-            key,
-        })
-    }
-
-    /// Connections open for `key` now (metrics and tests).
-    pub fn count(&self, key: &str) -> usize {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).copied().unwrap_or(0)
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut map = self.all.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.key);
-            }
-        }
-    }
-}
+pub use self::slots::Connections;
+use self::slots::Slot;
 
 /// What the writer task sends.
 enum Out {
