@@ -4,6 +4,7 @@
 pub mod capability;
 pub mod jwt;
 pub mod principal;
+pub mod scope;
 
-pub use capability::VendorWrite;
+pub use capability::{can, Grant, VendorWrite};
 pub use principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, Scope, VendorRole};

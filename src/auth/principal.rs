@@ -70,7 +70,7 @@ pub enum Resource {
 }
 
 impl Resource {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Resource::Partners => "partners",
             Resource::Accounts => "accounts",
@@ -126,28 +126,21 @@ impl Principal {
         }
     }
 
+    /// A partner sales representative of partner `id`.
+    pub fn partner(subject: &str, id: i64) -> Self {
+        Self {
+            subject: subject.to_string(),
+            kind: PrincipalKind::Partner,
+            party: Party::Partner(id),
+            vendor_role: None,
+            partner_role: Some(PartnerRole::PartnerRep),
+            scopes: None,
+        }
+    }
+
     /// An internal actor (the auto-approval policy, background jobs) acting for the vendor.
     pub fn system(name: &str) -> Self {
         Self::vendor(name, VendorRole::Admin)
-    }
-
-    /// Partner-side writes on the partner's own claims: partner users, or an app acting for
-    /// the partner with the write scope.
-    pub fn require_partner_write(&self, resource: Resource) -> AppResult<i64> {
-        let Party::Partner(id) = self.party else {
-            return Err(AppError::Forbidden(format!(
-                "only a partner may do this to {}",
-                resource.name()
-            )));
-        };
-        if self.has_scope(resource, true) {
-            Ok(id)
-        } else {
-            Err(AppError::Forbidden(format!(
-                "this app token lacks the `{}:write` scope",
-                resource.name()
-            )))
-        }
     }
 
     pub fn is_vendor_party(&self) -> bool {
@@ -161,18 +154,11 @@ impl Principal {
         }
     }
 
-    /// The audience tag of this principal's party in the events outbox.
-    pub fn audience_tag(&self) -> String {
-        match self.party {
-            Party::Vendor => "vendor".into(),
-            Party::Partner(id) => format!("partner:{id}"),
-        }
-    }
-
     /// The key per-principal limits (rate, WebSocket connections) count under: kind, party and
     /// subject, so one app installed for several partners has a budget for each.
     pub fn limit_key(&self) -> String {
-        format!("{:?}:{}:{}", self.kind, self.audience_tag(), self.subject)
+        let party = super::scope::Audience::of(self).tag();
+        format!("{:?}:{party}:{}", self.kind, self.subject)
     }
 
     fn has_scope(&self, resource: Resource, write: bool) -> bool {
@@ -184,6 +170,11 @@ impl Principal {
                     || (!write && scopes.contains(&format!("{}:read", resource.name())))
             }
         }
+    }
+
+    /// Whether an app's scopes let it change `resource` (people: always; their role decides).
+    pub fn may_write(&self, resource: Resource) -> bool {
+        self.has_scope(resource, true)
     }
 
     /// Whether an app's scopes let it read `resource` at all (people: always).
@@ -199,48 +190,6 @@ impl Principal {
             Err(AppError::Forbidden(format!(
                 "this app token lacks the `{}:read` scope",
                 resource.name()
-            )))
-        }
-    }
-
-    /// Vendor-side writes: the vendor roles in `roles`, or a vendor app with the write scope.
-    /// Refuses anyone who may not make the vendor change `write` (see its role table).
-    pub fn require(&self, write: super::VendorWrite) -> AppResult<()> {
-        self.require_vendor_write(write.resource(), write.roles())
-    }
-
-    fn require_vendor_write(&self, resource: Resource, roles: &[VendorRole]) -> AppResult<()> {
-        let action = format!("change {}", resource.name());
-        if self.party != Party::Vendor {
-            return Err(AppError::Forbidden(format!("only the vendor may {action}")));
-        }
-        match self.kind {
-            PrincipalKind::App if self.has_scope(resource, true) => Ok(()),
-            PrincipalKind::App => Err(AppError::Forbidden(format!(
-                "this app token lacks the `{}:write` scope",
-                resource.name()
-            ))),
-            _ => match self.vendor_role {
-                Some(r) if roles.contains(&r) => Ok(()),
-                _ => Err(AppError::Forbidden(format!(
-                    "your vendor role may not {action}; it takes one of: {}",
-                    roles
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            },
-        }
-    }
-
-    /// Only a vendor person with the ADMIN role.
-    pub fn require_vendor_admin(&self, action: &str) -> AppResult<()> {
-        if self.kind == PrincipalKind::Vendor && self.vendor_role == Some(VendorRole::Admin) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "only a vendor ADMIN may {action}"
             )))
         }
     }

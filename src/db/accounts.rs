@@ -9,35 +9,19 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Select,
     Set,
 };
-use serde_json::json;
 
 use super::events::{self, vendor_only, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::{can, Grant};
+use crate::auth::{Principal, Resource};
+use crate::db::events::payload::{self, AccountSnapshot};
 use crate::domain::{account::normalise_domain, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-/// The accounts `principal` may see: all for the vendor; for a partner, the accounts of the
-/// deals it holds a registration on.
+/// The accounts `principal` may see: all for the vendor, those of its deals for a partner.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Accounts) {
-        return super::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => {
-            let deals = sea_orm::sea_query::Query::select()
-                .column(entity::opportunity::Column::AccountId)
-                .from(entity::opportunity::Entity)
-                .and_where(sea_orm::sea_query::ExprTrait::in_subquery(
-                    sea_orm::sea_query::Expr::col(entity::opportunity::Column::Id),
-                    super::registrations::deals_of_partner(id),
-                ))
-                .to_owned();
-            Condition::all().add(Column::Id.in_subquery(deals))
-        }
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Accounts>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {
@@ -175,20 +159,13 @@ fn duplicate(domain: &str) -> String {
     format!("an account with domain {domain} already exists")
 }
 
-fn snapshot(m: &Model) -> serde_json::Value {
-    json!({
-        "id": ids::encode(Kind::Account, m.id), "name": m.name, "domain": m.domain,
-        "industry": m.industry, "region": m.region, "version": m.version,
-    })
-}
-
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditAccounts>,
     input: CreateAccountInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditAccounts)?;
+    let principal = grant.principal();
     let name = text::required("name", &input.name, 200)?;
     let domain = normalise_domain(&input.domain)?;
     let industry = text::optional("industry", input.industry.as_deref(), 100)?;
@@ -200,7 +177,7 @@ pub async fn create(
 }
 
 /// Inserts an account and its event inside the caller's transaction.
-pub async fn insert_in<C: sea_orm::ConnectionTrait>(
+pub(in crate::db) async fn insert_in<C: sea_orm::ConnectionTrait>(
     txn: &C,
     principal: &Principal,
     name: String,
@@ -223,12 +200,15 @@ pub async fn insert_in<C: sea_orm::ConnectionTrait>(
     .await
     .map_err(|e| AppError::unique_or(e, duplicate(&domain)))?;
     index_name(txn, model.id, &model.name).await?;
-    let ev = NewEvent {
-        topic: Topic::AccountCreated,
-        audience: vendor_only(),
-        subject_id: ids::encode(Kind::Account, model.id),
-        payload: json!({ "account": snapshot(&model) }),
-    };
+    let ev = NewEvent::new(
+        Topic::AccountCreated,
+        vendor_only(),
+        ids::encode(Kind::Account, model.id),
+        &payload::AccountChanged {
+            before: None,
+            account: AccountSnapshot::of(&model),
+        },
+    );
     events::append(txn, principal, ev).await?;
     Ok(model)
 }
@@ -236,10 +216,10 @@ pub async fn insert_in<C: sea_orm::ConnectionTrait>(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditAccounts>,
     input: UpdateAccountInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditAccounts)?;
+    let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Account)?;
     let mut changes = <ActiveModel as Default>::default();
     let mut new_domain = None;
@@ -283,12 +263,15 @@ pub async fn update(
     if after.name != before.name {
         index_name(&txn, id, &after.name).await?;
     }
-    let ev = NewEvent {
-        topic: Topic::AccountUpdated,
-        audience: vendor_only(),
-        subject_id: ids::encode(Kind::Account, id),
-        payload: json!({ "before": snapshot(&before), "account": snapshot(&after) }),
-    };
+    let ev = NewEvent::new(
+        Topic::AccountUpdated,
+        vendor_only(),
+        ids::encode(Kind::Account, id),
+        &payload::AccountChanged {
+            before: Some(AccountSnapshot::of(&before)),
+            account: AccountSnapshot::of(&after),
+        },
+    );
     events::append(&txn, principal, ev).await?;
     txn.commit().await?;
     Ok(after)

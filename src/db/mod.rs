@@ -100,10 +100,44 @@ pub async fn connect_with(
             other => break other?,
         }
     };
-    db.set_metric_callback(move |_info| {
+    let log = statement_log();
+    db.set_metric_callback(move |info| {
         counter.0.fetch_add(1, Ordering::Relaxed);
+        if let Some(log) = &log {
+            log.write(info.statement);
+        }
     });
     Ok(db)
+}
+
+/// Where `COSELL_STATEMENT_LOG` asks every statement to be written, with its values inlined,
+/// one per line: the exact SQL a workload runs, for replaying it without the server (the
+/// benchmarks' floor). A diagnostic: it slows every statement and writes customer data.
+fn statement_log() -> Option<Arc<StatementLog>> {
+    let path = std::env::var_os("COSELL_STATEMENT_LOG")?;
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        Ok(file) => Some(Arc::new(StatementLog(std::sync::Mutex::new(file)))),
+        Err(e) => {
+            tracing::warn!(error = %e, "COSELL_STATEMENT_LOG cannot be opened; statements are not logged");
+            None
+        }
+    }
+}
+
+struct StatementLog(std::sync::Mutex<std::fs::File>);
+
+impl StatementLog {
+    fn write(&self, statement: &sea_orm::Statement) {
+        use std::io::Write;
+        let line = statement.to_string().replace('\n', " ");
+        if let Ok(mut f) = self.0.lock() {
+            let _ = writeln!(f, "{line};");
+        }
+    }
 }
 
 /// A second, small pool to the same database, outside the request statement count: the

@@ -14,21 +14,17 @@ use serde_json::json;
 
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::scope::Audience;
+use crate::auth::{can, Grant};
+use crate::auth::{Principal, Resource};
+use crate::db::events::payload::{self, PartnerSnapshot};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-/// The partners `principal` may see: all of them for the vendor, its own organisation for a
-/// partner.
+/// The partners `principal` may see: all for the vendor, itself for a partner.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Partners) {
-        return super::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => Condition::all().add(Column::Id.eq(id)),
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Partners>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {
@@ -160,20 +156,13 @@ pub struct UpdatePartnerInput {
 
 const DUPLICATE: &str = "a partner with this name already exists";
 
-fn snapshot(m: &Model) -> serde_json::Value {
-    json!({
-        "id": ids::encode(Kind::Partner, m.id), "name": m.name, "tier": m.tier, "status": m.status,
-        "specialisations": m.specialisations, "version": m.version,
-    })
-}
-
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditPartners>,
     input: CreatePartnerInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditPartners)?;
+    let principal = grant.principal();
     let name = text::required("name", &input.name, 200)?;
     let specialisations = text::labels("specialisations", &input.specialisations, 20, 100)?;
     let txn = super::begin_write(db).await?;
@@ -191,12 +180,15 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(|e| AppError::unique_or(e, DUPLICATE))?;
-    let ev = NewEvent {
-        topic: Topic::PartnerCreated,
-        audience: vec!["vendor".into(), format!("partner:{}", model.id)],
-        subject_id: ids::encode(Kind::Partner, model.id),
-        payload: json!({ "partner": snapshot(&model) }),
-    };
+    let ev = NewEvent::new(
+        Topic::PartnerCreated,
+        vec![Audience::Vendor, Audience::Partner(model.id)],
+        ids::encode(Kind::Partner, model.id),
+        &payload::PartnerChanged {
+            before: None,
+            partner: PartnerSnapshot::of(&model),
+        },
+    );
     events::append(&txn, principal, ev).await?;
     txn.commit().await?;
     Ok(model)
@@ -205,10 +197,10 @@ pub async fn create(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditPartners>,
     input: UpdatePartnerInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditPartners)?;
+    let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Partner)?;
     let mut changes = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {
@@ -244,12 +236,15 @@ pub async fn update(
         AppError::Db(e) => AppError::unique_or(e, DUPLICATE),
         other => other,
     })?;
-    let ev = NewEvent {
-        topic: Topic::PartnerUpdated,
-        audience: vec!["vendor".into(), format!("partner:{id}")],
-        subject_id: ids::encode(Kind::Partner, id),
-        payload: json!({ "before": snapshot(&before), "partner": snapshot(&after) }),
-    };
+    let ev = NewEvent::new(
+        Topic::PartnerUpdated,
+        vec![Audience::Vendor, Audience::Partner(id)],
+        ids::encode(Kind::Partner, id),
+        &payload::PartnerChanged {
+            before: Some(PartnerSnapshot::of(&before)),
+            partner: PartnerSnapshot::of(&after),
+        },
+    );
     events::append(&txn, principal, ev).await?;
     txn.commit().await?;
     Ok(after)

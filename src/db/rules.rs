@@ -7,10 +7,11 @@ use entity::enums::{PartnerTier, RegistrationRole};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
 };
-use serde_json::json;
 
 use super::events::{self, vendor_only, NewEvent};
+use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
+use crate::db::events::payload::CollaborationRuleChanged;
 use crate::domain::money::MAX_MINOR_UNITS;
 use crate::domain::registration::AutoApproval;
 use crate::error::{AppError, AppResult};
@@ -73,10 +74,10 @@ pub struct UpdateCollaborationRuleInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::SetCollaborationRules>,
     input: UpdateCollaborationRuleInput,
 ) -> AppResult<Model> {
-    principal.require_vendor_admin("change collaboration rules")?;
+    let principal = grant.principal();
     let mut c = <ActiveModel as Default>::default();
     if let Some(e) = input.exclusive {
         c.exclusive = Set(e);
@@ -136,17 +137,20 @@ pub async fn update(
     events::append(
         &txn,
         principal,
-        NewEvent {
-            topic: events::Topic::CollaborationRuleUpdated,
-            audience: vendor_only(),
-            subject_id: format!("CollaborationRule:{}", input.role.as_str()),
-            payload: json!({
-                "role": after.role, "exclusive": after.exclusive, "protectionDays": after.protection_days,
-                "attributionWeightBps": after.attribution_weight_bps, "autoApprove": after.auto_approve,
-                "autoApproveMinTier": after.auto_approve_min_tier,
-                "autoApproveMaxAmount": after.auto_approve_max_amount_minor,
-            }),
-        },
+        NewEvent::new(
+            events::Topic::CollaborationRuleUpdated,
+            vendor_only(),
+            format!("CollaborationRule:{}", input.role.as_str()),
+            &CollaborationRuleChanged {
+                role: after.role,
+                exclusive: after.exclusive,
+                protection_days: after.protection_days,
+                attribution_weight_bps: after.attribution_weight_bps,
+                auto_approve: after.auto_approve,
+                auto_approve_min_tier: after.auto_approve_min_tier,
+                auto_approve_max_amount: after.auto_approve_max_amount_minor,
+            },
+        ),
     )
     .await?;
     txn.commit().await?;

@@ -200,7 +200,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
                     tier: Some(*tier),
                     specialisations: specs.iter().map(|s| s.to_string()).collect(),
                 };
-                partners::create(db, &loader, input).await?
+                partners::create(db, &loader.grant()?, input).await?
             }
         };
         partner_ids.push((p.id, p.name));
@@ -213,7 +213,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
                 industry: Some(industry.to_string()),
                 region: Some(region.to_string()),
             };
-            accounts::create(db, &loader, input).await?;
+            accounts::create(db, &loader.grant()?, input).await?;
         }
     }
     let today = Utc::now().date_naive();
@@ -242,17 +242,16 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
             ),
             probability: Some(10 * stages.len() as i32),
         };
-        let mut opp = opportunities::create(db, &loader, input).await?;
+        let mut opp = opportunities::create(db, &loader.grant()?, input).await?;
         for stage in &stages[1..] {
             let id = ids::encode(Kind::Opportunity, opp.id).into();
-            opp = opportunities::change_stage(
+            opp = opportunities::move_stage(
                 db,
-                &loader,
+                &loader.grant()?,
                 &id,
                 opp.version,
                 *stage,
                 Some("demo history"),
-                false,
             )
             .await?;
         }
@@ -308,7 +307,7 @@ async fn load_registrations(
                 draft: Some(d),
                 idempotency_key: None,
             };
-            lifecycle::submit(db, &p, input).await
+            lifecycle::submit(db, &p.grant()?, input).await
         }
     };
     let store_opp = match accounts::find_by_domain(db, "globex.com").await? {
@@ -349,7 +348,7 @@ async fn load_registrations(
             create_opportunity: true,
             reason: Some("Known partners on this account".into()),
         };
-        lifecycle::approve(db, vendor, input).await?;
+        lifecycle::approve(db, &vendor.grant()?, input).await?;
     }
     // A live conflict: Northwind claims Acme's CRM roll-out, which the direct team is already
     // working past QUALIFICATION (DIRECT_DEAL_OVERLAP).
@@ -387,7 +386,7 @@ async fn load_registrations(
         expected_version: litware.version,
         reason: Some("Who is your sponsor at Soylent, and what is the timeline?".into()),
     };
-    lifecycle::request_info(db, vendor, ask).await?;
+    lifecycle::request_info(db, &vendor.grant()?, ask).await?;
     // A draft still being written.
     let wayne = draft(
         "wayne-enterprises.com",
@@ -397,7 +396,7 @@ async fn load_registrations(
         90_000_000,
         "Early talks with Wayne's IT director.",
     );
-    lifecycle::create_draft(db, &as_partner(1), wayne).await?;
+    lifecycle::create_draft(db, &as_partner(1).grant()?, wayne).await?;
     Ok(entity::registration::Entity::find().count(db).await? as usize)
 }
 

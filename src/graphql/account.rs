@@ -137,7 +137,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: CreateAccountInput,
     ) -> Result<AccountPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })
@@ -149,7 +149,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateAccountInput,
     ) -> Result<AccountPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(AccountPayload { account: m.into() })

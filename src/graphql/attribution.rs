@@ -311,7 +311,7 @@ impl AttributionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The deal and its model.")] input: SetAttributionModelInput,
     ) -> Result<Opportunity> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let c =
             crate::graphql::write(ctx, async move { data::set_model(&d, &p, input).await }).await?;
         let o = loaders(ctx)
@@ -330,7 +330,7 @@ impl AttributionMutation {
         input: CorrectAttributionInput,
     ) -> Result<Opportunity> {
         let id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         crate::graphql::write(ctx, async move { data::correct(&d, &p, input).await }).await?;
         Ok(Opportunity(
             crate::db::opportunities::get(db(ctx), principal(ctx), id).await?,
@@ -343,7 +343,7 @@ impl AttributionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateAttributionSettingsInput,
     ) -> Result<AttributionSettings> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(AttributionSettings(
             crate::graphql::write(
                 ctx,
@@ -359,7 +359,7 @@ impl AttributionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The tier, role and rate.")] input: SetIncentiveRateInput,
     ) -> Result<IncentiveRate> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(
             crate::graphql::write(ctx, async move { data::set_rate(&d, &p, input).await })
                 .await?

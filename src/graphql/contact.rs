@@ -406,7 +406,7 @@ pub struct ContactPayload {
 
 macro_rules! contact_write {
     ($ctx:expr, |$db:ident, $p:ident, $w:ident| $body:expr) => {{
-        let ($db, $p, $w) = (db($ctx).clone(), principal($ctx).clone(), window($ctx));
+        let ($db, $p, $w) = (db($ctx).clone(), principal($ctx).grant()?, window($ctx));
         let m = crate::graphql::write($ctx, async move {
             let ($db, $p) = (&$db, &$p);
             $body.await
@@ -467,7 +467,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the contacts.")] input: UpsertContactsInput,
     ) -> Result<Vec<UpsertResult>> {
-        let (d, p, w) = (db(ctx).clone(), principal(ctx).clone(), window(ctx));
+        let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
         Ok(
             crate::graphql::write(ctx, async move { writes::upsert(&d, &p, input, w).await })
                 .await?,
@@ -480,7 +480,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The two contacts and the kind of link.")] input: LinkContactsInput,
     ) -> Result<ContactLink> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(ContactLink(
             crate::graphql::write(ctx, async move { writes::link(&d, &p, input).await }).await?,
         ))
@@ -492,7 +492,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The touch.")] input: RecordEngagementInput,
     ) -> Result<Engagement> {
-        let (d, p, w) = (db(ctx).clone(), principal(ctx).clone(), window(ctx));
+        let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
         Ok(Engagement(
             crate::graphql::write(
                 ctx,

@@ -254,7 +254,7 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new opportunity.")] input: CreateOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
@@ -268,7 +268,7 @@ impl OpportunityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateOpportunityInput,
     ) -> Result<OpportunityPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(OpportunityPayload {
@@ -320,12 +320,22 @@ async fn stage_change(
     reason: Option<String>,
     reopen: bool,
 ) -> Result<OpportunityPayload> {
-    let (db, p) = (db(ctx).clone(), principal(ctx).clone());
-    let m = crate::graphql::write(ctx, async move {
-        let reason = reason.as_deref();
-        data::change_stage(&db, &p, &id, expected_version, stage, reason, reopen).await
-    })
-    .await?;
+    let (db, p) = (db(ctx).clone(), principal(ctx));
+    let m = if reopen {
+        let g = p.grant()?;
+        crate::graphql::write(ctx, async move {
+            let reason = reason.as_deref();
+            data::reopen(&db, &g, &id, expected_version, stage, reason).await
+        })
+        .await?
+    } else {
+        let g = p.grant()?;
+        crate::graphql::write(ctx, async move {
+            let reason = reason.as_deref();
+            data::move_stage(&db, &g, &id, expected_version, stage, reason).await
+        })
+        .await?
+    };
     Ok(OpportunityPayload {
         opportunity: m.into(),
     })

@@ -123,7 +123,7 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new partner.")] input: CreatePartnerInput,
     ) -> Result<PartnerPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })
@@ -135,7 +135,7 @@ impl PartnerMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdatePartnerInput,
     ) -> Result<PartnerPayload> {
-        let (db, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let m =
             crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
         Ok(PartnerPayload { partner: m.into() })

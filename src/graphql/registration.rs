@@ -419,7 +419,7 @@ impl RegistrationQuery {
 
 macro_rules! write {
     ($ctx:expr, |$db:ident, $p:ident| $body:expr) => {{
-        let ($db, $p) = (db($ctx).clone(), principal($ctx).clone());
+        let ($db, $p) = (db($ctx).clone(), principal($ctx).grant()?);
         let m = crate::graphql::write($ctx, async move {
             let ($db, $p) = (&$db, &$p);
             $body.await
@@ -555,7 +555,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
     ) -> Result<Conflict> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let c = crate::graphql::write(ctx, async move { conflicts::resolve(&d, &p, input).await })
             .await?;
         Ok(c.into())
@@ -574,7 +574,7 @@ impl RegistrationMutation {
             String,
         >,
     ) -> Result<Vec<BulkItemResult>> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(crate::graphql::write(ctx, async move {
             lifecycle::bulk(&d, &p, decision, items, reason).await
         })
@@ -587,7 +587,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The role and what to change.")] input: UpdateCollaborationRuleInput,
     ) -> Result<CollaborationRule> {
-        let (d, p) = (db(ctx).clone(), principal(ctx).clone());
+        let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(CollaborationRule(
             crate::graphql::write(ctx, async move { rules::update(&d, &p, input).await }).await?,
         ))

@@ -17,7 +17,8 @@ use super::opportunity::Opportunity;
 use super::principal;
 use super::registration::{Conflict, Registration};
 use crate::auth::{Principal, Resource};
-use crate::db::events::Topic;
+use crate::db::events::payload::RegistrationTransition;
+use crate::db::events::{Payload, Topic};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::realtime::feed::{Feed, Wants};
@@ -76,18 +77,9 @@ fn decode_opt(field: &'static str, id: Option<&ID>, kind: Kind) -> AppResult<Opt
     .transpose()
 }
 
-/// The string an event payload holds at `path` (e.g. the registration's opportunity ID).
-fn payload_id(ev: &event::Model, path: &[&str]) -> Option<String> {
-    let mut v = &ev.payload;
-    for k in path {
-        v = v.get(k)?;
-    }
-    v.as_str().map(str::to_string)
-}
-
-/// The names of `topics`, to match stored events against (writers name the same variants).
-fn names(topics: &[Topic]) -> Vec<String> {
-    topics.iter().map(|t| t.name()).collect()
+/// Whether `ev` is of one of `topics` (the stored name read back into the writers' variant).
+fn of_topics(ev: &event::Model, topics: &[Topic]) -> bool {
+    Topic::parse(&ev.topic).is_some_and(|t| topics.contains(&t))
 }
 
 /// Pairs each event with the object it is about, read through the caller's scope.
@@ -162,9 +154,8 @@ async fn opportunity_events(
     }
     let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
         .map(|n| ids::encode(Kind::Opportunity, n));
-    let topics = names(topics);
     let wants: Wants = Box::new(move |ev| {
-        topics.contains(&ev.topic) && only.as_deref().is_none_or(|o| ev.subject_id == o)
+        of_topics(ev, topics) && only.as_deref().is_none_or(|o| ev.subject_id == o)
     });
     let events = feed(ctx, after.as_ref(), wants).await?;
     Ok(with_object(
@@ -219,20 +210,20 @@ impl RealtimeSubscription {
         p.require_read(Resource::Registrations)?;
         let only = decode_opt("opportunityId", opportunity_id.as_ref(), Kind::Opportunity)?
             .map(|n| ids::encode(Kind::Opportunity, n));
-        let statuses: Option<Vec<String>> =
-            status.map(|s| s.iter().map(|x| x.as_str().to_string()).collect());
-        let draft = Topic::Registration(RegistrationStatus::Draft).name();
         let wants: Wants = Box::new(move |ev| {
-            // Status transitions carry `to`; drafts and protection changes are not status
-            // changes (the `events` stream has those).
-            ev.topic.starts_with("registration.")
-                && ev.topic != draft
-                && ev.payload.get("to").is_some()
-                && only.as_deref().is_none_or(|o| {
-                    payload_id(ev, &["registration", "opportunityId"]).as_deref() == Some(o)
-                })
-                && statuses.as_ref().is_none_or(|s| {
-                    payload_id(ev, &["registration", "status"]).is_some_and(|st| s.contains(&st))
+            // Status transitions only: drafts and protection changes are not status changes
+            // (the `events` stream has those).
+            let transition = matches!(
+                Topic::parse(&ev.topic),
+                Some(Topic::Registration(s)) if s != RegistrationStatus::Draft
+            );
+            transition
+                && RegistrationTransition::read(&ev.payload).is_some_and(|t| {
+                    only.as_deref()
+                        .is_none_or(|o| t.registration.opportunity_id.as_deref() == Some(o))
+                        && status
+                            .as_ref()
+                            .is_none_or(|s| s.contains(&t.registration.status))
                 })
         });
         let events = feed(ctx, after.as_ref(), wants).await?;
@@ -262,12 +253,12 @@ impl RealtimeSubscription {
     ) -> Result<impl Stream<Item = Result<ConflictEvent>>> {
         let p = principal(ctx);
         p.require_read(Resource::Registrations)?;
-        let topics = names(match status {
+        let topics: &'static [Topic] = match status {
             None => &[Topic::ConflictRaised, Topic::ConflictResolved],
             Some(ConflictStatus::Open) => &[Topic::ConflictRaised],
             Some(_) => &[Topic::ConflictResolved],
-        });
-        let wants: Wants = Box::new(move |ev| topics.contains(&ev.topic));
+        };
+        let wants: Wants = Box::new(move |ev| of_topics(ev, topics));
         let events = feed(ctx, after.as_ref(), wants).await?;
         Ok(with_object(
             events,

@@ -4,7 +4,6 @@
 //! operation the document checks and the schema's validation, all before any resolver runs.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 
 use async_graphql::parser::types::OperationType;
 use axum::body::{to_bytes, Body};
@@ -12,11 +11,11 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Extension;
-use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::auth::authenticate;
+use super::execute::{self, Operation, Outcome};
 use super::limits;
 use super::prepare::{prepare, refusal_json};
 use super::response::{self, body, error, errors_only, MediaType};
@@ -26,12 +25,7 @@ use crate::error::{code, AppError};
 use crate::AppState;
 
 /// One GraphQL-over-HTTP request's parameters.
-#[derive(Clone)]
-struct Params {
-    query: String,
-    operation_name: Option<String>,
-    variables: Map<String, Value>,
-}
+type Params = Operation;
 
 fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
     errors_only(
@@ -333,65 +327,47 @@ async fn run(
     }
     let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
-    for p in params {
-        // A mutation of one root field whose transaction gave way to a concurrent one (a
-        // deadlock, a serialisation failure) wrote nothing at all, so it runs again, at most
-        // WRITE_RETRIES times after a short random pause, within the same deadline. With more
-        // root fields an earlier one may have committed: the client sees WRITE_CONFLICT.
-        let copy = p.query.contains("mutation").then(|| p.clone());
-        let mut next = Some(p);
-        let mut attempt = 0;
-        let (json, request_error, status) = loop {
-            let Some(p) = next.take() else {
-                break (Value::Null, true, StatusCode::INTERNAL_SERVER_ERROR);
-            };
-            let prepared = prepare(
-                state,
-                &principal,
-                p.query,
-                p.operation_name,
-                p.variables,
-                deadline,
-            );
-            let (req, ty, one_field) = match prepared.await {
-                Ok(ready) => ready,
-                Err(refusal) => {
-                    let status = refusal_status(&refusal);
-                    break (refusal, true, status);
-                }
-            };
-            if is_get && ty == Some(OperationType::Mutation) {
-                return method_not_allowed(media);
-            }
-            if ty == Some(OperationType::Subscription) {
-                let r = limits::Refusal {
-                    code: code::BAD_REQUEST,
-                    message: "subscriptions are served over WebSocket at /graphql/ws".into(),
-                    line_col: None,
-                    limit: None,
-                };
-                break (refusal_json(state, r), true, StatusCode::BAD_REQUEST);
-            }
-            let (json, request_error, status) = execute(state, rid, req, deadline).await;
-            let mutation = ty == Some(OperationType::Mutation);
-            if mutation
-                && one_field
-                && attempt < WRITE_RETRIES
-                && has_code(&json, code::WRITE_CONFLICT)
-            {
-                attempt += 1;
-                tracing::info!(attempt, "a write collided with another; running it again");
-                let pause = 5 + uuid::Uuid::new_v4().as_u128() % 20;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    pause as u64 * attempt as u64,
-                ))
-                .await;
-                next = copy.clone();
+    for op in params {
+        let prepared = prepare(
+            state,
+            &principal,
+            op.query.clone(),
+            op.operation_name.clone(),
+            op.variables.clone(),
+            deadline,
+        );
+        let first = match prepared.await {
+            Ok(ready) => ready,
+            Err(refusal) => {
+                let status = refusal_status(&refusal);
+                results.push((refusal, true, status));
                 continue;
             }
-            break (json, request_error, status);
         };
-        results.push((json, request_error, status));
+        if is_get && first.ty == Some(OperationType::Mutation) {
+            return method_not_allowed(media);
+        }
+        if first.ty == Some(OperationType::Subscription) {
+            let r = limits::Refusal {
+                code: code::BAD_REQUEST,
+                message: "subscriptions are served over WebSocket at /graphql/ws".into(),
+                line_col: None,
+                limit: None,
+            };
+            results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
+            continue;
+        }
+        results.push(
+            match execute::run(state, &principal, &rid.0, &op, first, deadline).await {
+                Outcome::Ran {
+                    json,
+                    request_error: true,
+                } => (json, true, StatusCode::BAD_REQUEST),
+                Outcome::Ran { json, .. } => (json, false, StatusCode::OK),
+                Outcome::Panicked(json) => (json, true, StatusCode::INTERNAL_SERVER_ERROR),
+                Outcome::TimedOut(json) => (json, true, StatusCode::GATEWAY_TIMEOUT),
+            },
+        );
     }
     if batch {
         let all: Vec<Value> = results.into_iter().map(|(j, _, _)| j).collect();
@@ -418,56 +394,6 @@ async fn run(
     body(status, media, json)
 }
 
-/// Times a write that collided with a concurrent one is run again.
-const WRITE_RETRIES: u32 = 3;
-
-/// Whether any error in `json` has `code`.
-fn has_code(json: &Value, code: &str) -> bool {
-    json["errors"]
-        .as_array()
-        .is_some_and(|es| es.iter().any(|e| e["extensions"]["code"] == code))
-}
-
-/// Runs one prepared operation within `deadline`: its response body, whether it failed before
-/// execution, and its HTTP status.
-async fn execute(
-    state: &AppState,
-    rid: &RequestId,
-    req: async_graphql::Request,
-    deadline: Instant,
-) -> (Value, bool, StatusCode) {
-    let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
-    match tokio::time::timeout_at(deadline, exec).await {
-        Ok(Ok(resp)) => {
-            let (json, req_err) = response::graphql_result(resp, &rid.0, &state.metrics);
-            let status = if req_err {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            (json, req_err, status)
-        }
-        Ok(Err(_panic)) => {
-            tracing::error!("a resolver panicked");
-            state.metrics.error(code::INTERNAL);
-            let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
-            e["extensions"]["requestId"] = Value::String(rid.0.clone());
-            (
-                serde_json::json!({ "errors": [e] }),
-                true,
-                StatusCode::INTERNAL_SERVER_ERROR,
-            )
-        }
-        Err(_) => {
-            tracing::warn!(
-                timeout_ms = state.limits.request_timeout_ms,
-                "request timed out"
-            );
-            (timeout_json(state), true, StatusCode::GATEWAY_TIMEOUT)
-        }
-    }
-}
-
 /// Whether `json` holds no data and only SERVICE_UNAVAILABLE errors.
 fn only_unavailable(json: &Value) -> bool {
     let data_empty = match &json["data"] {
@@ -483,12 +409,6 @@ fn only_unavailable(json: &Value) -> bool {
                     .iter()
                     .all(|e| e["extensions"]["code"] == code::SERVICE_UNAVAILABLE)
         })
-}
-
-pub(super) fn timeout_json(state: &AppState) -> Value {
-    state.metrics.error(code::TIMEOUT);
-    let msg = format!("the request took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
-    serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] })
 }
 
 /// The HTTP status of a refusal made before execution.

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod document;
+pub mod execute;
 pub mod gate;
 pub mod graphql;
 pub mod limits;

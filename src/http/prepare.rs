@@ -6,7 +6,8 @@ use async_graphql::Variables;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::graphql::{limit_error, timeout_json};
+use super::execute::timeout_json;
+use super::graphql::limit_error;
 use super::limits::{self, Checks};
 use super::response::error;
 use super::{document, scan};
@@ -85,6 +86,15 @@ fn value_depth(v: &Value) -> usize {
     deepest
 }
 
+/// An operation that passed every check, ready to execute.
+pub struct Prepared {
+    pub request: async_graphql::Request,
+    /// Query, mutation or subscription (`None` when the document names no such operation).
+    pub ty: Option<OperationType>,
+    /// The operation selects one root field (and no fragment at the root).
+    pub one_field: bool,
+}
+
 /// Checks one operation (off the async workers, within `deadline`) and builds its request with
 /// the principal, the parsed document and fresh per-request loaders. Over HTTP and WebSocket
 /// alike; the refusal is a response body.
@@ -95,7 +105,7 @@ pub async fn prepare(
     operation_name: Option<String>,
     variables: Map<String, Value>,
     deadline: Instant,
-) -> Result<(async_graphql::Request, Option<OperationType>, bool), Value> {
+) -> Result<Prepared, Value> {
     let limits = state.limits.clone();
     let name = operation_name.clone();
     let work = state
@@ -124,7 +134,11 @@ pub async fn prepare(
     if let Some(op) = operation_name {
         req = req.operation_name(op);
     }
-    Ok((req, checked.ty, checked.one_field))
+    Ok(Prepared {
+        request: req,
+        ty: checked.ty,
+        one_field: checked.one_field,
+    })
 }
 
 pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {

@@ -3,37 +3,18 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::attribution::{choice, rate, settings};
-use entity::enums::{
-    AttributionModel, EngagementKind, PartnerTier, RegistrationRole, RegistrationStatus,
-};
+use entity::attribution::{choice, rate};
+use entity::enums::{AttributionModel, PartnerTier, RegistrationStatus};
 use entity::{collaboration_rule, engagement, opportunity, partner, registration};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{settings_of, Line, ManualShare};
-use crate::domain::attribution::{allocate, incentive, shares_bps};
+use super::settings_of;
+use crate::domain::attribution::{engagement_weight, split, Deal, Line, PartyOnDeal, Terms};
 use crate::error::AppResult;
 
-struct PartyOnDeal {
-    partner_id: i64,
-    tier: PartnerTier,
-    roles: Vec<RegistrationRole>,
-}
-
-/// Engagement weights for the CONTRIBUTION model.
-pub fn engagement_weight(kind: EngagementKind) -> u64 {
-    match kind {
-        EngagementKind::Workshop => 4,
-        EngagementKind::Meeting | EngagementKind::Demo => 3,
-        EngagementKind::Call => 2,
-        EngagementKind::Event | EngagementKind::Email => 1,
-    }
-}
-
+/// What the splits of a set of deals are computed from, read in a fixed number of statements.
 pub(super) struct Inputs {
-    settings: settings::Model,
-    rules: HashMap<RegistrationRole, i32>,
-    rates: HashMap<(PartnerTier, RegistrationRole), i32>,
+    terms: Terms,
     parties: HashMap<i64, Vec<PartyOnDeal>>,
     choices: HashMap<i64, choice::Model>,
     engagement_weights: HashMap<(i64, Option<i64>), u64>,
@@ -41,7 +22,7 @@ pub(super) struct Inputs {
 
 pub(super) async fn inputs<C: ConnectionTrait>(conn: &C, opps: &[i64]) -> AppResult<Inputs> {
     let settings = settings_of(conn).await?;
-    let rules = collaboration_rule::Entity::find()
+    let role_weights = collaboration_rule::Entity::find()
         .all(conn)
         .await?
         .into_iter()
@@ -109,9 +90,13 @@ pub(super) async fn inputs<C: ConnectionTrait>(conn: &C, opps: &[i64]) -> AppRes
         }
     }
     Ok(Inputs {
-        settings,
-        rules,
-        rates,
+        terms: Terms {
+            default_model: settings.default_model,
+            include_direct_team: settings.include_direct_team,
+            direct_team_weight_bps: settings.direct_team_weight_bps,
+            role_weights,
+            rates,
+        },
         parties,
         choices,
         engagement_weights,
@@ -124,100 +109,21 @@ pub(super) fn compute(
     opp: &opportunity::Model,
 ) -> AppResult<(AttributionModel, Vec<Line>)> {
     let choice = inp.choices.get(&opp.id);
-    let model = choice
-        .and_then(|c| c.model)
-        .unwrap_or(inp.settings.default_model);
-    let empty = vec![];
-    let on_deal = inp.parties.get(&opp.id).unwrap_or(&empty);
-    // Parties in a fixed order: the direct team first, then partners by id.
-    let mut keys: Vec<(Option<i64>, Option<RegistrationRole>, PartnerTier)> = Vec::new();
-    let direct = inp.settings.include_direct_team || model == AttributionModel::Manual;
-    if direct {
-        keys.push((None, None, PartnerTier::Registered));
-    }
-    for p in on_deal {
-        let main_role = p.roles.iter().copied().max_by_key(|r| {
-            (
-                inp.rules.get(r).copied().unwrap_or(0),
-                std::cmp::Reverse(*r),
-            )
-        });
-        keys.push((Some(p.partner_id), main_role, p.tier));
-    }
-    let weights: Vec<u64> = match model {
-        AttributionModel::Equal => vec![1; keys.len()],
-        AttributionModel::RoleWeighted => keys
+    let deal = Deal {
+        amount_minor: opp.amount_minor,
+        currency: opp.currency.clone(),
+        model: choice.and_then(|c| c.model),
+        manual_shares: choice
+            .and_then(|c| c.manual_shares.clone())
+            .and_then(|j| serde_json::from_value(j).ok())
+            .unwrap_or_default(),
+        parties: inp.parties.get(&opp.id).cloned().unwrap_or_default(),
+        engagement: inp
+            .engagement_weights
             .iter()
-            .map(|(pid, _, _)| match pid {
-                None => inp.settings.direct_team_weight_bps.max(0) as u64,
-                Some(pid) => on_deal
-                    .iter()
-                    .find(|p| p.partner_id == *pid)
-                    .map(|p| {
-                        p.roles
-                            .iter()
-                            .map(|r| inp.rules.get(r).copied().unwrap_or(0).max(0) as u64)
-                            .sum()
-                    })
-                    .unwrap_or(0),
-            })
+            .filter(|((o, _), _)| *o == opp.id)
+            .map(|((_, party), w)| (*party, *w))
             .collect(),
-        AttributionModel::Contribution => keys
-            .iter()
-            .map(|(pid, _, _)| {
-                inp.engagement_weights
-                    .get(&(opp.id, *pid))
-                    .copied()
-                    .unwrap_or(0)
-            })
-            .collect(),
-        AttributionModel::Manual => {
-            let manual: Vec<ManualShare> = choice
-                .and_then(|c| c.manual_shares.clone())
-                .and_then(|j| serde_json::from_value(j).ok())
-                .unwrap_or_default();
-            keys.iter()
-                .map(|(pid, _, _)| {
-                    manual
-                        .iter()
-                        .find(|m| m.partner_id == *pid)
-                        .map(|m| m.bps as u64)
-                        .unwrap_or(0)
-                })
-                .collect()
-        }
     };
-    if keys.is_empty() {
-        return Ok((model, vec![]));
-    }
-    let shares = if model == AttributionModel::Manual && weights.iter().sum::<u64>() == 10_000 {
-        weights.iter().map(|w| *w as u32).collect()
-    } else {
-        shares_bps(&weights)
-    };
-    let amounts = allocate(opp.amount_minor, &shares)?;
-    Ok((
-        model,
-        keys.iter()
-            .zip(shares)
-            .zip(amounts)
-            .map(|(((pid, role, tier), share), amount)| {
-                let rate = match (pid, role) {
-                    (Some(_), Some(r)) => {
-                        inp.rates.get(&(*tier, *r)).copied().unwrap_or(0).max(0) as u32
-                    }
-                    _ => 0,
-                };
-                Line {
-                    partner_id: *pid,
-                    role: *role,
-                    share_bps: share,
-                    amount_minor: amount,
-                    currency: opp.currency.clone(),
-                    incentive_rate_bps: rate,
-                    incentive_minor: incentive(amount, rate),
-                }
-            })
-            .collect(),
-    ))
+    split(&inp.terms, &deal)
 }

@@ -12,26 +12,15 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::attribution::{row, version};
-use entity::enums::{AttributionModel, RegistrationRole};
+use entity::enums::AttributionModel;
 use entity::opportunity;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde::{Deserialize, Serialize};
 
 use crate::auth::{Party, Principal, Resource};
 use crate::error::AppResult;
 use inputs::{compute, inputs};
 
-/// One line of a split: a partner (or the direct team, `partner_id: None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
-    pub partner_id: Option<i64>,
-    pub role: Option<RegistrationRole>,
-    pub share_bps: u32,
-    pub amount_minor: i64,
-    pub currency: String,
-    pub incentive_rate_bps: u32,
-    pub incentive_minor: i64,
-}
+pub use crate::domain::attribution::{engagement_weight, Line};
 
 /// A deal's split as the caller may see it.
 #[derive(Debug, Clone)]
@@ -42,12 +31,6 @@ pub struct Split {
     pub version: Option<i32>,
     pub finalized_at: Option<DateTime<Utc>>,
     pub lines: Vec<Line>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone)]
-struct ManualShare {
-    partner_id: Option<i64>,
-    bps: u32,
 }
 
 /// Only the vendor sees every line; a partner sees its own line and nothing of the others.
@@ -152,13 +135,13 @@ pub async fn versions(
         .await?)
 }
 
-pub use inputs::engagement_weight;
 pub use program::{
     rates, set_rate, settings, settings_of, update_settings, SetIncentiveRateInput,
     UpdateAttributionSettingsInput,
 };
 pub use statements::{statement, CurrencyTotal, StatementLine};
 pub use writes::{
-    correct, finalize_in, set_model, CorrectAttributionInput, ManualShareInput,
-    SetAttributionModelInput,
+    correct, set_model, CorrectAttributionInput, ManualShareInput, SetAttributionModelInput,
 };
+
+pub(in crate::db) use writes::finalize_in;

@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
 };
 
+use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 
@@ -42,10 +43,9 @@ pub struct SetIncentiveRateInput {
 
 pub async fn set_rate(
     db: &DatabaseConnection,
-    principal: &Principal,
+    _grant: &Grant<can::SetProgramTerms>,
     input: SetIncentiveRateInput,
 ) -> AppResult<rate::Model> {
-    principal.require(crate::auth::VendorWrite::SetProgramTerms)?;
     if !(0..=10_000).contains(&input.rate_bps) {
         return Err(AppError::bad_field("rateBps", "rateBps must be 0 to 10000"));
     }
@@ -93,10 +93,9 @@ pub struct UpdateAttributionSettingsInput {
 
 pub async fn update_settings(
     db: &DatabaseConnection,
-    principal: &Principal,
+    _grant: &Grant<can::SetAttributionSettings>,
     input: UpdateAttributionSettingsInput,
 ) -> AppResult<settings::Model> {
-    principal.require_vendor_admin("change attribution settings")?;
     let mut c = <settings::ActiveModel as Default>::default();
     if let Some(m) = input.default_model {
         c.default_model = Set(m);

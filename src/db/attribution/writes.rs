@@ -12,12 +12,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, Set,
 };
-use serde_json::json;
 
-use super::{compute, inputs, ManualShare};
+use super::{compute, inputs};
 use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload;
 use crate::db::events::{self, NewEvent};
 use crate::domain::attribution::check_shares;
+use crate::domain::attribution::ManualShare;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -66,19 +68,22 @@ async fn freeze(
     events::append(
         txn,
         actor,
-        NewEvent {
-            topic: if number == 1 {
+        // Neither shares nor the correction's reason (which speaks of other parties' shares)
+        // are in the event: it goes to every partner on the deal, who read their own line
+        // from the API; the vendor reads the reason from the version history.
+        NewEvent::new(
+            if number == 1 {
                 events::Topic::AttributionFinalized
             } else {
                 events::Topic::AttributionCorrected
             },
             audience,
-            subject_id: ids::encode(Kind::Opportunity, opp.id),
-            // Neither shares nor the correction's reason (which speaks of other parties' shares)
-            // are in the event: it goes to every partner on the deal, who read their own line
-            // from the API; the vendor reads the reason from the version history.
-            payload: json!({ "version": number, "model": model }),
-        },
+            ids::encode(Kind::Opportunity, opp.id),
+            &payload::AttributionFrozen {
+                version: number,
+                model,
+            },
+        ),
     )
     .await?;
     Ok(v)
@@ -86,7 +91,7 @@ async fn freeze(
 
 /// Freezes the split when a deal closes won (in the stage change's transaction). A deal won
 /// again after a reopen keeps its first frozen version; corrections change it.
-pub async fn finalize_in(
+pub(in crate::db) async fn finalize_in(
     txn: &DatabaseTransaction,
     actor: &Principal,
     opp: &opportunity::Model,
@@ -179,10 +184,9 @@ async fn check_manual(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_model(
     db: &DatabaseConnection,
-    principal: &Principal,
+    _grant: &Grant<can::ChooseAttribution>,
     input: SetAttributionModelInput,
 ) -> AppResult<choice::Model> {
-    principal.require(crate::auth::VendorWrite::CorrectAttribution)?;
     let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
     let txn = crate::db::begin_write(db).await?;
     let opp = opportunity::Entity::find_by_id(opp_id)
@@ -267,10 +271,10 @@ pub struct CorrectAttributionInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn correct(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::CorrectFinalAttribution>,
     input: CorrectAttributionInput,
 ) -> AppResult<i32> {
-    principal.require_vendor_admin("correct a finalized attribution")?;
+    let principal = grant.principal();
     let reason = crate::domain::text::required("reason", &input.reason, 2000)?;
     let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
     let txn = crate::db::begin_write(db).await?;

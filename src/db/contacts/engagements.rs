@@ -11,23 +11,20 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Select, Set,
 };
-use serde_json::json;
 
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::scope::Audience;
+use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload;
 use crate::db::events::{self, NewEvent};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::Date;
 
+/// The engagements `principal` may see: all for the vendor, its own for a partner.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Contacts) {
-        return crate::db::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => Condition::all().add(Column::PartnerId.eq(id)),
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Engagements>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {
@@ -73,16 +70,11 @@ pub struct RecordEngagementInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn record(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: RecordEngagementInput,
     window: super::network::ThreadingWindow,
 ) -> AppResult<Model> {
-    match principal.party {
-        Party::Vendor => principal.require(crate::auth::VendorWrite::EditContacts)?,
-        Party::Partner(_) => {
-            principal.require_partner_write(Resource::Contacts)?;
-        }
-    }
+    let principal = grant.principal();
     let notes = text::optional("notes", input.notes.as_deref(), 4000)?;
     if input.occurred_on.0 > Utc::now().date_naive() {
         return Err(AppError::bad_field(
@@ -132,12 +124,21 @@ pub async fn record(
     events::append(
         &txn,
         principal,
-        NewEvent {
-            topic: events::Topic::EngagementRecorded,
-            audience: vec!["vendor".into(), principal.audience_tag()].into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect(),
-            subject_id: ids::encode(Kind::Engagement, e.id),
-            payload: json!({ "contactId": ids::encode(Kind::Contact, contact.id), "kind": e.kind, "occurredOn": e.occurred_on, "sentiment": e.sentiment }),
-        },
+        NewEvent::new(
+            events::Topic::EngagementRecorded,
+            {
+                let mut a = vec![Audience::Vendor, Audience::of(principal)];
+                a.dedup();
+                a
+            },
+            ids::encode(Kind::Engagement, e.id),
+            &payload::EngagementRecorded {
+                contact_id: ids::encode(Kind::Contact, contact.id),
+                kind: e.kind,
+                occurred_on: e.occurred_on,
+                sentiment: e.sentiment,
+            },
+        ),
     )
     .await?;
     super::network::refresh_scores(&txn, principal, contact.account_id, window).await?;

@@ -10,10 +10,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     QueryTrait, Set,
 };
-use serde_json::json;
 
-use super::writes::require_writer;
-use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload;
 use crate::db::events::{self, NewEvent, Topic};
 use crate::domain::threading;
 use crate::error::{AppError, AppResult};
@@ -33,10 +32,10 @@ pub struct LinkContactsInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn link(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: LinkContactsInput,
 ) -> AppResult<contact_link::Model> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
     let from = super::get(
         &txn,
@@ -108,12 +107,16 @@ pub async fn link(
     events::append(
         &txn,
         principal,
-        NewEvent {
-            topic: Topic::ContactLinked,
-            audience: vec!["vendor".into()],
-            subject_id: ids::encode(Kind::Contact, from.id),
-            payload: json!({ "from": ids::encode(Kind::Contact, a), "to": ids::encode(Kind::Contact, b), "kind": input.kind }),
-        },
+        NewEvent::new(
+            Topic::ContactLinked,
+            events::vendor_only(),
+            ids::encode(Kind::Contact, from.id),
+            &payload::ContactsLinked {
+                from: ids::encode(Kind::Contact, a),
+                to: ids::encode(Kind::Contact, b),
+                kind: input.kind,
+            },
+        ),
     )
     .await?;
     txn.commit().await?;

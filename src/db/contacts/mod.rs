@@ -10,40 +10,19 @@ pub mod writes;
 use std::collections::HashMap;
 
 use entity::contact::{Column, Entity, Model};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Select,
 };
 
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 
-/// Accounts of the deals a partner is on.
-pub fn accounts_of_partner(partner_id: i64) -> SelectStatement {
-    Query::select()
-        .column(entity::opportunity::Column::AccountId)
-        .from(entity::opportunity::Entity)
-        .and_where(
-            Expr::col(entity::opportunity::Column::Id)
-                .in_subquery(crate::db::registrations::deals_of_partner(partner_id)),
-        )
-        .to_owned()
-}
+pub use crate::auth::scope::accounts_of_partner;
 
 /// The contacts `principal` may see.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Contacts) {
-        return crate::db::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => Condition::any().add(Column::SourcedByPartnerId.eq(id)).add(
-            Condition::all()
-                .add(Column::Shared.eq(true))
-                .add(Column::AccountId.in_subquery(accounts_of_partner(id))),
-        ),
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Contacts>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {

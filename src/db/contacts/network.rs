@@ -13,9 +13,9 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, Set,
 };
-use serde_json::json;
 
 use crate::auth::{Party, Principal, Resource};
+use crate::db::events::payload;
 use crate::db::events::{self, NewEvent};
 use crate::domain::threading::{
     self, Assessment, ContactFacts, EngagementFacts, PartyTag, RiskKind, RISKY_BELOW,
@@ -171,7 +171,7 @@ pub async fn assess_opportunities(
 
 /// Re-scores the open opportunities at `account_id` after a change, in its transaction, and
 /// writes `threading.risk_raised` for each whose score fell below the risky threshold.
-pub async fn refresh_scores(
+pub(in crate::db) async fn refresh_scores(
     txn: &DatabaseTransaction,
     actor: &Principal,
     account_id: i64,
@@ -211,16 +211,19 @@ pub async fn refresh_scores(
         }
         if previous.is_some_and(|p| p.score as u32 >= RISKY_BELOW) && a.score < RISKY_BELOW {
             let audience = crate::db::registrations::lifecycle::deal_audience(txn, o.id).await?;
-            let risks: Vec<&str> = a.risks.iter().map(|r| r.kind.api_name()).collect();
+            let risks = a.risks.iter().map(|r| r.kind.api_name().into()).collect();
             events::append(
                 txn,
                 actor,
-                NewEvent {
-                    topic: events::Topic::ThreadingRiskRaised,
+                NewEvent::new(
+                    events::Topic::ThreadingRiskRaised,
                     audience,
-                    subject_id: ids::encode(Kind::Opportunity, o.id),
-                    payload: json!({ "score": a.score, "risks": risks }),
-                },
+                    ids::encode(Kind::Opportunity, o.id),
+                    &payload::ThreadingRiskRaised {
+                        score: a.score,
+                        risks,
+                    },
+                ),
             )
             .await?;
         }

@@ -8,25 +8,17 @@ use entity::enums::{BuyingRole, ContactStatus, Seniority};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, QueryFilter, Set,
 };
-use serde_json::json;
 
 use super::email_key;
 use super::network::{self, ThreadingWindow};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::scope::Audience;
+use crate::auth::{can, Grant};
+use crate::auth::{Party, Principal};
+use crate::db::events::payload::ContactChanged;
 use crate::db::events::{self, NewEvent, Topic};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-
-/// Who may write contacts: any vendor role, or a partner (its own contacts).
-pub(super) fn require_writer(principal: &Principal) -> AppResult<()> {
-    match principal.party {
-        Party::Vendor => principal.require(crate::auth::VendorWrite::EditContacts),
-        Party::Partner(_) => principal
-            .require_partner_write(Resource::Contacts)
-            .map(|_| ()),
-    }
-}
 
 /// The account `principal` may add contacts to: any for the vendor, the accounts of its deals
 /// for a partner.
@@ -118,10 +110,10 @@ fn apply(m: &mut ActiveModel, c: Checked) {
     }
 }
 
-fn audience(c: &Model) -> Vec<String> {
-    let mut a = vec!["vendor".to_string()];
+fn audience(c: &Model) -> Vec<Audience> {
+    let mut a = vec![Audience::Vendor];
     if let Some(p) = c.sourced_by_partner_id {
-        a.push(format!("partner:{p}"));
+        a.push(Audience::Partner(p));
     }
     a
 }
@@ -135,13 +127,12 @@ async fn event(
     events::append(
         txn,
         principal,
-        NewEvent {
+        NewEvent::new(
             topic,
-            audience: audience(c),
-            subject_id: ids::encode(Kind::Contact, c.id),
-            payload: json!({ "contact": { "id": ids::encode(Kind::Contact, c.id), "accountId": ids::encode(Kind::Account, c.account_id),
-                "status": c.status, "buyingRole": c.buying_role, "version": c.version } }),
-        },
+            audience(c),
+            ids::encode(Kind::Contact, c.id),
+            &ContactChanged::of(c),
+        ),
     )
     .await?;
     Ok(())
@@ -210,10 +201,10 @@ pub struct CreateContactInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: CreateContactInput,
 ) -> AppResult<Model> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     let checked = check(&input.contact)?;
     let txn = crate::db::begin_write(db).await?;
     let account = writable_account(&txn, principal, &input.account_id).await?;
@@ -264,11 +255,11 @@ async fn save(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: UpdateContactInput,
     window: ThreadingWindow,
 ) -> AppResult<Model> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     let checked = check(&input.contact)?;
     let txn = crate::db::begin_write(db).await?;
     let before = writable_contact(&txn, principal, &input.id).await?;
@@ -307,11 +298,11 @@ pub struct MarkContactInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn mark(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: MarkContactInput,
     window: ThreadingWindow,
 ) -> AppResult<Model> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
     let before = writable_contact(&txn, principal, &input.id).await?;
     crate::db::check_version("Contact", input.expected_version, before.version)?;
@@ -338,11 +329,11 @@ pub async fn mark(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn share(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     id: &ID,
     expected_version: i32,
 ) -> AppResult<Model> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
     let before = writable_contact(&txn, principal, id).await?;
     crate::db::check_version("Contact", expected_version, before.version)?;
@@ -396,11 +387,11 @@ fn failed(index: usize, e: &AppError) -> UpsertResult {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn upsert(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::WriteContacts>,
     input: UpsertContactsInput,
     window: ThreadingWindow,
 ) -> AppResult<Vec<UpsertResult>> {
-    require_writer(principal)?;
+    let principal = grant.principal();
     if input.contacts.is_empty() || input.contacts.len() > 500 {
         return Err(AppError::bad_field("contacts", "send 1 to 500 contacts"));
     }

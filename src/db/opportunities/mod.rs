@@ -17,24 +17,15 @@ use sea_orm::{
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, MinorUnits};
 
-/// The opportunities `principal` may see: all for the vendor; for a partner, those it holds a
-/// registration on.
+/// The opportunities `principal` may see: all for the vendor, the deals it is on for a partner.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Opportunities) {
-        return super::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => {
-            Condition::all().add(Column::Id.in_subquery(super::registrations::deals_of_partner(id)))
-        }
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Opportunities>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {

@@ -9,7 +9,10 @@ use entity::opportunity_stage_change as stage_change;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
+use crate::auth::scope::Audience;
 use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload::{self, OpportunitySnapshot};
 use crate::db::events::{self, vendor_only, NewEvent, Topic};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
@@ -98,15 +101,6 @@ pub struct ReopenOpportunityInput {
     pub reason: String,
 }
 
-fn snapshot(m: &Model) -> serde_json::Value {
-    json!({
-        "id": ids::encode(Kind::Opportunity, m.id), "accountId": ids::encode(Kind::Account, m.account_id),
-        "name": m.name, "stage": m.stage, "amount": m.amount_minor, "currency": m.currency,
-        "expectedCloseDate": m.expected_close_date, "owner": m.owner, "region": m.region,
-        "products": m.products, "version": m.version,
-    })
-}
-
 async fn record_stage<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
@@ -131,10 +125,10 @@ async fn record_stage<C: ConnectionTrait>(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditOpportunities>,
     input: CreateOpportunityInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditOpportunities)?;
+    let principal = grant.principal();
     let account_id = ids::decode_as(&input.account_id, Kind::Account)
         .map_err(|_| AppError::bad_field("accountId", "accountId names no account"))?;
     let name = text::required("name", &input.name, 200)?;
@@ -193,7 +187,7 @@ pub struct NewOpportunity {
 
 /// Inserts an opportunity, its first stage-history entry and its event inside the caller's
 /// transaction.
-pub async fn insert_in<C: ConnectionTrait>(
+pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
     txn: &C,
     principal: &Principal,
     f: NewOpportunity,
@@ -220,12 +214,15 @@ pub async fn insert_in<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     record_stage(txn, principal, &model, None, None).await?;
-    let ev = NewEvent {
-        topic: Topic::OpportunityCreated,
-        audience: vendor_only(),
-        subject_id: ids::encode(Kind::Opportunity, model.id),
-        payload: json!({ "opportunity": snapshot(&model) }),
-    };
+    let ev = NewEvent::new(
+        Topic::OpportunityCreated,
+        vendor_only(),
+        ids::encode(Kind::Opportunity, model.id),
+        &payload::OpportunityChanged {
+            before: None,
+            opportunity: OpportunitySnapshot::of(&model),
+        },
+    );
     events::append(txn, principal, ev).await?;
     Ok(model)
 }
@@ -233,10 +230,10 @@ pub async fn insert_in<C: ConnectionTrait>(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::EditOpportunities>,
     input: UpdateOpportunityInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::EditOpportunities)?;
+    let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Opportunity)?;
     let mut c = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {
@@ -285,31 +282,79 @@ pub async fn update(
     .await?;
     // Partners on the deal hear of changes to what they see of it; a change to internal fields
     // only (forecast notes, probability) stays with the vendor.
-    let shared_changed = {
-        let (mut b, mut a) = (snapshot(&before), snapshot(&after));
-        b["version"] = serde_json::Value::Null;
-        a["version"] = serde_json::Value::Null;
-        a != b
-    };
+    let (was, now) = (
+        OpportunitySnapshot::of(&before),
+        OpportunitySnapshot::of(&after),
+    );
+    let shared_changed = OpportunitySnapshot {
+        version: now.version,
+        ..was.clone()
+    } != now;
     let audience = if shared_changed {
         crate::db::registrations::lifecycle::deal_audience(&txn, id).await?
     } else {
         vendor_only()
     };
-    let ev = NewEvent {
-        topic: Topic::OpportunityUpdated,
+    let ev = NewEvent::new(
+        Topic::OpportunityUpdated,
         audience,
-        subject_id: ids::encode(Kind::Opportunity, id),
-        payload: json!({ "before": snapshot(&before), "opportunity": snapshot(&after) }),
-    };
+        ids::encode(Kind::Opportunity, id),
+        &payload::OpportunityChanged {
+            before: Some(was),
+            opportunity: now,
+        },
+    );
     events::append(&txn, principal, ev).await?;
     txn.commit().await?;
     Ok(after)
 }
 
-/// A stage move or reopen, checked against the lifecycle rules, recorded in the history.
+/// Moves an open deal to another stage, checked against the lifecycle rules and recorded in
+/// the history.
+pub async fn move_stage(
+    db: &DatabaseConnection,
+    grant: &Grant<can::EditOpportunities>,
+    id: &ID,
+    expected_version: i32,
+    stage: OpportunityStage,
+    reason: Option<&str>,
+) -> AppResult<Model> {
+    change_stage(
+        db,
+        grant.principal(),
+        id,
+        expected_version,
+        stage,
+        reason,
+        false,
+    )
+    .await
+}
+
+/// Reopens a closed deal into `stage` (a reason is required), recorded in the history.
+pub async fn reopen(
+    db: &DatabaseConnection,
+    grant: &Grant<can::ReopenOpportunities>,
+    id: &ID,
+    expected_version: i32,
+    stage: OpportunityStage,
+    reason: Option<&str>,
+) -> AppResult<Model> {
+    change_stage(
+        db,
+        grant.principal(),
+        id,
+        expected_version,
+        stage,
+        reason,
+        true,
+    )
+    .await
+}
+
+/// A stage move or reopen by `principal`, whose grant the caller holds.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn change_stage(
+async fn change_stage(
     db: &DatabaseConnection,
     principal: &Principal,
     id: &ID,
@@ -318,11 +363,6 @@ pub async fn change_stage(
     reason: Option<&str>,
     reopen: bool,
 ) -> AppResult<Model> {
-    if reopen {
-        principal.require_vendor_admin("reopen a closed opportunity")?;
-    } else {
-        principal.require(crate::auth::VendorWrite::EditOpportunities)?;
-    }
     let id = ids::decode_as(id, Kind::Opportunity)?;
     let reason = text::optional("reason", reason, 1000)?;
     if reopen && reason.is_none() {
@@ -367,28 +407,29 @@ pub async fn change_stage(
     }
     // Who moved the deal and why are the vendor's: the partners on the deal hear of the move
     // in an event of their own that leaves the reason out.
-    let opportunity = snapshot(&after);
+    let moved = |reason| payload::StageChanged {
+        from: before.stage,
+        to: after.stage,
+        reason,
+        reopened: reopen,
+        opportunity: OpportunitySnapshot::of(&after),
+    };
     let mut partners = crate::db::registrations::lifecycle::deal_audience(&txn, id).await?;
-    partners.retain(|a| a != "vendor");
-    let mut evs = vec![NewEvent {
-        topic: Topic::OpportunityStageChanged,
-        audience: events::vendor_only(),
-        subject_id: ids::encode(Kind::Opportunity, id),
-        payload: json!({
-            "from": before.stage, "to": after.stage, "reason": reason, "reopened": reopen,
-            "opportunity": opportunity,
-        }),
-    }];
+    partners.retain(|a| *a != Audience::Vendor);
+    let subject = ids::encode(Kind::Opportunity, id);
+    let mut evs = vec![NewEvent::new(
+        Topic::OpportunityStageChanged,
+        events::vendor_only(),
+        subject.clone(),
+        &moved(Some(reason.clone())),
+    )];
     if !partners.is_empty() {
-        evs.push(NewEvent {
-            topic: Topic::OpportunityStageChanged,
-            audience: partners,
-            subject_id: ids::encode(Kind::Opportunity, id),
-            payload: json!({
-                "from": before.stage, "to": after.stage, "reopened": reopen,
-                "opportunity": opportunity,
-            }),
-        });
+        evs.push(NewEvent::new(
+            Topic::OpportunityStageChanged,
+            partners,
+            subject,
+            &moved(None),
+        ));
     }
     events::append_all(&txn, principal, evs).await?;
     txn.commit().await?;

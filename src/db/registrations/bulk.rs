@@ -5,7 +5,7 @@ use entity::enums::RegistrationStatus;
 use sea_orm::DatabaseConnection;
 
 use super::lifecycle::{approve, reject, ApproveRegistrationInput, RegistrationDecisionInput};
-use crate::auth::Principal;
+use crate::auth::{can, Grant};
 use crate::error::{code, AppError, AppResult};
 
 /// The decision applied to every item of a bulk call.
@@ -46,12 +46,11 @@ pub struct BulkItemResult {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn bulk(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     decision: BulkDecision,
     items: Vec<BulkItemInput>,
     reason: Option<String>,
 ) -> AppResult<Vec<BulkItemResult>> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
     if items.is_empty() || items.len() > 100 {
         return Err(AppError::bad_field("items", "give 1 to 100 items"));
     }
@@ -66,7 +65,7 @@ pub async fn bulk(
                     create_opportunity: true,
                     reason: reason.clone(),
                 };
-                approve(db, principal, input).await
+                approve(db, grant, input).await
             }
             BulkDecision::Reject => {
                 let input = RegistrationDecisionInput {
@@ -74,7 +73,7 @@ pub async fn bulk(
                     expected_version: item.expected_version,
                     reason: reason.clone(),
                 };
-                reject(db, principal, input).await
+                reject(db, grant, input).await
             }
         };
         out.push(match r {

@@ -6,22 +6,24 @@ use async_graphql::{InputObject, ID};
 use chrono::Utc;
 use entity::collaboration_rule::Model as Rule;
 use entity::conflict::{ActiveModel, Column, Entity, Model};
-use entity::enums::{
-    ConflictKind, ConflictResolution, ConflictStatus, OpportunityStage, RegistrationStatus,
-};
+use entity::enums::{ConflictKind, ConflictResolution, ConflictStatus};
 use entity::registration::{self, Model as Registration};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
-use serde_json::json;
 
 use super::lifecycle::{self, Approval};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::{can, Grant};
+use crate::auth::{Principal, Resource};
+use crate::db::events::payload::{self, ConflictSnapshot};
 use crate::db::events::{self, NewEvent};
 use crate::db::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::domain::registration::{collisions, names_match, Claim};
+use crate::domain::registration::conflicts::{
+    plan, same_customer, ClaimState, Side, Step, HOLDS_DEAL, LATE_STAGES, OPEN_CLAIMS,
+};
+use crate::domain::registration::{collisions, Claim};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -43,13 +45,6 @@ impl Found {
         }
     }
 }
-
-const CLAIMS: [RegistrationStatus; 4] = [
-    RegistrationStatus::Submitted,
-    RegistrationStatus::UnderReview,
-    RegistrationStatus::NeedsInfo,
-    RegistrationStatus::Approved,
-];
 
 /// Claims on the same deal as `reg`: the same opportunity when it names one, otherwise the
 /// same customer domain.
@@ -78,7 +73,7 @@ pub async fn detect(
     let mut found = Vec::new();
     let others = registration::Entity::find()
         .filter(registration::Column::Id.ne(reg.id))
-        .filter(registration::Column::Status.is_in(CLAIMS))
+        .filter(registration::Column::Status.is_in(OPEN_CLAIMS))
         .filter(same_deal(reg))
         .order_by_asc(registration::Column::Id)
         .all(txn)
@@ -161,7 +156,7 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
     let mut matched: Vec<i64> = accounts
         .into_iter()
         .filter(|(_, domain, account_name)| {
-            *domain == reg.account_domain || names_match(account_name, name)
+            same_customer(&reg.account_domain, name, domain, account_name)
         })
         .map(|(id, _, _)| id)
         .collect();
@@ -178,20 +173,14 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
                 .equals((opportunity::Entity, opportunity::Column::Id)),
         )
         .and_where(
-            Expr::col((registration::Entity, registration::Column::Status))
-                .is_in(CLAIMS.into_iter().chain([RegistrationStatus::Won])),
+            Expr::col((registration::Entity, registration::Column::Status)).is_in(HOLDS_DEAL),
         )
         .to_owned();
-    let late = [
-        OpportunityStage::Solution,
-        OpportunityStage::Proposal,
-        OpportunityStage::Negotiation,
-    ];
     let first: Option<i64> = opportunity::Entity::find()
         .select_only()
         .column(opportunity::Column::Id)
         .filter(opportunity::Column::AccountId.is_in(matched))
-        .filter(opportunity::Column::Stage.is_in(late))
+        .filter(opportunity::Column::Stage.is_in(LATE_STAGES))
         .filter(Expr::exists(claimed).not())
         .order_by_asc(opportunity::Column::Id)
         .into_tuple()
@@ -200,19 +189,8 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
     Ok(first)
 }
 
-pub fn audience(reg: &Registration) -> Vec<String> {
+pub fn audience(reg: &Registration) -> Vec<crate::auth::scope::Audience> {
     lifecycle::audience(reg)
-}
-
-/// What conflict events say. They go to the held registration's partner too, so they name
-/// neither the other registration nor the overlapped opportunity (a direct deal the partner
-/// may not see); the vendor reads those from the API.
-fn snapshot(c: &Model) -> serde_json::Value {
-    json!({
-        "id": ids::encode(Kind::Conflict, c.id), "kind": c.kind, "status": c.status,
-        "registrationId": ids::encode(Kind::Registration, c.registration_id),
-        "resolution": c.resolution,
-    })
 }
 
 /// Stores the conflicts that hold `reg`, with their events. The events go to the vendor and
@@ -239,12 +217,15 @@ pub async fn raise(
         events::append(
             txn,
             &detector,
-            NewEvent {
-                topic: events::Topic::ConflictRaised,
-                audience: audience(reg),
-                subject_id: ids::encode(Kind::Conflict, c.id),
-                payload: json!({ "conflict": snapshot(&c) }),
-            },
+            NewEvent::new(
+                events::Topic::ConflictRaised,
+                audience(reg),
+                ids::encode(Kind::Conflict, c.id),
+                &payload::ConflictChanged {
+                    conflict: ConflictSnapshot::of(&c),
+                    reason: None,
+                },
+            ),
         )
         .await?;
         out.push(c);
@@ -270,7 +251,7 @@ pub async fn open_for(txn: &DatabaseTransaction, registration_id: i64) -> AppRes
 }
 
 /// Closes every open conflict holding a registration that is leaving review.
-pub async fn close_all_for(
+pub(in crate::db) async fn close_all_for(
     txn: &DatabaseTransaction,
     actor: &Principal,
     registration_id: i64,
@@ -321,31 +302,23 @@ async fn close(
     events::append(
         txn,
         actor,
-        NewEvent {
-            topic: events::Topic::ConflictResolved,
-            audience: audience(&held),
-            subject_id: ids::encode(Kind::Conflict, c.id),
-            payload: json!({ "conflict": snapshot(&after), "reason": reason }),
-        },
+        NewEvent::new(
+            events::Topic::ConflictResolved,
+            audience(&held),
+            ids::encode(Kind::Conflict, c.id),
+            &payload::ConflictChanged {
+                conflict: ConflictSnapshot::of(&after),
+                reason: Some(reason.to_string()),
+            },
+        ),
     )
     .await?;
     Ok(after)
 }
 
-/// The conflicts `principal` may see: those holding a registration it may see (all of them
-/// for the vendor). Derived from the registrations' own scope, not written again here.
+/// The conflicts `principal` may see: those on the registrations it may see.
 pub fn scope(principal: &Principal) -> Condition {
-    match principal.party {
-        Party::Vendor if principal.may_read(Resource::Registrations) => Condition::all(),
-        _ => Condition::all().add(
-            Column::RegistrationId.in_subquery(
-                super::visible(principal)
-                    .select_only()
-                    .column(registration::Column::Id)
-                    .into_query(),
-            ),
-        ),
-    }
+    crate::auth::scope::condition::<crate::auth::scope::Conflicts>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {
@@ -436,10 +409,10 @@ pub struct ResolveConflictInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn resolve(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     input: ResolveConflictInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Conflict)?;
     let reason = text::required("reason", &input.reason, 2000)?;
     let link = match &input.opportunity_id {
@@ -482,107 +455,61 @@ pub async fn resolve(
         reason: Some(reason.clone()),
         co_sell,
     };
-    let resolved = match input.resolution {
-        ConflictResolution::Rejected => {
-            let c = close(
-                &txn,
-                principal,
-                &conflict,
-                Some(ConflictResolution::Rejected),
-                None,
-                &reason,
-            )
-            .await?;
-            lifecycle::reject_in(&txn, principal, &held, reason.clone()).await?;
-            c
-        }
-        ConflictResolution::CoSellAllowed => {
-            let c = close(
-                &txn,
-                principal,
-                &conflict,
-                Some(ConflictResolution::CoSellAllowed),
-                None,
-                &reason,
-            )
-            .await?;
-            if open_for(&txn, held.id).await?.is_empty() {
-                lifecycle::approve_in(&txn, principal, &held, approval(true), false).await?;
-            }
-            c
-        }
-        ConflictResolution::WinnerChosen => {
-            let winner = input.winner_registration_id.as_ref().ok_or_else(|| {
-                AppError::bad_field(
-                    "winnerRegistrationId",
-                    "WINNER_CHOSEN needs winnerRegistrationId",
-                )
-            })?;
-            let winner = ids::decode_as(winner, Kind::Registration)?;
-            if winner == held.id {
-                let c = close(
-                    &txn,
-                    principal,
-                    &conflict,
-                    Some(ConflictResolution::WinnerChosen),
-                    Some(winner),
-                    &reason,
-                )
-                .await?;
-                if let Some(o) = &other {
-                    if matches!(
-                        o.status,
-                        RegistrationStatus::Submitted | RegistrationStatus::UnderReview
-                    ) {
-                        lifecycle::reject_in(&txn, principal, o, reason.clone()).await?;
-                    } else if o.status == RegistrationStatus::Approved
-                        && o.partner_id != held.partner_id
-                    {
-                        return Err(AppError::Conflict(
-                            "the other registration is already APPROVED: choose it as the winner, allow co-selling, or reject".into(),
-                        ));
-                    }
-                }
-                if open_for(&txn, held.id).await?.is_empty() {
-                    lifecycle::approve_in(&txn, principal, &held, approval(false), false).await?;
-                }
-                c
-            } else if Some(winner) == conflict.other_registration_id {
-                let c = close(
-                    &txn,
-                    principal,
-                    &conflict,
-                    Some(ConflictResolution::WinnerChosen),
-                    Some(winner),
-                    &reason,
-                )
-                .await?;
-                lifecycle::reject_in(&txn, principal, &held, reason.clone()).await?;
-                if let Some(o) = other.filter(|o| {
-                    matches!(
-                        o.status,
-                        RegistrationStatus::Submitted | RegistrationStatus::UnderReview
-                    )
-                }) {
-                    if open_for(&txn, o.id).await?.is_empty() {
-                        let a = Approval {
-                            link: None,
-                            create: true,
-                            reason: Some(reason.clone()),
-                            co_sell: false,
-                        };
-                        lifecycle::approve_in(&txn, principal, &o, a, false).await?;
-                    }
-                }
-                c
-            } else {
-                return Err(AppError::bad_field(
-                    "winnerRegistrationId",
-                    "the winner must be one of the conflict's registrations",
-                ));
-            }
-        }
+    let winner = match &input.winner_registration_id {
+        Some(w) => Some(ids::decode_as(w, Kind::Registration)?),
+        None => None,
     };
+    let state = |r: &registration::Model| ClaimState {
+        id: r.id,
+        partner_id: r.partner_id,
+        status: r.status,
+    };
+    let decided = plan(
+        input.resolution,
+        winner,
+        &state(&held),
+        other.as_ref().map(state).as_ref(),
+    )?;
+    let resolved = close(
+        &txn,
+        principal,
+        &conflict,
+        Some(input.resolution),
+        decided.winner,
+        &reason,
+    )
+    .await?;
+    for step in decided.steps {
+        let (side, approve) = match step {
+            Step::Reject(side) => (side, None),
+            Step::Approve { side, co_sell } => (side, Some(co_sell)),
+        };
+        let claim = match side {
+            Side::Held => &held,
+            // The plan names the other claim only when there is one.
+            Side::Other => other.as_ref().ok_or(AppError::NotFound("Registration"))?,
+        };
+        match approve {
+            None => {
+                lifecycle::reject_in(&txn, principal, claim, reason.clone()).await?;
+            }
+            // Another open conflict may still hold the claim: it stays in review until that
+            // one is resolved too.
+            Some(_) if !open_for(&txn, claim.id).await?.is_empty() => {}
+            Some(co_sell) => {
+                let a = match side {
+                    Side::Held => approval(co_sell),
+                    Side::Other => Approval {
+                        link: None,
+                        create: true,
+                        reason: Some(reason.clone()),
+                        co_sell,
+                    },
+                };
+                lifecycle::approve_in(&txn, principal, claim, a, false).await?;
+            }
+        }
+    }
     txn.commit().await?;
     Ok(resolved)
 }

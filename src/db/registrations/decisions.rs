@@ -11,7 +11,8 @@ use sea_orm::{
 
 use super::conflicts;
 use super::lifecycle::{changes, check_version, load_for_write, lock_deal, step};
-use crate::auth::{Principal, Resource};
+use crate::auth::Principal;
+use crate::auth::{can, Grant};
 use crate::db::{accounts, opportunities, rules};
 use crate::domain::registration::{transition as lifecycle, Action};
 use crate::domain::text;
@@ -29,7 +30,7 @@ pub struct Approval {
 }
 
 /// Approves `reg`, linking or creating its opportunity and starting its protection window.
-pub async fn approve_in(
+pub(in crate::db) async fn approve_in(
     txn: &DatabaseTransaction,
     actor: &Principal,
     reg: &Model,
@@ -169,10 +170,10 @@ pub struct ApproveRegistrationInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn approve(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     input: ApproveRegistrationInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let link = match &input.opportunity_id {
         Some(o) => Some(ids::decode_as(o, Kind::Opportunity).map_err(|_| {
             AppError::bad_field("opportunityId", "opportunityId names no opportunity")
@@ -206,7 +207,7 @@ pub struct RegistrationDecisionInput {
     pub reason: Option<String>,
 }
 
-pub async fn reject_in(
+pub(in crate::db) async fn reject_in(
     txn: &DatabaseTransaction,
     actor: &Principal,
     reg: &Model,
@@ -230,10 +231,10 @@ pub async fn reject_in(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reject(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     input: RegistrationDecisionInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;
@@ -247,11 +248,11 @@ pub async fn reject(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_review(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     id: &ID,
     expected_version: i32,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, id).await?;
     check_version(&reg, expected_version)?;
@@ -263,10 +264,10 @@ pub async fn start_review(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_info(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     input: RegistrationDecisionInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let question = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;
@@ -289,10 +290,10 @@ pub async fn request_info(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: RegistrationDecisionInput,
 ) -> AppResult<Model> {
-    principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
     let reason = text::optional("reason", input.reason.as_deref(), 2000)?;
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;

@@ -10,9 +10,10 @@ use entity::registration_transition as transition;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
 };
-use serde_json::json;
 
+use crate::auth::scope::Audience;
 use crate::auth::Principal;
+use crate::db::events::payload::{self, RegistrationSnapshot};
 use crate::db::events::{self, NewEvent};
 use crate::domain::registration::{transition as lifecycle, Action};
 use crate::error::{AppError, AppResult};
@@ -22,18 +23,8 @@ pub const POLICY: &str = "policy:auto-approval";
 pub const DETECTOR: &str = "system:conflict-detection";
 pub const EXPIRY: &str = "system:protection-expiry";
 
-pub fn audience(reg: &Model) -> Vec<String> {
-    vec!["vendor".into(), format!("partner:{}", reg.partner_id)]
-}
-
-/// What events say about a registration (never its private notes).
-pub fn snapshot(m: &Model) -> serde_json::Value {
-    json!({
-        "id": ids::encode(Kind::Registration, m.id), "partnerId": ids::encode(Kind::Partner, m.partner_id),
-        "opportunityId": m.opportunity_id.map(|o| ids::encode(Kind::Opportunity, o)),
-        "accountDomain": m.account_domain, "role": m.role, "status": m.status, "version": m.version,
-        "protectionExpiresAt": m.protection_expires_at,
-    })
+pub fn audience(reg: &Model) -> Vec<Audience> {
+    vec![Audience::Vendor, Audience::Partner(reg.partner_id)]
 }
 
 /// Serialises claims on one customer: concurrent submissions and decisions for the same
@@ -52,7 +43,7 @@ pub async fn lock_deal(txn: &DatabaseTransaction, domain: &str) -> AppResult<()>
 }
 
 /// Applies `action` to `reg` as `actor`, with `changes` written alongside the new status.
-pub async fn step(
+pub(in crate::db) async fn step(
     txn: &DatabaseTransaction,
     actor: &Principal,
     reg: &Model,
@@ -97,12 +88,18 @@ pub async fn step(
     events::append(
         txn,
         actor,
-        NewEvent {
-            topic: events::Topic::Registration(from),
-            audience: audience(&after),
-            subject_id: ids::encode(Kind::Registration, reg.id),
-            payload: json!({ "from": reg.status, "to": from, "path": path, "reason": reason, "registration": snapshot(&after) }),
-        },
+        NewEvent::new(
+            events::Topic::Registration(from),
+            audience(&after),
+            ids::encode(Kind::Registration, reg.id),
+            &payload::RegistrationTransition {
+                from: reg.status,
+                to: from,
+                path: path.clone(),
+                reason: reason.clone(),
+                registration: RegistrationSnapshot::of(&after),
+            },
+        ),
     )
     .await?;
     Ok(after)
@@ -134,7 +131,7 @@ pub(super) fn check_version(reg: &Model, expected: i32) -> AppResult<()> {
 
 /// Moves the APPROVED registrations of an opportunity that just closed to WON or LOST, in the
 /// stage change's transaction.
-pub async fn close_claims(
+pub(in crate::db) async fn close_claims(
     txn: &DatabaseTransaction,
     actor: &Principal,
     opportunity_id: i64,
@@ -167,25 +164,25 @@ pub async fn close_claims(
 pub async fn deal_audience<C: ConnectionTrait>(
     conn: &C,
     opportunity_id: i64,
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<Audience>> {
     let partners: Vec<i64> = Entity::find()
         .select_only()
         .column(Column::PartnerId)
         .distinct()
         .filter(Column::OpportunityId.eq(opportunity_id))
-        .filter(Column::Status.is_in(super::SEES_DEAL))
+        .filter(crate::auth::scope::deal_claims())
         .into_tuple()
         .all(conn)
         .await?;
-    let mut out = vec!["vendor".to_string()];
-    out.extend(partners.into_iter().map(|p| format!("partner:{p}")));
+    let mut out = vec![Audience::Vendor];
+    out.extend(partners.into_iter().map(Audience::Partner));
     Ok(out)
 }
 
 pub use super::bulk::{bulk, BulkDecision, BulkItemInput, BulkItemResult};
 pub use super::decisions::{
-    approve, approve_in, reject, reject_in, request_info, start_review, withdraw, Approval,
-    ApproveRegistrationInput, RegistrationDecisionInput,
+    approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistrationInput,
+    RegistrationDecisionInput,
 };
 pub use super::protection::{
     expire_due, extend_protection, request_extension, ProtectionExtensionInput,
@@ -194,3 +191,5 @@ pub use super::submission::{
     answer_info, create_draft, submit, update_draft, AnswerInfoRequestInput,
     RegistrationDraftInput, SubmitRegistrationInput, UpdateRegistrationDraftInput,
 };
+
+pub(in crate::db) use super::decisions::{approve_in, reject_in};

@@ -16,57 +16,28 @@ use chrono::{Duration, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
 use entity::registration::{Column, Entity, Model};
 use entity::registration_transition as transition;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Select,
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::scope;
+use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
 
 /// The registrations `principal` may see: all for the vendor, its own for a partner.
 pub fn scope(principal: &Principal) -> Condition {
-    if !principal.may_read(Resource::Registrations) {
-        return super::nothing();
-    }
-    match principal.party {
-        Party::Vendor => Condition::all(),
-        Party::Partner(id) => Condition::all().add(Column::PartnerId.eq(id)),
-    }
+    scope::condition::<scope::Registrations>(principal)
 }
 
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
-/// Statuses in which a partner's registration lets it see the opportunity's shared state: a
-/// claim it sent (open or decided in its favour), never a draft it has not sent, nor one
-/// withdrawn or rejected. A draft can only name a deal the partner already sees through such a
-/// claim, and it does not keep the deal in sight once that claim ends.
-pub const SEES_DEAL: [RegistrationStatus; 7] = [
-    RegistrationStatus::Submitted,
-    RegistrationStatus::UnderReview,
-    RegistrationStatus::NeedsInfo,
-    RegistrationStatus::Approved,
-    RegistrationStatus::Won,
-    RegistrationStatus::Lost,
-    RegistrationStatus::Expired,
-];
-
-/// Opportunity ids a partner is on: the subquery that scopes opportunities for partners.
-pub fn deals_of_partner(partner_id: i64) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(Column::OpportunityId)
-        .from(Entity)
-        .and_where(Expr::col(Column::PartnerId).eq(partner_id))
-        .and_where(Expr::col(Column::OpportunityId).is_not_null())
-        .and_where(Expr::col(Column::Status).is_in(SEES_DEAL))
-        .to_owned()
-}
+pub use crate::auth::scope::{deals_of_partner, SEES_DEAL};
 
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {

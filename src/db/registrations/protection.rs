@@ -9,10 +9,11 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde_json::json;
 
-use super::lifecycle::{audience, changes, check_version, load_for_write, snapshot, step, EXPIRY};
-use crate::auth::{Principal, Resource};
+use super::lifecycle::{audience, changes, check_version, load_for_write, step, EXPIRY};
+use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload::{self, ProtectionTerms, RegistrationSnapshot};
 use crate::db::events::{self, NewEvent};
 use crate::domain::registration::Action;
 use crate::domain::text;
@@ -47,7 +48,7 @@ async fn update_approved(
     reg: &Model,
     topic: events::Topic,
     c: ActiveModel,
-    payload: serde_json::Value,
+    terms: ProtectionTerms,
 ) -> AppResult<Model> {
     if reg.status != RegistrationStatus::Approved {
         return Err(AppError::Conflict(format!(
@@ -70,12 +71,15 @@ async fn update_approved(
     events::append(
         txn,
         actor,
-        NewEvent {
+        NewEvent::new(
             topic,
-            audience: audience(&after),
-            subject_id: ids::encode(Kind::Registration, reg.id),
-            payload: json!({ "change": payload, "registration": snapshot(&after) }),
-        },
+            audience(&after),
+            ids::encode(Kind::Registration, reg.id),
+            &payload::ProtectionChange {
+                change: terms,
+                registration: RegistrationSnapshot::of(&after),
+            },
+        ),
     )
     .await?;
     Ok(after)
@@ -84,10 +88,10 @@ async fn update_approved(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_extension(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: ProtectionExtensionInput,
 ) -> AppResult<Model> {
-    principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
     let days = extension_days(input.days)?;
     let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
     let txn = crate::db::begin_write(db).await?;
@@ -102,7 +106,11 @@ pub async fn request_extension(
         &reg,
         events::Topic::RegistrationExtensionRequested,
         c,
-        json!({ "days": days, "reason": reason }),
+        ProtectionTerms {
+            days,
+            until: None,
+            reason: Some(reason),
+        },
     )
     .await?;
     txn.commit().await?;
@@ -112,10 +120,10 @@ pub async fn request_extension(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn extend_protection(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::DecideRegistrations>,
     input: ProtectionExtensionInput,
 ) -> AppResult<Model> {
-    principal.require(crate::auth::VendorWrite::DecideRegistrations)?;
+    let principal = grant.principal();
     let days = extension_days(input.days)?;
     let reason = text::optional("reason", input.reason.as_deref(), 2000)?;
     let txn = crate::db::begin_write(db).await?;
@@ -136,7 +144,11 @@ pub async fn extend_protection(
         &reg,
         events::Topic::RegistrationProtectionExtended,
         c,
-        json!({ "days": days, "until": until, "reason": reason }),
+        ProtectionTerms {
+            days,
+            until: Some(until),
+            reason,
+        },
     )
     .await?;
     txn.commit().await?;

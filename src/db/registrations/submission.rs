@@ -10,14 +10,15 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, Set,
 };
-use serde_json::json;
 
 use super::conflicts;
 use super::decisions::{approve_in, Approval};
 use super::lifecycle::{
-    audience, changes, check_version, load_for_write, lock_deal, snapshot, step, DETECTOR, POLICY,
+    audience, changes, check_version, load_for_write, lock_deal, step, DETECTOR, POLICY,
 };
-use crate::auth::{Principal, Resource};
+use crate::auth::Principal;
+use crate::auth::{can, Grant};
+use crate::db::events::payload::{self, RegistrationSnapshot};
 use crate::db::events::{self, NewEvent};
 use crate::db::{opportunities, rules};
 use crate::domain::registration::{auto_approves, Action};
@@ -144,10 +145,11 @@ fn apply_draft(m: &mut ActiveModel, d: Draft) {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_draft(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: RegistrationDraftInput,
 ) -> AppResult<Model> {
-    let partner_id = principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
+    let partner_id = grant.partner_id();
     let txn = crate::db::begin_write(db).await?;
     let draft = check_draft(&txn, principal, input).await?;
     let reg = insert_draft(&txn, principal, partner_id, draft, None).await?;
@@ -196,12 +198,14 @@ async fn insert_draft(
     events::append(
         txn,
         principal,
-        NewEvent {
-            topic: events::Topic::Registration(RegistrationStatus::Draft),
-            audience: audience(&reg),
-            subject_id: ids::encode(Kind::Registration, reg.id),
-            payload: json!({ "registration": snapshot(&reg) }),
-        },
+        NewEvent::new(
+            events::Topic::Registration(RegistrationStatus::Draft),
+            audience(&reg),
+            ids::encode(Kind::Registration, reg.id),
+            &payload::RegistrationDrafted {
+                registration: RegistrationSnapshot::of(&reg),
+            },
+        ),
     )
     .await?;
     Ok(reg)
@@ -221,10 +225,10 @@ pub struct UpdateRegistrationDraftInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_draft(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: UpdateRegistrationDraftInput,
 ) -> AppResult<Model> {
-    principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
     let reg = load_for_write(&txn, principal, &input.id).await?;
     check_version(&reg, input.expected_version)?;
@@ -272,10 +276,11 @@ pub struct SubmitRegistrationInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn submit(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: SubmitRegistrationInput,
 ) -> AppResult<Model> {
-    let partner_id = principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
+    let partner_id = grant.partner_id();
     let key = text::optional("idempotencyKey", input.idempotency_key.as_deref(), 200)?;
     let key = key.map(|k| (k, fingerprint(&input)));
     if let Some((k, print)) = &key {
@@ -460,10 +465,10 @@ pub struct AnswerInfoRequestInput {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn answer_info(
     db: &DatabaseConnection,
-    principal: &Principal,
+    grant: &Grant<can::ClaimDeals>,
     input: AnswerInfoRequestInput,
 ) -> AppResult<Model> {
-    principal.require_partner_write(Resource::Registrations)?;
+    let principal = grant.principal();
     let answer = text::required("answer", &input.answer, 4000)?;
     let mut c = changes();
     if let Some(j) = &input.justification {

@@ -9,7 +9,6 @@ pub mod protocol;
 mod slots;
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -19,14 +18,15 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::Extension;
 use futures_util::stream::SplitSink;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
 use self::protocol::{close, Incoming, Operation, Proto};
-use super::prepare::prepare;
+use super::execute::{self, Outcome};
+use super::prepare::{prepare, Prepared};
 use super::response::{error, graphql_result};
 use super::RequestId;
 use crate::auth::Principal;
@@ -401,12 +401,12 @@ impl Connection {
         let prepared = prepare(
             &self.state,
             &principal,
-            op.query,
-            op.operation_name,
-            op.variables,
+            op.query.clone(),
+            op.operation_name.clone(),
+            op.variables.clone(),
             deadline,
         );
-        let (req, ty, _) = match prepared.await {
+        let first = match prepared.await {
             Ok(ready) => ready,
             Err(refusal) => {
                 let errors = refusal["errors"].clone();
@@ -414,8 +414,11 @@ impl Connection {
             }
         };
         self.generation += 1;
-        let op = Op {
+        let run = Op {
             state: self.state.clone(),
+            principal,
+            operation: op,
+            deadline,
             proto: self.proto,
             id: id.clone(),
             request_id: format!("{}/{id}", self.request_id),
@@ -424,8 +427,8 @@ impl Connection {
         };
         let (done, generation) = (self.done.clone(), self.generation);
         let task = tokio::spawn(async move {
-            let id = op.id.clone();
-            op.run(req, ty).await;
+            let id = run.id.clone();
+            run.run(first).await;
             let _ = done.send((id, generation));
         });
         self.operations.insert(id, (generation, task));
@@ -463,6 +466,9 @@ async fn until_true(rx: &mut watch::Receiver<bool>) {
 /// One running operation of a connection.
 struct Op {
     state: AppState,
+    principal: Principal,
+    operation: Operation,
+    deadline: Instant,
     proto: Proto,
     id: String,
     request_id: String,
@@ -484,44 +490,37 @@ impl Op {
         }
     }
 
-    async fn run(self, req: async_graphql::Request, ty: Option<OperationType>) {
+    async fn run(self, first: Prepared) {
         let metrics = &self.state.metrics;
-        if ty == Some(OperationType::Subscription) {
-            let mut stream = self.state.schema.execute_stream(req);
-            let mut first = true;
+        if first.ty == Some(OperationType::Subscription) {
+            let mut stream = self.state.schema.execute_stream(first.request);
+            let mut start = true;
             while let Some(resp) = stream.next().await {
                 let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
-                if first && request_error {
+                if start && request_error {
                     let errors = json["errors"].clone();
                     self.send(protocol::refused(&self.id, errors)).await;
                     return;
                 }
-                first = false;
+                start = false;
                 if !self.send(protocol::next(self.proto, &self.id, json)).await {
                     return;
                 }
             }
         } else {
-            let exec = AssertUnwindSafe(self.state.schema.execute(req)).catch_unwind();
-            let json = match tokio::time::timeout(self.state.limits.request_timeout(), exec).await {
-                Ok(Ok(resp)) => {
-                    let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
-                    if request_error {
-                        let errors = json["errors"].clone();
-                        self.send(protocol::refused(&self.id, errors)).await;
-                        return;
-                    }
-                    json
+            let (state, principal, rid) = (&self.state, &self.principal, &self.request_id);
+            let outcome =
+                execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
+            let json = match outcome {
+                Outcome::Ran {
+                    json,
+                    request_error: true,
+                } => {
+                    let errors = json["errors"].clone();
+                    self.send(protocol::refused(&self.id, errors)).await;
+                    return;
                 }
-                Ok(Err(_panic)) => {
-                    tracing::error!("a resolver panicked");
-                    metrics.error(code::INTERNAL);
-                    json!({ "errors": [error(code::INTERNAL, crate::error::INTERNAL_MESSAGE)] })
-                }
-                Err(_) => {
-                    metrics.error(code::TIMEOUT);
-                    json!({ "errors": [error(code::TIMEOUT, format!("the operation took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole", self.state.limits.request_timeout_ms))] })
-                }
+                other => other.into_json(),
             };
             if !self.send(protocol::next(self.proto, &self.id, json)).await {
                 return;

@@ -63,13 +63,7 @@ pub enum Incoming {
     Terminate,
 }
 
-/// The operation of a `subscribe` (`start`) message.
-#[derive(Debug)]
-pub struct Operation {
-    pub query: String,
-    pub operation_name: Option<String>,
-    pub variables: Map<String, Value>,
-}
+pub use crate::http::execute::Operation;
 
 /// Reads one text frame; the error is the close reason for 4400.
 pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {

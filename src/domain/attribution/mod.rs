@@ -4,6 +4,10 @@
 
 use crate::error::{AppError, AppResult};
 
+mod split;
+
+pub use split::{engagement_weight, split, Deal, Line, ManualShare, PartyOnDeal, Terms};
+
 pub const WHOLE: u32 = 10_000;
 
 /// Largest-remainder apportionment of `total` units in proportion to `weights`. The result

@@ -5,6 +5,8 @@ use entity::enums::{PartnerTier, RegistrationStatus as S};
 
 use crate::error::{AppError, AppResult};
 
+pub mod conflicts;
+
 /// What someone asks to do to a registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -7,83 +7,40 @@ use entity::event;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::Value;
 
+use crate::auth::scope::{Audience, Events};
 use crate::auth::Principal;
 
-/// Every topic the outbox carries, by one name each: writers name a variant, and subscription
-/// filters read the same spelling back from [`Topic::name`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Topic {
-    PartnerCreated,
-    PartnerUpdated,
-    AccountCreated,
-    AccountUpdated,
-    OpportunityCreated,
-    OpportunityUpdated,
-    OpportunityStageChanged,
-    /// A registration reached this status (`registration.draft`, `registration.approved`, ...).
-    Registration(entity::enums::RegistrationStatus),
-    RegistrationExtensionRequested,
-    RegistrationProtectionExtended,
-    ConflictRaised,
-    ConflictResolved,
-    ContactCreated,
-    ContactUpdated,
-    ContactShared,
-    ContactLinked,
-    /// A contact's reachability changed (`contact.left_company`, `contact.active`, ...).
-    Contact(entity::enums::ContactStatus),
-    EngagementRecorded,
-    ThreadingRiskRaised,
-    AttributionFinalized,
-    AttributionCorrected,
-    CollaborationRuleUpdated,
-}
+pub mod payload;
+mod topic;
 
-impl Topic {
-    /// The topic as events carry it, e.g. `registration.approved`.
-    pub fn name(self) -> String {
-        use entity::enums::ContactStatus;
-        let fixed = match self {
-            Self::PartnerCreated => "partner.created",
-            Self::PartnerUpdated => "partner.updated",
-            Self::AccountCreated => "account.created",
-            Self::AccountUpdated => "account.updated",
-            Self::OpportunityCreated => "opportunity.created",
-            Self::OpportunityUpdated => "opportunity.updated",
-            Self::OpportunityStageChanged => "opportunity.stage_changed",
-            Self::Registration(status) => {
-                return format!("registration.{}", status.as_str().to_lowercase())
-            }
-            Self::RegistrationExtensionRequested => "registration.extension_requested",
-            Self::RegistrationProtectionExtended => "registration.protection_extended",
-            Self::ConflictRaised => "conflict.raised",
-            Self::ConflictResolved => "conflict.resolved",
-            Self::ContactCreated => "contact.created",
-            Self::ContactUpdated => "contact.updated",
-            Self::ContactShared => "contact.shared",
-            Self::ContactLinked => "contact.linked",
-            Self::Contact(ContactStatus::LeftCompany) => "contact.left_company",
-            Self::Contact(ContactStatus::RoleChanged) => "contact.role_changed",
-            Self::Contact(ContactStatus::Unresponsive) => "contact.unresponsive",
-            Self::Contact(ContactStatus::Active) => "contact.active",
-            Self::EngagementRecorded => "engagement.recorded",
-            Self::ThreadingRiskRaised => "threading.risk_raised",
-            Self::AttributionFinalized => "attribution.finalized",
-            Self::AttributionCorrected => "attribution.corrected",
-            Self::CollaborationRuleUpdated => "collaboration_rule.updated",
-        };
-        fixed.to_string()
-    }
-}
+pub use payload::Payload;
+pub use topic::Topic;
 
 /// One event to append.
 pub struct NewEvent {
     pub topic: Topic,
-    /// Audience tags: `vendor` and `partner:<id>`.
-    pub audience: Vec<String>,
+    /// Who hears of it.
+    pub audience: Vec<Audience>,
     /// Global id of the object the event is about.
     pub subject_id: String,
-    pub payload: Value,
+    /// Only ever made from a [`Payload`] type (see [`NewEvent::new`]).
+    payload: Value,
+}
+
+impl NewEvent {
+    pub fn new(
+        topic: Topic,
+        audience: Vec<Audience>,
+        subject_id: String,
+        payload: &impl Payload,
+    ) -> Self {
+        Self {
+            topic,
+            audience,
+            subject_id,
+            payload: payload.to_json(),
+        }
+    }
 }
 
 /// The advisory lock that makes outbox relays take turns on PostgreSQL. Writers never take it.
@@ -107,7 +64,7 @@ const RELAY_BATCH: u64 = 1_000;
 /// only for their own short transaction, so each relay's ids are all larger than the previous
 /// relay's and become visible together at its commit: the order readers need, while writers
 /// run in parallel and take no program-wide lock at all.
-pub async fn append<C: ConnectionTrait>(
+pub(crate) async fn append<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
     ev: NewEvent,
@@ -116,7 +73,7 @@ pub async fn append<C: ConnectionTrait>(
 }
 
 /// Appends several events of one change in one statement, in the order given.
-pub async fn append_all<C: ConnectionTrait>(
+pub(crate) async fn append_all<C: ConnectionTrait>(
     conn: &C,
     actor: &Principal,
     evs: Vec<NewEvent>,
@@ -146,7 +103,7 @@ pub async fn append_all<C: ConnectionTrait>(
             ));
             values.extend([
                 ev.topic.name().into(),
-                Value::from(ev.audience).into(),
+                tags(&ev.audience).into(),
                 ev.subject_id.into(),
                 actor.subject.clone().into(),
                 ev.payload.into(),
@@ -174,10 +131,10 @@ async fn append_sqlite<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let mut audiences = Vec::new();
     for ev in evs {
-        let tags = ev.audience.clone();
+        let heard: Vec<String> = ev.audience.iter().map(|a| a.tag()).collect();
         let row = event::Entity::insert(event::ActiveModel {
-            topic: Set(ev.topic.name()),
-            audience: Set(Value::from(ev.audience)),
+            topic: Set(ev.topic.name().to_string()),
+            audience: Set(tags(&ev.audience)),
             subject_id: Set(ev.subject_id),
             actor: Set(actor.subject.clone()),
             payload: Set(ev.payload),
@@ -186,7 +143,7 @@ async fn append_sqlite<C: ConnectionTrait>(
         })
         .exec(conn)
         .await?;
-        audiences.extend(tags.into_iter().map(|t| (t, row.last_insert_id)));
+        audiences.extend(heard.into_iter().map(|t| (t, row.last_insert_id)));
     }
     insert_audiences(conn, audiences).await
 }
@@ -267,9 +224,14 @@ pub async fn relay(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
     }
 }
 
+/// The audience as stored on the event row: the parties' tags.
+fn tags(audience: &[Audience]) -> Value {
+    Value::from(audience.iter().map(|a| a.tag()).collect::<Vec<_>>())
+}
+
 /// The audience of a change only the vendor hears of.
-pub fn vendor_only() -> Vec<String> {
-    vec!["vendor".to_string()]
+pub fn vendor_only() -> Vec<Audience> {
+    vec![Audience::Vendor]
 }
 
 /// Whether `principal`'s party is in the audience of `ev`: its tag (`vendor`, `partner:<id>`)
@@ -278,10 +240,7 @@ pub fn vendor_only() -> Vec<String> {
 /// The same rule as the SQL scope of [`visible_after`], for events that arrive live rather
 /// than from a query.
 pub fn audience_includes(principal: &Principal, ev: &event::Model) -> bool {
-    let tag = principal.audience_tag();
-    ev.audience
-        .as_array()
-        .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
+    Events::admits(Audience::of(principal), ev)
 }
 
 /// The highest outbox id (0 when empty).
@@ -409,15 +368,12 @@ pub async fn visible_after_unchecked(
     after: i64,
     limit: u64,
 ) -> crate::error::AppResult<Vec<event::Model>> {
-    use sea_orm::sea_query::{Alias, Order, Query};
+    use sea_orm::sea_query::{Alias, Order};
     use sea_orm::sea_query::{Expr, ExprTrait};
     use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     // The reader's events through the (party, event id) index: nothing of other parties' events
     // is read, however many there are.
-    let heard = Query::select()
-        .column(Alias::new("event_id"))
-        .from(Alias::new("event_audiences"))
-        .and_where(Expr::col(Alias::new("party")).eq(principal.audience_tag()))
+    let heard = Events::heard_by(Audience::of(principal))
         .and_where(Expr::col(Alias::new("event_id")).gt(after))
         .order_by(Alias::new("event_id"), Order::Asc)
         .limit(limit)

@@ -1,0 +1,141 @@
+//! Running one query or mutation, over HTTP and WebSocket alike: the deadline, a resolver's
+//! panic, and the write that gave way to a concurrent one and runs again. Subscriptions stream
+//! instead (`ws`); everything before execution is in `prepare`.
+
+use std::panic::AssertUnwindSafe;
+
+use async_graphql::parser::types::OperationType;
+use futures_util::FutureExt;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use super::prepare::{prepare, Prepared};
+use super::response::{self, error};
+use crate::auth::Principal;
+use crate::error::code;
+use crate::AppState;
+
+/// One operation as the client sent it, kept so that a write can be prepared again.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Map<String, Value>,
+}
+
+/// How a query or mutation ended.
+pub enum Outcome {
+    /// It ran: the response, and whether it failed before execution (validation), which a
+    /// transport may answer differently from a result with field errors.
+    Ran { json: Value, request_error: bool },
+    /// A resolver panicked: the response says INTERNAL and names the request id.
+    Panicked(Value),
+    /// The deadline passed: the response says TIMEOUT. A write it had started commits or rolls
+    /// back as a whole in its own task.
+    TimedOut(Value),
+}
+
+impl Outcome {
+    /// The response body.
+    pub fn into_json(self) -> Value {
+        match self {
+            Self::Ran { json, .. } | Self::Panicked(json) | Self::TimedOut(json) => json,
+        }
+    }
+
+    fn has_code(&self, code: &str) -> bool {
+        let json = match self {
+            Self::Ran { json, .. } | Self::Panicked(json) | Self::TimedOut(json) => json,
+        };
+        json["errors"]
+            .as_array()
+            .is_some_and(|es| es.iter().any(|e| e["extensions"]["code"] == code))
+    }
+}
+
+/// Times a write that collided with a concurrent one is run again.
+const WRITE_RETRIES: u32 = 3;
+
+/// Runs the prepared `first` (made from `op`) within `deadline`.
+///
+/// A mutation of one root field whose transaction gave way to a concurrent one (a deadlock, a
+/// serialisation failure) wrote nothing at all, so it runs again, at most [`WRITE_RETRIES`]
+/// times after a short random pause, within the same deadline. With more root fields an
+/// earlier one may have committed: the client sees WRITE_CONFLICT.
+pub async fn run(
+    state: &AppState,
+    principal: &Principal,
+    request_id: &str,
+    op: &Operation,
+    first: Prepared,
+    deadline: Instant,
+) -> Outcome {
+    let retryable = first.ty == Some(OperationType::Mutation) && first.one_field;
+    let mut outcome = once(state, request_id, first.request, deadline).await;
+    let mut attempt = 0;
+    while retryable && attempt < WRITE_RETRIES && outcome.has_code(code::WRITE_CONFLICT) {
+        attempt += 1;
+        tracing::info!(attempt, "a write collided with another; running it again");
+        let pause = 5 + uuid::Uuid::new_v4().as_u128() % 20;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            pause as u64 * attempt as u64,
+        ))
+        .await;
+        let again = prepare(
+            state,
+            principal,
+            op.query.clone(),
+            op.operation_name.clone(),
+            op.variables.clone(),
+            deadline,
+        );
+        outcome = match again.await {
+            Ok(p) => once(state, request_id, p.request, deadline).await,
+            Err(refusal) => Outcome::Ran {
+                json: refusal,
+                request_error: true,
+            },
+        };
+    }
+    outcome
+}
+
+/// Runs one request within `deadline`, turning a panic or the deadline into its response.
+async fn once(
+    state: &AppState,
+    request_id: &str,
+    req: async_graphql::Request,
+    deadline: Instant,
+) -> Outcome {
+    let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
+    match tokio::time::timeout_at(deadline, exec).await {
+        Ok(Ok(resp)) => {
+            let (json, request_error) = response::graphql_result(resp, request_id, &state.metrics);
+            Outcome::Ran {
+                json,
+                request_error,
+            }
+        }
+        Ok(Err(_panic)) => {
+            tracing::error!("a resolver panicked");
+            state.metrics.error(code::INTERNAL);
+            let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
+            e["extensions"]["requestId"] = Value::String(request_id.to_string());
+            Outcome::Panicked(serde_json::json!({ "errors": [e] }))
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = state.limits.request_timeout_ms,
+                "request timed out"
+            );
+            Outcome::TimedOut(timeout_json(state))
+        }
+    }
+}
+
+/// The response of an operation abandoned at its deadline.
+pub fn timeout_json(state: &AppState) -> Value {
+    state.metrics.error(code::TIMEOUT);
+    let msg = format!("the operation took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
+    serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] })
+}
