@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::enums::RegistrationRole;
 use entity::{
     account, conflict, contact, engagement, opportunity, partner, registration,
@@ -21,49 +21,108 @@ pub struct Scoped {
     principal: Principal,
 }
 
+/// A loader whose rows stay for the rest of the request: a page's children are loaded once,
+/// ahead of their resolvers (see `prefetch`), and each resolver then reads them from here.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
 pub struct Loaders {
-    pub partners: DataLoader<PartnerLoader>,
-    pub accounts: DataLoader<AccountLoader>,
-    pub opportunities: DataLoader<OpportunityLoader>,
-    pub stage_history: DataLoader<StageHistoryLoader>,
-    pub registrations: DataLoader<RegistrationLoader>,
-    pub registration_history: DataLoader<RegistrationHistoryLoader>,
-    pub registration_conflicts: DataLoader<RegistrationConflictsLoader>,
-    pub opportunity_registrations: DataLoader<OpportunityRegistrationsLoader>,
-    pub roles_filled: DataLoader<RolesFilledLoader>,
-    pub contacts: DataLoader<ContactLoader>,
-    pub account_contacts: DataLoader<AccountContactsLoader>,
-    pub contact_engagements: DataLoader<ContactEngagementsLoader>,
-    pub threading: DataLoader<ThreadingLoader>,
-    pub attribution: DataLoader<AttributionLoader>,
+    pub partners: Cached<PartnerLoader>,
+    pub accounts: Cached<AccountLoader>,
+    pub opportunities: Cached<OpportunityLoader>,
+    pub stage_history: Cached<StageHistoryLoader>,
+    pub registrations: Cached<RegistrationLoader>,
+    pub registration_history: Cached<RegistrationHistoryLoader>,
+    pub registration_conflicts: Cached<RegistrationConflictsLoader>,
+    pub opportunity_registrations: Cached<OpportunityRegistrationsLoader>,
+    pub roles_filled: Cached<RolesFilledLoader>,
+    pub contacts: Cached<ContactLoader>,
+    pub account_contacts: Cached<AccountContactsLoader>,
+    pub contact_engagements: Cached<ContactEngagementsLoader>,
+    pub threading: Cached<ThreadingLoader>,
+    pub attribution: Cached<AttributionLoader>,
+    cached: bool,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, principal: &Principal, window: ThreadingWindow) -> Self {
+    /// Loaders for one request of `principal`. `cached`: rows stay for the whole request (a
+    /// query); a mutation reads every row afresh, since its own writes change them between
+    /// root fields.
+    pub fn new(
+        db: &DatabaseConnection,
+        principal: &Principal,
+        window: ThreadingWindow,
+        cached: bool,
+    ) -> Self {
         let s = || Scoped {
             db: db.clone(),
             principal: principal.clone(),
         };
+        fn dl<T: Loader<i64>>(loader: T, cached: bool) -> Cached<T> {
+            let dl = DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default());
+            dl.enable_all_cache(cached);
+            dl
+        }
         Self {
-            partners: DataLoader::new(PartnerLoader(s()), tokio::spawn),
-            accounts: DataLoader::new(AccountLoader(s()), tokio::spawn),
-            opportunities: DataLoader::new(OpportunityLoader(s()), tokio::spawn),
-            stage_history: DataLoader::new(StageHistoryLoader(s()), tokio::spawn),
-            registrations: DataLoader::new(RegistrationLoader(s()), tokio::spawn),
-            registration_history: DataLoader::new(RegistrationHistoryLoader(s()), tokio::spawn),
-            registration_conflicts: DataLoader::new(RegistrationConflictsLoader(s()), tokio::spawn),
-            opportunity_registrations: DataLoader::new(
-                OpportunityRegistrationsLoader(s()),
-                tokio::spawn,
-            ),
-            roles_filled: DataLoader::new(RolesFilledLoader(s()), tokio::spawn),
-            contacts: DataLoader::new(ContactLoader(s()), tokio::spawn),
-            account_contacts: DataLoader::new(AccountContactsLoader(s()), tokio::spawn),
-            contact_engagements: DataLoader::new(ContactEngagementsLoader(s()), tokio::spawn),
-            threading: DataLoader::new(ThreadingLoader(s(), window), tokio::spawn),
-            attribution: DataLoader::new(AttributionLoader(s()), tokio::spawn),
+            partners: dl(PartnerLoader(s()), cached),
+            accounts: dl(AccountLoader(s()), cached),
+            opportunities: dl(OpportunityLoader(s()), cached),
+            stage_history: dl(StageHistoryLoader(s()), cached),
+            registrations: dl(RegistrationLoader(s()), cached),
+            registration_history: dl(RegistrationHistoryLoader(s()), cached),
+            registration_conflicts: dl(RegistrationConflictsLoader(s()), cached),
+            opportunity_registrations: dl(OpportunityRegistrationsLoader(s()), cached),
+            roles_filled: dl(RolesFilledLoader(s()), cached),
+            contacts: dl(ContactLoader(s()), cached),
+            account_contacts: dl(AccountContactsLoader(s()), cached),
+            contact_engagements: dl(ContactEngagementsLoader(s()), cached),
+            threading: dl(ThreadingLoader(s(), window), cached),
+            attribution: dl(AttributionLoader(s()), cached),
+            cached,
         }
     }
+
+    /// Whether rows stay for the request, so that loading them ahead of their resolvers pays.
+    pub fn cached(&self) -> bool {
+        self.cached
+    }
+}
+
+/// Loads `keys` through `dl`'s loader in one statement now, with no batching delay, and keeps
+/// the rows for the resolvers that ask for them next. Returns what was found.
+pub async fn prime<T>(dl: &Cached<T>, keys: &[i64]) -> async_graphql::Result<HashMap<i64, T::Value>>
+where
+    T: Loader<i64, Error = async_graphql::Error>,
+{
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = dl.loader().load(&keys).await?;
+    dl.feed_many(found.clone()).await;
+    Ok(found)
+}
+
+/// [`prime`] for loaders of lists by parent: a parent with no rows keeps an empty list, so
+/// asking for it later reads nothing either.
+pub async fn prime_lists<T>(
+    dl: &Cached<T>,
+    keys: &[i64],
+) -> async_graphql::Result<HashMap<i64, T::Value>>
+where
+    T: Loader<i64, Error = async_graphql::Error>,
+    T::Value: Default,
+{
+    let mut found = prime(dl, keys).await?;
+    let missing: Vec<(i64, T::Value)> = keys
+        .iter()
+        .filter(|k| !found.contains_key(k))
+        .map(|k| (*k, T::Value::default()))
+        .collect();
+    dl.feed_many(missing.clone()).await;
+    found.extend(missing);
+    Ok(found)
 }
 
 macro_rules! scoped_loader {

@@ -8,6 +8,7 @@ pub mod connection;
 pub mod contact;
 pub mod events;
 pub mod loaders;
+pub mod prefetch;
 pub mod node;
 pub mod opportunity;
 pub mod partner;

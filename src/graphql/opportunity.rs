@@ -228,6 +228,10 @@ impl OpportunityQuery {
             page_limits(ctx),
         )
         .await?;
+        if let Some(sel) = super::prefetch::connection_nodes(ctx) {
+            let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
+            super::prefetch::opportunities(ctx, &rows, sel).await?;
+        }
         Ok(OpportunityConnection::new(page, TotalCount::of(db(ctx), q)))
     }
 

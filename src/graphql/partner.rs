@@ -136,8 +136,17 @@ impl PartnerMutation {
         #[graphql(desc = "What to change.")] input: UpdatePartnerInput,
     ) -> Result<PartnerPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
+        let hub = ctx
+            .data_unchecked::<std::sync::Arc<crate::realtime::Hub>>()
+            .clone();
+        let m = crate::graphql::write(ctx, async move {
+            let m = data::update(&db, &p, input).await?;
+            // A suspension holds on this instance from the moment it commits; other instances
+            // hear of it through its event.
+            hub.active_partners().forget(m.id);
+            Ok(m)
+        })
+        .await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 }

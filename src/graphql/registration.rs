@@ -259,6 +259,10 @@ async fn page_of(
         page_limits(ctx),
     )
     .await?;
+    if let Some(sel) = super::prefetch::connection_nodes(ctx) {
+        let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
+        super::prefetch::registrations(ctx, &rows, sel).await?;
+    }
     Ok(RegistrationConnection::new(
         page,
         TotalCount::of(db(ctx), q),

@@ -40,10 +40,15 @@ pub async fn verify_token(state: &AppState, token: &str) -> Result<(Principal, u
     let exp = claims.exp;
     let principal = principal_from_claims(claims).map_err(AppError::Unauthenticated)?;
     if let Some(id) = principal.partner_id() {
-        if !partners::is_active(&state.db, id).await? {
-            return Err(AppError::Unauthenticated(
-                "the token's partner is unknown or suspended".into(),
-            ));
+        let active = state.hub.active_partners();
+        if !active.is_known_active(id) {
+            let epoch = active.epoch();
+            if !partners::is_active(&state.db, id).await? {
+                return Err(AppError::Unauthenticated(
+                    "the token's partner is unknown or suspended".into(),
+                ));
+            }
+            active.remember(id, epoch);
         }
     }
     Ok((principal, exp))

@@ -129,6 +129,9 @@ pub async fn prepare(
             &state.db,
             principal,
             ThreadingWindow(state.program.threading_window_days as i64),
+            // Only a query reads one moment: a mutation changes rows between its root fields, a
+            // subscription reads each event's objects as they are then.
+            checked.ty == Some(OperationType::Query),
         ));
     req.set_parsed_query(checked.doc);
     if let Some(op) = operation_name {

@@ -13,6 +13,7 @@
 //! relay at a time and each relay takes every event committed before it. The timer's relay
 //! moves what an instance that went away had queued.
 
+pub mod active;
 pub mod feed;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +50,8 @@ pub struct Hub {
     /// The partner of every `partner.updated` event, for connections that must end at once
     /// when their partner is suspended (a partner's connections watch only this).
     partner_changes: broadcast::Sender<i64>,
+    /// Partners found active a moment ago (see `active`).
+    active_partners: active::ActivePartners,
     recent: std::sync::RwLock<Recent>,
     /// Events kept in `recent`.
     recent_capacity: usize,
@@ -78,6 +81,7 @@ impl Hub {
             db,
             live: broadcast::channel(broadcast.max(1)).0,
             partner_changes: broadcast::channel(256).0,
+            active_partners: Default::default(),
             recent_capacity: recent.max(1),
             recent: std::sync::RwLock::new(Recent {
                 events: Default::default(),
@@ -164,6 +168,11 @@ impl Hub {
 
     /// A receiver of the partner ids of `partner.updated` events from now on. One that lags
     /// behind has missed some: its owner re-checks its partner then.
+    /// The partners found active a moment ago, forgotten when they change.
+    pub fn active_partners(&self) -> &active::ActivePartners {
+        &self.active_partners
+    }
+
     pub fn partner_changes(&self) -> broadcast::Receiver<i64> {
         self.partner_changes.subscribe()
     }
@@ -261,6 +270,7 @@ impl Hub {
                         if let Ok(id) =
                             crate::ids::decode_as(&row.subject_id, crate::ids::Kind::Partner)
                         {
+                            self.active_partners.forget(id);
                             let _ = self.partner_changes.send(id);
                         }
                     }

@@ -7,6 +7,7 @@ mod conflicts;
 mod contacts;
 mod contention;
 mod corpus;
+mod dashboard;
 mod events;
 mod helpers;
 mod hostile;

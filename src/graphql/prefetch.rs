@@ -1,0 +1,131 @@
+//! A page's children loaded one level at a time, before their resolvers run.
+//!
+//! DataLoaders batch the keys that arrive within a short delay; on a busy machine the delay can
+//! end before every sibling has asked, and one batch becomes several. A connection resolver
+//! therefore looks ahead at what the query selects of its nodes and loads each kind of child
+//! for the whole page in one statement, then the children's children, and so on; each
+//! resolver afterwards finds its rows in the request's loaders. A request's statements then
+//! depend on its shape only, never on timing or on how many rows it returns.
+
+use async_graphql::{Context, Lookahead, Result};
+use entity::{opportunity, registration};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::loaders::{prime, prime_lists};
+use super::loaders;
+
+/// The look-ahead at a connection's nodes, through `nodes` and `edges { node }` alike.
+pub fn connection_nodes<'a>(ctx: &'a Context<'a>) -> Option<Lookahead<'a>> {
+    let l = ctx.look_ahead();
+    let mut fields = l.field("nodes").selection_fields();
+    fields.extend(l.field("edges").field("node").selection_fields());
+    Lookahead::try_from(&fields[..]).ok()
+}
+
+/// Loads what `sel` asks of `opps`: accounts, registrations (and what it asks of them),
+/// stage history, attribution, threading and the roles filled, one statement each.
+pub fn opportunities<'a: 'b, 'b>(
+    ctx: &'a Context<'a>,
+    opps: &'b [&'b opportunity::Model],
+    sel: Lookahead<'a>,
+) -> BoxFuture<'b, Result<()>> {
+    async move {
+        let l = loaders(ctx);
+        if opps.is_empty() || !l.cached() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = opps.iter().map(|o| o.id).collect();
+        let accounts: Vec<i64> = opps.iter().map(|o| o.account_id).collect();
+        let registrations = sel.field("registrations");
+        let account = async {
+            if sel.field("account").exists() {
+                prime(&l.accounts, &accounts).await?;
+            }
+            Ok::<_, async_graphql::Error>(())
+        };
+        let claims = async {
+            if registrations.exists() {
+                let found = prime_lists(&l.opportunity_registrations, &ids).await?;
+                let rows: Vec<&registration::Model> = found.values().flatten().collect();
+                self::registrations(ctx, &rows, registrations).await?;
+            }
+            Ok(())
+        };
+        let history = async {
+            if sel.field("stageHistory").exists() {
+                prime_lists(&l.stage_history, &ids).await?;
+            }
+            Ok(())
+        };
+        let roles = async {
+            if sel.field("rolesFilled").exists() {
+                prime_lists(&l.roles_filled, &ids).await?;
+            }
+            Ok(())
+        };
+        let attribution = async {
+            if sel.field("attribution").exists() {
+                prime(&l.attribution, &ids).await?;
+            }
+            Ok(())
+        };
+        let threading = async {
+            if sel.field("threading").exists() {
+                prime(&l.threading, &ids).await?;
+            }
+            Ok(())
+        };
+        futures_util::try_join!(account, claims, history, roles, attribution, threading)?;
+        Ok(())
+    }
+    .boxed()
+}
+
+/// Loads what `sel` asks of `regs`: partners, opportunities (and what it asks of them),
+/// history and conflicts, one statement each.
+pub fn registrations<'a: 'b, 'b>(
+    ctx: &'a Context<'a>,
+    regs: &'b [&'b registration::Model],
+    sel: Lookahead<'a>,
+) -> BoxFuture<'b, Result<()>> {
+    async move {
+        let l = loaders(ctx);
+        if regs.is_empty() || !l.cached() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = regs.iter().map(|r| r.id).collect();
+        let partner = async {
+            if sel.field("partner").exists() {
+                let partners: Vec<i64> = regs.iter().map(|r| r.partner_id).collect();
+                prime(&l.partners, &partners).await?;
+            }
+            Ok::<_, async_graphql::Error>(())
+        };
+        let deal = async {
+            let wanted = sel.field("opportunity");
+            if wanted.exists() {
+                let opps: Vec<i64> = regs.iter().filter_map(|r| r.opportunity_id).collect();
+                let found = prime(&l.opportunities, &opps).await?;
+                let rows: Vec<&opportunity::Model> = found.values().collect();
+                opportunities(ctx, &rows, wanted).await?;
+            }
+            Ok(())
+        };
+        let history = async {
+            if sel.field("history").exists() {
+                prime_lists(&l.registration_history, &ids).await?;
+            }
+            Ok(())
+        };
+        let conflicts = async {
+            if sel.field("conflicts").exists() {
+                prime_lists(&l.registration_conflicts, &ids).await?;
+            }
+            Ok(())
+        };
+        futures_util::try_join!(partner, deal, history, conflicts)?;
+        Ok(())
+    }
+    .boxed()
+}
