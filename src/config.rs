@@ -304,6 +304,12 @@ pub struct RealtimeArgs {
     /// that answers CURSOR_EXPIRED.
     #[arg(long, env = "COSELL_OUTBOX_RETENTION_DAYS", default_value_t = 30)]
     pub outbox_retention_days: u32,
+    /// Milliseconds an instance takes a partner it found active as still active without
+    /// reading its status again. A suspension reaches the instance that made it at once and
+    /// the others with its event; this bounds the wait when events are delayed. 0 reads the
+    /// status on every request.
+    #[arg(long, env = "COSELL_PARTNER_STATUS_CACHE_MS", default_value_t = 2_000)]
+    pub partner_status_cache_ms: u64,
 }
 
 impl Default for RealtimeArgs {
@@ -321,6 +327,7 @@ impl Default for RealtimeArgs {
             realtime_broadcast_capacity: 1024,
             realtime_recent_events: 16_384,
             outbox_retention_days: 30,
+            partner_status_cache_ms: 2_000,
         }
     }
 }

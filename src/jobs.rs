@@ -12,9 +12,14 @@ use crate::AppState;
 pub fn spawn(state: &AppState) -> JoinHandle<()> {
     let expiry = spawn_expiry(state);
     let retention = spawn_retention(state);
+    let tally = spawn_tally(state);
     tokio::spawn(async move {
-        // Aborting this task drops the guards, which abort both jobs.
-        let _guards = (AbortOnDrop(expiry), AbortOnDrop(retention));
+        // Aborting this task drops the guards, which abort the jobs.
+        let _guards = (
+            AbortOnDrop(expiry),
+            AbortOnDrop(retention),
+            AbortOnDrop(tally),
+        );
         std::future::pending::<()>().await
     })
 }
@@ -46,6 +51,24 @@ fn spawn_retention(state: &AppState) -> JoinHandle<()> {
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "outbox retention failed; retrying next hour")
                 }
+            }
+        }
+    })
+}
+
+/// How often the opportunity tally is folded: between folds a count reads a row per change.
+const TALLY_FOLD: Duration = Duration::from_secs(10);
+
+/// Folds the opportunity stage tally (see `db::opportunities::fold_tally`).
+fn spawn_tally(state: &AppState) -> JoinHandle<()> {
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TALLY_FOLD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::db::opportunities::fold_tally(&db).await {
+                tracing::warn!(error = %e.message(), "folding the opportunity tally failed; retrying");
             }
         }
     })

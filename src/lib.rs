@@ -67,6 +67,7 @@ impl AppState {
             std::time::Duration::from_millis(realtime.outbox_poll_ms),
             realtime.realtime_broadcast_capacity,
             realtime.realtime_recent_events,
+            std::time::Duration::from_millis(realtime.partner_status_cache_ms),
         );
         Self {
             schema: graphql::build_schema(db.clone(), hub.clone(), &limits, &program),

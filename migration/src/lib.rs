@@ -25,6 +25,8 @@ mod m20261124_000019_create_account_name_keys;
 mod m20261201_000020_drop_event_queue_notify;
 mod m20261202_000021_contact_email_per_owner;
 mod m20261202_000022_create_event_audiences;
+mod m20261202_000023_index_registrations_by_partner_deal;
+mod m20261202_000024_create_opportunity_tally;
 
 pub struct Migrator;
 
@@ -54,6 +56,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_drop_event_queue_notify::Migration),
             Box::new(m20261202_000021_contact_email_per_owner::Migration),
             Box::new(m20261202_000022_create_event_audiences::Migration),
+            Box::new(m20261202_000023_index_registrations_by_partner_deal::Migration),
+            Box::new(m20261202_000024_create_opportunity_tally::Migration),
         ]
     }
 }

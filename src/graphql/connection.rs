@@ -50,6 +50,14 @@ impl TotalCount {
         }))
     }
 
+    /// A count made by `count` (a narrower statement than counting the list's own query).
+    pub fn by<F>(count: F) -> Self
+    where
+        F: Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync + 'static,
+    {
+        Self(Arc::new(count))
+    }
+
     pub async fn get(&self) -> AppResult<u64> {
         (self.0)().await
     }

@@ -197,6 +197,33 @@ pub struct OpportunityPayload {
     pub opportunity: Opportunity,
 }
 
+/// The stages a filter keeps, and whether it filters on anything else. Every field is named:
+/// a new filter does not compile until someone decides how lists filtered by it are counted.
+fn stages_and_others(f: &OpportunityFilter) -> (Option<&[OpportunityStage]>, bool) {
+    let OpportunityFilter {
+        stage_in,
+        account_id,
+        owner,
+        region,
+        close_date_from,
+        close_date_to,
+        amount_min,
+        amount_max,
+        currency,
+        name_contains,
+    } = f;
+    let others = account_id.is_some()
+        || owner.is_some()
+        || region.is_some()
+        || close_date_from.is_some()
+        || close_date_to.is_some()
+        || amount_min.is_some()
+        || amount_max.is_some()
+        || currency.is_some()
+        || name_contains.is_some();
+    (stage_in.as_deref(), others)
+}
+
 #[derive(Default)]
 pub struct OpportunityQuery;
 
@@ -219,6 +246,13 @@ impl OpportunityQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<OpportunityConnection> {
         let args = connection::page_args(first, after, last, before);
+        let count = match &filter {
+            None => data::Count::plan(principal(ctx), None, false),
+            Some(f) => {
+                let (stages, others) = stages_and_others(f);
+                data::Count::plan(principal(ctx), stages, others)
+            }
+        };
         let (page, q) = data::list(
             db(ctx),
             principal(ctx),
@@ -232,7 +266,23 @@ impl OpportunityQuery {
             let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
             super::prefetch::opportunities(ctx, &rows, sel).await?;
         }
-        Ok(OpportunityConnection::new(page, TotalCount::of(db(ctx), q)))
+        let db = db(ctx).clone();
+        let total = match count {
+            data::Count::Rows => TotalCount::of(&db, q),
+            plan => TotalCount::by(move || {
+                let (db, plan) = (db.clone(), plan.clone());
+                Box::pin(async move {
+                    match plan {
+                        data::Count::Tally(stages) => data::tally(&db, stages.as_deref()).await,
+                        data::Count::DealsOf(p) => {
+                            crate::db::registrations::count_deals(&db, p).await
+                        }
+                        data::Count::Rows => unreachable!("counted by its query above"),
+                    }
+                })
+            }),
+        };
+        Ok(OpportunityConnection::new(page, total))
     }
 
     /// One opportunity by ID. An unknown ID and one you may not see both answer NOT_FOUND.

@@ -12,8 +12,8 @@ use entity::{opportunity, registration};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
-use super::loaders::{prime, prime_lists};
 use super::loaders;
+use super::loaders::{prime, prime_lists};
 
 /// The look-ahead at a connection's nodes, through `nodes` and `edges { node }` alike.
 pub fn connection_nodes<'a>(ctx: &'a Context<'a>) -> Option<Lookahead<'a>> {

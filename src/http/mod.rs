@@ -53,6 +53,9 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_string())
 }
 
+/// Requests slower than this are logged at INFO whatever their status.
+const SLOW_REQUEST: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Gives each request an id and a tracing span, and records its status and latency.
 async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -72,12 +75,18 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     state.metrics.request(&route, status, elapsed);
+    // Every request is counted in the metrics; the log keeps what someone may need to look
+    // at (failures and slow requests), so that a busy instance does not spend its time
+    // formatting a line per request. `RUST_LOG=cosell=debug` logs every one.
+    let elapsed_ms = elapsed.as_millis() as u64;
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "request finished"
-        )
+        if status >= 500 {
+            tracing::warn!(status, elapsed_ms, "request finished");
+        } else if status >= 400 || elapsed >= SLOW_REQUEST {
+            tracing::info!(status, elapsed_ms, "request finished");
+        } else {
+            tracing::debug!(status, elapsed_ms, "request finished");
+        }
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);

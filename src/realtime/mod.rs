@@ -76,12 +76,13 @@ impl Hub {
         poll: Duration,
         broadcast: usize,
         recent: usize,
+        partner_status_ttl: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             db,
             live: broadcast::channel(broadcast.max(1)).0,
             partner_changes: broadcast::channel(256).0,
-            active_partners: Default::default(),
+            active_partners: active::ActivePartners::new(partner_status_ttl),
             recent_capacity: recent.max(1),
             recent: std::sync::RwLock::new(Recent {
                 events: Default::default(),

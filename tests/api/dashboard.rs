@@ -13,7 +13,10 @@ const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistra
 /// Twelve deals at twelve customers; one partner resells every deal, another refers every
 /// other one.
 async fn program(app: &TestApp) -> (String, String) {
-    let (a, b) = (app.create_partner("Northwind").await, app.create_partner("Contoso").await);
+    let (a, b) = (
+        app.create_partner("Northwind").await,
+        app.create_partner("Contoso").await,
+    );
     for c in 0..12 {
         let domain = format!("customer{c}.example");
         let account = app.create_account(&format!("Customer {c}"), &domain).await;
@@ -28,7 +31,11 @@ async fn program(app: &TestApp) -> (String, String) {
             let draft = json!({ "accountDomain": domain, "accountName": format!("Customer {c}"),
                 "dealName": format!("Deal {c}"), "role": role, "justification": "ours" });
             let r = app
-                .ok(&partner_token(partner), SUBMIT, json!({ "i": { "draft": draft } }))
+                .ok(
+                    &partner_token(partner),
+                    SUBMIT,
+                    json!({ "i": { "draft": draft } }),
+                )
                 .await;
             let r = &r["submitRegistration"]["registration"];
             app.ok(
@@ -49,7 +56,8 @@ async fn dashboard(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
 
 #[tokio::test]
 async fn the_dashboard_costs_the_same_statements_for_any_page_size_and_under_load() {
-    let app = spawn_app().await;
+    // A partner's status is read again after this: not within the test.
+    let app = spawn_app_with(|s| s.realtime.partner_status_cache_ms = 600_000).await;
     let (a, _) = program(&app).await;
     for token in [app.vendor.clone(), partner_token(&a)] {
         // Warm: the first request of a server may read what later ones find cached.
@@ -77,4 +85,96 @@ async fn the_dashboard_costs_the_same_statements_for_any_page_size_and_under_loa
         assert!(pages.iter().all(|p| p == &rows));
         assert_eq!(all, 32 * one, "32 dashboards at once");
     }
+}
+
+#[tokio::test]
+async fn a_partner_s_count_of_its_deals_agrees_with_the_deals_it_sees() {
+    let app = spawn_app().await;
+    let (a, b) = program(&app).await;
+    const COUNT: &str = "query($f: OpportunityFilter) { opportunities(first: 100, filter: $f) {
+      totalCount nodes { id } } }";
+    for (partner, deals) in [(&a, 12), (&b, 6)] {
+        let token = partner_token(partner);
+        // Without a filter the count is read from the partner's claims; with one, from the
+        // deals: both agree with the list.
+        for filter in [json!(null), json!({})] {
+            let page = app.ok(&token, COUNT, json!({ "f": filter })).await;
+            assert_eq!(page["opportunities"]["totalCount"], deals, "{filter}");
+            assert_eq!(
+                page["opportunities"]["nodes"].as_array().unwrap().len(),
+                deals
+            );
+        }
+    }
+    // A withdrawn claim takes the deal out of the count as out of the list.
+    let token = partner_token(&b);
+    let mine = app
+        .ok(
+            &token,
+            "{ registrations(first: 1) { nodes { id version } } }",
+            json!({}),
+        )
+        .await;
+    let r = &mine["registrations"]["nodes"][0];
+    app.ok(
+        &token,
+        "mutation($i: RegistrationDecisionInput!) { withdrawRegistration(input: $i) { registration { status } } }",
+        json!({ "i": { "id": r["id"], "expectedVersion": r["version"] } }),
+    )
+    .await;
+    let page = app.ok(&token, COUNT, json!({ "f": null })).await;
+    assert_eq!(page["opportunities"]["totalCount"], 5);
+    assert_eq!(page["opportunities"]["nodes"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn the_vendor_s_counts_by_stage_follow_new_deals_and_stage_moves() {
+    let app = spawn_app().await;
+    const COUNT: &str = "query($f: OpportunityFilter) { opportunities(first: 100, filter: $f) {
+      totalCount nodes { id } } }";
+    const MOVE: &str = "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { id } } }";
+    let account = app.create_account("Globex", "globex.example").await;
+    let mut deals = vec![];
+    for d in 0..40 {
+        deals.push(
+            app.create_opportunity(&account, json!({ "name": format!("Deal {d}") }))
+                .await,
+        );
+    }
+    for d in &deals[..15] {
+        app.ok(
+            &app.vendor,
+            MOVE,
+            json!({ "i": { "id": d["id"], "expectedVersion": 1, "stage": "QUALIFICATION" } }),
+        )
+        .await;
+    }
+    let check = |expected: [(serde_json::Value, u64); 4]| {
+        let app = &app;
+        async move {
+            for (filter, n) in expected {
+                let page = app.ok(&app.vendor, COUNT, json!({ "f": filter })).await;
+                assert_eq!(page["opportunities"]["totalCount"], n, "{filter}");
+                assert_eq!(
+                    page["opportunities"]["nodes"].as_array().unwrap().len() as u64,
+                    n
+                );
+            }
+        }
+    };
+    let expected = || {
+        [
+            (json!(null), 40),
+            (json!({ "stageIn": ["PROSPECTING"] }), 25),
+            (json!({ "stageIn": ["QUALIFICATION", "SOLUTION"] }), 15),
+            (json!({ "stageIn": [] }), 0),
+        ]
+    };
+    check(expected()).await;
+    // Folding the tally changes no count.
+    cosell::db::opportunities::fold_tally(&app.db)
+        .await
+        .unwrap();
+    assert!(app.scalar("SELECT COUNT(*) FROM opportunity_tally").await <= 7);
+    check(expected()).await;
 }

@@ -112,8 +112,16 @@ async fn who_hears_of_events_recorded_before_the_audience_index_is_filled_in() {
     ];
     assert!(before.iter().all(|e| !e.as_array().unwrap().is_empty()));
     assert_ne!(before[1], before[2]);
-    // Undo the index migration and run it again over the recorded events.
-    migration::Migrator::down(&app.db, Some(1)).await.unwrap();
+    // Undo the index migration (and the ones after it) and run them again over the recorded
+    // events.
+    let after_it = migration::Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name().ends_with("event_audiences"))
+        .unwrap() as u32;
+    migration::Migrator::down(&app.db, Some(after_it + 1))
+        .await
+        .unwrap();
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM seaql_migrations WHERE version LIKE '%event_audiences'")
             .await,

@@ -1,8 +1,10 @@
 //! Opportunities: scoped reads with vendor-internal fields redacted; the vendor's writes and
 //! stage moves with history are in `writes`.
 
+mod count;
 mod writes;
 
+pub use count::{fold_tally, tally, Count};
 pub use writes::*;
 
 use std::collections::HashMap;
