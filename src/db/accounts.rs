@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Enum, InputObject, ID};
 use chrono::Utc;
 use entity::account::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
@@ -52,7 +51,7 @@ pub async fn load(
 }
 
 /// Filters for the account list.
-#[derive(InputObject, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct AccountFilter {
     /// Case-insensitive substring of the account's name (at most 200 characters).
     pub name_contains: Option<String>,
@@ -64,8 +63,8 @@ pub struct AccountFilter {
     pub region: Option<String>,
 }
 
-/// Orders of the account list.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+/// Orders of the account list. The variant names are part of the cursors.
+#[derive(Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum AccountOrder {
     /// Alphabetical by name.
     #[default]
@@ -125,8 +124,8 @@ pub async fn list(
 }
 
 /// A new customer account.
-#[derive(InputObject, Debug)]
-pub struct CreateAccountInput {
+#[derive(Debug)]
+pub struct CreateAccount {
     /// Company name (1 to 200 characters).
     pub name: String,
     /// Web domain, e.g. `acme.com`; normalised (lower case, no scheme, no `www.`) and unique.
@@ -139,10 +138,10 @@ pub struct CreateAccountInput {
 
 /// Changes to an account. Omitted fields keep their value; an empty string clears an optional
 /// label.
-#[derive(InputObject, Debug)]
-pub struct UpdateAccountInput {
-    /// The account to change.
-    pub id: ID,
+#[derive(Debug)]
+pub struct UpdateAccount {
+    /// The account's global ID, decoded here.
+    pub id: String,
     /// The version you read; the change is refused with VERSION_MISMATCH if it moved on.
     pub expected_version: i32,
     /// New company name.
@@ -163,7 +162,7 @@ fn duplicate(domain: &str) -> String {
 pub async fn create(
     db: &DatabaseConnection,
     grant: &Grant<can::EditAccounts>,
-    input: CreateAccountInput,
+    input: CreateAccount,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let name = text::required("name", &input.name, 200)?;
@@ -217,7 +216,7 @@ pub(in crate::db) async fn insert_in<C: sea_orm::ConnectionTrait>(
 pub async fn update(
     db: &DatabaseConnection,
     grant: &Grant<can::EditAccounts>,
-    input: UpdateAccountInput,
+    input: UpdateAccount,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Account)?;

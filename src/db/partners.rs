@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Enum, InputObject, ID};
 use chrono::Utc;
 use entity::enums::{PartnerStatus, PartnerTier};
 use entity::partner::{ActiveModel, Column, Entity, Model};
@@ -57,7 +56,7 @@ pub async fn load(
 }
 
 /// Filters for the partner list.
-#[derive(InputObject, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct PartnerFilter {
     /// Only partners in one of these tiers.
     pub tier_in: Option<Vec<PartnerTier>>,
@@ -67,8 +66,8 @@ pub struct PartnerFilter {
     pub name_contains: Option<String>,
 }
 
-/// Orders of the partner list.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+/// Orders of the partner list. The variant names are part of the cursors.
+#[derive(Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum PartnerOrder {
     /// Alphabetical by name.
     #[default]
@@ -126,22 +125,21 @@ pub async fn list(
 }
 
 /// A new partner organisation.
-#[derive(InputObject, Debug)]
-pub struct CreatePartnerInput {
+#[derive(Debug)]
+pub struct CreatePartner {
     /// Display name, unique in the program (1 to 200 characters).
     pub name: String,
     /// Program tier; REGISTERED when omitted.
     pub tier: Option<PartnerTier>,
     /// What the partner is good at, e.g. "CRM migration" (at most 20 labels of 100 characters).
-    #[graphql(default)]
     pub specialisations: Vec<String>,
 }
 
 /// Changes to a partner. Omitted fields keep their value.
-#[derive(InputObject, Debug)]
-pub struct UpdatePartnerInput {
-    /// The partner to change.
-    pub id: ID,
+#[derive(Debug)]
+pub struct UpdatePartner {
+    /// The partner's global ID, decoded here.
+    pub id: String,
     /// The version you read; the change is refused with VERSION_MISMATCH if it moved on.
     pub expected_version: i32,
     /// New display name.
@@ -160,7 +158,7 @@ const DUPLICATE: &str = "a partner with this name already exists";
 pub async fn create(
     db: &DatabaseConnection,
     grant: &Grant<can::EditPartners>,
-    input: CreatePartnerInput,
+    input: CreatePartner,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let name = text::required("name", &input.name, 200)?;
@@ -198,7 +196,7 @@ pub async fn create(
 pub async fn update(
     db: &DatabaseConnection,
     grant: &Grant<can::EditPartners>,
-    input: UpdatePartnerInput,
+    input: UpdatePartner,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Partner)?;

@@ -1,6 +1,5 @@
 //! Collaboration rules: one row per registration role; vendors read them, ADMINs change them.
 
-use async_graphql::InputObject;
 use chrono::Utc;
 use entity::collaboration_rule::{ActiveModel, Column, Entity, Model};
 use entity::enums::{PartnerTier, RegistrationRole};
@@ -15,7 +14,6 @@ use crate::db::events::payload::CollaborationRuleChanged;
 use crate::domain::money::MAX_MINOR_UNITS;
 use crate::domain::registration::AutoApproval;
 use crate::error::{AppError, AppResult};
-use crate::scalars::MinorUnits;
 
 /// Every role's rule, in role order. Every person may read the rules: they are the program's
 /// published terms; an app needs `registrations:read`, as for the registrations they govern.
@@ -44,8 +42,8 @@ pub fn auto_approval(rule: &Model) -> AutoApproval {
 }
 
 /// Changes to one role's rule. Omitted fields keep their value.
-#[derive(InputObject, Debug)]
-pub struct UpdateCollaborationRuleInput {
+#[derive(Debug)]
+pub struct UpdateCollaborationRule {
     /// The role whose rule changes.
     pub role: RegistrationRole,
     /// The version you read; refused with VERSION_MISMATCH if it moved on.
@@ -58,16 +56,14 @@ pub struct UpdateCollaborationRuleInput {
     pub attribution_weight_bps: Option<i32>,
     /// Approve submissions at once when the policy holds and nothing conflicts.
     pub auto_approve: Option<bool>,
-    /// Lowest partner tier the policy approves; set `clearAutoApproveMinTier` to remove it.
+    /// Lowest partner tier the policy approves; `clear_auto_approve_min_tier` removes it.
     pub auto_approve_min_tier: Option<PartnerTier>,
     /// Remove the tier condition.
-    #[graphql(default)]
     pub clear_auto_approve_min_tier: bool,
-    /// Largest deal amount (minor units) the policy approves; set `clearAutoApproveMaxAmount`
-    /// to remove it.
-    pub auto_approve_max_amount: Option<MinorUnits>,
+    /// Largest deal amount (minor units) the policy approves; `clear_auto_approve_max_amount`
+    /// removes it.
+    pub auto_approve_max_amount: Option<i64>,
     /// Remove the amount cap.
-    #[graphql(default)]
     pub clear_auto_approve_max_amount: bool,
 }
 
@@ -75,7 +71,7 @@ pub struct UpdateCollaborationRuleInput {
 pub async fn update(
     db: &DatabaseConnection,
     grant: &Grant<can::SetCollaborationRules>,
-    input: UpdateCollaborationRuleInput,
+    input: UpdateCollaborationRule,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let mut c = <ActiveModel as Default>::default();
@@ -111,13 +107,13 @@ pub async fn update(
     if input.clear_auto_approve_max_amount {
         c.auto_approve_max_amount_minor = Set(None);
     } else if let Some(a) = input.auto_approve_max_amount {
-        if a.0 > MAX_MINOR_UNITS {
+        if a > MAX_MINOR_UNITS {
             return Err(AppError::bad_field(
                 "autoApproveMaxAmount",
                 "the amount is too large",
             ));
         }
-        c.auto_approve_max_amount_minor = Set(Some(a.0));
+        c.auto_approve_max_amount_minor = Set(Some(a));
     }
     let txn = super::begin_write(db).await?;
     let before = of(&txn, input.role).await?;

@@ -8,7 +8,6 @@ use crate::auth::{PartnerRole, Party, Principal, PrincipalKind};
 use crate::db::accounts;
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
-use crate::scalars::Date;
 
 pub(super) fn partner_principal(partners: &[(i64, String)], i: usize) -> Principal {
     Principal {
@@ -60,8 +59,8 @@ pub(super) async fn load_contacts(
             buying_role: role,
             shared: Some(shared),
         };
-        let input = writes::CreateContactInput {
-            account_id: ids::encode(Kind::Account, account.id).into(),
+        let input = writes::CreateContact {
+            account_id: ids::encode(Kind::Account, account.id),
             contact: fields,
         };
         writes::create(db, &who.grant()?, input).await
@@ -71,10 +70,10 @@ pub(super) async fn load_contacts(
                  days: u64,
                  sentiment: Sentiment,
                  notes: &'static str| async move {
-        let input = engagements::RecordEngagementInput {
-            contact_id: ids::encode(Kind::Contact, contact).into(),
+        let input = engagements::RecordEngagement {
+            contact_id: ids::encode(Kind::Contact, contact),
             kind: EngagementKind::Meeting,
-            occurred_on: Date(today.checked_sub_days(Days::new(days)).unwrap_or(today)),
+            occurred_on: today.checked_sub_days(Days::new(days)).unwrap_or(today),
             sentiment,
             opportunity_id: None,
             notes: Some(notes.into()),
@@ -162,8 +161,8 @@ pub(super) async fn load_contacts(
         "Paula loves the line design.",
     )
     .await?;
-    let mark = writes::MarkContactInput {
-        id: ids::encode(Kind::Contact, paula.id).into(),
+    let mark = writes::MarkContact {
+        id: ids::encode(Kind::Contact, paula.id),
         expected_version: paula.version,
         status: ContactStatus::LeftCompany,
         successor_id: None,

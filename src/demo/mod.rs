@@ -14,11 +14,10 @@ use self::contacts::{load_contacts, partner_principal};
 use crate::auth::jwt::{self, Claims};
 use crate::auth::{Principal, PrincipalKind, VendorRole};
 use crate::config::JwtArgs;
-use crate::db::registrations::lifecycle::{self, RegistrationDraftInput, SubmitRegistrationInput};
+use crate::db::registrations::lifecycle::{self, RegistrationDraft, SubmitRegistration};
 use crate::db::{accounts, opportunities, partners};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
-use crate::scalars::{Date, MinorUnits};
 use entity::enums::RegistrationRole;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
@@ -195,7 +194,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
         let p = match partners::find_by_name(db, name).await? {
             Some(p) => p,
             None => {
-                let input = partners::CreatePartnerInput {
+                let input = partners::CreatePartner {
                     name: name.to_string(),
                     tier: Some(*tier),
                     specialisations: specs.iter().map(|s| s.to_string()).collect(),
@@ -207,7 +206,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
     }
     for (name, domain, industry, region) in ACCOUNTS {
         if accounts::find_by_domain(db, domain).await?.is_none() {
-            let input = accounts::CreateAccountInput {
+            let input = accounts::CreateAccount {
                 name: name.to_string(),
                 domain: domain.to_string(),
                 industry: Some(industry.to_string()),
@@ -227,13 +226,13 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
         {
             continue;
         }
-        let input = opportunities::CreateOpportunityInput {
-            account_id: ids::encode(Kind::Account, account.id).into(),
+        let input = opportunities::CreateOpportunity {
+            account_id: ids::encode(Kind::Account, account.id),
             name: name.to_string(),
             stage: Some(stages[0]),
-            amount: MinorUnits(*amount),
+            amount: *amount,
             currency: currency.to_string(),
-            expected_close_date: Date(today.checked_add_days(Days::new(*days)).unwrap_or(today)),
+            expected_close_date: today.checked_add_days(Days::new(*days)).unwrap_or(today),
             owner: Some(owner.to_string()),
             region: None,
             products: products.iter().map(|s| s.to_string()).collect(),
@@ -244,7 +243,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
         };
         let mut opp = opportunities::create(db, &loader.grant()?, input).await?;
         for stage in &stages[1..] {
-            let id = ids::encode(Kind::Opportunity, opp.id).into();
+            let id = ids::encode(Kind::Opportunity, opp.id);
             opp = opportunities::move_stage(
                 db,
                 &loader.grant()?,
@@ -272,13 +271,13 @@ fn draft(
     role: RegistrationRole,
     amount: i64,
     why: &str,
-) -> RegistrationDraftInput {
-    RegistrationDraftInput {
+) -> RegistrationDraft {
+    RegistrationDraft {
         opportunity_id: None,
         account_domain: Some(domain.into()),
         account_name: Some(account.into()),
         deal_name: Some(deal.into()),
-        amount: Some(MinorUnits(amount)),
+        amount: Some(amount),
         currency: Some("USD".into()),
         expected_close_date: None,
         role,
@@ -298,10 +297,10 @@ async fn load_registrations(
         return Ok(existing as usize);
     }
     let as_partner = |i: usize| partner_principal(partners, i);
-    let submit = |i: usize, d: RegistrationDraftInput| {
+    let submit = |i: usize, d: RegistrationDraft| {
         let p = as_partner(i);
         async move {
-            let input = SubmitRegistrationInput {
+            let input = SubmitRegistration {
                 id: None,
                 expected_version: None,
                 draft: Some(d),
@@ -339,12 +338,12 @@ async fn load_registrations(
             ),
         )
         .await?;
-        let input = lifecycle::ApproveRegistrationInput {
-            id: ids::encode(Kind::Registration, reg.id).into(),
+        let input = lifecycle::ApproveRegistration {
+            id: ids::encode(Kind::Registration, reg.id),
             expected_version: reg.version,
             opportunity_id: store_opp
                 .as_ref()
-                .map(|o| ids::encode(Kind::Opportunity, o.id).into()),
+                .map(|o| ids::encode(Kind::Opportunity, o.id)),
             create_opportunity: true,
             reason: Some("Known partners on this account".into()),
         };
@@ -381,8 +380,8 @@ async fn load_registrations(
         "Workshop held with Soylent plant operations.",
     );
     let litware = submit(4, initech).await?;
-    let ask = lifecycle::RegistrationDecisionInput {
-        id: ids::encode(Kind::Registration, litware.id).into(),
+    let ask = lifecycle::RegistrationDecision {
+        id: ids::encode(Kind::Registration, litware.id),
         expected_version: litware.version,
         reason: Some("Who is your sponsor at Soylent, and what is the timeline?".into()),
     };

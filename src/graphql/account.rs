@@ -4,10 +4,9 @@ use async_graphql::{Context, Object, Result, ID};
 use entity::account::Model;
 
 use super::connection::{self, connection, TotalCount};
+use super::inputs::account::{AccountFilter, AccountOrder, CreateAccountInput, UpdateAccountInput};
 use super::{db, page_limits, principal};
-use crate::db::accounts::{
-    self as data, AccountFilter, AccountOrder, CreateAccountInput, UpdateAccountInput,
-};
+use crate::db::accounts as data;
 use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
 
@@ -105,8 +104,8 @@ impl AccountQuery {
         let (page, q) = data::list(
             db(ctx),
             principal(ctx),
-            filter.unwrap_or_default(),
-            order_by.unwrap_or_default(),
+            filter.map(Into::into).unwrap_or_default(),
+            order_by.map(Into::into).unwrap_or_default(),
             &args,
             page_limits(ctx),
         )
@@ -138,8 +137,11 @@ impl AccountMutation {
         #[graphql(desc = "The new account.")] input: CreateAccountInput,
     ) -> Result<AccountPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
+        let m = crate::graphql::write(
+            ctx,
+            async move { data::create(&db, &p, input.into()).await },
+        )
+        .await?;
         Ok(AccountPayload { account: m.into() })
     }
 
@@ -150,8 +152,11 @@ impl AccountMutation {
         #[graphql(desc = "What to change.")] input: UpdateAccountInput,
     ) -> Result<AccountPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
+        let m = crate::graphql::write(
+            ctx,
+            async move { data::update(&db, &p, input.into()).await },
+        )
+        .await?;
         Ok(AccountPayload { account: m.into() })
     }
 }

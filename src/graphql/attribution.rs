@@ -5,14 +5,16 @@ use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use entity::attribution::{rate, settings, version};
 use entity::enums::{AttributionModel, PartnerTier, RegistrationRole};
 
+use super::contact::PartyView;
+use super::inputs::attribution::{
+    CorrectAttributionInput, SetAttributionModelInput, SetIncentiveRateInput,
+    UpdateAttributionSettingsInput,
+};
 use super::opportunity::{Money, Opportunity};
 use super::partner::Partner;
 use super::{db, loaders, principal};
-use crate::db::attribution::{
-    self as data, CorrectAttributionInput, CurrencyTotal, Line, SetAttributionModelInput,
-    SetIncentiveRateInput, Split, UpdateAttributionSettingsInput,
-};
-use crate::db::contacts::network::{self, PartyView};
+use crate::db::attribution::{self as data, Line, Split};
+use crate::db::contacts::network;
 use crate::domain::money;
 use crate::domain::threading::PartyTag;
 use crate::ids::{self, Kind};
@@ -42,6 +44,7 @@ impl AttributionRow {
                 .unwrap_or(PartyTag::Vendor),
         )
         .view
+        .into()
     }
     /// The partner; null for the direct team.
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {
@@ -221,6 +224,30 @@ impl StatementDeal {
     }
 }
 
+/// Totals of a statement in one currency.
+#[derive(SimpleObject)]
+pub struct CurrencyTotal {
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Attributed revenue in minor units.
+    pub attributed_minor: MinorUnits,
+    /// Incentives owed in minor units.
+    pub incentive_minor: MinorUnits,
+    /// Deals counted.
+    pub deals: i32,
+}
+
+impl From<data::CurrencyTotal> for CurrencyTotal {
+    fn from(t: data::CurrencyTotal) -> Self {
+        Self {
+            currency: t.currency,
+            attributed_minor: MinorUnits(t.attributed_minor),
+            incentive_minor: MinorUnits(t.incentive_minor),
+            deals: t.deals,
+        }
+    }
+}
+
 /// A partner's attributed revenue and incentives over a period.
 pub struct PartnerStatement {
     partner_id: i64,
@@ -294,7 +321,7 @@ impl AttributionQuery {
         Ok(PartnerStatement {
             partner_id,
             deals,
-            totals,
+            totals: totals.into_iter().map(Into::into).collect(),
         })
     }
 }
@@ -312,8 +339,11 @@ impl AttributionMutation {
         #[graphql(desc = "The deal and its model.")] input: SetAttributionModelInput,
     ) -> Result<Opportunity> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let c =
-            crate::graphql::write(ctx, async move { data::set_model(&d, &p, input).await }).await?;
+        let c = crate::graphql::write(
+            ctx,
+            async move { data::set_model(&d, &p, input.into()).await },
+        )
+        .await?;
         let o = loaders(ctx)
             .opportunities
             .load_one(c.opportunity_id)
@@ -331,7 +361,11 @@ impl AttributionMutation {
     ) -> Result<Opportunity> {
         let id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        crate::graphql::write(ctx, async move { data::correct(&d, &p, input).await }).await?;
+        crate::graphql::write(
+            ctx,
+            async move { data::correct(&d, &p, input.into()).await },
+        )
+        .await?;
         Ok(Opportunity(
             crate::db::opportunities::get(db(ctx), principal(ctx), id).await?,
         ))
@@ -345,10 +379,9 @@ impl AttributionMutation {
     ) -> Result<AttributionSettings> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(AttributionSettings(
-            crate::graphql::write(
-                ctx,
-                async move { data::update_settings(&d, &p, input).await },
-            )
+            crate::graphql::write(ctx, async move {
+                data::update_settings(&d, &p, input.into()).await
+            })
             .await?,
         ))
     }
@@ -360,11 +393,12 @@ impl AttributionMutation {
         #[graphql(desc = "The tier, role and rate.")] input: SetIncentiveRateInput,
     ) -> Result<IncentiveRate> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(
-            crate::graphql::write(ctx, async move { data::set_rate(&d, &p, input).await })
-                .await?
-                .into(),
+        Ok(crate::graphql::write(
+            ctx,
+            async move { data::set_rate(&d, &p, input.into()).await },
         )
+        .await?
+        .into())
     }
 }
 

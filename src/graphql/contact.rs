@@ -1,7 +1,7 @@
 //! Contact networks in the GraphQL schema: contacts, links, engagements, threading
 //! assessments, relationship maps and the risk report.
 
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 use entity::contact::Model as ContactModel;
 use entity::contact_link::Model as LinkModel;
 use entity::engagement::Model as EngagementModel;
@@ -10,21 +10,56 @@ use entity::enums::{
     Sentiment,
 };
 
+use super::inputs::contact::{
+    CreateContactInput, LinkContactsInput, MarkContactInput, RecordEngagementInput,
+    UpdateContactInput, UpsertContactsInput,
+};
 use super::opportunity::Opportunity;
+use super::outcomes::UpsertResult;
 use super::partner::Partner;
 use super::{db, loaders, principal};
-use crate::db::contacts::engagements::{self, RecordEngagementInput};
-use crate::db::contacts::network::{
-    self, MapNode, PartyView, RiskLine, SeenParty, ThreadingWindow,
-};
-use crate::db::contacts::writes::{
-    self, CreateContactInput, LinkContactsInput, MarkContactInput, UpdateContactInput,
-    UpsertContactsInput, UpsertResult,
-};
-use crate::domain::threading::{Assessment, PartyTag, RiskKind, RISKY_BELOW};
+use crate::db::contacts::network::{self, MapNode, RiskLine, SeenParty, ThreadingWindow};
+use crate::db::contacts::{engagements, writes};
+use crate::domain::threading::{Assessment, PartyTag, RISKY_BELOW};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, DateTime};
+
+/// How a party appears to the caller: partners see other partners only as "another partner".
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::db::contacts::network::PartyView")]
+pub enum PartyView {
+    /// The vendor.
+    Vendor,
+    /// Your own partner organisation.
+    You,
+    /// A partner (the vendor sees which through `partnerId`).
+    Partner,
+    /// Another partner than you (partners never learn which).
+    AnotherPartner,
+}
+
+/// A named way a deal can be badly multi-threaded.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::threading::RiskKind")]
+pub enum ThreadingRiskKind {
+    /// One or no active contact engaged in the window.
+    SingleThreaded,
+    /// The champion left the company or changed role.
+    ChampionLeft,
+    /// No economic buyer engaged.
+    NoEconomicBuyer,
+    /// No executive sponsor engaged.
+    NoExecutiveSponsor,
+    /// No engagement in the last 30 days.
+    StaleEngagement,
+    /// Every relationship is held by one party.
+    SinglePartyCoverage,
+    /// Every engaged contact sits in one department.
+    SingleDepartment,
+    /// Most recent engagements were negative.
+    NegativeSentiment,
+}
 
 /// A stakeholder at a customer account. A partner sees the contacts it sourced and those
 /// shared with the parties of deals it is on.
@@ -90,6 +125,7 @@ impl Contact {
                 .unwrap_or(PartyTag::Vendor),
         )
         .view
+        .into()
     }
     /// Shared with every party on the account's deals.
     async fn shared(&self) -> bool {
@@ -152,6 +188,7 @@ impl Engagement {
                 .unwrap_or(PartyTag::Vendor),
         )
         .view
+        .into()
     }
     /// The kind of touch.
     async fn kind(&self) -> EngagementKind {
@@ -175,7 +212,7 @@ impl Engagement {
 #[derive(SimpleObject)]
 pub struct ThreadingRisk {
     /// The risk.
-    pub kind: RiskKind,
+    pub kind: ThreadingRiskKind,
     /// What in the data shows it (never naming contacts you cannot see).
     pub evidence: String,
     /// What to do about it.
@@ -230,7 +267,7 @@ impl ThreadingAssessment {
                 None => None,
             };
             out.push(PartyCoverage {
-                party: p.view,
+                party: p.view.into(),
                 partner,
             });
         }
@@ -246,7 +283,7 @@ impl ThreadingAssessment {
             .risks
             .iter()
             .map(|r| ThreadingRisk {
-                kind: r.kind,
+                kind: r.kind.into(),
                 evidence: r.evidence.clone(),
                 recommendation: r.recommendation.clone(),
             })
@@ -281,7 +318,7 @@ impl RelationshipNode {
     }
     /// Parties that engaged the contact in the window.
     async fn known_by(&self) -> Vec<PartyView> {
-        self.0.known_by.iter().map(|p| p.view).collect()
+        self.0.known_by.iter().map(|p| p.view.into()).collect()
     }
 }
 
@@ -370,7 +407,7 @@ impl ContactQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only deals carrying this risk (then whatever their score).")]
-        risk: Option<RiskKind>,
+        risk: Option<ThreadingRiskKind>,
         #[graphql(desc = "Only deals this partner is on (vendor).")] partner_id: Option<ID>,
         #[graphql(desc = "Only deals in these stages.")] stage_in: Option<Vec<OpportunityStage>>,
         #[graphql(desc = "How many lines (1 to 100, default 20).")] first: Option<i32>,
@@ -386,7 +423,7 @@ impl ContactQuery {
         let lines = network::risk_report(
             db(ctx),
             principal(ctx),
-            risk,
+            risk.map(Into::into),
             partner,
             stage_in,
             n as u64,
@@ -428,7 +465,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the contact.")] input: CreateContactInput,
     ) -> Result<ContactPayload> {
-        contact_write!(ctx, |d, p, _w| writes::create(d, p, input))
+        contact_write!(ctx, |d, p, _w| writes::create(d, p, input.into()))
     }
 
     /// Replaces a contact's details (the vendor, or the partner that sourced it).
@@ -437,7 +474,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The contact and its details.")] input: UpdateContactInput,
     ) -> Result<ContactPayload> {
-        contact_write!(ctx, |d, p, w| writes::update(d, p, input, w))
+        contact_write!(ctx, |d, p, w| writes::update(d, p, input.into(), w))
     }
 
     /// Marks a contact LEFT_COMPANY, ROLE_CHANGED, UNRESPONSIVE or ACTIVE, optionally naming a
@@ -447,7 +484,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The contact and its new status.")] input: MarkContactInput,
     ) -> Result<ContactPayload> {
-        contact_write!(ctx, |d, p, w| writes::mark(d, p, input, w))
+        contact_write!(ctx, |d, p, w| writes::mark(d, p, input.into(), w))
     }
 
     /// Shares a contact with every party on the account's deals.
@@ -468,10 +505,13 @@ impl ContactMutation {
         #[graphql(desc = "The account and the contacts.")] input: UpsertContactsInput,
     ) -> Result<Vec<UpsertResult>> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
-        Ok(
-            crate::graphql::write(ctx, async move { writes::upsert(&d, &p, input, w).await })
-                .await?,
-        )
+        let results =
+            crate::graphql::write(
+                ctx,
+                async move { writes::upsert(&d, &p, input.into(), w).await },
+            )
+            .await?;
+        Ok(results.into_iter().map(Into::into).collect())
     }
 
     /// Links two contacts at one account. No self links, no duplicates, no REPORTS_TO cycles.
@@ -482,7 +522,8 @@ impl ContactMutation {
     ) -> Result<ContactLink> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(ContactLink(
-            crate::graphql::write(ctx, async move { writes::link(&d, &p, input).await }).await?,
+            crate::graphql::write(ctx, async move { writes::link(&d, &p, input.into()).await })
+                .await?,
         ))
     }
 
@@ -494,10 +535,9 @@ impl ContactMutation {
     ) -> Result<Engagement> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
         Ok(Engagement(
-            crate::graphql::write(
-                ctx,
-                async move { engagements::record(&d, &p, input, w).await },
-            )
+            crate::graphql::write(ctx, async move {
+                engagements::record(&d, &p, input.into(), w).await
+            })
             .await?,
         ))
     }

@@ -6,12 +6,13 @@ use entity::opportunity::Model;
 
 use super::account::Account;
 use super::connection::{self, connection, TotalCount};
+use super::inputs::opportunity::{
+    CreateOpportunityInput, MoveOpportunityStageInput, OpportunityFilter, OpportunityOrder,
+    ReopenOpportunityInput, UpdateOpportunityInput,
+};
 use super::registration::Registration;
 use super::{db, loaders, page_limits, principal};
-use crate::db::opportunities::{
-    self as data, CreateOpportunityInput, MoveOpportunityStageInput, OpportunityFilter,
-    OpportunityOrder, ReopenOpportunityInput, UpdateOpportunityInput,
-};
+use crate::db::opportunities as data;
 use crate::domain::money;
 use crate::error::AppError;
 use crate::ids::{self, Kind};
@@ -256,8 +257,8 @@ impl OpportunityQuery {
         let (page, q) = data::list(
             db(ctx),
             principal(ctx),
-            filter.unwrap_or_default(),
-            order_by.unwrap_or_default(),
+            filter.map(Into::into).unwrap_or_default(),
+            order_by.map(Into::into).unwrap_or_default(),
             &args,
             page_limits(ctx),
         )
@@ -309,8 +310,11 @@ impl OpportunityMutation {
         #[graphql(desc = "The new opportunity.")] input: CreateOpportunityInput,
     ) -> Result<OpportunityPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
+        let m = crate::graphql::write(
+            ctx,
+            async move { data::create(&db, &p, input.into()).await },
+        )
+        .await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })
@@ -323,8 +327,11 @@ impl OpportunityMutation {
         #[graphql(desc = "What to change.")] input: UpdateOpportunityInput,
     ) -> Result<OpportunityPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::update(&db, &p, input).await }).await?;
+        let m = crate::graphql::write(
+            ctx,
+            async move { data::update(&db, &p, input.into()).await },
+        )
+        .await?;
         Ok(OpportunityPayload {
             opportunity: m.into(),
         })

@@ -5,10 +5,9 @@ use entity::enums::{PartnerStatus, PartnerTier};
 use entity::partner::Model;
 
 use super::connection::{self, connection, TotalCount};
+use super::inputs::partner::{CreatePartnerInput, PartnerFilter, PartnerOrder, UpdatePartnerInput};
 use super::{db, page_limits, principal};
-use crate::db::partners::{
-    self as data, CreatePartnerInput, PartnerFilter, PartnerOrder, UpdatePartnerInput,
-};
+use crate::db::partners as data;
 use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
 
@@ -92,8 +91,8 @@ impl PartnerQuery {
         let (page, q) = data::list(
             db(ctx),
             principal(ctx),
-            filter.unwrap_or_default(),
-            order_by.unwrap_or_default(),
+            filter.map(Into::into).unwrap_or_default(),
+            order_by.map(Into::into).unwrap_or_default(),
             &args,
             page_limits(ctx),
         )
@@ -124,8 +123,11 @@ impl PartnerMutation {
         #[graphql(desc = "The new partner.")] input: CreatePartnerInput,
     ) -> Result<PartnerPayload> {
         let (db, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let m =
-            crate::graphql::write(ctx, async move { data::create(&db, &p, input).await }).await?;
+        let m = crate::graphql::write(
+            ctx,
+            async move { data::create(&db, &p, input.into()).await },
+        )
+        .await?;
         Ok(PartnerPayload { partner: m.into() })
     }
 
@@ -140,7 +142,7 @@ impl PartnerMutation {
             .data_unchecked::<std::sync::Arc<crate::realtime::Hub>>()
             .clone();
         let m = crate::graphql::write(ctx, async move {
-            let m = data::update(&db, &p, input).await?;
+            let m = data::update(&db, &p, input.into()).await?;
             // A suspension holds on this instance from the moment it commits; other instances
             // hear of it through its event.
             hub.active_partners().forget(m.id);

@@ -7,20 +7,22 @@ use entity::registration::Model;
 use entity::registration_transition::Model as TransitionModel;
 
 use super::connection::{self, connection, TotalCount};
+use super::figures::ProgramFigures;
+use super::inputs::decision::{
+    ApproveRegistrationInput, BulkDecision, BulkItemInput, RegistrationDecisionInput,
+    ResolveConflictInput, UpdateCollaborationRuleInput,
+};
+use super::inputs::registration::{
+    AnswerInfoRequestInput, ProtectionExtensionInput, RegistrationDraftInput, RegistrationFilter,
+    RegistrationOrder, SubmitRegistrationInput, UpdateRegistrationDraftInput,
+};
 use super::opportunity::{Money, Opportunity};
+use super::outcomes::BulkItemResult;
 use super::partner::Partner;
 use super::{db, loaders, page_limits, principal};
-use crate::db::registrations::conflicts::{self, ResolveConflictInput};
-use crate::db::registrations::figures::{self, ProgramFigures};
-use crate::db::registrations::lifecycle::{
-    self, AnswerInfoRequestInput, ApproveRegistrationInput, BulkDecision, BulkItemInput,
-    BulkItemResult, ProtectionExtensionInput, RegistrationDecisionInput, RegistrationDraftInput,
-    SubmitRegistrationInput, UpdateRegistrationDraftInput,
-};
-use crate::db::registrations::{
-    self as data, RegistrationFilter, RegistrationOrder, ReviewSla, AWAITING_VENDOR,
-};
-use crate::db::rules::{self, UpdateCollaborationRuleInput};
+use crate::db::registrations::{self as data, conflicts, figures, lifecycle};
+use crate::db::registrations::{ReviewSla, AWAITING_VENDOR};
+use crate::db::rules;
 use crate::domain::money;
 use crate::error::AppError;
 use crate::ids::{self, Kind};
@@ -245,15 +247,15 @@ fn sla(ctx: &Context<'_>) -> ReviewSla {
 
 async fn page_of(
     ctx: &Context<'_>,
-    filter: RegistrationFilter,
-    order: RegistrationOrder,
+    filter: Option<RegistrationFilter>,
+    order: Option<RegistrationOrder>,
     args: &crate::db::page::PageArgs,
 ) -> Result<RegistrationConnection> {
     let (page, q) = data::list(
         db(ctx),
         principal(ctx),
-        filter,
-        order,
+        filter.map(Into::into).unwrap_or_default(),
+        order.map(Into::into).unwrap_or_default(),
         sla(ctx),
         args,
         page_limits(ctx),
@@ -292,13 +294,7 @@ impl RegistrationQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<RegistrationConnection> {
         let args = connection::page_args(first, after, last, before);
-        page_of(
-            ctx,
-            filter.unwrap_or_default(),
-            order_by.unwrap_or_default(),
-            &args,
-        )
-        .await
+        page_of(ctx, filter, order_by, &args).await
     }
 
     /// Your organisation's registrations (partners), with the same filters as `registrations`.
@@ -326,13 +322,7 @@ impl RegistrationQuery {
             .into());
         }
         let args = connection::page_args(first, after, last, before);
-        page_of(
-            ctx,
-            filter.unwrap_or_default(),
-            order_by.unwrap_or_default(),
-            &args,
-        )
-        .await
+        page_of(ctx, filter, order_by, &args).await
     }
 
     /// The vendor's review queue: registrations waiting for a decision (SUBMITTED or
@@ -357,7 +347,7 @@ impl RegistrationQuery {
         if f.status_in.is_none() {
             f.status_in = Some(AWAITING_VENDOR.to_vec());
         }
-        page_of(ctx, f, RegistrationOrder::SubmittedAsc, &args).await
+        page_of(ctx, Some(f), Some(RegistrationOrder::SubmittedAsc), &args).await
     }
 
     /// One registration by ID. An unknown ID and another partner's both answer NOT_FOUND.
@@ -417,7 +407,9 @@ impl RegistrationQuery {
         >,
         #[graphql(desc = "Count registrations created before this time.")] to: Option<DateTime>,
     ) -> Result<ProgramFigures> {
-        Ok(figures::figures(db(ctx), principal(ctx), from.map(|d| d.0), to.map(|d| d.0)).await?)
+        let f =
+            figures::figures(db(ctx), principal(ctx), from.map(|d| d.0), to.map(|d| d.0)).await?;
+        Ok(f.into())
     }
 }
 
@@ -446,7 +438,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What you claim.")] input: RegistrationDraftInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::create_draft(d, p, input))
+        write!(ctx, |d, p| lifecycle::create_draft(d, p, input.into()))
     }
 
     /// Partners: replaces the content of a DRAFT.
@@ -455,7 +447,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The draft and its new content.")] input: UpdateRegistrationDraftInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::update_draft(d, p, input))
+        write!(ctx, |d, p| lifecycle::update_draft(d, p, input.into()))
     }
 
     /// Partners: submits a draft, or creates and submits in one call. Conflicts hold it
@@ -468,7 +460,7 @@ impl RegistrationMutation {
         #[graphql(desc = "The draft, or a new claim, and your idempotency key.")]
         input: SubmitRegistrationInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::submit(d, p, input))
+        write!(ctx, |d, p| lifecycle::submit(d, p, input.into()))
     }
 
     /// Partners: answers a NEEDS_INFO request; the registration is submitted again.
@@ -477,7 +469,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Your answer.")] input: AnswerInfoRequestInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::answer_info(d, p, input))
+        write!(ctx, |d, p| lifecycle::answer_info(d, p, input.into()))
     }
 
     /// Partners: withdraws an open registration (final).
@@ -487,7 +479,7 @@ impl RegistrationMutation {
         #[graphql(desc = "The registration and an optional reason.")]
         input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::withdraw(d, p, input))
+        write!(ctx, |d, p| lifecycle::withdraw(d, p, input.into()))
     }
 
     /// Partners: asks the vendor to extend an APPROVED registration's protection.
@@ -496,7 +488,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Days and why.")] input: ProtectionExtensionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::request_extension(d, p, input))
+        write!(ctx, |d, p| lifecycle::request_extension(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): takes a SUBMITTED registration into review.
@@ -521,7 +513,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and how to link it.")] input: ApproveRegistrationInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::approve(d, p, input))
+        write!(ctx, |d, p| lifecycle::approve(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): rejects a registration; `reason` is required.
@@ -530,7 +522,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and why.")] input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::reject(d, p, input))
+        write!(ctx, |d, p| lifecycle::reject(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): asks the partner for more information; `reason` is
@@ -540,7 +532,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and your question.")] input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::request_info(d, p, input))
+        write!(ctx, |d, p| lifecycle::request_info(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): extends an APPROVED registration's protection.
@@ -549,7 +541,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Days to add.")] input: ProtectionExtensionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::extend_protection(d, p, input))
+        write!(ctx, |d, p| lifecycle::extend_protection(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): resolves a conflict by naming a winner, allowing
@@ -560,8 +552,10 @@ impl RegistrationMutation {
         #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
     ) -> Result<Conflict> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let c = crate::graphql::write(ctx, async move { conflicts::resolve(&d, &p, input).await })
-            .await?;
+        let c = crate::graphql::write(ctx, async move {
+            conflicts::resolve(&d, &p, input.into()).await
+        })
+        .await?;
         Ok(c.into())
     }
 
@@ -579,10 +573,12 @@ impl RegistrationMutation {
         >,
     ) -> Result<Vec<BulkItemResult>> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(crate::graphql::write(ctx, async move {
-            lifecycle::bulk(&d, &p, decision, items, reason).await
+        let items = items.into_iter().map(Into::into).collect();
+        let results = crate::graphql::write(ctx, async move {
+            lifecycle::bulk(&d, &p, decision.into(), items, reason).await
         })
-        .await?)
+        .await?;
+        Ok(results.into_iter().map(Into::into).collect())
     }
 
     /// Vendor ADMIN: changes one role's collaboration rule.
@@ -593,7 +589,11 @@ impl RegistrationMutation {
     ) -> Result<CollaborationRule> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         Ok(CollaborationRule(
-            crate::graphql::write(ctx, async move { rules::update(&d, &p, input).await }).await?,
+            crate::graphql::write(
+                ctx,
+                async move { rules::update(&d, &p, input.into()).await },
+            )
+            .await?,
         ))
     }
 }

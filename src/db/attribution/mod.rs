@@ -136,12 +136,10 @@ pub async fn versions(
 }
 
 pub use program::{
-    rates, set_rate, settings, settings_of, update_settings, SetIncentiveRateInput,
-    UpdateAttributionSettingsInput,
+    rates, set_rate, settings, settings_of, update_settings, SetIncentiveRate,
+    UpdateAttributionSettings,
 };
 pub use statements::{statement, CurrencyTotal, StatementLine};
-pub use writes::{
-    correct, set_model, CorrectAttributionInput, ManualShareInput, SetAttributionModelInput,
-};
+pub use writes::{correct, set_model, CorrectAttribution, ManualShare, SetAttributionModel};
 
 pub(in crate::db) use writes::finalize_in;

@@ -1,7 +1,6 @@
 //! Program-wide attribution configuration: the settings (default model, direct team) and the
 //! incentive rates by tier and role.
 
-use async_graphql::InputObject;
 use chrono::Utc;
 use entity::attribution::{rate, settings};
 use entity::enums::{AttributionModel, PartnerTier, RegistrationRole};
@@ -31,8 +30,8 @@ pub async fn settings_of<C: ConnectionTrait>(conn: &C) -> AppResult<settings::Mo
 }
 
 /// Sets the incentive rate of a tier and role (vendor ADMIN or CHANNEL_MANAGER).
-#[derive(InputObject, Debug)]
-pub struct SetIncentiveRateInput {
+#[derive(Debug)]
+pub struct SetIncentiveRate {
     /// The partner tier.
     pub tier: PartnerTier,
     /// The role on the deal.
@@ -44,7 +43,7 @@ pub struct SetIncentiveRateInput {
 pub async fn set_rate(
     db: &DatabaseConnection,
     _grant: &Grant<can::SetProgramTerms>,
-    input: SetIncentiveRateInput,
+    input: SetIncentiveRate,
 ) -> AppResult<rate::Model> {
     if !(0..=10_000).contains(&input.rate_bps) {
         return Err(AppError::bad_field("rateBps", "rateBps must be 0 to 10000"));
@@ -79,8 +78,8 @@ pub async fn rates(db: &DatabaseConnection, principal: &Principal) -> AppResult<
 }
 
 /// Program-wide attribution settings (vendor ADMIN).
-#[derive(InputObject, Debug)]
-pub struct UpdateAttributionSettingsInput {
+#[derive(Debug)]
+pub struct UpdateAttributionSettings {
     /// The version you read.
     pub expected_version: i32,
     /// The model of deals that set none.
@@ -94,7 +93,7 @@ pub struct UpdateAttributionSettingsInput {
 pub async fn update_settings(
     db: &DatabaseConnection,
     _grant: &Grant<can::SetAttributionSettings>,
-    input: UpdateAttributionSettingsInput,
+    input: UpdateAttributionSettings,
 ) -> AppResult<settings::Model> {
     let mut c = <settings::ActiveModel as Default>::default();
     if let Some(m) = input.default_model {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use entity::attribution::{row, version};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
@@ -19,14 +18,14 @@ pub struct StatementLine {
 }
 
 /// Totals of a statement in one currency.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct CurrencyTotal {
     /// ISO 4217 currency.
     pub currency: String,
     /// Attributed revenue in minor units.
-    pub attributed_minor: crate::scalars::MinorUnits,
+    pub attributed_minor: i64,
     /// Incentives owed in minor units.
-    pub incentive_minor: crate::scalars::MinorUnits,
+    pub incentive_minor: i64,
     /// Deals counted.
     pub deals: i32,
 }
@@ -94,8 +93,8 @@ pub async fn statement(
             .into_iter()
             .map(|(currency, (a, i, n))| CurrencyTotal {
                 currency,
-                attributed_minor: crate::scalars::MinorUnits(a),
-                incentive_minor: crate::scalars::MinorUnits(i),
+                attributed_minor: a,
+                incentive_minor: i,
                 deals: n,
             })
             .collect(),

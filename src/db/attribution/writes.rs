@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use async_graphql::{InputObject, ID};
 use chrono::Utc;
 use entity::attribution::{choice, row, version};
 use entity::enums::{AttributionModel, OpportunityStage, RegistrationStatus};
@@ -19,7 +18,6 @@ use crate::auth::{can, Grant};
 use crate::db::events::payload;
 use crate::db::events::{self, NewEvent};
 use crate::domain::attribution::check_shares;
-use crate::domain::attribution::ManualShare;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -107,31 +105,32 @@ pub(in crate::db) async fn finalize_in(
 }
 
 /// A share set by the vendor for the MANUAL model.
-#[derive(InputObject, Debug, Clone)]
-pub struct ManualShareInput {
-    /// The partner; omit for the vendor's direct team.
-    pub partner_id: Option<ID>,
+#[derive(Debug, Clone)]
+pub struct ManualShare {
+    /// The partner's global ID, decoded here; none for the vendor's direct team.
+    pub partner_id: Option<String>,
     /// Its share in basis points (0 to 10000); all shares sum to exactly 10000.
     pub bps: i32,
 }
 
 /// The model (and for MANUAL the shares) of one open deal.
-#[derive(InputObject, Debug)]
-pub struct SetAttributionModelInput {
-    /// The opportunity (open; a won deal changes only through correctAttribution).
-    pub opportunity_id: ID,
+#[derive(Debug)]
+pub struct SetAttributionModel {
+    /// The opportunity (open; a won deal changes only through [`correct`]): its global ID,
+    /// decoded here.
+    pub opportunity_id: String,
     /// The version of the deal's attribution choice you read (0 when none was set).
     pub expected_version: i32,
     /// The model; null returns to the program default.
     pub model: Option<AttributionModel>,
     /// For MANUAL: every party's share.
-    pub manual_shares: Option<Vec<ManualShareInput>>,
+    pub manual_shares: Option<Vec<ManualShare>>,
 }
 
 async fn check_manual(
     txn: &DatabaseTransaction,
     opp_id: i64,
-    shares: &[ManualShareInput],
+    shares: &[ManualShare],
 ) -> AppResult<serde_json::Value> {
     let on_deal: HashSet<i64> = registration::Entity::find()
         .filter(registration::Column::OpportunityId.eq(opp_id))
@@ -171,7 +170,7 @@ async fn check_manual(
         if !seen.insert(pid) {
             return Err(AppError::bad_field("manualShares", "a party appears twice"));
         }
-        out.push(ManualShare {
+        out.push(crate::domain::attribution::ManualShare {
             partner_id: pid,
             bps: s.bps as u32,
         });
@@ -185,7 +184,7 @@ async fn check_manual(
 pub async fn set_model(
     db: &DatabaseConnection,
     _grant: &Grant<can::ChooseAttribution>,
-    input: SetAttributionModelInput,
+    input: SetAttributionModel,
 ) -> AppResult<choice::Model> {
     let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
     let txn = crate::db::begin_write(db).await?;
@@ -254,16 +253,16 @@ pub async fn set_model(
 }
 
 /// An ADMIN's audited correction of a won deal's frozen split.
-#[derive(InputObject, Debug)]
-pub struct CorrectAttributionInput {
-    /// The won opportunity.
-    pub opportunity_id: ID,
+#[derive(Debug)]
+pub struct CorrectAttribution {
+    /// The won opportunity's global ID, decoded here.
+    pub opportunity_id: String,
     /// The frozen version number you read; refused with VERSION_MISMATCH if it moved on.
     pub expected_version: i32,
     /// The model of the corrected split.
     pub model: AttributionModel,
     /// For MANUAL: every party's share.
-    pub manual_shares: Option<Vec<ManualShareInput>>,
+    pub manual_shares: Option<Vec<ManualShare>>,
     /// Why (required, kept with the new version).
     pub reason: String,
 }
@@ -272,7 +271,7 @@ pub struct CorrectAttributionInput {
 pub async fn correct(
     db: &DatabaseConnection,
     grant: &Grant<can::CorrectFinalAttribution>,
-    input: CorrectAttributionInput,
+    input: CorrectAttribution,
 ) -> AppResult<i32> {
     let principal = grant.principal();
     let reason = crate::domain::text::required("reason", &input.reason, 2000)?;

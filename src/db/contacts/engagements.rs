@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{InputObject, ID};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::engagement::{ActiveModel, Column, Entity, Model};
 use entity::enums::{EngagementKind, Sentiment};
 use sea_orm::{
@@ -20,7 +19,6 @@ use crate::db::events::{self, NewEvent};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::scalars::Date;
 
 /// The engagements `principal` may see: all for the vendor, its own for a partner.
 pub fn scope(principal: &Principal) -> Condition {
@@ -50,20 +48,21 @@ pub async fn load_by_contact(
     Ok(out)
 }
 
-/// A touch with a contact, recorded by your party.
-#[derive(InputObject, Debug)]
-pub struct RecordEngagementInput {
-    /// The contact (one you can see).
-    pub contact_id: ID,
+/// A touch with a contact, recorded by the caller's party.
+#[derive(Debug)]
+pub struct RecordEngagement {
+    /// The contact (one the caller can see): its global ID, decoded here.
+    pub contact_id: String,
     /// MEETING, CALL, EMAIL, DEMO, EVENT or WORKSHOP.
     pub kind: EngagementKind,
     /// When it happened (not in the future).
-    pub occurred_on: Date,
+    pub occurred_on: NaiveDate,
     /// How the contact came across.
     pub sentiment: Sentiment,
-    /// The deal it was about, if any (one you can see, at the contact's account).
-    pub opportunity_id: Option<ID>,
-    /// Notes only your party and the vendor can read (at most 4000 characters).
+    /// The deal it was about, if any (one the caller can see, at the contact's account): its
+    /// global ID, decoded here.
+    pub opportunity_id: Option<String>,
+    /// Notes only the caller's party and the vendor can read (at most 4000 characters).
     pub notes: Option<String>,
 }
 
@@ -71,12 +70,12 @@ pub struct RecordEngagementInput {
 pub async fn record(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: RecordEngagementInput,
+    input: RecordEngagement,
     window: super::network::ThreadingWindow,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let notes = text::optional("notes", input.notes.as_deref(), 4000)?;
-    if input.occurred_on.0 > Utc::now().date_naive() {
+    if input.occurred_on > Utc::now().date_naive() {
         return Err(AppError::bad_field(
             "occurredOn",
             "an engagement cannot be in the future",
@@ -112,7 +111,7 @@ pub async fn record(
         partner_id: Set(principal.partner_id()),
         opportunity_id: Set(opportunity_id),
         kind: Set(input.kind),
-        occurred_on: Set(input.occurred_on.0),
+        occurred_on: Set(input.occurred_on),
         sentiment: Set(input.sentiment),
         notes: Set(notes),
         created_by: Set(principal.subject.clone()),

@@ -1,7 +1,6 @@
 //! Links between contacts at one account: who reports to whom, who influences whom, who works
 //! with whom.
 
-use async_graphql::{InputObject, ID};
 use chrono::Utc;
 use entity::contact::Column;
 use entity::contact_link;
@@ -18,13 +17,14 @@ use crate::domain::threading;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
-/// A link between two contacts at the same account.
-#[derive(InputObject, Debug)]
-pub struct LinkContactsInput {
+/// A link between two contacts at the same account; the contacts are global IDs, decoded
+/// here.
+#[derive(Debug)]
+pub struct LinkContacts {
     /// The contact the link starts from (for REPORTS_TO: the report).
-    pub from_contact_id: ID,
+    pub from_contact_id: String,
     /// The contact it points to (for REPORTS_TO: the manager).
-    pub to_contact_id: ID,
+    pub to_contact_id: String,
     /// REPORTS_TO, INFLUENCES or WORKS_WITH.
     pub kind: ContactLinkKind,
 }
@@ -33,7 +33,7 @@ pub struct LinkContactsInput {
 pub async fn link(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: LinkContactsInput,
+    input: LinkContacts,
 ) -> AppResult<contact_link::Model> {
     let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;

@@ -232,7 +232,7 @@ pub(in crate::db) async fn refresh_scores(
 }
 
 /// How a party appears to the caller: partners see other partners only as "another partner".
-#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug, Ord, PartialOrd)]
+#[derive(Copy, Clone, Eq, PartialEq, Debug, Ord, PartialOrd)]
 pub enum PartyView {
     /// The vendor.
     Vendor,

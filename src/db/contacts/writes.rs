@@ -1,7 +1,6 @@
 //! Contact and link writes. Vendor users and partners both write; a partner changes only the
 //! contacts it sourced, on accounts of deals it is on.
 
-use async_graphql::{InputObject, SimpleObject, ID};
 use chrono::Utc;
 use entity::contact::{ActiveModel, Column, Model};
 use entity::enums::{BuyingRole, ContactStatus, Seniority};
@@ -25,7 +24,7 @@ use crate::ids::{self, Kind};
 async fn writable_account(
     txn: &DatabaseTransaction,
     principal: &Principal,
-    account: &ID,
+    account: &str,
 ) -> AppResult<i64> {
     let id = ids::decode_as(account, Kind::Account)?;
     crate::db::accounts::visible(principal)
@@ -40,7 +39,7 @@ async fn writable_account(
 async fn writable_contact(
     txn: &DatabaseTransaction,
     principal: &Principal,
-    id: &ID,
+    id: &str,
 ) -> AppResult<Model> {
     let id = ids::decode_as(id, Kind::Contact)?;
     let c = super::get(txn, principal, id).await?;
@@ -53,7 +52,7 @@ async fn writable_contact(
 }
 
 /// A stakeholder's details.
-#[derive(InputObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct ContactFields {
     /// Full name (1 to 200 characters).
     pub name: String,
@@ -190,10 +189,11 @@ async fn insert(
 }
 
 /// A new contact at an account.
-#[derive(InputObject, Debug)]
-pub struct CreateContactInput {
-    /// The account (for a partner: one of the accounts of its deals).
-    pub account_id: ID,
+#[derive(Debug)]
+pub struct CreateContact {
+    /// The account (for a partner: one of the accounts of its deals): its global ID, decoded
+    /// here.
+    pub account_id: String,
     /// The contact's details.
     pub contact: ContactFields,
 }
@@ -202,7 +202,7 @@ pub struct CreateContactInput {
 pub async fn create(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: CreateContactInput,
+    input: CreateContact,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let checked = check(&input.contact)?;
@@ -215,10 +215,10 @@ pub async fn create(
 }
 
 /// Replaces a contact's details.
-#[derive(InputObject, Debug)]
-pub struct UpdateContactInput {
-    /// The contact.
-    pub id: ID,
+#[derive(Debug)]
+pub struct UpdateContact {
+    /// The contact's global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
     /// The new details.
@@ -256,7 +256,7 @@ async fn save(
 pub async fn update(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: UpdateContactInput,
+    input: UpdateContact,
     window: ThreadingWindow,
 ) -> AppResult<Model> {
     let principal = grant.principal();
@@ -283,23 +283,23 @@ pub async fn update(
 }
 
 /// A change in a contact's reachability.
-#[derive(InputObject, Debug)]
-pub struct MarkContactInput {
-    /// The contact.
-    pub id: ID,
+#[derive(Debug)]
+pub struct MarkContact {
+    /// The contact's global ID; it and `successor_id` are decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
     /// LEFT_COMPANY, ROLE_CHANGED, UNRESPONSIVE, or ACTIVE again.
     pub status: ContactStatus,
     /// Who took over, a contact at the same account.
-    pub successor_id: Option<ID>,
+    pub successor_id: Option<String>,
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn mark(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: MarkContactInput,
+    input: MarkContact,
     window: ThreadingWindow,
 ) -> AppResult<Model> {
     let principal = grant.principal();
@@ -330,7 +330,7 @@ pub async fn mark(
 pub async fn share(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    id: &ID,
+    id: &str,
     expected_version: i32,
 ) -> AppResult<Model> {
     let principal = grant.principal();
@@ -347,26 +347,25 @@ pub async fn share(
 }
 
 /// Contacts to create or update at one account, matched by email.
-#[derive(InputObject, Debug)]
-pub struct UpsertContactsInput {
-    /// The account.
-    pub account_id: ID,
+#[derive(Debug)]
+pub struct UpsertContacts {
+    /// The account's global ID, decoded here.
+    pub account_id: String,
     /// Up to 500 contacts; an email already at the account updates that contact.
     pub contacts: Vec<ContactFields>,
-    /// Write the good items even if some are bad (default false: one bad item writes nothing).
-    #[graphql(default)]
+    /// Write the good items even if some are bad (false: one bad item writes nothing).
     pub allow_partial: bool,
 }
 
 /// The outcome of one item of a bulk upsert.
-#[derive(SimpleObject, Debug)]
+#[derive(Debug)]
 pub struct UpsertResult {
     /// The item's position in the request, from 0.
     pub index: i32,
     /// CREATED, UPDATED, UNCHANGED, or FAILED.
     pub outcome: String,
-    /// The contact's ID when it was written or matched.
-    pub contact_id: Option<ID>,
+    /// The contact's row id when it was written or matched.
+    pub contact_id: Option<i64>,
     /// The error code when it failed.
     pub error_code: Option<String>,
     /// What went wrong.
@@ -388,7 +387,7 @@ fn failed(index: usize, e: &AppError) -> UpsertResult {
 pub async fn upsert(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
-    input: UpsertContactsInput,
+    input: UpsertContacts,
     window: ThreadingWindow,
 ) -> AppResult<Vec<UpsertResult>> {
     let principal = grant.principal();
@@ -432,7 +431,7 @@ pub async fn upsert(
                     Ok(UpsertResult {
                         index: i as i32,
                         outcome: "CREATED".into(),
-                        contact_id: Some(ids::encode(Kind::Contact, m.id).into()),
+                        contact_id: Some(m.id),
                         error_code: None,
                         error_message: None,
                     })
@@ -450,7 +449,7 @@ pub async fn upsert(
                         && old.seniority == c.seniority
                         && old.buying_role == c.buying_role
                         && c.shared.is_none_or(|s| s == old.shared);
-                    let id = Some(ids::encode(Kind::Contact, old.id).into());
+                    let id = Some(old.id);
                     if same {
                         return Ok(UpsertResult {
                             index: i as i32,
@@ -511,4 +510,4 @@ pub async fn upsert(
     Ok(results)
 }
 
-pub use super::links::{link, LinkContactsInput};
+pub use super::links::{link, LinkContacts};

@@ -9,7 +9,7 @@ pub use writes::*;
 
 use std::collections::HashMap;
 
-use async_graphql::{Enum, InputObject, ID};
+use chrono::NaiveDate;
 use entity::enums::OpportunityStage;
 use entity::opportunity::{Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
@@ -23,7 +23,6 @@ use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::scalars::{Date, MinorUnits};
 
 /// The opportunities `principal` may see: all for the vendor, the deals it is on for a partner.
 pub fn scope(principal: &Principal) -> Condition {
@@ -167,24 +166,24 @@ impl StageChange {
 }
 
 /// Filters for the opportunity list; all given filters must match.
-#[derive(InputObject, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct OpportunityFilter {
     /// Only opportunities in one of these stages.
     pub stage_in: Option<Vec<OpportunityStage>>,
-    /// Only opportunities at this account.
-    pub account_id: Option<ID>,
+    /// Only opportunities at this account (its global ID, decoded here).
+    pub account_id: Option<String>,
     /// Only opportunities owned by this vendor seller (exact match).
     pub owner: Option<String>,
     /// Only opportunities in this region (exact match).
     pub region: Option<String>,
     /// Expected close on or after this date.
-    pub close_date_from: Option<Date>,
+    pub close_date_from: Option<NaiveDate>,
     /// Expected close on or before this date.
-    pub close_date_to: Option<Date>,
+    pub close_date_to: Option<NaiveDate>,
     /// Amount at least this many minor units (compare within one currency).
-    pub amount_min: Option<MinorUnits>,
+    pub amount_min: Option<i64>,
     /// Amount at most this many minor units.
-    pub amount_max: Option<MinorUnits>,
+    pub amount_max: Option<i64>,
     /// Only amounts in this ISO 4217 currency.
     pub currency: Option<String>,
     /// Case-insensitive substring of the opportunity's name (at most 200 characters).
@@ -192,8 +191,9 @@ pub struct OpportunityFilter {
 }
 
 /// Orders of the opportunity list. Ties are broken by creation order: oldest first in
-/// ascending orders, newest first in descending ones.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+/// ascending orders, newest first in descending ones. The variant names are part of the
+/// cursors.
+#[derive(Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OpportunityOrder {
     /// Oldest first.
     #[default]
@@ -284,16 +284,16 @@ pub async fn list(
         q = q.filter(Column::Region.eq(r));
     }
     if let Some(d) = filter.close_date_from {
-        q = q.filter(Column::ExpectedCloseDate.gte(d.0));
+        q = q.filter(Column::ExpectedCloseDate.gte(d));
     }
     if let Some(d) = filter.close_date_to {
-        q = q.filter(Column::ExpectedCloseDate.lte(d.0));
+        q = q.filter(Column::ExpectedCloseDate.lte(d));
     }
     if let Some(a) = filter.amount_min {
-        q = q.filter(Column::AmountMinor.gte(a.0));
+        q = q.filter(Column::AmountMinor.gte(a));
     }
     if let Some(a) = filter.amount_max {
-        q = q.filter(Column::AmountMinor.lte(a.0));
+        q = q.filter(Column::AmountMinor.lte(a));
     }
     if let Some(c) = filter.currency.as_deref() {
         q = q.filter(Column::Currency.eq(money::currency(c)?));

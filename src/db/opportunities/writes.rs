@@ -1,8 +1,7 @@
 //! Vendor writes to opportunities: create, update and stage moves, each one transaction with
 //! its event and, for stage moves, the history row.
 
-use async_graphql::{InputObject, ID};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use entity::enums::OpportunityStage;
 use entity::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
@@ -17,29 +16,27 @@ use crate::db::events::{self, vendor_only, NewEvent, Topic};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::scalars::{Date, MinorUnits};
 
 /// A new opportunity.
-#[derive(InputObject, Debug)]
-pub struct CreateOpportunityInput {
-    /// The customer account.
-    pub account_id: ID,
+#[derive(Debug)]
+pub struct CreateOpportunity {
+    /// The customer account's global ID, decoded here.
+    pub account_id: String,
     /// Deal name (1 to 200 characters).
     pub name: String,
     /// Starting stage; PROSPECTING when omitted.
     pub stage: Option<OpportunityStage>,
     /// Deal value in minor units of `currency`.
-    pub amount: MinorUnits,
+    pub amount: i64,
     /// ISO 4217 currency code, e.g. "USD".
     pub currency: String,
     /// When the deal is expected to close.
-    pub expected_close_date: Date,
-    /// The vendor seller who owns the deal; you when omitted.
+    pub expected_close_date: NaiveDate,
+    /// The vendor seller who owns the deal; the caller when omitted.
     pub owner: Option<String>,
     /// Sales region; the account's region when omitted.
     pub region: Option<String>,
     /// Product names on the deal (at most 50).
-    #[graphql(default)]
     pub products: Vec<String>,
     /// Vendor-internal forecast commentary, never shown to partners.
     pub forecast_notes: Option<String>,
@@ -48,21 +45,21 @@ pub struct CreateOpportunityInput {
 }
 
 /// Changes to an opportunity's fields. Omitted fields keep their value. The stage changes only
-/// through moveOpportunityStage and reopenOpportunity.
-#[derive(InputObject, Debug)]
-pub struct UpdateOpportunityInput {
-    /// The opportunity to change.
-    pub id: ID,
+/// through [`move_stage`] and [`reopen`].
+#[derive(Debug)]
+pub struct UpdateOpportunity {
+    /// The opportunity's global ID, decoded here.
+    pub id: String,
     /// The version you read; the change is refused with VERSION_MISMATCH if it moved on.
     pub expected_version: i32,
     /// New deal name.
     pub name: Option<String>,
     /// New amount in minor units.
-    pub amount: Option<MinorUnits>,
+    pub amount: Option<i64>,
     /// New ISO 4217 currency code.
     pub currency: Option<String>,
     /// New expected close date.
-    pub expected_close_date: Option<Date>,
+    pub expected_close_date: Option<NaiveDate>,
     /// New owning vendor seller.
     pub owner: Option<String>,
     /// New region; an empty string clears it.
@@ -73,32 +70,6 @@ pub struct UpdateOpportunityInput {
     pub forecast_notes: Option<String>,
     /// New win probability in percent.
     pub probability: Option<i32>,
-}
-
-/// Moves an opportunity to another stage.
-#[derive(InputObject, Debug)]
-pub struct MoveOpportunityStageInput {
-    /// The opportunity to move.
-    pub id: ID,
-    /// The version you read.
-    pub expected_version: i32,
-    /// The new stage. Closed stages (CLOSED_WON, CLOSED_LOST) are final.
-    pub stage: OpportunityStage,
-    /// Why, recorded in the stage history (at most 1000 characters).
-    pub reason: Option<String>,
-}
-
-/// Reopens a closed opportunity (vendor ADMIN only).
-#[derive(InputObject, Debug)]
-pub struct ReopenOpportunityInput {
-    /// The closed opportunity.
-    pub id: ID,
-    /// The version you read.
-    pub expected_version: i32,
-    /// The open stage to return to.
-    pub stage: OpportunityStage,
-    /// Why it is reopened; required, recorded in the stage history.
-    pub reason: String,
 }
 
 async fn record_stage<C: ConnectionTrait>(
@@ -126,14 +97,14 @@ async fn record_stage<C: ConnectionTrait>(
 pub async fn create(
     db: &DatabaseConnection,
     grant: &Grant<can::EditOpportunities>,
-    input: CreateOpportunityInput,
+    input: CreateOpportunity,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let account_id = ids::decode_as(&input.account_id, Kind::Account)
         .map_err(|_| AppError::bad_field("accountId", "accountId names no account"))?;
     let name = text::required("name", &input.name, 200)?;
     let currency = money::currency(&input.currency)?;
-    let amount = money::amount("amount", input.amount.0)?;
+    let amount = money::amount("amount", input.amount)?;
     let owner = text::required(
         "owner",
         input.owner.as_deref().unwrap_or(&principal.subject),
@@ -158,7 +129,7 @@ pub async fn create(
         stage,
         amount_minor: amount,
         currency,
-        expected_close_date: input.expected_close_date.0,
+        expected_close_date: input.expected_close_date,
         owner,
         region,
         products,
@@ -177,7 +148,7 @@ pub struct NewOpportunity {
     pub stage: OpportunityStage,
     pub amount_minor: i64,
     pub currency: String,
-    pub expected_close_date: chrono::NaiveDate,
+    pub expected_close_date: NaiveDate,
     pub owner: String,
     pub region: Option<String>,
     pub products: Vec<String>,
@@ -231,7 +202,7 @@ pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
 pub async fn update(
     db: &DatabaseConnection,
     grant: &Grant<can::EditOpportunities>,
-    input: UpdateOpportunityInput,
+    input: UpdateOpportunity,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Opportunity)?;
@@ -240,13 +211,13 @@ pub async fn update(
         c.name = Set(text::required("name", n, 200)?);
     }
     if let Some(a) = input.amount {
-        c.amount_minor = Set(money::amount("amount", a.0)?);
+        c.amount_minor = Set(money::amount("amount", a)?);
     }
     if let Some(cur) = &input.currency {
         c.currency = Set(money::currency(cur)?);
     }
     if let Some(d) = input.expected_close_date {
-        c.expected_close_date = Set(d.0);
+        c.expected_close_date = Set(d);
     }
     if let Some(o) = &input.owner {
         c.owner = Set(text::required("owner", o, 200)?);
@@ -314,7 +285,7 @@ pub async fn update(
 pub async fn move_stage(
     db: &DatabaseConnection,
     grant: &Grant<can::EditOpportunities>,
-    id: &ID,
+    id: &str,
     expected_version: i32,
     stage: OpportunityStage,
     reason: Option<&str>,
@@ -335,7 +306,7 @@ pub async fn move_stage(
 pub async fn reopen(
     db: &DatabaseConnection,
     grant: &Grant<can::ReopenOpportunities>,
-    id: &ID,
+    id: &str,
     expected_version: i32,
     stage: OpportunityStage,
     reason: Option<&str>,
@@ -357,7 +328,7 @@ pub async fn reopen(
 async fn change_stage(
     db: &DatabaseConnection,
     principal: &Principal,
-    id: &ID,
+    id: &str,
     expected_version: i32,
     stage: OpportunityStage,
     reason: Option<&str>,

@@ -1,15 +1,14 @@
 //! Bulk decisions: one transaction and one result per registration.
 
-use async_graphql::{InputObject, SimpleObject, ID};
 use entity::enums::RegistrationStatus;
 use sea_orm::DatabaseConnection;
 
-use super::lifecycle::{approve, reject, ApproveRegistrationInput, RegistrationDecisionInput};
+use super::lifecycle::{approve, reject, ApproveRegistration, RegistrationDecision};
 use crate::auth::{can, Grant};
 use crate::error::{code, AppError, AppResult};
 
 /// The decision applied to every item of a bulk call.
-#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[derive(Copy, Clone, Eq, PartialEq, Debug)]
 pub enum BulkDecision {
     /// Approve each registration (proposed deals get a new opportunity).
     Approve,
@@ -18,19 +17,19 @@ pub enum BulkDecision {
 }
 
 /// One registration of a bulk call.
-#[derive(InputObject, Debug)]
-pub struct BulkItemInput {
-    /// The registration.
-    pub id: ID,
+#[derive(Debug)]
+pub struct BulkItem {
+    /// The registration's global ID, decoded by each item's decision.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
 }
 
 /// The outcome of one item of a bulk call.
-#[derive(SimpleObject, Debug)]
+#[derive(Debug)]
 pub struct BulkItemResult {
     /// The registration ID as sent.
-    pub id: ID,
+    pub id: String,
     /// Whether this item succeeded; each item is its own transaction.
     pub ok: bool,
     /// The error code when it failed (e.g. VERSION_MISMATCH, CONFLICT, NOT_FOUND).
@@ -48,7 +47,7 @@ pub async fn bulk(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
     decision: BulkDecision,
-    items: Vec<BulkItemInput>,
+    items: Vec<BulkItem>,
     reason: Option<String>,
 ) -> AppResult<Vec<BulkItemResult>> {
     if items.is_empty() || items.len() > 100 {
@@ -58,7 +57,7 @@ pub async fn bulk(
     for item in items {
         let r = match decision {
             BulkDecision::Approve => {
-                let input = ApproveRegistrationInput {
+                let input = ApproveRegistration {
                     id: item.id.clone(),
                     expected_version: item.expected_version,
                     opportunity_id: None,
@@ -68,7 +67,7 @@ pub async fn bulk(
                 approve(db, grant, input).await
             }
             BulkDecision::Reject => {
-                let input = RegistrationDecisionInput {
+                let input = RegistrationDecision {
                     id: item.id.clone(),
                     expected_version: item.expected_version,
                     reason: reason.clone(),

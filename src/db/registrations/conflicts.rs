@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{InputObject, ID};
 use chrono::Utc;
 use entity::collaboration_rule::Model as Rule;
 use entity::conflict::{ActiveModel, Column, Entity, Model};
@@ -387,18 +386,19 @@ pub async fn list(
 }
 
 /// A vendor's resolution of a conflict.
-#[derive(InputObject, Debug)]
-pub struct ResolveConflictInput {
-    /// The open conflict.
-    pub id: ID,
+#[derive(Debug)]
+pub struct ResolveConflict {
+    /// The open conflict's global ID; it and the registration and opportunity IDs are decoded
+    /// here.
+    pub id: String,
     /// WINNER_CHOSEN (name the winner), CO_SELL_ALLOWED (approve the held registration
     /// alongside the others) or REJECTED (reject the held registration).
     pub resolution: ConflictResolution,
     /// With WINNER_CHOSEN: the held registration or the one it overlaps.
-    pub winner_registration_id: Option<ID>,
+    pub winner_registration_id: Option<String>,
     /// For a held proposed deal that is approved: the opportunity it is (defaults to the one
     /// the conflict names).
-    pub opportunity_id: Option<ID>,
+    pub opportunity_id: Option<String>,
     /// Why, recorded on the conflict and in the registrations' history (1 to 2000 characters).
     pub reason: String,
     /// The held registration's version you read; when given, the resolution is refused with
@@ -410,7 +410,7 @@ pub struct ResolveConflictInput {
 pub async fn resolve(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    input: ResolveConflictInput,
+    input: ResolveConflict,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let id = ids::decode_as(&input.id, Kind::Conflict)?;

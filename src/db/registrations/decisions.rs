@@ -1,7 +1,6 @@
 //! Decisions on submitted registrations: the vendor's approval (linking or creating the
 //! opportunity), rejection, review and info request, and the partner's withdrawal.
 
-use async_graphql::{InputObject, ID};
 use chrono::{Duration, Utc};
 use entity::enums::{OpportunityStage, RegistrationStatus};
 use entity::registration::{Column, Entity, Model};
@@ -152,16 +151,15 @@ async fn create_opportunity_for(
 }
 
 /// A vendor's approval.
-#[derive(InputObject, Debug)]
-pub struct ApproveRegistrationInput {
-    /// The registration (SUBMITTED or UNDER_REVIEW).
-    pub id: ID,
+#[derive(Debug)]
+pub struct ApproveRegistration {
+    /// The registration (SUBMITTED or UNDER_REVIEW): its global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
-    /// For a proposed deal: the existing opportunity it is.
-    pub opportunity_id: Option<ID>,
+    /// For a proposed deal: the existing opportunity it is (its global ID, decoded here).
+    pub opportunity_id: Option<String>,
     /// For a proposed deal: create its account (if new) and opportunity.
-    #[graphql(default)]
     pub create_opportunity: bool,
     /// Why, recorded in the history.
     pub reason: Option<String>,
@@ -171,7 +169,7 @@ pub struct ApproveRegistrationInput {
 pub async fn approve(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    input: ApproveRegistrationInput,
+    input: ApproveRegistration,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let link = match &input.opportunity_id {
@@ -196,10 +194,10 @@ pub async fn approve(
 }
 
 /// A decision with a reason, for reject, request-info and withdraw.
-#[derive(InputObject, Debug)]
-pub struct RegistrationDecisionInput {
-    /// The registration.
-    pub id: ID,
+#[derive(Debug)]
+pub struct RegistrationDecision {
+    /// The registration's global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
     /// Why (required to reject; the question when asking for information; optional to
@@ -232,7 +230,7 @@ pub(in crate::db) async fn reject_in(
 pub async fn reject(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    input: RegistrationDecisionInput,
+    input: RegistrationDecision,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let reason = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
@@ -249,7 +247,7 @@ pub async fn reject(
 pub async fn start_review(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    id: &ID,
+    id: &str,
     expected_version: i32,
 ) -> AppResult<Model> {
     let principal = grant.principal();
@@ -265,7 +263,7 @@ pub async fn start_review(
 pub async fn request_info(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    input: RegistrationDecisionInput,
+    input: RegistrationDecision,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let question = text::required("reason", input.reason.as_deref().unwrap_or(""), 2000)?;
@@ -291,7 +289,7 @@ pub async fn request_info(
 pub async fn withdraw(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: RegistrationDecisionInput,
+    input: RegistrationDecision,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let reason = text::optional("reason", input.reason.as_deref(), 2000)?;

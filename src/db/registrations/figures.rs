@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
 use entity::registration::Column;
@@ -15,7 +14,7 @@ use crate::domain::registration::median;
 use crate::error::AppResult;
 
 /// How many registrations are in one status.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct StatusCount {
     /// The status.
     pub status: RegistrationStatus,
@@ -24,7 +23,7 @@ pub struct StatusCount {
 }
 
 /// Decision figures for a group of registrations.
-#[derive(SimpleObject, Clone, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DecisionFigures {
     /// Registrations submitted at least once (drafts excluded).
     pub submitted: u64,
@@ -40,16 +39,16 @@ pub struct DecisionFigures {
 }
 
 /// Figures of one partner.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct PartnerFigures {
-    /// The partner's ID.
-    pub partner_id: async_graphql::ID,
+    /// The partner's row id.
+    pub partner_id: i64,
     /// Its figures.
     pub figures: DecisionFigures,
 }
 
 /// Figures of one role.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct RoleFigures {
     /// The role.
     pub role: RegistrationRole,
@@ -58,7 +57,7 @@ pub struct RoleFigures {
 }
 
 /// The program's registration figures.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct ProgramFigures {
     /// Registrations in each status (statuses with none are listed with 0).
     pub by_status: Vec<StatusCount>,
@@ -170,7 +169,7 @@ pub async fn figures(
         by_partner: partners
             .into_iter()
             .map(|(p, a)| PartnerFigures {
-                partner_id: crate::ids::encode(crate::ids::Kind::Partner, p).into(),
+                partner_id: p,
                 figures: a.finish(),
             })
             .collect(),

@@ -2,7 +2,6 @@
 //! lifecycle, records it in the history, bumps the version (refusing a stale one) and appends
 //! its event, all in the caller's transaction.
 
-use async_graphql::ID;
 use chrono::Utc;
 use entity::enums::RegistrationStatus;
 use entity::registration::{ActiveModel, Column, Entity, Model};
@@ -114,7 +113,7 @@ pub(super) fn changes() -> ActiveModel {
 pub(super) async fn load_for_write(
     txn: &DatabaseTransaction,
     principal: &Principal,
-    id: &ID,
+    id: &str,
 ) -> AppResult<Model> {
     let id = ids::decode_as(id, Kind::Registration)?;
     Entity::find()
@@ -179,17 +178,17 @@ pub async fn deal_audience<C: ConnectionTrait>(
     Ok(out)
 }
 
-pub use super::bulk::{bulk, BulkDecision, BulkItemInput, BulkItemResult};
+pub use super::bulk::{bulk, BulkDecision, BulkItem, BulkItemResult};
 pub use super::decisions::{
-    approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistrationInput,
-    RegistrationDecisionInput,
+    approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistration,
+    RegistrationDecision,
 };
 pub use super::protection::{
-    expire_due, extend_protection, request_extension, ProtectionExtensionInput,
+    expire_due, extend_protection, request_extension, ProtectionExtension,
 };
 pub use super::submission::{
-    answer_info, create_draft, submit, update_draft, AnswerInfoRequestInput,
-    RegistrationDraftInput, SubmitRegistrationInput, UpdateRegistrationDraftInput,
+    answer_info, create_draft, submit, update_draft, AnswerInfoRequest, RegistrationDraft,
+    SubmitRegistration, UpdateRegistrationDraft,
 };
 
 pub(in crate::db) use super::decisions::{approve_in, reject_in};

@@ -11,8 +11,7 @@ pub mod submission;
 
 use std::collections::HashMap;
 
-use async_graphql::{Enum, InputObject, ID};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
 use entity::registration::{Column, Entity, Model};
 use entity::registration_transition as transition;
@@ -26,7 +25,6 @@ use crate::auth::scope;
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::scalars::DateTime;
 
 /// The registrations `principal` may see: all for the vendor, its own for a partner.
 pub fn scope(principal: &Principal) -> Condition {
@@ -160,27 +158,28 @@ pub async fn load_history(
 }
 
 /// Filters for registration lists; all given filters must match.
-#[derive(InputObject, Default, Debug)]
+#[derive(Default, Debug)]
 pub struct RegistrationFilter {
     /// Only registrations in one of these statuses.
     pub status_in: Option<Vec<RegistrationStatus>>,
-    /// Only this partner's registrations (vendor only; partners always see their own).
-    pub partner_id: Option<ID>,
+    /// Only this partner's registrations (vendor only; partners always see their own): its
+    /// global ID, decoded here.
+    pub partner_id: Option<String>,
     /// Only registrations in this role.
     pub role: Option<RegistrationRole>,
-    /// Only registrations on this opportunity.
-    pub opportunity_id: Option<ID>,
+    /// Only registrations on this opportunity (its global ID, decoded here).
+    pub opportunity_id: Option<String>,
     /// True: only registrations held by an open conflict; false: only those without one.
     pub has_open_conflict: Option<bool>,
     /// Only registrations submitted before this time (their age).
-    pub submitted_before: Option<DateTime>,
+    pub submitted_before: Option<DateTime<Utc>>,
     /// True: only registrations waiting for review longer than the review SLA; false: only
     /// those within it.
     pub sla_breached: Option<bool>,
 }
 
-/// Orders of registration lists.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+/// Orders of registration lists. The variant names are part of the cursors.
+#[derive(Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum RegistrationOrder {
     /// Oldest created first.
     #[default]
@@ -241,7 +240,7 @@ pub async fn list(
         });
     }
     if let Some(t) = filter.submitted_before {
-        q = q.filter(Column::SubmittedAt.lt(t.0));
+        q = q.filter(Column::SubmittedAt.lt(t));
     }
     if let Some(breached) = filter.sla_breached {
         let cutoff = Utc::now() - sla.0;

@@ -1,7 +1,6 @@
 //! Protection windows of approved registrations: a partner's extension request, the vendor's
 //! extension, and the sweep that expires windows that passed.
 
-use async_graphql::{InputObject, ID};
 use chrono::{Duration, Utc};
 use entity::enums::RegistrationStatus;
 use entity::registration::{ActiveModel, Column, Entity, Model};
@@ -21,10 +20,10 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
 /// A change to an approved registration's protection window.
-#[derive(InputObject, Debug)]
-pub struct ProtectionExtensionInput {
-    /// The APPROVED registration.
-    pub id: ID,
+#[derive(Debug)]
+pub struct ProtectionExtension {
+    /// The APPROVED registration's global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
     /// Days to add (1 to 365), counted from the current end of the window (or from now, if it
@@ -89,7 +88,7 @@ async fn update_approved(
 pub async fn request_extension(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: ProtectionExtensionInput,
+    input: ProtectionExtension,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let days = extension_days(input.days)?;
@@ -121,7 +120,7 @@ pub async fn request_extension(
 pub async fn extend_protection(
     db: &DatabaseConnection,
     grant: &Grant<can::DecideRegistrations>,
-    input: ProtectionExtensionInput,
+    input: ProtectionExtension,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let days = extension_days(input.days)?;

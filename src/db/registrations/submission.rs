@@ -1,7 +1,8 @@
 //! Drafts and submission: a partner's draft, its edits, the submission (with idempotency key)
 //! that holds it on conflict or auto-approves it, and the answer to an info request.
 
-use async_graphql::{InputObject, ID};
+use std::fmt;
+
 use chrono::Utc;
 use entity::enums::{RegistrationRole, RegistrationStatus};
 use entity::registration::{ActiveModel, Column, Entity, Model};
@@ -25,33 +26,31 @@ use crate::domain::registration::{auto_approves, Action};
 use crate::domain::{account::normalise_domain, money, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::scalars::{Date, MinorUnits};
 
 /// What a partner claims: an opportunity it can see, or a proposed deal at an account named by
 /// its domain.
-#[derive(InputObject, Debug, Clone)]
-pub struct RegistrationDraftInput {
-    /// An opportunity you can already see (you hold another registration on it). Omit it to
-    /// propose a deal the vendor may not know yet, by `accountDomain`.
-    pub opportunity_id: Option<ID>,
-    /// The customer's web domain, e.g. `acme.com`; required without `opportunityId`.
+#[derive(Debug, Clone)]
+pub struct RegistrationDraft {
+    /// An opportunity the partner can already see (it holds another registration on it), as a
+    /// global ID decoded here. Without it the draft proposes a deal by `account_domain`.
+    pub opportunity_id: Option<String>,
+    /// The customer's web domain, e.g. `acme.com`; required without `opportunity_id`.
     pub account_domain: Option<String>,
-    /// The customer's company name; required without `opportunityId`.
+    /// The customer's company name; required without `opportunity_id`.
     pub account_name: Option<String>,
-    /// A name for the proposed deal; required without `opportunityId`.
+    /// A name for the proposed deal; required without `opportunity_id`.
     pub deal_name: Option<String>,
-    /// Your estimate of the deal's value, in minor units of `currency`.
-    pub amount: Option<MinorUnits>,
+    /// The partner's estimate of the deal's value, in minor units of `currency`.
+    pub amount: Option<i64>,
     /// ISO 4217 currency of `amount`.
     pub currency: Option<String>,
-    /// When you expect the deal to close.
-    pub expected_close_date: Option<Date>,
-    /// The role you play on the deal.
+    /// When the partner expects the deal to close.
+    pub expected_close_date: Option<chrono::NaiveDate>,
+    /// The role the partner plays on the deal.
     pub role: RegistrationRole,
-    /// Why the deal is yours: your relationship with the customer, work done so far (1 to 4000
-    /// characters). The vendor reads it.
+    /// Why the deal is the partner's (1 to 4000 characters).
     pub justification: String,
-    /// Notes only your organisation and the vendor can read (at most 4000 characters).
+    /// Notes only the partner and the vendor can read (at most 4000 characters).
     pub private_notes: Option<String>,
 }
 
@@ -71,15 +70,12 @@ struct Draft {
 async fn check_draft<C: ConnectionTrait>(
     conn: &C,
     principal: &Principal,
-    d: RegistrationDraftInput,
+    d: RegistrationDraft,
 ) -> AppResult<Draft> {
     let justification = text::required("justification", &d.justification, 4000)?;
     let private_notes = text::optional("privateNotes", d.private_notes.as_deref(), 4000)?;
     let (amount_minor, currency) = match (d.amount, d.currency.as_deref()) {
-        (Some(a), Some(c)) => (
-            Some(money::amount("amount", a.0)?),
-            Some(money::currency(c)?),
-        ),
+        (Some(a), Some(c)) => (Some(money::amount("amount", a)?), Some(money::currency(c)?)),
         (None, None) => (None, None),
         _ => {
             return Err(AppError::bad_field(
@@ -121,7 +117,7 @@ async fn check_draft<C: ConnectionTrait>(
         deal_name,
         amount_minor,
         currency,
-        expected_close_date: d.expected_close_date.map(|d| d.0),
+        expected_close_date: d.expected_close_date,
         role: d.role,
         justification,
         private_notes,
@@ -146,7 +142,7 @@ fn apply_draft(m: &mut ActiveModel, d: Draft) {
 pub async fn create_draft(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: RegistrationDraftInput,
+    input: RegistrationDraft,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let partner_id = grant.partner_id();
@@ -212,21 +208,21 @@ async fn insert_draft(
 }
 
 /// Replaces the fields of a DRAFT.
-#[derive(InputObject, Debug)]
-pub struct UpdateRegistrationDraftInput {
-    /// The draft to change.
-    pub id: ID,
+#[derive(Debug)]
+pub struct UpdateRegistrationDraft {
+    /// The draft's global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
     /// The draft's new content (replaces all of it).
-    pub draft: RegistrationDraftInput,
+    pub draft: RegistrationDraft,
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_draft(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: UpdateRegistrationDraftInput,
+    input: UpdateRegistrationDraft,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let txn = crate::db::begin_write(db).await?;
@@ -256,20 +252,19 @@ pub async fn update_draft(
     Ok(after)
 }
 
-/// Submits a registration: an existing DRAFT (`id` and `expectedVersion`), or a new one in
-/// one call (`draft`). Integrations should send an `idempotencyKey`: a retry with the same key
-/// returns the first result instead of registering twice, and the same key with a different
-/// request is refused with IDEMPOTENCY_KEY_REUSED.
-#[derive(InputObject, Debug)]
-pub struct SubmitRegistrationInput {
-    /// The DRAFT to submit.
-    pub id: Option<ID>,
+/// Submits a registration: an existing DRAFT (`id` and `expected_version`), or a new one in
+/// one call (`draft`). A retry with the same `idempotency_key` returns the first result instead
+/// of registering twice, and the same key with a different request is refused with
+/// IDEMPOTENCY_KEY_REUSED.
+#[derive(Debug)]
+pub struct SubmitRegistration {
+    /// The DRAFT to submit: its global ID, decoded here.
+    pub id: Option<String>,
     /// The draft's version, with `id`.
     pub expected_version: Option<i32>,
     /// Create and submit in one step instead of submitting a draft.
-    pub draft: Option<RegistrationDraftInput>,
-    /// Your unique key for this submission (at most 200 characters). Sent again with the same
-    /// request, it answers with the first result; with a different one, IDEMPOTENCY_KEY_REUSED.
+    pub draft: Option<RegistrationDraft>,
+    /// The caller's unique key for this submission (at most 200 characters).
     pub idempotency_key: Option<String>,
 }
 
@@ -277,7 +272,7 @@ pub struct SubmitRegistrationInput {
 pub async fn submit(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: SubmitRegistrationInput,
+    input: SubmitRegistration,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let partner_id = grant.partner_id();
@@ -301,17 +296,63 @@ pub async fn submit(
     }
 }
 
-/// What a submission asks for, without its key: FNV-1a over the input's fields, so a retry
+/// What a submission asks for, without its key: FNV-1a over the request's fields, so a retry
 /// is recognised and the same key with another request is not.
-fn fingerprint(input: &SubmitRegistrationInput) -> String {
-    let text = format!(
-        "{:?}|{:?}|{:?}",
-        input.id, input.expected_version, input.draft
-    );
+fn fingerprint(input: &SubmitRegistration) -> String {
+    let text = request_text(input);
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
     format!("{hash:016x}")
+}
+
+/// The text [`fingerprint`] hashes: the request as the derived `Debug` of the API's input types
+/// writes it (`SubmitRegistrationInput`, `RegistrationDraftInput`, `ID`, `MinorUnits`, `Date`).
+/// Fingerprints are stored with the registrations: a retry sent across an upgrade is recognised
+/// only while this text stays the same.
+pub(crate) fn request_text(input: &SubmitRegistration) -> String {
+    format!(
+        "{:?}|{:?}|{:?}",
+        input.id.as_deref().map(|id| Tuple("ID", id)),
+        input.expected_version,
+        input.draft.as_ref().map(DraftText)
+    )
+}
+
+/// `name(value)`, as a derived `Debug` writes a one-field tuple struct.
+struct Tuple<T>(&'static str, T);
+
+impl<T: fmt::Debug> fmt::Debug for Tuple<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple(self.0).field(&self.1).finish()
+    }
+}
+
+/// A draft as the derived `Debug` of `RegistrationDraftInput` writes it.
+struct DraftText<'a>(&'a RegistrationDraft);
+
+impl fmt::Debug for DraftText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        f.debug_struct("RegistrationDraftInput")
+            .field(
+                "opportunity_id",
+                &d.opportunity_id.as_deref().map(|id| Tuple("ID", id)),
+            )
+            .field("account_domain", &d.account_domain)
+            .field("account_name", &d.account_name)
+            .field("deal_name", &d.deal_name)
+            .field("amount", &d.amount.map(|a| Tuple("MinorUnits", a)))
+            .field("currency", &d.currency)
+            .field(
+                "expected_close_date",
+                &d.expected_close_date.map(|e| Tuple("Date", e)),
+            )
+            .field("role", &d.role)
+            .field("justification", &d.justification)
+            .field("private_notes", &d.private_notes)
+            .finish()
+    }
 }
 
 /// The first result for `key`, if it was for the same request.
@@ -337,7 +378,7 @@ async fn submit_once(
     db: &DatabaseConnection,
     principal: &Principal,
     partner_id: i64,
-    input: SubmitRegistrationInput,
+    input: SubmitRegistration,
     key: Option<(String, String)>,
 ) -> AppResult<Model> {
     let txn = crate::db::begin_write(db).await?;
@@ -450,13 +491,14 @@ async fn submit_in(
 }
 
 /// A partner's answer to a NEEDS_INFO request; the registration is submitted again.
-#[derive(InputObject, Debug)]
-pub struct AnswerInfoRequestInput {
-    /// The registration in NEEDS_INFO.
-    pub id: ID,
+#[derive(Debug)]
+pub struct AnswerInfoRequest {
+    /// The registration in NEEDS_INFO: its global ID, decoded here.
+    pub id: String,
     /// The version you read.
     pub expected_version: i32,
-    /// Your answer to the vendor's question (1 to 4000 characters), recorded in the history.
+    /// The partner's answer to the vendor's question (1 to 4000 characters), recorded in the
+    /// history.
     pub answer: String,
     /// A replacement justification, if the answer changes it.
     pub justification: Option<String>,
@@ -466,7 +508,7 @@ pub struct AnswerInfoRequestInput {
 pub async fn answer_info(
     db: &DatabaseConnection,
     grant: &Grant<can::ClaimDeals>,
-    input: AnswerInfoRequestInput,
+    input: AnswerInfoRequest,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let answer = text::required("answer", &input.answer, 4000)?;

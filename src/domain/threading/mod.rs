@@ -59,8 +59,7 @@ pub struct Risk {
 }
 
 /// A named way a deal can be badly multi-threaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
-#[graphql(name = "ThreadingRiskKind")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RiskKind {
     /// One or no active contact engaged in the window.
     SingleThreaded,
