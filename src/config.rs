@@ -168,7 +168,7 @@ pub struct LimitArgs {
     #[arg(long, env = "COSELL_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
     /// Requests per minute one principal may make (0 turns the limit off).
-    #[arg(long, env = "COSELL_RATE_LIMIT_PER_MINUTE", default_value_t = 1200)]
+    #[arg(long, env = "COSELL_RATE_LIMIT_PER_MINUTE", default_value_t = 12_000)]
     pub rate_limit_per_minute: u32,
     /// Turn schema introspection off (on by default).
     #[arg(long, env = "COSELL_DISABLE_INTROSPECTION")]
@@ -219,7 +219,7 @@ impl Default for LimitArgs {
             max_page_size: 100,
             default_page_size: 20,
             request_timeout_ms: 10_000,
-            rate_limit_per_minute: 1200,
+            rate_limit_per_minute: 12_000,
             disable_introspection: false,
             disable_suggestions: false,
         }

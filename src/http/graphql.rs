@@ -310,27 +310,54 @@ async fn run(
             return res;
         }
     };
-    if let Err(wait) = state.rate_limiter.check(&principal.limit_key()) {
-        state.metrics.error(code::RATE_LIMITED);
-        let secs = wait.as_secs().max(1);
-        let mut res = errors_only(
-            StatusCode::TOO_MANY_REQUESTS,
-            media,
-            vec![error(
-                code::RATE_LIMITED,
-                format!("too many requests; retry in {secs} s"),
-            )],
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return res;
+    let quota = match state.rate_limiter.take(&principal.limit_key()) {
+        Ok(quota) => quota,
+        Err((wait, quota)) => {
+            state.metrics.error(code::RATE_LIMITED);
+            let secs = wait.as_secs().max(1);
+            let mut res = errors_only(
+                StatusCode::TOO_MANY_REQUESTS,
+                media,
+                vec![error(
+                    code::RATE_LIMITED,
+                    format!("too many requests; retry in {secs} s"),
+                )],
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return with_quota(res, quota);
+        }
+    };
+    let res = execute_all(state, rid, &principal, media, params, batch, is_get).await;
+    with_quota(res, quota)
+}
+
+/// Adds the caller's standing against its rate limit to a response.
+fn with_quota(mut res: Response, quota: Option<crate::ratelimit::Quota>) -> Response {
+    for (name, value) in quota.iter().flat_map(|q| q.headers()) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(name, v);
+        }
     }
+    res
+}
+
+/// Runs each operation of an admitted request and answers.
+async fn execute_all(
+    state: &AppState,
+    rid: &RequestId,
+    principal: &crate::auth::Principal,
+    media: MediaType,
+    params: Vec<Params>,
+    batch: bool,
+    is_get: bool,
+) -> Response {
     let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
     for op in params {
         let prepared = prepare(
             state,
-            &principal,
+            principal,
             op.query.clone(),
             op.operation_name.clone(),
             op.variables.clone(),
@@ -358,7 +385,7 @@ async fn run(
             continue;
         }
         results.push(
-            match execute::run(state, &principal, &rid.0, &op, first, deadline).await {
+            match execute::run(state, principal, &rid.0, &op, first, deadline).await {
                 Outcome::Ran {
                     json,
                     request_error: true,

@@ -18,6 +18,7 @@ mod opportunities;
 mod outage;
 mod outbox;
 mod pagination;
+mod quota;
 mod registrations;
 mod schema;
 mod scoping;
