@@ -53,10 +53,7 @@ impl RateLimiter {
         if granted {
             Ok(Some(quota))
         } else {
-            Err((
-                Duration::from_secs_f64((1.0 - *tokens) / rate),
-                Some(quota),
-            ))
+            Err((Duration::from_secs_f64((1.0 - *tokens) / rate), Some(quota)))
         }
     }
 }

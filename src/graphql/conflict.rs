@@ -49,7 +49,7 @@ impl Conflict {
             .registrations
             .load_one(self.0.registration_id)
             .await?
-            .map(Registration))
+            .map(Registration::from))
     }
     /// The registration it overlaps; null when there is none or it is another partner's.
     async fn other_registration(&self, ctx: &Context<'_>) -> Result<Option<Registration>> {
@@ -58,7 +58,7 @@ impl Conflict {
                 .registrations
                 .load_one(o)
                 .await?
-                .map(Registration)),
+                .map(Registration::from)),
             None => Ok(None),
         }
     }
@@ -84,7 +84,7 @@ impl Conflict {
                 .registrations
                 .load_one(o)
                 .await?
-                .map(Registration)),
+                .map(Registration::from)),
             None => Ok(None),
         }
     }

@@ -31,6 +31,7 @@ pub struct Loaders {
     pub opportunities: Cached<OpportunityLoader>,
     pub stage_history: Cached<StageHistoryLoader>,
     pub registrations: Cached<RegistrationLoader>,
+    pub registration_texts: Cached<RegistrationTextsLoader>,
     pub registration_history: Cached<RegistrationHistoryLoader>,
     pub registration_conflicts: Cached<RegistrationConflictsLoader>,
     pub opportunity_registrations: Cached<OpportunityRegistrationsLoader>,
@@ -68,6 +69,7 @@ impl Loaders {
             opportunities: dl(OpportunityLoader(s()), cached),
             stage_history: dl(StageHistoryLoader(s()), cached),
             registrations: dl(RegistrationLoader(s()), cached),
+            registration_texts: dl(RegistrationTextsLoader(s()), cached),
             registration_history: dl(RegistrationHistoryLoader(s()), cached),
             registration_conflicts: dl(RegistrationConflictsLoader(s()), cached),
             opportunity_registrations: dl(OpportunityRegistrationsLoader(s()), cached),
@@ -156,6 +158,11 @@ scoped_loader!(
     RegistrationLoader,
     registration::Model,
     db::registrations::load
+);
+scoped_loader!(
+    RegistrationTextsLoader,
+    db::registrations::Texts,
+    db::registrations::load_texts
 );
 scoped_loader!(
     RegistrationHistoryLoader,

@@ -139,7 +139,7 @@ impl Opportunity {
             .await?;
         Ok(r.unwrap_or_default()
             .into_iter()
-            .map(Registration)
+            .map(Registration::without_texts)
             .collect())
     }
     /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the deal.

@@ -48,7 +48,7 @@ pub fn opportunities<'a: 'b, 'b>(
             if registrations.exists() {
                 let found = prime_lists(&l.opportunity_registrations, &ids).await?;
                 let rows: Vec<&registration::Model> = found.values().flatten().collect();
-                self::registrations(ctx, &rows, registrations).await?;
+                self::registrations(ctx, &rows, registrations, true).await?;
             }
             Ok(())
         };
@@ -83,11 +83,13 @@ pub fn opportunities<'a: 'b, 'b>(
 }
 
 /// Loads what `sel` asks of `regs`: partners, opportunities (and what it asks of them),
-/// history and conflicts, one statement each.
+/// history, conflicts and, for rows read without them (`without_texts`), the long texts,
+/// one statement each.
 pub fn registrations<'a: 'b, 'b>(
     ctx: &'a Context<'a>,
     regs: &'b [&'b registration::Model],
     sel: Lookahead<'a>,
+    without_texts: bool,
 ) -> BoxFuture<'b, Result<()>> {
     async move {
         let l = loaders(ctx);
@@ -124,7 +126,20 @@ pub fn registrations<'a: 'b, 'b>(
             }
             Ok(())
         };
-        futures_util::try_join!(partner, deal, history, conflicts)?;
+        let texts = async {
+            let wanted = [
+                "justification",
+                "privateNotes",
+                "infoRequest",
+                "extensionRequest",
+                "decision",
+            ];
+            if without_texts && wanted.iter().any(|f| sel.field(f).exists()) {
+                prime(&l.registration_texts, &ids).await?;
+            }
+            Ok(())
+        };
+        futures_util::try_join!(partner, deal, history, conflicts, texts)?;
         Ok(())
     }
     .boxed()

@@ -32,11 +32,37 @@ pub use super::conflict::{CollaborationRule, Conflict};
 
 /// A partner's claim on a deal in one role. A partner sees only its own registrations.
 #[derive(Clone)]
-pub struct Registration(pub Model);
+pub struct Registration(pub Model, pub Texts);
+
+/// Whether a registration's row came with its long texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Texts {
+    Loaded,
+    /// Read from a list that leaves them out: fetched, for the whole list at once, when asked.
+    Deferred,
+}
 
 impl From<Model> for Registration {
     fn from(m: Model) -> Self {
-        Self(m)
+        Self(m, Texts::Loaded)
+    }
+}
+
+impl Registration {
+    /// A row of a list that leaves the texts out.
+    pub fn without_texts(m: Model) -> Self {
+        Self(m, Texts::Deferred)
+    }
+
+    async fn texts(&self, ctx: &Context<'_>) -> Result<data::Texts> {
+        match self.1 {
+            Texts::Loaded => Ok(data::Texts::of(&self.0)),
+            Texts::Deferred => Ok(loaders(ctx)
+                .registration_texts
+                .load_one(self.0.id)
+                .await?
+                .unwrap_or_default()),
+        }
     }
 }
 
@@ -124,26 +150,27 @@ impl Registration {
         self.0.status
     }
     /// Why the deal is the partner's.
-    async fn justification(&self) -> &str {
-        &self.0.justification
+    async fn justification(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.texts(ctx).await?.justification)
     }
     /// Notes only the registering partner and the vendor can read.
-    async fn private_notes(&self) -> Option<&str> {
-        self.0.private_notes.as_deref()
+    async fn private_notes(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.texts(ctx).await?.private_notes)
     }
     /// The vendor's open question while NEEDS_INFO.
-    async fn info_request(&self) -> Option<&str> {
-        self.0.info_request.as_deref()
+    async fn info_request(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.texts(ctx).await?.info_request)
     }
     /// A pending request for more protection.
-    async fn extension_request(&self) -> Option<ExtensionRequest> {
-        match (self.0.extension_requested_days, &self.0.extension_reason) {
-            (Some(days), Some(reason)) => Some(ExtensionRequest {
-                days,
-                reason: reason.clone(),
-            }),
-            _ => None,
-        }
+    async fn extension_request(&self, ctx: &Context<'_>) -> Result<Option<ExtensionRequest>> {
+        let Some(days) = self.0.extension_requested_days else {
+            return Ok(None);
+        };
+        Ok(self
+            .texts(ctx)
+            .await?
+            .extension_reason
+            .map(|reason| ExtensionRequest { days, reason }))
     }
     /// When protection ends, while APPROVED.
     async fn protection_expires_at(&self) -> Option<DateTime> {
@@ -154,16 +181,16 @@ impl Registration {
         self.0.submitted_at.map(DateTime)
     }
     /// The decision, once approved or rejected.
-    async fn decision(&self) -> Option<RegistrationDecision> {
-        match (&self.0.decided_by, self.0.decided_at) {
-            (Some(by), Some(at)) => Some(RegistrationDecision {
-                decided_by: by.clone(),
-                decided_at: DateTime(at),
-                reason: self.0.decision_reason.clone(),
-                automatic: self.0.auto_approved,
-            }),
-            _ => None,
-        }
+    async fn decision(&self, ctx: &Context<'_>) -> Result<Option<RegistrationDecision>> {
+        let (Some(by), Some(at)) = (&self.0.decided_by, self.0.decided_at) else {
+            return Ok(None);
+        };
+        Ok(Some(RegistrationDecision {
+            decided_by: by.clone(),
+            decided_at: DateTime(at),
+            reason: self.texts(ctx).await?.decision_reason,
+            automatic: self.0.auto_approved,
+        }))
     }
     /// Every transition, oldest first, with who made it, when and why.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<RegistrationTransition>> {
@@ -263,7 +290,7 @@ async fn page_of(
     .await?;
     if let Some(sel) = super::prefetch::connection_nodes(ctx) {
         let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
-        super::prefetch::registrations(ctx, &rows, sel).await?;
+        super::prefetch::registrations(ctx, &rows, sel, false).await?;
     }
     Ok(RegistrationConnection::new(
         page,

@@ -178,3 +178,38 @@ async fn the_vendor_s_counts_by_stage_follow_new_deals_and_stage_moves() {
     assert!(app.scalar("SELECT COUNT(*) FROM opportunity_tally").await <= 7);
     check(expected()).await;
 }
+
+#[tokio::test]
+async fn claims_on_a_page_of_deals_bring_their_texts_only_when_asked_in_one_statement() {
+    let app = spawn_app().await;
+    let (a, _) = program(&app).await;
+    const TEXTS: &str = "query($n: Int) { opportunities(first: $n) { nodes { registrations {
+      id justification privateNotes infoRequest decision { reason } } } } }";
+    const ONE: &str = "query($id: ID!) { registration(id: $id) { justification privateNotes
+      infoRequest decision { reason } } }";
+    for token in [app.vendor.clone(), partner_token(&a)] {
+        app.ok(&token, TEXTS, json!({ "n": 1 })).await;
+        let (small, _) = app
+            .count_statements(app.ok(&token, TEXTS, json!({ "n": 2 })))
+            .await;
+        let (large, page) = app
+            .count_statements(app.ok(&token, TEXTS, json!({ "n": 12 })))
+            .await;
+        // page, registrations, their texts
+        assert_eq!((small, large), (3, 3));
+        let claims: Vec<Value> = page["opportunities"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o["registrations"].as_array().unwrap().clone())
+            .collect();
+        assert!(!claims.is_empty());
+        for c in claims {
+            assert_eq!(c["justification"], "ours");
+            let alone = app.ok(&token, ONE, json!({ "id": c["id"] })).await;
+            for f in ["justification", "privateNotes", "infoRequest", "decision"] {
+                assert_eq!(c[f], alone["registration"][f], "{f}");
+            }
+        }
+    }
+}

@@ -80,15 +80,85 @@ pub async fn load(
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 
-/// The visible registrations on each of the opportunities `ids`.
+/// The long free-text columns of a registration. Lists of claims leave them out (a page of
+/// deals with their claims would otherwise carry every justification and note of every
+/// claim); [`load_texts`] reads them for the claims whose texts a query asks for.
+const TEXTS: [Column; 5] = [
+    Column::Justification,
+    Column::PrivateNotes,
+    Column::InfoRequest,
+    Column::ExtensionReason,
+    Column::DecisionReason,
+];
+
+/// A registration's long free-text fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, sea_orm::FromQueryResult)]
+pub struct Texts {
+    pub id: i64,
+    pub justification: String,
+    pub private_notes: Option<String>,
+    pub info_request: Option<String>,
+    pub extension_reason: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+impl Texts {
+    /// The texts of a whole row.
+    pub fn of(m: &Model) -> Self {
+        Self {
+            id: m.id,
+            justification: m.justification.clone(),
+            private_notes: m.private_notes.clone(),
+            info_request: m.info_request.clone(),
+            extension_reason: m.extension_reason.clone(),
+            decision_reason: m.decision_reason.clone(),
+        }
+    }
+}
+
+/// The texts of the visible registrations among `ids`.
+pub async fn load_texts(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Texts>> {
+    let rows = visible(principal)
+        .select_only()
+        .column(Column::Id)
+        .columns(TEXTS)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .into_model::<Texts>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+}
+
+/// The visible registrations on each of the opportunities `ids`, without their texts (the
+/// text fields are empty; see [`TEXTS`]).
 pub async fn load_by_opportunity(
     db: &DatabaseConnection,
     principal: &Principal,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<Model>>> {
-    let rows = visible(principal)
+    use sea_orm::sea_query::Expr;
+    use sea_orm::IdenStatic;
+    use sea_orm::Iterable;
+    let deferred: Vec<&str> = TEXTS.iter().map(|c| c.as_str()).collect();
+    let mut q = visible(principal)
+        .select_only()
+        .columns(Column::iter().filter(|c| !deferred.contains(&c.as_str())));
+    for c in TEXTS {
+        let blank = if c.as_str() == Column::Justification.as_str() {
+            Expr::val("")
+        } else {
+            Expr::cust("NULL")
+        };
+        q = q.column_as(blank, c.as_str());
+    }
+    let rows = q
         .filter(Column::OpportunityId.is_in(ids.to_vec()))
         .order_by_asc(Column::Id)
+        .into_model::<Model>()
         .all(db)
         .await?;
     let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
