@@ -126,11 +126,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 StatementCounter::default(),
             )
             .await
-            .map_err(|e| format!("cannot open {}: {e}", database.database_url))?;
-            db::migrate(&conn)
-                .await
-                .map_err(|e| format!("migration failed: {e}"))?;
-            println!("migrated {}", database.database_url);
+            .map_err(|e| {
+                let url = &database.database_url;
+                db::scrubbed(&format!("cannot open {}: {e}", db::redacted(url)), url)
+            })?;
+            db::migrate(&conn).await.map_err(|e| {
+                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
+            })?;
+            println!("migrated {}", db::redacted(&database.database_url));
             Ok(())
         }
         Command::Seed {
@@ -146,10 +149,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 StatementCounter::default(),
             )
             .await
-            .map_err(|e| format!("cannot open the database: {e}"))?;
-            db::migrate(&conn)
-                .await
-                .map_err(|e| format!("migration failed: {e}"))?;
+            .map_err(|e| {
+                db::scrubbed(
+                    &format!("cannot open the database: {e}"),
+                    &database.database_url,
+                )
+            })?;
+            db::migrate(&conn).await.map_err(|e| {
+                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
+            })?;
             let started = std::time::Instant::now();
             let size = crate::seed::Size {
                 partners,
@@ -218,10 +226,15 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
         counter.clone(),
     )
     .await
-    .map_err(|e| format!("cannot open database {url}: {e}"))?;
+    .map_err(|e| {
+        db::scrubbed(
+            &format!("cannot open database {}: {e}", db::redacted(url)),
+            url,
+        )
+    })?;
     db::migrate(&conn)
         .await
-        .map_err(|e| format!("migration failed: {e}"))?;
+        .map_err(|e| db::scrubbed(&format!("migration failed: {e}"), url))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;

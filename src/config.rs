@@ -43,7 +43,8 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "COSELL_DATABASE_URL",
-        default_value = "sqlite://cosell.db"
+        default_value = "sqlite://cosell.db",
+        hide_env_values = true
     )]
     pub database_url: String,
     /// Largest number of pooled database connections.

@@ -27,6 +27,7 @@ mod m20261202_000021_contact_email_per_owner;
 mod m20261202_000022_create_event_audiences;
 mod m20261202_000023_index_registrations_by_partner_deal;
 mod m20261202_000024_create_opportunity_tally;
+mod m20261202_000025_ascii_domains;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_create_event_audiences::Migration),
             Box::new(m20261202_000023_index_registrations_by_partner_deal::Migration),
             Box::new(m20261202_000024_create_opportunity_tally::Migration),
+            Box::new(m20261202_000025_ascii_domains::Migration),
         ]
     }
 }

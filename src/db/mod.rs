@@ -41,6 +41,39 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+/// `url` with its password (in the user part or a `password=` parameter) masked, for
+/// messages and logs.
+pub fn redacted(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(secret) = password_of(url) {
+        out = out.replace(&secret, "***");
+    }
+    out
+}
+
+/// `text` (an error, say) with the password of `url` masked wherever it appears.
+pub fn scrubbed(text: &str, url: &str) -> String {
+    match password_of(url) {
+        Some(secret) => text.replace(&secret, "***"),
+        None => text.to_string(),
+    }
+}
+
+/// The password a database URL carries, if any.
+fn password_of(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let from_user = authority
+        .rfind('@')
+        .and_then(|at| authority[..at].split_once(':'))
+        .map(|(_, p)| p.to_string());
+    let from_query = url.split_once('?').and_then(|(_, q)| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("password=").map(str::to_string))
+    });
+    from_user.or(from_query).filter(|p| !p.is_empty())
+}
+
 /// Counts SQL statements executed through the pool (exported as `cosell_sql_statements_total`).
 #[derive(Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);
@@ -199,6 +232,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Checks the database answers (used by `/readyz`).
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_masked_in_urls_and_messages() {
+        use super::{redacted, scrubbed};
+        assert_eq!(
+            redacted("postgres://app:s3cr%40t@db:5432/cosell"),
+            "postgres://app:***@db:5432/cosell"
+        );
+        assert_eq!(
+            redacted("postgres://db/cosell?user=app&password=hunter2"),
+            "postgres://db/cosell?user=app&password=***"
+        );
+        assert_eq!(redacted("sqlite://cosell.db"), "sqlite://cosell.db");
+        assert_eq!(redacted("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            scrubbed("error connecting with hunter2", "postgres://a:hunter2@h/d"),
+            "error connecting with ***"
+        );
+    }
 }
 
 /// A condition that matches no row: the scope of a principal that may see nothing here.

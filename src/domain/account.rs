@@ -25,7 +25,13 @@ pub fn normalise_domain(input: &str) -> AppResult<String> {
         d.truncate(i);
     }
     let d = d.trim_end_matches('.');
-    let d = d.strip_prefix("www.").unwrap_or(d);
+    if d.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    // One spelling per domain: Unicode and punycode forms of an internationalised name
+    // (`bücher.de`, `xn--bcher-kva.de`) are the same customer, kept in ASCII (UTS 46).
+    let ascii = idna::domain_to_ascii(d).map_err(|_| bad("it is not a valid domain name"))?;
+    let d = ascii.strip_prefix("www.").unwrap_or(&ascii);
     if d.is_empty() {
         return Err(bad("it is empty"));
     }
@@ -43,7 +49,7 @@ pub fn normalise_domain(input: &str) -> AppResult<String> {
         if l.starts_with('-') || l.ends_with('-') {
             return Err(bad("a part may not start or end with a hyphen"));
         }
-        if !l.chars().all(|c| c.is_alphanumeric() || c == '-') {
+        if !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(bad("only letters, digits, hyphens and dots are allowed"));
         }
     }
@@ -60,6 +66,15 @@ mod tests {
         assert_eq!(n("  ACME.COM. ").unwrap(), "acme.com");
         assert_eq!(n("http://shop.acme.co.uk:8443").unwrap(), "shop.acme.co.uk");
         assert_eq!(n("www.globex.com").unwrap(), "globex.com");
+    }
+
+    #[test]
+    fn an_internationalised_domain_has_one_spelling_whichever_is_given() {
+        assert_eq!(n("https://Bücher.de/").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(n("xn--bcher-kva.de").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(n("www.BÜCHER.de").unwrap(), "xn--bcher-kva.de");
+        assert_eq!(n("münchen.example").unwrap(), n("MÜNCHEN.example").unwrap());
+        assert!(n("bad_domain.com").is_err());
     }
 
     #[test]

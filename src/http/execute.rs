@@ -71,7 +71,8 @@ pub async fn run(
     deadline: Instant,
 ) -> Outcome {
     let retryable = first.ty == Some(OperationType::Mutation) && first.one_field;
-    let mut outcome = once(state, request_id, first.request, deadline).await;
+    let shape = first.shape.clone();
+    let mut outcome = once(state, request_id, first.request, &shape, deadline).await;
     let mut attempt = 0;
     while retryable && attempt < WRITE_RETRIES && outcome.has_code(code::WRITE_CONFLICT) {
         attempt += 1;
@@ -90,7 +91,7 @@ pub async fn run(
             deadline,
         );
         outcome = match again.await {
-            Ok(p) => once(state, request_id, p.request, deadline).await,
+            Ok(p) => once(state, request_id, p.request, &shape, deadline).await,
             Err(refusal) => Outcome::Ran {
                 json: refusal,
                 request_error: true,
@@ -105,12 +106,15 @@ async fn once(
     state: &AppState,
     request_id: &str,
     req: async_graphql::Request,
+    shape: &super::order::Shape,
     deadline: Instant,
 ) -> Outcome {
     let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
     match tokio::time::timeout_at(deadline, exec).await {
         Ok(Ok(resp)) => {
-            let (json, request_error) = response::graphql_result(resp, request_id, &state.metrics);
+            let (mut json, request_error) =
+                response::graphql_result(resp, request_id, &state.metrics);
+            shape.apply(&mut json);
             Outcome::Ran {
                 json,
                 request_error,

@@ -6,6 +6,7 @@ pub mod execute;
 pub mod gate;
 pub mod graphql;
 pub mod limits;
+pub mod order;
 pub mod prepare;
 pub mod response;
 pub mod scan;

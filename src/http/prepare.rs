@@ -93,6 +93,8 @@ pub struct Prepared {
     pub ty: Option<OperationType>,
     /// The operation selects one root field (and no fragment at the root).
     pub one_field: bool,
+    /// What the answer is ordered by.
+    pub shape: super::order::Shape,
 }
 
 /// Checks one operation (off the async workers, within `deadline`) and builds its request with
@@ -133,6 +135,10 @@ pub async fn prepare(
             // subscription reads each event's objects as they are then.
             checked.ty == Some(OperationType::Query),
         ));
+    let shape = super::order::Shape::new(
+        std::sync::Arc::new(checked.doc.clone()),
+        operation_name.clone(),
+    );
     req.set_parsed_query(checked.doc);
     if let Some(op) = operation_name {
         req = req.operation_name(op);
@@ -141,6 +147,7 @@ pub async fn prepare(
         request: req,
         ty: checked.ty,
         one_field: checked.one_field,
+        shape,
     })
 }
 

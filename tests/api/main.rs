@@ -12,6 +12,7 @@ mod events;
 mod helpers;
 mod hostile;
 mod http;
+mod integrator;
 mod limits;
 mod mistakes;
 mod opportunities;

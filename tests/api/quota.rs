@@ -20,7 +20,10 @@ async fn answers_carry_the_caller_s_standing_and_a_refusal_says_when_to_come_bac
     let first = app.post(Some(&app.vendor), q.clone()).await;
     assert_eq!(first.status, 200);
     assert_eq!(header(&first, "ratelimit-policy"), "3;w=60");
-    assert_eq!(header(&first, "ratelimit"), "limit=3, remaining=2, reset=20");
+    assert_eq!(
+        header(&first, "ratelimit"),
+        "limit=3, remaining=2, reset=20"
+    );
     app.post(Some(&app.vendor), q.clone()).await;
     let last = app.post(Some(&app.vendor), q.clone()).await;
     assert_eq!(last.status, 200);

@@ -493,10 +493,12 @@ impl Op {
     async fn run(self, first: Prepared) {
         let metrics = &self.state.metrics;
         if first.ty == Some(OperationType::Subscription) {
+            let shape = first.shape.clone();
             let mut stream = self.state.schema.execute_stream(first.request);
             let mut start = true;
             while let Some(resp) = stream.next().await {
-                let (json, request_error) = graphql_result(resp, &self.request_id, metrics);
+                let (mut json, request_error) = graphql_result(resp, &self.request_id, metrics);
+                shape.apply(&mut json);
                 if start && request_error {
                     let errors = json["errors"].clone();
                     self.send(protocol::refused(&self.id, errors)).await;
