@@ -22,6 +22,8 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start: the serve variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the API server (creates and migrates the database first).
     Serve {
@@ -114,6 +116,23 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Listens on `at`: an address (`0.0.0.0:8080`, `[::1]:8080`) or a host name and port
+/// (`localhost:8080`), on the first address the name resolves to that accepts.
+async fn bind(at: &str) -> Result<tokio::net::TcpListener, String> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(at)
+        .await
+        .map_err(|e| format!("cannot listen on {at}: {e} (give host:port, e.g. 127.0.0.1:8080)"))?
+        .collect();
+    let mut last = format!("cannot listen on {at}: the name resolves to no address");
+    for addr in addrs {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = format!("cannot listen on {at} ({addr}): {e}"),
+        }
+    }
+    Err(last)
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -235,9 +254,11 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
     db::migrate(&conn)
         .await
         .map_err(|e| db::scrubbed(&format!("migration failed: {e}"), url))?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listener = bind(&config.listen).await?;
+    let metrics_listener = match &config.http.metrics_listen {
+        Some(at) => Some(bind(at).await?),
+        None => None,
+    };
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     if load_demo {
         let loaded = demo::load(&conn)
@@ -258,8 +279,9 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
         config.program,
         config.realtime,
         counter,
-    );
-    crate::serve(listener, state, crate::shutdown_signal())
+    )
+    .with_http(config.http);
+    crate::serve_with_metrics(listener, metrics_listener, state, crate::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("stopped");

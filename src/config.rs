@@ -2,7 +2,6 @@
 //! win); defaults make `cosell serve` work with no configuration at all.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -172,10 +171,10 @@ pub struct LimitArgs {
     #[arg(long, env = "COSELL_RATE_LIMIT_PER_MINUTE", default_value_t = 12_000)]
     pub rate_limit_per_minute: u32,
     /// Turn schema introspection off (on by default).
-    #[arg(long, env = "COSELL_DISABLE_INTROSPECTION")]
+    #[arg(long, env = "COSELL_DISABLE_INTROSPECTION", value_parser = clap::builder::BoolishValueParser::new())]
     pub disable_introspection: bool,
     /// Turn "did you mean" field suggestions off (on by default).
-    #[arg(long, env = "COSELL_DISABLE_SUGGESTIONS")]
+    #[arg(long, env = "COSELL_DISABLE_SUGGESTIONS", value_parser = clap::builder::BoolishValueParser::new())]
     pub disable_suggestions: bool,
 }
 
@@ -333,14 +332,34 @@ impl Default for RealtimeArgs {
     }
 }
 
+/// Who may call from a browser, and where operators read metrics.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HttpArgs {
+    /// A web origin whose pages may call the API from a browser (CORS), e.g.
+    /// `https://portal.example.com`; repeat it or separate several with commas; `*` allows
+    /// any origin. None by default: browsers on other origins are refused.
+    #[arg(
+        long = "cors-origin",
+        env = "COSELL_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9090`), not on the API's
+    /// listener. Unset: `/metrics` is on the API's listener.
+    #[arg(long, env = "COSELL_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+}
+
 /// Everything `cosell serve` needs.
 #[derive(Args, Debug, Clone)]
 pub struct ServeConfig {
-    /// Address and port to listen on.
+    /// Address (or host name) and port to listen on, e.g. `0.0.0.0:8080` or `localhost:8080`.
     #[arg(long, env = "COSELL_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub listen: String,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
     #[command(flatten)]
     pub jwt: JwtArgs,
     #[command(flatten)]

@@ -28,7 +28,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Verifier;
-use crate::config::{LimitArgs, ProgramArgs, RealtimeArgs};
+use crate::config::{HttpArgs, LimitArgs, ProgramArgs, RealtimeArgs};
 use crate::db::StatementCounter;
 use crate::graphql::CosellSchema;
 use crate::metrics::Metrics;
@@ -51,6 +51,8 @@ pub struct AppState {
     pub connections: Arc<http::ws::Connections>,
     /// Admission of GraphQL requests and the CPU threads that check documents.
     pub gate: Arc<http::gate::Gate>,
+    /// Browser origins and the metrics listener (defaults: none, and `/metrics` here).
+    pub http: Arc<HttpArgs>,
 }
 
 impl AppState {
@@ -81,7 +83,14 @@ impl AppState {
             rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::new(statements)),
+            http: Default::default(),
         }
+    }
+
+    /// The same state with `http`'s browser origins and metrics listener.
+    pub fn with_http(mut self, http: HttpArgs) -> Self {
+        self.http = Arc::new(http);
+        self
     }
 }
 
@@ -96,6 +105,27 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_metrics(listener, None, state, shutdown).await
+}
+
+/// [`serve`], with `/metrics` on `metrics` when given (it is then not on `listener`).
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let metrics_task = metrics.map(|l| {
+        if let Ok(addr) = l.local_addr() {
+            tracing::info!(%addr, "metrics are served here only");
+        }
+        let router = http::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        })
+    });
     // Background jobs (the protection-expiry sweep, outbox retention) and the outbox tail run
     // alongside and stop with the server.
     let jobs = jobs::spawn(&state);
@@ -112,6 +142,9 @@ pub async fn serve(
     jobs.abort();
     tail.abort();
     trimmer.abort();
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     result
 }
 

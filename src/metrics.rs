@@ -133,6 +133,115 @@ impl Metrics {
         out.push_str("# HELP cosell_sql_statements_total SQL statements executed.\n");
         out.push_str("# TYPE cosell_sql_statements_total counter\n");
         let _ = writeln!(out, "cosell_sql_statements_total {}", self.statements.get());
+        out.push_str("# HELP cosell_build_info The running build: 1, labelled with its version.\n");
+        out.push_str("# TYPE cosell_build_info gauge\n");
+        let _ = writeln!(
+            out,
+            "cosell_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        process(&mut out);
         out
+    }
+}
+
+/// The standard `process_*` metrics (Prometheus client conventions), read from /proc on Linux.
+fn process(out: &mut String) {
+    let Some(p) = ProcessFigures::read() else {
+        return;
+    };
+    let mut gauge = |name: &str, help: &str, kind: &str, value: f64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "process_cpu_seconds_total",
+        "User and system CPU time spent, in seconds.",
+        "counter",
+        p.cpu_seconds,
+    );
+    gauge(
+        "process_resident_memory_bytes",
+        "Resident memory size in bytes.",
+        "gauge",
+        p.resident_bytes,
+    );
+    gauge(
+        "process_virtual_memory_bytes",
+        "Virtual memory size in bytes.",
+        "gauge",
+        p.virtual_bytes,
+    );
+    gauge(
+        "process_open_fds",
+        "Open file descriptors.",
+        "gauge",
+        p.open_fds,
+    );
+    gauge(
+        "process_max_fds",
+        "The limit of open file descriptors.",
+        "gauge",
+        p.max_fds,
+    );
+    gauge(
+        "process_start_time_seconds",
+        "Start time of the process since the Unix epoch, in seconds.",
+        "gauge",
+        p.start_time_seconds,
+    );
+    gauge("process_threads", "OS threads.", "gauge", p.threads);
+}
+
+struct ProcessFigures {
+    cpu_seconds: f64,
+    resident_bytes: f64,
+    virtual_bytes: f64,
+    open_fds: f64,
+    max_fds: f64,
+    start_time_seconds: f64,
+    threads: f64,
+}
+
+impl ProcessFigures {
+    #[cfg(target_os = "linux")]
+    fn read() -> Option<Self> {
+        // Linux reports times in clock ticks and memory in pages; both are 100 and 4096 on
+        // every platform Linux runs cosell on, which /proc's own tools assume too.
+        const TICKS: f64 = 100.0;
+        const PAGE: f64 = 4096.0;
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let num = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+        let (utime, stime, threads, start, vsize, rss) =
+            (num(11)?, num(12)?, num(17)?, num(19)?, num(20)?, num(21)?);
+        let boot = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())?;
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as f64;
+        let max_fds = std::fs::read_to_string("/proc/self/limits")
+            .ok()?
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3)?.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        Some(Self {
+            cpu_seconds: (utime + stime) / TICKS,
+            resident_bytes: rss * PAGE,
+            virtual_bytes: vsize,
+            open_fds,
+            max_fds,
+            start_time_seconds: boot + start / TICKS,
+            threads,
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn read() -> Option<Self> {
+        None
     }
 }

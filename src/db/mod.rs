@@ -234,28 +234,6 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_masked_in_urls_and_messages() {
-        use super::{redacted, scrubbed};
-        assert_eq!(
-            redacted("postgres://app:s3cr%40t@db:5432/cosell"),
-            "postgres://app:***@db:5432/cosell"
-        );
-        assert_eq!(
-            redacted("postgres://db/cosell?user=app&password=hunter2"),
-            "postgres://db/cosell?user=app&password=***"
-        );
-        assert_eq!(redacted("sqlite://cosell.db"), "sqlite://cosell.db");
-        assert_eq!(redacted("postgres://app@db/x"), "postgres://app@db/x");
-        assert_eq!(
-            scrubbed("error connecting with hunter2", "postgres://a:hunter2@h/d"),
-            "error connecting with ***"
-        );
-    }
-}
-
 /// A condition that matches no row: the scope of a principal that may see nothing here.
 pub fn nothing() -> sea_orm::Condition {
     sea_orm::Condition::all().add(sea_orm::sea_query::Expr::cust("1 = 0"))
@@ -354,4 +332,26 @@ where
     tokio::spawn(write.in_current_span())
         .await
         .map_err(|e| crate::error::AppError::Internal(format!("write task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_masked_in_urls_and_messages() {
+        use super::{redacted, scrubbed};
+        assert_eq!(
+            redacted("postgres://app:s3cr%40t@db:5432/cosell"),
+            "postgres://app:***@db:5432/cosell"
+        );
+        assert_eq!(
+            redacted("postgres://db/cosell?user=app&password=hunter2"),
+            "postgres://db/cosell?user=app&password=***"
+        );
+        assert_eq!(redacted("sqlite://cosell.db"), "sqlite://cosell.db");
+        assert_eq!(redacted("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            scrubbed("error connecting with hunter2", "postgres://a:hunter2@h/d"),
+            "error connecting with ***"
+        );
+    }
 }

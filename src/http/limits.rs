@@ -78,6 +78,57 @@ pub fn root_selections(doc: &ExecutableDocument, operation_name: Option<&str>) -
     )
 }
 
+/// Refuses an operation that asks for the schema (`__schema`, `__type`) when introspection is
+/// turned off: an error that says so, rather than a silent null.
+pub fn refuse_introspection(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Result<(), Refusal> {
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op,
+            None => return Ok(()),
+        },
+        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
+            Some(op) if ops.len() == 1 => op,
+            _ => return Ok(()),
+        },
+    };
+    // The root selection and the fragments spread into it, each fragment once.
+    let mut sets = vec![&op.node.selection_set.node];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    let name = f.node.name.node.as_str();
+                    if name == "__schema" || name == "__type" {
+                        return Err(Refusal {
+                            code: crate::error::code::GRAPHQL_VALIDATION_FAILED,
+                            message: format!(
+                                "introspection is turned off on this server: `{name}` is not available"
+                            ),
+                            line_col: Some((f.pos.line, f.pos.column)),
+                            limit: None,
+                        });
+                    }
+                }
+                Selection::InlineFragment(i) => sets.push(&i.node.selection_set.node),
+                Selection::FragmentSpread(sp) => {
+                    let name = &sp.node.fragment_name.node;
+                    if seen.insert(name.clone()) {
+                        if let Some(frag) = doc.fragments.get(name) {
+                            sets.push(&frag.node.selection_set.node);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The type of the operation that `operation_name` selects, if it can be told.
 pub fn operation_type(
     doc: &ExecutableDocument,

@@ -1,6 +1,7 @@
 //! HTTP: the router, request ids, metrics and the small endpoints around `/graphql`.
 
 pub mod auth;
+pub mod cors;
 pub mod document;
 pub mod execute;
 pub mod gate;
@@ -30,18 +31,36 @@ use crate::AppState;
 pub struct RequestId(pub String);
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut plain = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(ws::upgrade))
         .route("/graphiql", get(graphiql))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if state.http.metrics_listen.is_none() {
+        plain = plain.route("/metrics", get(metrics));
+    }
+    // Answers are compressed when the client accepts it; the WebSocket upgrade is not an
+    // answer with a body and stays out of it.
+    let plain = plain.layer(tower_http::compression::CompressionLayer::new());
+    let mut app = Router::new()
+        .route("/graphql/ws", get(ws::upgrade))
+        .merge(plain)
+        .fallback(not_found);
+    if let Some(cors) = cors::layer(&state.http.cors_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        request_context,
+    ))
+    .with_state(state)
+}
+
+/// `/metrics` alone, for the operators' listener (`--metrics-listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
         .with_state(state)
 }
 

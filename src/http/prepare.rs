@@ -59,6 +59,9 @@ fn check(
         ));
     }
     limits::required_variables(&doc, operation_name, &variables)?;
+    if limits.disable_introspection {
+        limits::refuse_introspection(&doc, operation_name)?;
+    }
     let ty = limits::operation_type(&doc, operation_name);
     let one_field = limits::root_selections(&doc, operation_name) == Some(1);
     Ok(Checked {

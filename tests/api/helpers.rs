@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cosell::auth::jwt::{self, Claims, Verifier};
 use cosell::auth::PrincipalKind;
-use cosell::config::{JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
+use cosell::config::{HttpArgs, JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
 use cosell::db::{self, StatementCounter};
 use cosell::AppState;
 use reqwest::header::HeaderMap;
@@ -46,6 +46,8 @@ pub struct Setup {
     /// How long a request waits for a pooled connection (generous: the suite runs many
     /// servers at once on a small machine).
     pub acquire_timeout: std::time::Duration,
+    /// Browser origins (CORS).
+    pub http: HttpArgs,
 }
 
 pub struct TestApp {
@@ -132,6 +134,7 @@ async fn start(
             ..RealtimeArgs::default()
         },
         acquire_timeout: std::time::Duration::from_secs(10),
+        http: HttpArgs::default(),
     };
     configure(&mut setup);
     let statements = StatementCounter::default();
@@ -147,7 +150,8 @@ async fn start(
         setup.program,
         setup.realtime,
         statements.clone(),
-    );
+    )
+    .with_http(setup.http);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -163,12 +163,18 @@ async fn no_database_password_reaches_any_output() {
     // A connection error names the database without its password.
     let unreachable = format!("postgres://app:{secret}@127.0.0.1:1/cosell");
     let said = run(&["migrate", "--database-url", &unreachable], None);
-    assert!(said.contains("postgres://app:***@127.0.0.1:1/cosell"), "{said}");
+    assert!(
+        said.contains("postgres://app:***@127.0.0.1:1/cosell"),
+        "{said}"
+    );
     let said = run(&["migrate"], Some(&unreachable));
     assert!(!said.contains(secret), "{said}");
     // Help shows where the value comes from, not the value.
     let said = run(&["serve", "--help"], Some(&unreachable));
-    assert!(said.contains("COSELL_DATABASE_URL") && !said.contains(secret), "{said}");
+    assert!(
+        said.contains("COSELL_DATABASE_URL") && !said.contains(secret),
+        "{said}"
+    );
     // A successful migration on PostgreSQL (which trusts local connections whatever the
     // password) says where it migrated, masked.
     let app = spawn_app().await;
@@ -180,4 +186,203 @@ async fn no_database_password_reaches_any_output() {
             assert!(!said.contains(secret), "{said}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_portal_on_an_allowed_origin_passes_the_preflight_and_reads_the_answer() {
+    let portal = "https://portal.example.com";
+    let app = spawn_app_with(|s| s.http.cors_origins = vec![portal.into()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, &app.url)
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let ok = preflight(portal).await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    let h = ok.headers();
+    assert_eq!(h["access-control-allow-origin"], portal);
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    assert!(h.get("access-control-allow-credentials").is_none());
+    // Another origin learns nothing it could use.
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // The call itself: the page may read the answer and the headers it needs.
+    let answer = app
+        .client
+        .post(&app.url)
+        .header("Origin", portal)
+        .bearer_auth(&app.vendor)
+        .json(&json!({ "query": "{ viewer { kind } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["access-control-allow-origin"], portal);
+    let exposed = answer.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(exposed.contains("x-request-id") && exposed.contains("ratelimit"));
+}
+
+#[tokio::test]
+async fn without_an_allowed_origin_no_cors_header_is_sent() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(&app.url)
+        .header("Origin", "https://portal.example.com")
+        .bearer_auth(&app.vendor)
+        .json(&json!({ "query": "{ viewer { kind } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn answers_are_compressed_for_clients_that_accept_it() {
+    let app = spawn_app().await;
+    let query = json!({ "query": "{ __schema { types { name description } } }" });
+    for (accept, expected) in [
+        ("br", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        let r = app
+            .client
+            .post(&app.url)
+            .header("Accept-Encoding", accept)
+            .bearer_auth(&app.vendor)
+            .json(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            expected,
+            "{accept}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_operator_listens_by_host_name_and_reads_metrics_on_a_listener_of_its_own() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("ops.db").display());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cosell"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COSELL_") || k == "NO_COLOR" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .args([
+            "serve",
+            "--listen",
+            "localhost:0",
+            "--metrics-listen",
+            "localhost:0",
+        ])
+        .args(["--database-url", &db])
+        .env("COSELL_JWT_SECRET", SECRET)
+        .env("COSELL_DISABLE_INTROSPECTION", "yes")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().unwrap();
+    let _guard = Kill(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut api, mut ops) = (None, None);
+    let mut lines = Vec::new();
+    while api.is_none() || ops.is_none() {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no listening lines in {lines:?}"));
+        // Log lines written to a pipe carry no terminal colour codes.
+        assert!(!line.contains('\u{1b}'), "{line:?}");
+        let addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("addr="))
+            .map(str::to_string);
+        if line.contains("cosell is listening") {
+            api = addr;
+        } else if line.contains("metrics are served here only") {
+            ops = addr;
+        }
+        lines.push(line);
+    }
+    let (api, ops) = (api.unwrap(), ops.unwrap());
+    let client = reqwest::Client::new();
+    let on_api = client
+        .get(format!("http://{api}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_api.status(), 404);
+    let text = client
+        .get(format!("http://{ops}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for metric in [
+        "cosell_build_info{version=",
+        "process_resident_memory_bytes ",
+        "process_cpu_seconds_total ",
+        "process_open_fds ",
+        "cosell_sql_statements_total ",
+    ] {
+        assert!(text.contains(metric), "{metric} in {text}");
+    }
+    // `yes` in the environment turned introspection off.
+    let token = token_for(
+        cosell::auth::PrincipalKind::Vendor,
+        Some("ADMIN"),
+        None,
+        None,
+    );
+    let r: Value = client
+        .post(format!("http://{api}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": "{ __schema { queryType { name } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["errors"].is_array(), "{r}");
 }
