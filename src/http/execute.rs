@@ -2,12 +2,10 @@
 //! panic, and the write that gave way to a concurrent one and runs again. Subscriptions stream
 //! instead (`ws`); everything before execution is in `prepare`.
 
-use std::panic::AssertUnwindSafe;
-
 use async_graphql::parser::types::OperationType;
-use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::prepare::{prepare, Prepared};
 use super::response::{self, error};
@@ -109,8 +107,16 @@ async fn once(
     shape: &super::order::Shape,
     deadline: Instant,
 ) -> Outcome {
-    let exec = AssertUnwindSafe(state.schema.execute(req)).catch_unwind();
-    match tokio::time::timeout_at(deadline, exec).await {
+    // Executed in a task of its own: resolvers run on a fresh stack, not at the bottom of the
+    // HTTP stack's layers, and a panic ends that task only.
+    let schema = state.schema.clone();
+    let mut task = tokio::spawn(async move { schema.execute(req).await }.in_current_span());
+    let joined = tokio::time::timeout_at(deadline, &mut task).await;
+    if joined.is_err() {
+        // Abandoned: nothing more is read; a write it started finishes in its own task.
+        task.abort();
+    }
+    match joined {
         Ok(Ok(resp)) => {
             let (mut json, request_error) =
                 response::graphql_result(resp, request_id, &state.metrics);
@@ -121,7 +127,7 @@ async fn once(
             }
         }
         Ok(Err(_panic)) => {
-            tracing::error!("a resolver panicked");
+            tracing::error!("a resolver panicked or its task was stopped");
             state.metrics.error(code::INTERNAL);
             let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
             e["extensions"]["requestId"] = Value::String(request_id.to_string());
