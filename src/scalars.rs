@@ -21,7 +21,10 @@ pub fn format_hint(scalar: &str) -> Option<&'static str> {
 pub struct Date(pub NaiveDate);
 
 /// A calendar date in ISO 8601 form, `YYYY-MM-DD`, with no time zone.
-#[Scalar(name = "Date")]
+#[Scalar(
+    name = "Date",
+    specified_by_url = "https://scalars.graphql.org/andimarek/local-date"
+)]
 impl ScalarType for Date {
     // Checked at validation too, so a wrong literal or variable is refused before execution
     // with the argument named.
@@ -86,7 +89,10 @@ pub struct DateTime(pub chrono::DateTime<chrono::Utc>);
 
 /// A point in time in UTC, as an RFC 3339 string with millisecond precision, e.g.
 /// `2026-11-22T09:30:00.000Z`.
-#[Scalar(name = "DateTime")]
+#[Scalar(
+    name = "DateTime",
+    specified_by_url = "https://scalars.graphql.org/andimarek/date-time"
+)]
 impl ScalarType for DateTime {
     fn is_valid(value: &Value) -> bool {
         Self::parse(value.clone()).is_ok()
