@@ -5,47 +5,29 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }";
-const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { opportunity { id } } } }";
 const SPLIT: &str = "query($id: ID!) { opportunity(id: $id) { attribution { model finalized version
   rows { party partner { name } role shareBps amount { amount currency } incentiveRateBps incentive { amount } }
   history { number current reason } } } }";
 const SET: &str = "mutation($i: SetAttributionModelInput!) { setAttributionModel(input: $i) { attribution { model rows { shareBps amount { amount } } } } }";
 
-struct Deal {
+struct ThreePartnerDeal {
     opp: String,
     partners: Vec<String>,
 }
 
 /// Three partners on one 100,000.00 USD deal: RESELLER, SYSTEM_INTEGRATOR and SERVICES.
-async fn three_partner_deal(app: &TestApp, domain: &str) -> Deal {
-    let mut partners = Vec::new();
+async fn three_partner_deal(app: &TestApp, domain: &str) -> ThreePartnerDeal {
+    let mut members = Vec::new();
     for n in ["Reseller", "Integrator", "Services"] {
-        partners.push(app.create_partner(&format!("{n} {domain}")).await);
+        members.push(app.partner(&format!("{n} {domain}")).await);
     }
-    let mut opp = String::new();
-    for (i, role) in ["RESELLER", "SYSTEM_INTEGRATOR", "SERVICES"]
-        .iter()
-        .enumerate()
-    {
-        let d = app
-            .ok(&partner_token(&partners[i]), SUBMIT, json!({ "i": { "draft": { "accountDomain": domain, "accountName": "Acme", "dealName": "CRM roll-out",
-                "role": role, "justification": "x", "amount": 10000000, "currency": "USD" } } }))
-            .await;
-        let r = &d["submitRegistration"]["registration"];
-        let mut input = json!({ "id": r["id"], "expectedVersion": r["version"] });
-        if i == 0 {
-            input["createOpportunity"] = json!(true);
-        } else {
-            input["opportunityId"] = json!(opp);
-        }
-        let d = app.ok(&app.vendor, APPROVE, json!({ "i": input })).await;
-        opp = d["approveRegistration"]["registration"]["opportunity"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+    let roles = ["RESELLER", "SYSTEM_INTEGRATOR", "SERVICES"];
+    let claims: Vec<(&Member, &str)> = members.iter().zip(roles).collect();
+    let deal = app.approved_deal(domain, &claims).await;
+    ThreePartnerDeal {
+        opp: deal.opportunity,
+        partners: members.into_iter().map(|m| m.id).collect(),
     }
-    Deal { opp, partners }
 }
 
 fn column(split: &Value, f: &str) -> Vec<i64> {

@@ -404,4 +404,62 @@ impl TestApp {
             .await;
         d["createOpportunity"]["opportunity"].clone()
     }
+
+    /// Creates a GOLD partner named `name`, with a token that acts for it.
+    pub async fn partner(&self, name: &str) -> Member {
+        let id = self.create_partner(name).await;
+        let token = partner_token(&id);
+        Member { id, token }
+    }
+
+    /// A deal at `domain` with an approved claim for each `(partner, role)`, in order: the first
+    /// partner proposes the deal and the vendor creates the opportunity from its claim; the
+    /// others claim the same customer and the vendor approves them onto that opportunity. Each
+    /// claim is worth 100,000.00 USD and carries the private notes "Notes of {partner id}". The
+    /// roles must not conflict with one another.
+    pub async fn approved_deal(&self, domain: &str, claims: &[(&Member, &str)]) -> Deal {
+        const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version status } } }";
+        const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id version status opportunity { id version } } } }";
+        let mut deal = Deal {
+            opportunity: String::new(),
+            claims: Vec::new(),
+        };
+        for (partner, role) in claims {
+            let draft = json!({ "accountDomain": domain, "accountName": format!("{domain} Ltd"), "dealName": format!("Deal at {domain}"),
+                "role": role, "justification": "We know the buyer.", "amount": 10_000_000, "currency": "USD",
+                "privateNotes": format!("Notes of {}", partner.id) });
+            let d = self
+                .ok(&partner.token, SUBMIT, json!({ "i": { "draft": draft } }))
+                .await;
+            let r = &d["submitRegistration"]["registration"];
+            assert_eq!(
+                r["status"], "SUBMITTED",
+                "{role} conflicts with an earlier claim"
+            );
+            let mut input = json!({ "id": r["id"], "expectedVersion": r["version"] });
+            if deal.claims.is_empty() {
+                input["createOpportunity"] = json!(true);
+            } else {
+                input["opportunityId"] = json!(deal.opportunity);
+            }
+            let d = self.ok(&self.vendor, APPROVE, json!({ "i": input })).await;
+            let approved = d["approveRegistration"]["registration"].clone();
+            deal.opportunity = approved["opportunity"]["id"].as_str().unwrap().to_string();
+            deal.claims.push(approved);
+        }
+        deal
+    }
+}
+
+/// A partner in the program and a token that acts for it.
+pub struct Member {
+    pub id: String,
+    pub token: String,
+}
+
+/// A deal with approved claims: its opportunity's id and each claim as approved (id, version,
+/// status, opportunity).
+pub struct Deal {
+    pub opportunity: String,
+    pub claims: Vec<Value>,
 }

@@ -3,7 +3,6 @@
 mod attribution;
 mod auth;
 mod cli;
-mod conflicts;
 mod contacts;
 mod contention;
 mod corpus;
@@ -25,7 +24,6 @@ mod schema;
 mod scoping;
 mod seed;
 mod statements;
-mod workflow;
 mod ws;
 mod ws_deals;
 mod ws_protocol;
