@@ -233,7 +233,7 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
     if verifier.is_dev_secret {
         tracing::warn!(
             "NO JWT KEY CONFIGURED: using the built-in development secret. Anyone can mint tokens for this server. \
-             NOT FIT FOR PRODUCTION: set COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE or COSELL_JWT_JWKS_FILE."
+             NOT FIT FOR PRODUCTION: set COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE, COSELL_JWT_JWKS_FILE or COSELL_JWT_JWKS_URL."
         );
     }
     let counter = StatementCounter::default();
@@ -372,12 +372,13 @@ fn mint(a: &TokenArgs) -> Result<String, String> {
         kind,
         role,
         partner_id: partner.map(|id| ids::encode(Kind::Partner, id)),
-        scope,
+        scope: scope.map(Into::into),
+        scp: None,
         exp: now + parse_ttl(&a.ttl)?,
         nbf: Some(now),
         iat: Some(now),
         iss: a.jwt.jwt_issuer.clone(),
-        aud: a.jwt.jwt_audience.clone(),
+        aud: a.jwt.jwt_audience.clone().into(),
     };
     jwt::mint_hs256(&claims, &secret).map_err(|e| format!("cannot sign the token: {e}"))
 }

@@ -80,6 +80,16 @@ pub struct JwtArgs {
     /// JWKS document (JSON file) whose keys verify tokens, chosen by the token's `kid`.
     #[arg(long, env = "COSELL_JWT_JWKS_FILE")]
     pub jwt_jwks_file: Option<PathBuf>,
+    /// An identity provider's JWKS URL (its `jwks_uri`, e.g.
+    /// `https://YOUR_DOMAIN.auth0.com/.well-known/jwks.json`), read at start, every
+    /// `--jwt-jwks-refresh-seconds` and when a token names an unknown key id, so that key
+    /// rotation needs no restart. HTTPS (plain HTTP only to this machine).
+    #[arg(long, env = "COSELL_JWT_JWKS_URL")]
+    pub jwt_jwks_url: Option<String>,
+    /// Seconds between two reads of the JWKS URL.
+    #[arg(long, env = "COSELL_JWT_JWKS_REFRESH_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub jwt_jwks_refresh_seconds: u64,
     /// The only algorithm accepted. Defaults to HS256 with a secret and RS256 with a key or JWKS.
     #[arg(long, env = "COSELL_JWT_ALGORITHM", value_enum)]
     pub jwt_algorithm: Option<JwtAlgorithm>,
@@ -101,6 +111,7 @@ impl JwtArgs {
         self.jwt_secret.is_some()
             || self.jwt_public_key_file.is_some()
             || self.jwt_jwks_file.is_some()
+            || self.jwt_jwks_url.is_some()
     }
 }
 

@@ -115,6 +115,9 @@ pub async fn serve_with_metrics(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Err(e) = state.verifier.start_key_refresh().await {
+        tracing::error!(error = %e, "the JWKS URL cannot be read: every token is refused until it can; trying again shortly");
+    }
     let metrics_task = metrics.map(|l| {
         if let Ok(addr) = l.local_addr() {
             tracing::info!(%addr, "metrics are served here only");

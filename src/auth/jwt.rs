@@ -1,48 +1,29 @@
 //! Token verification and development minting.
 //!
 //! Exactly one algorithm is accepted, the one configured: HS256 with a shared secret, or RS256
-//! / ES256 with a PEM public key or a JWKS document. `exp` is required; `nbf`, `iss` and `aud`
-//! are checked with a leeway of at most 60 s. Claims are strongly typed, so an `exp` or `nbf`
-//! sent as a string is refused rather than skipped.
+//! / ES256 with a PEM public key, a JWKS document or an identity provider's JWKS URL. `exp` is
+//! required; `nbf`, `iss` and `aud` are checked with a leeway of at most 60 s. Each claim is
+//! read on its own, so a malformed one is named in the error (see [`claims`]).
+
+mod claims;
+pub mod jwks;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+pub use self::claims::{Claims, OneOrMany};
+use self::jwks::RemoteKeys;
 use super::principal::{PartnerRole, Principal, PrincipalKind, VendorRole, KNOWN_SCOPES};
 use super::Party;
 use crate::config::{JwtAlgorithm, JwtArgs, DEV_JWT_SECRET};
 use crate::ids;
 
-/// The claims cosell reads from a token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: String,
-    /// `vendor`, `partner` or `app`.
-    pub kind: PrincipalKind,
-    /// Vendor role (ADMIN, CHANNEL_MANAGER, SALES) or partner role (PARTNER_ADMIN, PARTNER_REP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// The partner's ID (as the API shows it) for partner principals and apps acting for one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partner_id: Option<String>,
-    /// Space-separated app scopes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    pub exp: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iat: Option<u64>,
-    pub iss: String,
-    pub aud: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configure only one of COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE and COSELL_JWT_JWKS_FILE")]
+    #[error("configure only one of COSELL_JWT_SECRET, COSELL_JWT_PUBLIC_KEY_FILE, COSELL_JWT_JWKS_FILE and COSELL_JWT_JWKS_URL")]
     SeveralKeys,
     #[error("COSELL_JWT_SECRET must be at least 32 bytes long")]
     ShortSecret,
@@ -50,6 +31,8 @@ pub enum ConfigError {
     AlgorithmMismatch(JwtAlgorithm, &'static str),
     #[error("cannot read {path}: {err}")]
     Read { path: String, err: std::io::Error },
+    #[error("COSELL_JWT_JWKS_URL: {0}")]
+    JwksUrl(String),
     #[error("{path} is not a valid {what}: {err}")]
     Parse {
         path: String,
@@ -60,7 +43,8 @@ pub enum ConfigError {
 
 enum Keys {
     Single(Box<DecodingKey>),
-    Jwks(Vec<(Option<String>, DecodingKey)>),
+    Jwks(Arc<Vec<(Option<String>, DecodingKey)>>),
+    Remote(Arc<RemoteKeys>),
 }
 
 /// Verifies bearer tokens against the configured key.
@@ -69,6 +53,8 @@ pub struct Verifier {
     validation: Validation,
     /// True when running on the built-in development secret.
     pub is_dev_secret: bool,
+    /// How often keys from a JWKS URL are read again.
+    refresh_every: std::time::Duration,
 }
 
 fn alg_of(a: JwtAlgorithm) -> Algorithm {
@@ -94,6 +80,7 @@ impl Verifier {
             cfg.jwt_secret.is_some(),
             cfg.jwt_public_key_file.is_some(),
             cfg.jwt_jwks_file.is_some(),
+            cfg.jwt_jwks_url.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -129,22 +116,22 @@ impl Verifier {
                     "a JWKS needs RS256 or ES256",
                 ));
             }
-            let parse_err = |err: String| ConfigError::Parse {
+            let keys = jwks::parse(&read(path)?).map_err(|err| ConfigError::Parse {
                 path: path.display().to_string(),
                 what: "JWKS document",
                 err,
-            };
-            let set: JwkSet =
-                serde_json::from_slice(&read(path)?).map_err(|e| parse_err(e.to_string()))?;
-            let mut keys = Vec::new();
-            for jwk in &set.keys {
-                let key = DecodingKey::from_jwk(jwk).map_err(|e| parse_err(e.to_string()))?;
-                keys.push((jwk.common.key_id.clone(), key));
+            })?;
+            (alg, Keys::Jwks(Arc::new(keys)))
+        } else if let Some(url) = &cfg.jwt_jwks_url {
+            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
+            if alg == JwtAlgorithm::Hs256 {
+                return Err(ConfigError::AlgorithmMismatch(
+                    alg,
+                    "a JWKS needs RS256 or ES256",
+                ));
             }
-            if keys.is_empty() {
-                return Err(parse_err("it holds no keys".into()));
-            }
-            (alg, Keys::Jwks(keys))
+            let remote = RemoteKeys::new(url.clone()).map_err(ConfigError::JwksUrl)?;
+            (alg, Keys::Remote(Arc::new(remote)))
         } else {
             let secret = match &cfg.jwt_secret {
                 Some(s) => s.expose().to_string(),
@@ -181,6 +168,7 @@ impl Verifier {
             keys,
             validation,
             is_dev_secret,
+            refresh_every: std::time::Duration::from_secs(cfg.jwt_jwks_refresh_seconds.max(1)),
         })
     }
 
@@ -189,9 +177,29 @@ impl Verifier {
         self.validation.leeway
     }
 
+    /// With keys from a JWKS URL: reads them now (so that a misconfigured URL shows at start)
+    /// and keeps them fresh in the background. Without, nothing to do.
+    pub async fn start_key_refresh(&self) -> Result<(), String> {
+        let Keys::Remote(remote) = &self.keys else {
+            return Ok(());
+        };
+        let every = self.refresh_every;
+        match remote.refresh().await {
+            Ok(n) => {
+                remote.spawn_refresh(every, every);
+                tracing::info!(url = %remote.url(), keys = n, "verification keys read from the JWKS URL");
+                Ok(())
+            }
+            Err(e) => {
+                remote.spawn_refresh(jwks::retry_after(every), every);
+                Err(e)
+            }
+        }
+    }
+
     /// Verifies the signature and the time, issuer and audience claims. The error text is safe
     /// to show the caller.
-    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+    pub async fn verify(&self, token: &str) -> Result<Claims, String> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| "the bearer token is not a well-formed JWT".to_string())?;
         if !self.validation.algorithms.contains(&header.alg) {
@@ -200,21 +208,34 @@ impl Verifier {
                 header.alg
             ));
         }
-        let key = match &self.keys {
-            Keys::Single(k) => k.as_ref(),
-            Keys::Jwks(keys) => match (&header.kid, keys.len()) {
-                (Some(kid), _) => keys
-                    .iter()
-                    .find(|(k, _)| k.as_deref() == Some(kid.as_str()))
-                    .map(|(_, key)| key)
-                    .ok_or_else(|| "the token's `kid` names no known key".to_string())?,
-                (None, 1) => &keys[0].1,
-                (None, _) => {
-                    return Err("the token has no `kid` to choose a verification key".into())
+        let kid = header.kid.as_deref();
+        let map = match &self.keys {
+            Keys::Single(k) => self.decode(token, k)?,
+            Keys::Jwks(keys) => self.decode(token, choose(keys, kid)?)?,
+            Keys::Remote(remote) => {
+                let held = remote.current();
+                match choose(&held, kid) {
+                    Ok(key) => self.decode(token, key)?,
+                    Err(e) if kid.is_none() && !held.is_empty() => return Err(e),
+                    Err(_) => {
+                        remote.refresh_for_unknown_kid(&held).await;
+                        let held = remote.current();
+                        if held.is_empty() {
+                            return Err("the identity provider's keys could not be read yet; try again shortly".into());
+                        }
+                        self.decode(token, choose(&held, kid)?)?
+                    }
                 }
-            },
+            }
         };
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+        if let Some(name) = claims::repeated_claim(token) {
+            return Err(format!("the token repeats the `{name}` claim"));
+        }
+        Claims::from_map(&map)
+    }
+
+    fn decode(&self, token: &str, key: &DecodingKey) -> Result<Map<String, Value>, String> {
+        jsonwebtoken::decode::<Map<String, Value>>(token, key, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind as K;
@@ -224,16 +245,32 @@ impl Verifier {
                     K::InvalidIssuer => "the token's issuer (iss) is not accepted".into(),
                     K::InvalidAudience => "the token's audience (aud) is not accepted".into(),
                     K::InvalidSignature => "the token's signature does not verify".into(),
-                    K::MissingRequiredClaim(c) => {
-                        format!("the token lacks the required `{c}` claim")
-                    }
+                    K::MissingRequiredClaim(c) => claims::unreadable(token, c),
+                    K::InvalidClaimFormat(c) => claims::seconds_error(c),
                     K::InvalidAlgorithm => "the token's algorithm is not accepted".into(),
-                    K::Json(_) => {
-                        "the token's claims are malformed (exp and nbf must be numbers)".into()
-                    }
+                    K::Json(_) => match claims::repeated_claim(token) {
+                        Some(name) => format!("the token repeats the `{name}` claim"),
+                        None => "the token's payload is not a JSON object of claims".into(),
+                    },
                     _ => "the bearer token is invalid".into(),
                 }
             })
+    }
+}
+
+/// The key a token's `kid` names; without a `kid`, the only key there is.
+fn choose<'k>(
+    keys: &'k [(Option<String>, DecodingKey)],
+    kid: Option<&str>,
+) -> Result<&'k DecodingKey, String> {
+    match (kid, keys.len()) {
+        (Some(kid), _) => keys
+            .iter()
+            .find(|(k, _)| k.as_deref() == Some(kid))
+            .map(|(_, key)| key)
+            .ok_or_else(|| "the token's `kid` names no known key".to_string()),
+        (None, 1) => Ok(&keys[0].1),
+        (None, _) => Err("the token has no `kid` to choose a verification key".into()),
     }
 }
 
@@ -271,15 +308,16 @@ pub fn principal_from_claims(c: Claims) -> Result<Principal, String> {
             (Party::Partner(id), None, Some(role), None)
         }
         PrincipalKind::App => {
-            let scopes: BTreeSet<String> = c
-                .scope
-                .as_deref()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-            if let Some(bad) = scopes.iter().find(|s| !KNOWN_SCOPES.contains(&s.as_str())) {
-                return Err(format!("unknown scope `{bad}`"));
+            // Identity providers add scopes of their own (openid, profile, offline_access,
+            // ...): a scope of the form `resource:action` must be one of cosell's, others are
+            // not cosell's business and are left out.
+            let mut scopes = BTreeSet::new();
+            for s in c.scopes() {
+                if KNOWN_SCOPES.contains(&s) {
+                    scopes.insert(s.to_string());
+                } else if s.contains(':') {
+                    return Err(format!("unknown scope `{s}`"));
+                }
             }
             let party = partner_id.map(Party::Partner).unwrap_or(Party::Vendor);
             (party, None, None, Some(scopes))

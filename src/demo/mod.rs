@@ -414,11 +414,12 @@ fn token(
         role: Some(role.into()),
         partner_id: partner.map(|id| ids::encode(Kind::Partner, id)),
         scope: None,
+        scp: None,
         exp: now + 24 * 3600,
         nbf: Some(now),
         iat: Some(now),
         iss: jwt_cfg.jwt_issuer.clone(),
-        aud: jwt_cfg.jwt_audience.clone(),
+        aud: jwt_cfg.jwt_audience.clone().into(),
     };
     jwt::mint_hs256(&claims, secret).unwrap_or_else(|e| format!("(cannot sign: {e})"))
 }

@@ -36,6 +36,7 @@ pub async fn verify_token(state: &AppState, token: &str) -> Result<(Principal, u
     let claims = state
         .verifier
         .verify(token)
+        .await
         .map_err(AppError::Unauthenticated)?;
     let exp = claims.exp;
     let principal = principal_from_claims(claims).map_err(AppError::Unauthenticated)?;

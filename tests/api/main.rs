@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod hostile;
 mod http;
+mod identity;
 mod integrator;
 mod limits;
 mod mistakes;
