@@ -5,6 +5,7 @@ pub mod cors;
 pub mod document;
 pub mod execute;
 pub mod gate;
+pub mod graphiql;
 pub mod graphql;
 pub mod limits;
 pub mod order;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -33,7 +34,8 @@ pub struct RequestId(pub String);
 pub fn router(state: AppState) -> Router {
     let mut plain = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphiql", get(graphiql))
+        .route("/graphiql", get(graphiql::page))
+        .route("/graphiql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if state.http.metrics_listen.is_none() {
@@ -112,18 +114,6 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
         res.headers_mut().insert("x-request-id", v);
     }
     res
-}
-
-async fn graphiql() -> Html<String> {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            // GraphiQL sends the headers you enter as the connection_init payload, so an
-            // `Authorization` header authenticates subscriptions too.
-            .subscription_endpoint("/graphql/ws")
-            .title("cosell GraphiQL")
-            .finish(),
-    )
 }
 
 /// Liveness: the process answers.

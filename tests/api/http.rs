@@ -235,8 +235,17 @@ async fn request_ids_health_readiness_metrics_and_graphiql() {
         .await
         .unwrap();
     assert!(page.contains("graphiql") || page.contains("GraphiQL"));
+    let script = app
+        .client
+        .get(format!("{base}/graphiql/assets/cosell-graphiql.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        page.contains("/graphql/ws"),
+        script.contains("/graphql/ws"),
         "GraphiQL runs subscriptions too"
     );
     let res = app.client.get(format!("{base}/nope")).send().await.unwrap();

@@ -8,6 +8,7 @@ mod contention;
 mod corpus;
 mod dashboard;
 mod events;
+mod graphiql;
 mod helpers;
 mod hostile;
 mod http;
