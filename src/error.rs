@@ -146,6 +146,21 @@ impl AppError {
         }
     }
 
+    /// Names the argument or input field a BAD_USER_INPUT is about (`extensions.field`), when
+    /// it names none yet; other errors pass unchanged.
+    pub fn at(self, field: &'static str) -> Self {
+        match self {
+            Self::BadInput {
+                message,
+                field: None,
+            } => Self::BadInput {
+                message,
+                field: Some(field),
+            },
+            other => other,
+        }
+    }
+
     /// The message for the caller (internal errors carry their detail, which is never sent).
     pub fn message(&self) -> String {
         match self {

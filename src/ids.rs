@@ -16,6 +16,7 @@ pub enum Kind {
     Conflict,
     Contact,
     Engagement,
+    Event,
 }
 
 impl Kind {
@@ -29,6 +30,7 @@ impl Kind {
             Kind::Conflict => "Conflict",
             Kind::Contact => "Contact",
             Kind::Engagement => "Engagement",
+            Kind::Event => "Event",
         }
     }
 
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Conflict,
             Kind::Contact,
             Kind::Engagement,
+            Kind::Event,
         ]
         .into_iter()
         .find(|k| k.name() == s)
@@ -76,6 +79,12 @@ pub fn decode_as(global: &str, kind: Kind) -> AppResult<i64> {
         (k, id) if k == kind => Ok(id),
         _ => Err(AppError::NotFound(kind.name())),
     }
+}
+
+/// [`decode_as`] for an argument or input field: a string that is not a cosell ID names
+/// `field` in `extensions.field`.
+pub fn decode_field(global: &str, kind: Kind, field: &'static str) -> AppResult<i64> {
+    decode_as(global, kind).map_err(|e| e.at(field))
 }
 
 fn truncate(s: &str) -> String {

@@ -60,7 +60,7 @@ async function eventsAfter(token, afterId) {
   for (;;) {
     const { events } = await gql(
       token,
-      'query($after: ID) { events(after: $after, first: 100) { id topic subjectId } }',
+      'query($after: ID) { events(after: $after, first: 100) { id: cursor topic subjectId } }',
       { after: cursor ?? null },
     );
     all.push(...events);
@@ -241,13 +241,13 @@ function assertIncreasing(ids, what) {
 
 const REGISTRATION_SUB = `subscription($after: ID, $status: [RegistrationStatus!]) {
   registrationStatusChanged(after: $after, status: $status) {
-    event { id topic subjectId payload createdAt }
+    event { id: cursor topic subjectId payload createdAt }
     registration { id status version }
   }
 }`;
 
 const EVENTS_SUB = `subscription($after: ID, $topics: [String!]) {
-  events(after: $after, topics: $topics) { id topic subjectId payload createdAt }
+  events(after: $after, topics: $topics) { id: cursor topic subjectId payload createdAt }
 }`;
 
 // --- the program: a vendor admin and two partners ----------------------------------------------
@@ -501,7 +501,7 @@ test('a document that does not validate, or a bad cursor, answers an error messa
 
     // graphql-transport-ws: validation errors come as one `error` message with the GraphQL
     // errors (sink.error gets the array), not as a close and not as `next`.
-    const invalid = v.subscribe('subscription { events { id noSuchField } }', {});
+    const invalid = v.subscribe('subscription { events { id: cursor noSuchField } }', {});
     const verr = await invalid.end('the invalid subscription');
     assert.ok(Array.isArray(verr), `sink.error got ${JSON.stringify(verr)}`);
     assert.equal(verr[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', JSON.stringify(verr));

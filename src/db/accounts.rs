@@ -219,7 +219,7 @@ pub async fn update(
     input: UpdateAccount,
 ) -> AppResult<Model> {
     let principal = grant.principal();
-    let id = ids::decode_as(&input.id, Kind::Account)?;
+    let id = ids::decode_field(&input.id, Kind::Account, "id")?;
     let mut changes = <ActiveModel as Default>::default();
     let mut new_domain = None;
     if let Some(n) = &input.name {

@@ -199,7 +199,7 @@ pub async fn update(
     input: UpdatePartner,
 ) -> AppResult<Model> {
     let principal = grant.principal();
-    let id = ids::decode_as(&input.id, Kind::Partner)?;
+    let id = ids::decode_field(&input.id, Kind::Partner, "id")?;
     let mut changes = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {
         changes.name = Set(text::required("name", n, 200)?);

@@ -119,7 +119,7 @@ impl AccountQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The account's ID.")] id: ID,
     ) -> Result<Account> {
-        let id = ids::decode_as(&id, Kind::Account)?;
+        let id = ids::decode_field(&id, Kind::Account, "id")?;
         Ok(data::get(db(ctx), principal(ctx), id).await?.into())
     }
 }

@@ -307,7 +307,7 @@ impl AttributionQuery {
         #[graphql(desc = "Deals frozen before this time.")] to: Option<DateTime>,
     ) -> Result<PartnerStatement> {
         let pid = match &partner_id {
-            Some(p) => Some(ids::decode_as(p, Kind::Partner)?),
+            Some(p) => Some(ids::decode_field(p, Kind::Partner, "partnerId")?),
             None => None,
         };
         let (partner_id, deals, totals) = data::statement(
@@ -359,7 +359,7 @@ impl AttributionMutation {
         #[graphql(desc = "The deal, the version you read, the new model and why.")]
         input: CorrectAttributionInput,
     ) -> Result<Opportunity> {
-        let id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
+        let id = ids::decode_field(&input.opportunity_id, Kind::Opportunity, "opportunityId")?;
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         crate::graphql::write(
             ctx,

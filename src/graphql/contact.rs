@@ -174,8 +174,8 @@ pub struct Engagement(pub EngagementModel);
 /// A party's touch with a contact.
 #[Object]
 impl Engagement {
-    /// Opaque global ID.
-    async fn id(&self) -> ID {
+    /// Opaque global ID: `node(id:)` fetches the engagement again.
+    pub async fn id(&self) -> ID {
         ids::encode(Kind::Engagement, self.0.id).into()
     }
     /// Who engaged.
@@ -382,7 +382,7 @@ impl ContactQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The contact's ID.")] id: ID,
     ) -> Result<Contact> {
-        let id = ids::decode_as(&id, Kind::Contact)?;
+        let id = ids::decode_field(&id, Kind::Contact, "id")?;
         Ok(crate::db::contacts::get(db(ctx), principal(ctx), id)
             .await?
             .into())
@@ -395,7 +395,7 @@ impl ContactQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The account.")] account_id: ID,
     ) -> Result<RelationshipMap> {
-        let id = ids::decode_as(&account_id, Kind::Account)?;
+        let id = ids::decode_field(&account_id, Kind::Account, "accountId")?;
         Ok(RelationshipMap(
             network::relationship_map(db(ctx), principal(ctx), id, window(ctx)).await?,
         ))
@@ -417,7 +417,7 @@ impl ContactQuery {
             return Err(AppError::bad_field("first", "first must be between 1 and 100").into());
         }
         let partner = match &partner_id {
-            Some(p) => Some(ids::decode_as(p, Kind::Partner)?),
+            Some(p) => Some(ids::decode_field(p, Kind::Partner, "partnerId")?),
             None => None,
         };
         let lines = network::risk_report(

@@ -8,10 +8,15 @@ use crate::error::AppError;
 use crate::scalars::DateTime;
 
 /// Something that happened, as recorded in the outbox in the same transaction as the change.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone)]
 pub struct Event {
-    /// The outbox id (a decimal number as a string): monotonic, the cursor for `events(after:)`.
+    /// Opaque global ID: `node(id:)` fetches the event again. `events(after:)` and the
+    /// subscriptions' `after` accept it as they accept `cursor`.
+    #[graphql(owned)]
     pub id: async_graphql::ID,
+    /// The outbox position (a decimal number as a string): monotonic, so events compare by it;
+    /// pass the last one you processed as `after` to resume.
+    pub cursor: async_graphql::ID,
     /// What happened, e.g. `registration.approved` or `opportunity.stage_changed`.
     pub topic: String,
     /// The global ID of the object it is about.
@@ -25,7 +30,8 @@ pub struct Event {
 impl From<&entity::event::Model> for Event {
     fn from(e: &entity::event::Model) -> Self {
         Self {
-            id: e.id.to_string().into(),
+            id: crate::ids::encode(crate::ids::Kind::Event, e.id).into(),
+            cursor: e.id.to_string().into(),
             topic: e.topic.clone(),
             subject_id: e.subject_id.clone(),
             payload: async_graphql::Json(e.payload.clone()),
@@ -34,13 +40,23 @@ impl From<&entity::event::Model> for Event {
     }
 }
 
-/// Reads an `after` cursor: an outbox id from an earlier event.
+/// Reads an `after` cursor: an event's `cursor` (or its global `id`) from an earlier answer.
 pub fn parse_after(after: Option<&async_graphql::ID>) -> Result<Option<i64>, AppError> {
     after
         .map(|a| {
-            a.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                AppError::bad_field("after", "`after` is an event id from an earlier answer")
-            })
+            a.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .or_else(|| match crate::ids::decode(a) {
+                    Ok((crate::ids::Kind::Event, n)) => Some(n),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    AppError::bad_field(
+                        "after",
+                        "`after` is an event's cursor (or id) from an earlier answer",
+                    )
+                })
         })
         .transpose()
 }

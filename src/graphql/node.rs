@@ -3,7 +3,8 @@
 use async_graphql::{Context, Interface, Object, Result, ID};
 
 use super::account::Account;
-use super::contact::Contact;
+use super::contact::{Contact, Engagement};
+use super::events::Event;
 use super::loaders;
 use super::opportunity::Opportunity;
 use super::partner::Partner;
@@ -21,11 +22,14 @@ pub enum Node {
     Registration(Registration),
     Conflict(Conflict),
     Contact(Contact),
+    Engagement(Engagement),
+    Event(Event),
 }
 
-async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
+/// The object `id` names; a malformed id names `field` in `extensions.field`.
+async fn fetch(ctx: &Context<'_>, id: &str, field: &'static str) -> Result<Option<Node>> {
     let l = loaders(ctx);
-    Ok(match ids::decode(id)? {
+    Ok(match ids::decode(id).map_err(|e| e.at(field))? {
         (Kind::Partner, n) => l
             .partners
             .load_one(n)
@@ -52,7 +56,19 @@ async fn fetch(ctx: &Context<'_>, id: &str) -> Result<Option<Node>> {
             .load_one(n)
             .await?
             .map(|m| Node::Contact(m.into())),
-        (Kind::StageChange, _) | (Kind::Engagement, _) => None,
+        (Kind::Engagement, n) => {
+            crate::db::contacts::engagements::load(super::db(ctx), super::principal(ctx), &[n])
+                .await?
+                .into_values()
+                .next()
+                .map(|m| Node::Engagement(Engagement(m)))
+        }
+        (Kind::Event, n) => {
+            crate::db::events::visible_one(super::db(ctx), super::principal(ctx), n)
+                .await?
+                .map(|m| Node::Event(Event::from(&m)))
+        }
+        (Kind::StageChange, _) => None,
     })
 }
 
@@ -75,7 +91,7 @@ impl NodeQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "A global ID.")] id: ID,
     ) -> Result<Option<Node>> {
-        fetch(ctx, &id).await
+        fetch(ctx, &id, "id").await
     }
 
     /// Fetches up to 100 objects by global ID, in the order asked; null for each one that does
@@ -88,7 +104,7 @@ impl NodeQuery {
         if ids.len() > 100 {
             return Err(AppError::bad_field("ids", "nodes takes at most 100 IDs").into());
         }
-        let lookups = ids.iter().map(|id| fetch(ctx, id));
+        let lookups = ids.iter().map(|id| fetch(ctx, id, "ids"));
         futures_util::future::try_join_all(lookups).await
     }
 }

@@ -292,7 +292,7 @@ impl OpportunityQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The opportunity's ID.")] id: ID,
     ) -> Result<Opportunity> {
-        let id = ids::decode_as(&id, Kind::Opportunity)?;
+        let id = ids::decode_field(&id, Kind::Opportunity, "id")?;
         Ok(data::get(db(ctx), principal(ctx), id).await?.into())
     }
 }

@@ -106,7 +106,7 @@ impl PartnerQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The partner's ID.")] id: ID,
     ) -> Result<Partner> {
-        let id = ids::decode_as(&id, Kind::Partner)?;
+        let id = ids::decode_field(&id, Kind::Partner, "id")?;
         Ok(data::get(db(ctx), principal(ctx), id).await?.into())
     }
 }

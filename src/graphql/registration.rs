@@ -383,7 +383,7 @@ impl RegistrationQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration's ID.")] id: ID,
     ) -> Result<Registration> {
-        let id = ids::decode_as(&id, Kind::Registration)?;
+        let id = ids::decode_field(&id, Kind::Registration, "id")?;
         Ok(data::get(db(ctx), principal(ctx), id).await?.into())
     }
 
@@ -411,7 +411,7 @@ impl RegistrationQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The conflict's ID.")] id: ID,
     ) -> Result<Conflict> {
-        let id = ids::decode_as(&id, Kind::Conflict)?;
+        let id = ids::decode_field(&id, Kind::Conflict, "id")?;
         Ok(conflicts::get(db(ctx), principal(ctx), id).await?.into())
     }
 

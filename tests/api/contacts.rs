@@ -947,3 +947,54 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
     let seen_cycle = app.gql(&t, LINK, link(&y, &x)).await;
     assert_eq!(error_code(&seen_cycle), "CONFLICT", "{seen_cycle}");
 }
+
+#[tokio::test]
+async fn an_engagement_is_a_node_only_its_party_and_the_vendor_fetch() {
+    let app = spawn_app().await;
+    let a = app.partner("Alpha").await;
+    let b = app.partner("Bravo").await;
+    let deal = app
+        .approved_deal("acme.com", &[(&a, "RESELLER"), (&b, "SERVICES")])
+        .await;
+    let account = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
+            json!({ "id": deal.opportunity }),
+        )
+        .await["opportunity"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let c = contact(
+        &app,
+        &a.token,
+        &account,
+        person("Grace", "grace@acme.com", "IT", Some("CHAMPION")),
+    )
+    .await;
+    let on = chrono::Utc::now().date_naive().to_string();
+    let id = app
+        .ok(&a.token, ENGAGE, json!({ "i": { "contactId": c, "kind": "CALL", "occurredOn": on, "sentiment": "POSITIVE", "notes": "Alpha's call" } }))
+        .await["recordEngagement"]["id"]
+        .clone();
+    let node =
+        "query($id: ID!) { node(id: $id) { __typename id ... on Engagement { kind notes } } }";
+    for token in [&a.token, &app.vendor] {
+        let d = app.ok(token, node, json!({ "id": id })).await;
+        assert_eq!(
+            d["node"],
+            json!({ "__typename": "Engagement", "id": id, "kind": "CALL", "notes": "Alpha's call" })
+        );
+    }
+    let d = app.ok(&b.token, node, json!({ "id": id })).await;
+    assert!(d["node"].is_null(), "another partner's engagement: {d}");
+    let body = app
+        .gql(
+            &app_token("opportunities:read", None),
+            node,
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+}

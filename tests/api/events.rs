@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const EVENTS: &str = "query($after: ID, $n: Int) { events(after: $after, first: $n) { id topic subjectId payload } }";
+const EVENTS: &str = "query($after: ID, $n: Int) { events(after: $after, first: $n) { id: cursor topic subjectId payload } }";
 
 #[tokio::test]
 async fn events_are_ordered_resumable_and_scoped_to_their_audience() {
@@ -134,4 +134,72 @@ async fn who_hears_of_events_recorded_before_the_audience_index_is_filled_in() {
         heard(partner_token(&b)).await,
     ];
     assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn an_event_is_a_node_its_reader_can_fetch_again_and_its_id_resumes_like_its_cursor() {
+    let app = spawn_app().await;
+    let (a, b) = (app.partner("A").await, app.partner("B").await);
+    let submit = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id } } }";
+    for p in [&a, &b] {
+        app.ok(&p.token, submit, json!({ "i": { "draft": { "accountDomain": format!("{}.example", p.id.to_lowercase()), "accountName": "Acme", "dealName": "D", "role": "SERVICES", "justification": "x" } } }))
+            .await;
+    }
+    let q = "{ events(first: 100) { id cursor topic subjectId } }";
+    let mine = app.ok(&a.token, q, json!({})).await["events"].clone();
+    let theirs = app.ok(&b.token, q, json!({})).await["events"].clone();
+    let e = &mine[0];
+    let node = "query($id: ID!) { node(id: $id) { __typename id ... on Event { cursor topic subjectId } } }";
+    let d = app.ok(&a.token, node, json!({ "id": e["id"] })).await;
+    assert_eq!(d["node"]["__typename"], "Event");
+    assert_eq!(d["node"]["id"], e["id"]);
+    assert_eq!(d["node"]["cursor"], e["cursor"]);
+    assert_eq!(d["node"]["subjectId"], e["subjectId"]);
+    // Another partner's event answers like a missing one.
+    let d = app
+        .ok(&a.token, node, json!({ "id": theirs[0]["id"] }))
+        .await;
+    assert!(d["node"].is_null(), "{d}");
+    let d = app
+        .ok(&app.vendor, node, json!({ "id": theirs[0]["id"] }))
+        .await;
+    assert_eq!(d["node"]["subjectId"], theirs[0]["subjectId"]);
+    // An app needs events:read, by node(id) as by events.
+    let body = app
+        .gql(
+            &app_token("opportunities:read", None),
+            node,
+            json!({ "id": e["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    // `after` takes the global id as it takes the cursor.
+    let all = app.ok(&app.vendor, q, json!({})).await["events"].clone();
+    let by = |after: &serde_json::Value| {
+        let app = &app;
+        let after = after.clone();
+        async move {
+            app.ok(
+                &app.vendor,
+                "query($a: ID) { events(after: $a, first: 100) { cursor } }",
+                json!({ "a": after }),
+            )
+            .await["events"]
+                .clone()
+        }
+    };
+    assert_eq!(by(&all[0]["id"]).await, by(&all[0]["cursor"]).await);
+    assert_eq!(
+        by(&all[0]["id"]).await.as_array().unwrap().len(),
+        all.as_array().unwrap().len() - 1
+    );
+    let body = app
+        .gql(
+            &app.vendor,
+            "{ events(after: \"not-a-cursor\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "after");
 }

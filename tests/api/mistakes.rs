@@ -125,3 +125,25 @@ async fn messages_quote_at_most_a_hundred_characters_of_input() {
     assert!(e["message"].as_str().unwrap().len() < 200, "{body}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM accounts").await, 0);
 }
+
+#[tokio::test]
+async fn a_malformed_id_names_the_argument_or_field_it_was_given_in() {
+    let app = spawn_app().await;
+    let cases = [
+        ("{ opportunity(id: \"nope\") { id } }", "id"),
+        ("{ account(id: \"nope\") { id } }", "id"),
+        ("{ node(id: \"nope\") { id } }", "id"),
+        ("{ nodes(ids: [\"nope\"]) { id } }", "ids"),
+        ("{ registrations(filter: { partnerId: \"nope\" }) { totalCount } }", "partnerId"),
+        ("{ opportunities(filter: { accountId: \"nope\" }) { totalCount } }", "accountId"),
+        ("mutation { recordEngagement(input: { contactId: \"nope\", kind: CALL, occurredOn: \"2026-11-01\", sentiment: NEUTRAL }) { id } }", "contactId"),
+        ("mutation { linkContacts(input: { fromContactId: \"nope\", toContactId: \"nope\", kind: WORKS_WITH }) { fromContactId } }", "fromContactId"),
+        ("mutation { moveOpportunityStage(input: { id: \"nope\", expectedVersion: 1, stage: SOLUTION }) { opportunity { id } } }", "id"),
+    ];
+    for (q, field) in cases {
+        let body = app.gql(&app.vendor, q, json!({})).await;
+        let e = first_error(&body);
+        assert_eq!(e["extensions"]["code"], "BAD_USER_INPUT", "{q}: {body}");
+        assert_eq!(e["extensions"]["field"], field, "{q}: {body}");
+    }
+}

@@ -159,8 +159,12 @@ async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
 
     // A subscription open through the outage stays open and hears the first change after it.
     let mut ws = app.ws_as(&app.vendor).await;
-    ws.subscribe("e", "subscription { events { id topic } }", json!({}))
-        .await;
+    ws.subscribe(
+        "e",
+        "subscription { events { id: cursor topic } }",
+        json!({}),
+    )
+    .await;
 
     pg.down();
     for (token, body, what) in [

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const EVENTS: &str = "subscription($after: ID) { events(after: $after) { id topic } }";
+const EVENTS: &str = "subscription($after: ID) { events(after: $after) { id: cursor topic } }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_on_two_instances_reach_every_subscriber_in_outbox_order() {
@@ -47,7 +47,7 @@ async fn concurrent_writers_on_two_instances_reach_every_subscriber_in_outbox_or
     let d = a
         .ok(
             &a.vendor,
-            "query($a: ID) { events(after: $a, first: 100) { id } }",
+            "query($a: ID) { events(after: $a, first: 100) { id: cursor } }",
             json!({ "a": start }),
         )
         .await;

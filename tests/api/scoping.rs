@@ -177,7 +177,7 @@ async fn newest_event(app: &TestApp) -> serde_json::Value {
         let d = app
             .ok(
                 &app.vendor,
-                "query($a: ID) { events(after: $a, first: 100) { id } }",
+                "query($a: ID) { events(after: $a, first: 100) { id: cursor } }",
                 json!({ "a": newest }),
             )
             .await;

@@ -11,7 +11,7 @@ use crate::ws::*;
 
 const DEALS: &str =
     "subscription($o: ID, $after: ID) { opportunityChanged(opportunityId: $o, after: $after) {
-  event { id topic subjectId payload } opportunity { id name stage forecastNotes probability } } }";
+  event { id: cursor topic subjectId payload } opportunity { id name stage forecastNotes probability } } }";
 const WON: &str = "subscription($after: ID) { attributionFinalized(after: $after) {
   event { topic subjectId payload } opportunity { id attribution { finalized rows { party shareBps partner { id } } } } } }";
 const STATUS: &str = "subscription($after: ID) { registrationStatusChanged(after: $after) { event { topic } registration { id } } }";
@@ -189,7 +189,7 @@ async fn app_tokens_hear_only_what_their_scopes_and_their_partner_allow() {
         json!({ "type": "complete", "id": "r" })
     );
     narrow
-        .subscribe("e", "subscription { events { id } }", json!({}))
+        .subscribe("e", "subscription { events { id: cursor } }", json!({}))
         .await;
     assert_eq!(error_code(&narrow.next_payload("e").await), "FORBIDDEN");
     narrow

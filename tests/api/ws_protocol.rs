@@ -12,7 +12,7 @@ use crate::helpers::*;
 use crate::ws::*;
 
 const VIEWER: &str = "{ viewer { kind } }";
-const EVENTS: &str = "subscription($after: ID) { events(after: $after) { id topic } }";
+const EVENTS: &str = "subscription($after: ID) { events(after: $after) { id: cursor topic } }";
 
 #[tokio::test]
 async fn close_codes_follow_the_graphql_transport_ws_spec() {
@@ -157,7 +157,7 @@ async fn operations_refused_before_they_run_answer_error_with_a_code() {
     let r = app
         .post(
             Some(&app.vendor),
-            json!({ "query": "subscription { events { id } }" }),
+            json!({ "query": "subscription { events { id: cursor } }" }),
         )
         .await;
     assert_eq!(r.code(), "BAD_REQUEST", "{}", r.body);

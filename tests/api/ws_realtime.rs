@@ -14,11 +14,11 @@ const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistratio
 const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id status version opportunity { id } } } }";
 const STATUS: &str = "subscription($o: ID, $s: [RegistrationStatus!], $after: ID) {
   registrationStatusChanged(opportunityId: $o, status: $s, after: $after) {
-    event { id topic subjectId payload } registration { id status version privateNotes partner { id } } } }";
+    event { id: cursor topic subjectId payload } registration { id status version privateNotes partner { id } } } }";
 const EVENTS: &str =
-    "subscription($after: ID) { events(after: $after) { id topic subjectId payload } }";
-const CONFLICTS: &str = "subscription($after: ID) { conflictChanged(after: $after) { event { id topic subjectId payload } conflict { id kind status } } }";
-const DEALS: &str = "subscription($after: ID) { opportunityChanged(after: $after) { event { id topic subjectId payload } opportunity { id name stage forecastNotes } } }";
+    "subscription($after: ID) { events(after: $after) { id: cursor topic subjectId payload } }";
+const CONFLICTS: &str = "subscription($after: ID) { conflictChanged(after: $after) { event { id: cursor topic subjectId payload } conflict { id kind status } } }";
+const DEALS: &str = "subscription($after: ID) { opportunityChanged(after: $after) { event { id: cursor topic subjectId payload } opportunity { id name stage forecastNotes } } }";
 
 fn draft(domain: &str, role: &str, notes: &str) -> Value {
     json!({ "accountDomain": domain, "accountName": format!("{domain} Inc"), "dealName": "Roll-out", "role": role,
@@ -369,7 +369,7 @@ async fn a_reconnect_with_after_gets_what_it_missed_in_order_with_no_gap_or_dupl
         let d = app
             .ok(
                 &app.vendor,
-                "query($a: ID) { events(after: $a, first: 100) { id } }",
+                "query($a: ID) { events(after: $a, first: 100) { id: cursor } }",
                 json!({ "a": (first - 1).to_string() }),
             )
             .await;
@@ -499,7 +499,7 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
         d["justification"] = json!(long);
         submit(&app, &p, d).await;
     }
-    let query = "subscription { registrationStatusChanged(after: \"0\") { event { id } registration { justification privateNotes } } }";
+    let query = "subscription { registrationStatusChanged(after: \"0\") { event { id: cursor } registration { justification privateNotes } } }";
     let mut slow = app.ws_as(&partner_token(&p)).await;
     for i in 0..100 {
         slow.subscribe(&format!("s{i}"), query, json!({})).await;
@@ -525,8 +525,10 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
     assert_eq!(got, fresh);
     // The server gives up on the slow one while it is still not reading...
     let metrics = format!("http://{}/metrics", app.addr);
+    // A bound on liveness, not a timing: the replay to 100 subscriptions is slow when the
+    // whole suite shares two cores with PostgreSQL.
     let mut cut_off = false;
-    for _ in 0..300 {
+    for _ in 0..900 {
         let text = app
             .client
             .get(&metrics)
@@ -590,7 +592,7 @@ async fn retention_prunes_old_events_and_an_older_cursor_answers_cursor_expired(
     );
 
     let stale = (old - 2).to_string();
-    let q = "query($a: ID) { events(after: $a) { id } }";
+    let q = "query($a: ID) { events(after: $a) { id: cursor } }";
     let body = app.gql(&app.vendor, q, json!({ "a": stale })).await;
     assert_eq!(error_code(&body), "CURSOR_EXPIRED", "{body}");
     let mut ws = app.ws_as(&app.vendor).await;

@@ -186,7 +186,7 @@ pub async fn set_model(
     _grant: &Grant<can::ChooseAttribution>,
     input: SetAttributionModel,
 ) -> AppResult<choice::Model> {
-    let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
+    let opp_id = ids::decode_field(&input.opportunity_id, Kind::Opportunity, "opportunityId")?;
     let txn = crate::db::begin_write(db).await?;
     let opp = opportunity::Entity::find_by_id(opp_id)
         .one(&txn)
@@ -275,7 +275,7 @@ pub async fn correct(
 ) -> AppResult<i32> {
     let principal = grant.principal();
     let reason = crate::domain::text::required("reason", &input.reason, 2000)?;
-    let opp_id = ids::decode_as(&input.opportunity_id, Kind::Opportunity)?;
+    let opp_id = ids::decode_field(&input.opportunity_id, Kind::Opportunity, "opportunityId")?;
     let txn = crate::db::begin_write(db).await?;
     let opp = opportunity::Entity::find_by_id(opp_id)
         .one(&txn)

@@ -48,6 +48,20 @@ pub async fn load_by_contact(
     Ok(out)
 }
 
+/// The engagements among `ids` that the principal may see.
+pub async fn load(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Model>> {
+    principal.require_read(crate::auth::Resource::Contacts)?;
+    let rows = visible(principal)
+        .filter(Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
 /// A touch with a contact, recorded by the caller's party.
 #[derive(Debug)]
 pub struct RecordEngagement {
@@ -85,13 +99,17 @@ pub async fn record(
     let contact = super::get(
         &txn,
         principal,
-        ids::decode_as(&input.contact_id, Kind::Contact)?,
+        ids::decode_field(&input.contact_id, Kind::Contact, "contactId")?,
     )
     .await?;
     let opportunity_id = match &input.opportunity_id {
         Some(o) => {
             let opp = crate::db::opportunities::visible(principal)
-                .filter(entity::opportunity::Column::Id.eq(ids::decode_as(o, Kind::Opportunity)?))
+                .filter(entity::opportunity::Column::Id.eq(ids::decode_field(
+                    o,
+                    Kind::Opportunity,
+                    "opportunityId",
+                )?))
                 .one(&txn)
                 .await?
                 .ok_or(AppError::NotFound("Opportunity"))?;

@@ -40,13 +40,13 @@ pub async fn link(
     let from = super::get(
         &txn,
         principal,
-        ids::decode_as(&input.from_contact_id, Kind::Contact)?,
+        ids::decode_field(&input.from_contact_id, Kind::Contact, "fromContactId")?,
     )
     .await?;
     let to = super::get(
         &txn,
         principal,
-        ids::decode_as(&input.to_contact_id, Kind::Contact)?,
+        ids::decode_field(&input.to_contact_id, Kind::Contact, "toContactId")?,
     )
     .await?;
     if from.id == to.id {

@@ -26,7 +26,7 @@ async fn writable_account(
     principal: &Principal,
     account: &str,
 ) -> AppResult<i64> {
-    let id = ids::decode_as(account, Kind::Account)?;
+    let id = ids::decode_field(account, Kind::Account, "accountId")?;
     crate::db::accounts::visible(principal)
         .filter(entity::account::Column::Id.eq(id))
         .one(txn)
@@ -41,7 +41,7 @@ async fn writable_contact(
     principal: &Principal,
     id: &str,
 ) -> AppResult<Model> {
-    let id = ids::decode_as(id, Kind::Contact)?;
+    let id = ids::decode_field(id, Kind::Contact, "id")?;
     let c = super::get(txn, principal, id).await?;
     match principal.party {
         Party::Partner(p) if c.sourced_by_partner_id != Some(p) => Err(AppError::Forbidden(
@@ -311,7 +311,12 @@ pub async fn mark(
         ..Default::default()
     };
     if let Some(s) = &input.successor_id {
-        let successor = super::get(&txn, principal, ids::decode_as(s, Kind::Contact)?).await?;
+        let successor = super::get(
+            &txn,
+            principal,
+            ids::decode_field(s, Kind::Contact, "successorId")?,
+        )
+        .await?;
         if successor.account_id != before.account_id || successor.id == before.id {
             return Err(AppError::bad_field(
                 "successorId",

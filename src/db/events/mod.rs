@@ -360,6 +360,24 @@ pub async fn visible_after(
     visible_after_unchecked(db, principal, after, limit).await
 }
 
+/// The event `id` if the principal hears of it (needs `events:read` for apps).
+pub async fn visible_one(
+    db: &sea_orm::DatabaseConnection,
+    principal: &Principal,
+    id: i64,
+) -> crate::error::AppResult<Option<event::Model>> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    use sea_orm::{EntityTrait, QueryFilter};
+    principal.require_read(crate::auth::Resource::Events)?;
+    let heard = Events::heard_by(Audience::of(principal))
+        .and_where(Expr::col(Alias::new("event_id")).eq(id))
+        .to_owned();
+    Ok(event::Entity::find()
+        .filter(event::Column::Id.in_subquery(heard))
+        .one(db)
+        .await?)
+}
+
 /// [`visible_after`] without the `events:read` check, for typed subscriptions whose own scope
 /// check was made (their events are filtered to one resource before anything is sent).
 pub async fn visible_after_unchecked(

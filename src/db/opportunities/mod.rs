@@ -271,7 +271,7 @@ pub async fn list(
     }
     if let Some(a) = &filter.account_id {
         // A malformed ID is BAD_USER_INPUT; an ID of another type simply matches nothing.
-        let account = match ids::decode(a)? {
+        let account = match ids::decode(a).map_err(|e| e.at("accountId"))? {
             (Kind::Account, id) => id,
             _ => 0,
         };

@@ -205,7 +205,7 @@ pub async fn update(
     input: UpdateOpportunity,
 ) -> AppResult<Model> {
     let principal = grant.principal();
-    let id = ids::decode_as(&input.id, Kind::Opportunity)?;
+    let id = ids::decode_field(&input.id, Kind::Opportunity, "id")?;
     let mut c = <ActiveModel as Default>::default();
     if let Some(n) = &input.name {
         c.name = Set(text::required("name", n, 200)?);
@@ -334,7 +334,7 @@ async fn change_stage(
     reason: Option<&str>,
     reopen: bool,
 ) -> AppResult<Model> {
-    let id = ids::decode_as(id, Kind::Opportunity)?;
+    let id = ids::decode_field(id, Kind::Opportunity, "id")?;
     let reason = text::optional("reason", reason, 1000)?;
     if reopen && reason.is_none() {
         return Err(AppError::bad_field("reason", "reopening needs a reason"));

@@ -413,10 +413,10 @@ pub async fn resolve(
     input: ResolveConflict,
 ) -> AppResult<Model> {
     let principal = grant.principal();
-    let id = ids::decode_as(&input.id, Kind::Conflict)?;
+    let id = ids::decode_field(&input.id, Kind::Conflict, "id")?;
     let reason = text::required("reason", &input.reason, 2000)?;
     let link = match &input.opportunity_id {
-        Some(o) => Some(ids::decode_as(o, Kind::Opportunity)?),
+        Some(o) => Some(ids::decode_field(o, Kind::Opportunity, "opportunityId")?),
         None => None,
     };
     let txn = crate::db::begin_write(db).await?;
@@ -456,7 +456,11 @@ pub async fn resolve(
         co_sell,
     };
     let winner = match &input.winner_registration_id {
-        Some(w) => Some(ids::decode_as(w, Kind::Registration)?),
+        Some(w) => Some(ids::decode_field(
+            w,
+            Kind::Registration,
+            "winnerRegistrationId",
+        )?),
         None => None,
     };
     let state = |r: &registration::Model| ClaimState {

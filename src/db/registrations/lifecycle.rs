@@ -115,7 +115,7 @@ pub(super) async fn load_for_write(
     principal: &Principal,
     id: &str,
 ) -> AppResult<Model> {
-    let id = ids::decode_as(id, Kind::Registration)?;
+    let id = ids::decode_field(id, Kind::Registration, "id")?;
     Entity::find()
         .filter(super::scope(principal))
         .filter(Column::Id.eq(id))

@@ -285,7 +285,7 @@ pub async fn list(
         q = q.filter(Column::Status.is_in(s));
     }
     if let Some(p) = &filter.partner_id {
-        let id = match ids::decode(p)? {
+        let id = match ids::decode(p).map_err(|e| e.at("partnerId"))? {
             (Kind::Partner, id) => id,
             _ => 0,
         };
@@ -295,7 +295,7 @@ pub async fn list(
         q = q.filter(Column::Role.eq(r));
     }
     if let Some(o) = &filter.opportunity_id {
-        let id = match ids::decode(o)? {
+        let id = match ids::decode(o).map_err(|e| e.at("opportunityId"))? {
             (Kind::Opportunity, id) => id,
             _ => 0,
         };

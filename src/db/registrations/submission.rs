@@ -86,7 +86,7 @@ async fn check_draft<C: ConnectionTrait>(
     };
     let (opportunity_id, account_domain, account_name, deal_name) = match &d.opportunity_id {
         Some(o) => {
-            let id = ids::decode_as(o, Kind::Opportunity)?;
+            let id = ids::decode_field(o, Kind::Opportunity, "opportunityId")?;
             let opp = opportunities::visible(principal)
                 .filter(entity::opportunity::Column::Id.eq(id))
                 .one(conn)
