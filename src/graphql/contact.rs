@@ -10,6 +10,8 @@ use entity::enums::{
     Sentiment,
 };
 
+use super::connection::{self, connection, TotalCount};
+use super::inputs::contact::ContactFilter;
 use super::inputs::contact::{
     CreateContactInput, LinkContactsInput, MarkContactInput, RecordEngagementInput,
     UpdateContactInput, UpsertContactsInput,
@@ -17,7 +19,7 @@ use super::inputs::contact::{
 use super::opportunity::Opportunity;
 use super::outcomes::UpsertResult;
 use super::partner::Partner;
-use super::{db, loaders, principal};
+use super::{db, loaders, page_limits, principal};
 use crate::db::contacts::network::{self, MapNode, RiskLine, SeenParty, ThreadingWindow};
 use crate::db::contacts::{engagements, writes};
 use crate::domain::threading::{Assessment, PartyTag, RISKY_BELOW};
@@ -371,11 +373,41 @@ fn window(ctx: &Context<'_>) -> ThreadingWindow {
     *ctx.data_unchecked::<ThreadingWindow>()
 }
 
+connection!(ContactConnection, ContactEdge, Contact, ContactModel);
+
 #[derive(Default)]
 pub struct ContactQuery;
 
 #[Object]
 impl ContactQuery {
+    /// Contacts you may see, oldest first, page by page: every contact for the vendor; for a
+    /// partner those it sourced and those shared at the accounts of its deals. A CRM sync
+    /// pages through it, then asks again with `updatedSince`.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only contacts matching all of these filters.")] filter: Option<
+            ContactFilter,
+        >,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<ContactConnection> {
+        let args = connection::page_args(first, after, last, before);
+        let (page, q) = crate::db::contacts::list(
+            db(ctx),
+            principal(ctx),
+            filter.map(Into::into).unwrap_or_default(),
+            &args,
+            page_limits(ctx),
+        )
+        .await?;
+        Ok(ContactConnection::new(page, TotalCount::of(db(ctx), q)))
+    }
+
     /// One contact by ID; an unknown ID and one you may not see both answer NOT_FOUND.
     async fn contact(
         &self,

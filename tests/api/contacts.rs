@@ -998,3 +998,170 @@ async fn an_engagement_is_a_node_only_its_party_and_the_vendor_fetch() {
         .await;
     assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
 }
+
+#[tokio::test]
+async fn the_contact_list_pages_through_what_each_party_may_see_by_any_path() {
+    let app = spawn_app().await;
+    let a = app.partner("Alpha").await;
+    let b = app.partner("Bravo").await;
+    let deal = app.approved_deal("acme.com", &[(&a, "RESELLER")]).await;
+    let acme = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
+            json!({ "id": deal.opportunity }),
+        )
+        .await["opportunity"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deal = app.approved_deal("globex.com", &[(&b, "RESELLER")]).await;
+    let globex = app
+        .ok(
+            &app.vendor,
+            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
+            json!({ "id": deal.opportunity }),
+        )
+        .await["opportunity"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut shared = Vec::new();
+    for i in 0..3 {
+        let mut p = person(
+            &format!("Shared {i}"),
+            &format!("s{i}@acme.com"),
+            "IT",
+            None,
+        );
+        p["shared"] = json!(true);
+        shared.push(contact(&app, &app.vendor, &acme, p).await);
+    }
+    let private = contact(
+        &app,
+        &app.vendor,
+        &acme,
+        person("Private", "p@acme.com", "IT", None),
+    )
+    .await;
+    let elsewhere = contact(
+        &app,
+        &app.vendor,
+        &globex,
+        person("Far", "f@globex.com", "IT", None),
+    )
+    .await;
+    let own = contact(
+        &app,
+        &a.token,
+        &acme,
+        person("Alpha's", "a@acme.com", "Sales", None),
+    )
+    .await;
+    let before = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let bravos = contact(
+        &app,
+        &b.token,
+        &globex,
+        person("Bravo's", "b@globex.com", "Sales", None),
+    )
+    .await;
+
+    const LIST: &str = "query($f: ContactFilter, $n: Int, $a: String) { contacts(filter: $f, first: $n, after: $a) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { id name } } }";
+    // Everything a caller sees, two at a time.
+    let all = |token: String, filter: Value| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            let mut after = Value::Null;
+            let mut totals = Vec::new();
+            loop {
+                let d = app
+                    .ok(&token, LIST, json!({ "f": filter, "n": 2, "a": after }))
+                    .await;
+                let c = &d["contacts"];
+                totals.push(c["totalCount"].clone());
+                ids.extend(
+                    c["nodes"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|n| n["id"].as_str().unwrap().to_string()),
+                );
+                if c["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = c["pageInfo"]["endCursor"].clone();
+            }
+            assert!(
+                totals.windows(2).all(|w| w[0] == w[1]),
+                "one total on every page"
+            );
+            (ids, totals.pop().unwrap())
+        }
+    };
+    let (vendor, total) = all(app.vendor.clone(), Value::Null).await;
+    let mut expected: Vec<String> = shared.clone();
+    expected.extend([
+        private.clone(),
+        elsewhere.clone(),
+        own.clone(),
+        bravos.clone(),
+    ]);
+    assert_eq!(vendor, expected, "oldest first, every contact once");
+    assert_eq!(total, 7);
+    let (alpha, total) = all(a.token.clone(), Value::Null).await;
+    let mut expected = shared.clone();
+    expected.push(own.clone());
+    assert_eq!(
+        alpha, expected,
+        "its own and those shared at its deal's account"
+    );
+    assert_eq!(total, 4);
+    let (bravo, total) = all(b.token.clone(), Value::Null).await;
+    assert_eq!(
+        bravo,
+        std::slice::from_ref(&bravos),
+        "its own; nothing is shared at its deal's account"
+    );
+    assert_eq!(total, 1);
+    // Filters narrow, never widen: another party's account shows nothing more.
+    let (x, _) = all(b.token.clone(), json!({ "accountId": acme })).await;
+    assert!(x.is_empty());
+    let (x, total) = all(app.vendor.clone(), json!({ "accountId": globex })).await;
+    assert_eq!(x, [elsewhere.clone(), bravos.clone()]);
+    assert_eq!(total, 2);
+    let (x, _) = all(
+        app.vendor.clone(),
+        json!({ "updatedSince": before.to_rfc3339() }),
+    )
+    .await;
+    assert_eq!(
+        x,
+        std::slice::from_ref(&bravos),
+        "what changed since the last sync"
+    );
+    let body = app
+        .gql(&app.vendor, LIST, json!({ "f": { "accountId": "nope" } }))
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "accountId");
+    // Apps need contacts:read.
+    let body = app
+        .gql(&app_token("opportunities:read", None), LIST, json!({}))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let (x, _) = all(app_token("contacts:read", Some(&b.id)), Value::Null).await;
+    assert_eq!(x, std::slice::from_ref(&bravos));
+    // A page of contacts with their engagements costs the same for 2 or 7 rows.
+    let q = "query($n: Int) { contacts(first: $n) { nodes { name engagements { kind } } } }";
+    let (small, _) = app
+        .count_statements(app.ok(&app.vendor, q, json!({ "n": 2 })))
+        .await;
+    let (large, _) = app
+        .count_statements(app.ok(&app.vendor, q, json!({ "n": 7 })))
+        .await;
+    assert_eq!(small, large, "statements must not grow with rows");
+}

@@ -15,8 +15,12 @@ use sea_orm::{
     QueryOrder, Select,
 };
 
+use entity::enums::ContactStatus;
+
+use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
 
 pub use crate::auth::scope::accounts_of_partner;
 
@@ -70,6 +74,52 @@ pub async fn load_by_account(
 }
 
 /// Lower-cases and checks an email address.
+/// Filters on the contact list; all given must match.
+#[derive(Debug, Default)]
+pub struct ContactFilter {
+    /// Contacts at this account (its global ID). An ID of another type matches nothing.
+    pub account_id: Option<String>,
+    /// Contacts in one of these statuses.
+    pub status_in: Option<Vec<ContactStatus>>,
+    /// Contacts changed at or after this time: what an incremental sync asks for.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A page of the contacts `principal` may see, oldest first (a stable order for a sync), and
+/// the scoped query for `totalCount`.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: ContactFilter,
+    args: &PageArgs,
+    limits: PageLimits,
+) -> AppResult<(Page<Model>, Select<Entity>)> {
+    principal.require_read(Resource::Contacts)?;
+    let mut q = visible(principal);
+    if let Some(a) = &filter.account_id {
+        let account = match ids::decode(a).map_err(|e| e.at("accountId"))? {
+            (Kind::Account, id) => id,
+            _ => 0,
+        };
+        q = q.filter(Column::AccountId.eq(account));
+    }
+    if let Some(s) = filter.status_in {
+        q = q.filter(Column::Status.is_in(s));
+    }
+    if let Some(t) = filter.updated_since {
+        q = q.filter(Column::UpdatedAt.gte(t));
+    }
+    let ord = Ordering {
+        name: "contacts:id".into(),
+        column: None,
+        id: Column::Id,
+        desc: false,
+    };
+    let page = page::fetch(db, q.clone(), &ord, args, limits, |_| SortKey::Id, |m| m.id).await?;
+    Ok((page, q))
+}
+
 pub fn email_key(email: &str) -> AppResult<(String, String)> {
     let e = email.trim();
     let (local, domain) = e

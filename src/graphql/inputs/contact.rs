@@ -6,8 +6,30 @@ use entity::enums::{
     BuyingRole, ContactLinkKind, ContactStatus, EngagementKind, Seniority, Sentiment,
 };
 
-use crate::db::contacts::{engagements, writes};
-use crate::scalars::Date;
+use crate::db::contacts::{self as data, engagements, writes};
+use crate::scalars::{Date, DateTime};
+
+/// Filters on the contact list; all given must match.
+#[derive(InputObject, Debug, Default)]
+pub struct ContactFilter {
+    /// Only contacts at this account.
+    pub account_id: Option<ID>,
+    /// Only contacts in one of these statuses.
+    pub status_in: Option<Vec<ContactStatus>>,
+    /// Only contacts changed at or after this time: pass the time your last sync started to
+    /// fetch what changed since.
+    pub updated_since: Option<DateTime>,
+}
+
+impl From<ContactFilter> for data::ContactFilter {
+    fn from(f: ContactFilter) -> Self {
+        Self {
+            account_id: f.account_id.map(|a| a.to_string()),
+            status_in: f.status_in,
+            updated_since: f.updated_since.map(|t| t.0),
+        }
+    }
+}
 
 /// A stakeholder's details.
 #[derive(InputObject, Debug, Clone)]
