@@ -118,9 +118,8 @@ async fn once(
     }
     match joined {
         Ok(Ok(resp)) => {
-            let (mut json, request_error) =
-                response::graphql_result(resp, request_id, &state.metrics);
-            shape.apply(&mut json);
+            let (json, request_error) =
+                response::graphql_result(resp, request_id, &state.metrics, shape);
             Outcome::Ran {
                 json,
                 request_error,

@@ -77,7 +77,9 @@ pub fn errors_only(status: StatusCode, media: MediaType, errors: Vec<Value>) -> 
 }
 
 pub fn body(status: StatusCode, media: MediaType, value: Value) -> Response {
-    let mut res = (status, value.to_string()).into_response();
+    // Straight into bytes: `to_string` would go through `fmt::Write` a token at a time.
+    let bytes = serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut res = (status, bytes).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(media.content_type()),
@@ -91,6 +93,7 @@ pub fn graphql_result(
     resp: async_graphql::Response,
     request_id: &str,
     metrics: &Metrics,
+    shape: &super::order::Shape,
 ) -> (Value, bool) {
     let request_error = resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
@@ -111,10 +114,7 @@ pub fn graphql_result(
     }
     let mut out = Map::new();
     if !request_error {
-        out.insert(
-            "data".into(),
-            serde_json::to_value(&resp.data).unwrap_or(Value::Null),
-        );
+        out.insert("data".into(), shape.to_json(&resp.data));
     }
     if !errors.is_empty() {
         out.insert("errors".into(), Value::Array(errors));

@@ -497,8 +497,7 @@ impl Op {
             let mut stream = self.state.schema.execute_stream(first.request);
             let mut start = true;
             while let Some(resp) = stream.next().await {
-                let (mut json, request_error) = graphql_result(resp, &self.request_id, metrics);
-                shape.apply(&mut json);
+                let (json, request_error) = graphql_result(resp, &self.request_id, metrics, &shape);
                 if start && request_error {
                     let errors = json["errors"].clone();
                     self.send(protocol::refused(&self.id, errors)).await;
