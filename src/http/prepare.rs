@@ -113,9 +113,18 @@ pub async fn prepare(
 ) -> Result<Prepared, Value> {
     let limits = state.limits.clone();
     let name = operation_name.clone();
-    let work = state
-        .gate
-        .compute(move || check(&limits, query, name.as_deref(), variables));
+    // The work grows with the document and with nested variables; plain scalar variables
+    // (ids, page sizes, short strings) add next to nothing.
+    let scalars = variables.len() <= 16
+        && variables.values().all(|v| match v {
+            Value::Array(_) | Value::Object(_) => false,
+            Value::String(s) => s.len() <= 1024,
+            _ => true,
+        });
+    let size = if scalars { query.len() } else { usize::MAX };
+    let work = state.gate.compute_sized(size, move || {
+        check(&limits, query, name.as_deref(), variables)
+    });
     let checked = match tokio::time::timeout_at(deadline, work).await {
         Ok(Some(Ok(checked))) => checked,
         Ok(Some(Err(refusal))) => return Err(refusal_json(state, refusal)),
