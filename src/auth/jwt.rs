@@ -3,7 +3,7 @@
 //! Exactly one algorithm is accepted, the one configured: HS256 with a shared secret, or RS256
 //! / ES256 with a PEM public key, a JWKS document or an identity provider's JWKS URL. `exp` is
 //! required; `nbf`, `iss` and `aud` are checked with a leeway of at most 60 s. Each claim is
-//! read on its own, so a malformed one is named in the error (see [`claims`]).
+//! read on its own, so a malformed one is named in the error (see `jwt/claims.rs`).
 
 mod claims;
 pub mod jwks;
