@@ -8,8 +8,11 @@
 //! PostGraphile and pgbench take turns for `BENCH_ROUNDS` (3) rounds of `BENCH_WARMUP` (3) s
 //! warm-up and `BENCH_SECONDS` (15) s measured, and the medians are printed with the ratios.
 //! Then, once and at the first concurrency for `BENCH_VARIANT_SECONDS` (5) s, pages of 10, 50
-//! and 100 with and without `totalCount`. `BENCH_EXPLAIN=1` prints EXPLAIN ANALYZE of each of
-//! cosell's statements first; `BENCH_ROUNDS=0 BENCH_VARIANT_SECONDS=0` stops after that.
+//! and 100 with and without `totalCount`. Between the two, cosell alone at
+//! `BENCH_PACED_PERCENT` (70) % of its median peak for `BENCH_PACED_SECONDS` (15) s, an open
+//! loop from 64 connections, for its latency below saturation. `BENCH_EXPLAIN=1` prints EXPLAIN
+//! ANALYZE of each of cosell's statements first; `BENCH_ROUNDS=0 BENCH_VARIANT_SECONDS=0`
+//! stops after that.
 //!
 //! Database: `BENCH_DATABASE_URL` (postgres://postgres@127.0.0.1:5432/cosell_dashboard),
 //! seeded by `cosell seed` at `BENCH_SEED` (200,20000,200000,400000: partners, accounts,
@@ -341,6 +344,50 @@ async fn main() {
                     println!("| {} | {c} | {}{ratios}", w.name, row(s.label(), &m));
                 }
             }
+        }
+    }
+
+    // Latency below saturation: an open loop at a share of the peak measured above.
+    let paced_window = Duration::from_secs(env_u64("BENCH_PACED_SECONDS", 15));
+    let percent = env_u64("BENCH_PACED_PERCENT", 70);
+    if rounds > 0 && !paced_window.is_zero() {
+        let c = concurrency.first().copied().unwrap_or(16);
+        let connections = c.max(64);
+        println!(
+            "\n### cosell at {percent}% of its peak (open loop from {connections} connections, {} s)\n",
+            paced_window.as_secs()
+        );
+        println!("| workload | peak req/s ({c} clients, median) | sent at req/s | answered req/s | p50 ms | p99 ms | server CPU ms/req | failed |");
+        println!("|---|---|---|---|---|---|---|---|");
+        for w in &workloads {
+            let peak = common::median(
+                &results[&(w.name, c, System::Cosell)]
+                    .iter()
+                    .map(|f| f.per_second)
+                    .collect::<Vec<_>>(),
+            );
+            let rate = peak * percent as f64 / 100.0;
+            let f = load::run_paced(
+                &cosell,
+                &w.cosell(&page),
+                connections,
+                rate,
+                warmup,
+                paced_window,
+                &probe,
+            )
+            .await;
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                w.name,
+                cell(peak, 0),
+                cell(rate, 0),
+                cell(f.per_second, 0),
+                cell(f.p50, 1),
+                cell(f.p99, 1),
+                cell(f.server_cpu, 2),
+                f.failed
+            );
         }
     }
 

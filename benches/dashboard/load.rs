@@ -96,6 +96,43 @@ pub async fn run(
     window: Duration,
     probe: &DatabaseConnection,
 ) -> Figures {
+    drive(server, requests, clients, None, warmup, window, probe).await
+}
+
+/// Sends `rate` requests a second in all, evenly spaced, from `clients` connections, whatever
+/// the answers' pace (an open loop). Latency counts from when a request was due, not from when
+/// it went out, so a server that falls behind shows it (no coordinated omission).
+pub async fn run_paced(
+    server: &Server,
+    requests: &[Request],
+    clients: usize,
+    rate: f64,
+    warmup: Duration,
+    window: Duration,
+    probe: &DatabaseConnection,
+) -> Figures {
+    let every = Duration::from_secs_f64(clients as f64 / rate.max(1.0));
+    drive(
+        server,
+        requests,
+        clients,
+        Some(every),
+        warmup,
+        window,
+        probe,
+    )
+    .await
+}
+
+async fn drive(
+    server: &Server,
+    requests: &[Request],
+    clients: usize,
+    every: Option<Duration>,
+    warmup: Duration,
+    window: Duration,
+    probe: &DatabaseConnection,
+) -> Figures {
     let url: Arc<str> = server.graphql().into();
     let requests: Arc<[Request]> = requests.into();
     let begin = Instant::now();
@@ -111,10 +148,20 @@ pub async fn run(
                 .unwrap();
             let mut tally = Tally::default();
             let mut k = c;
+            // Paced: this client's sends are `every` apart, the clients spread over it.
+            let mut due = every.map(|e| begin + e.mul_f64(c as f64 / clients as f64));
             while Instant::now() < end {
                 let req = &requests[k % requests.len()];
                 k += 1;
-                let t = Instant::now();
+                let t = match (&mut due, every) {
+                    (Some(d), Some(e)) => {
+                        tokio::time::sleep_until(*d).await;
+                        let t = *d;
+                        *d += e;
+                        t
+                    }
+                    _ => Instant::now(),
+                };
                 let outcome = client
                     .post(&*url)
                     .header(CONTENT_TYPE, "application/json")

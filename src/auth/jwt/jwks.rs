@@ -152,7 +152,7 @@ impl RemoteKeys {
         }
     }
 
-    /// Reads the key set every `every`, or every [`RETRY`] while reads fail, for as long as
+    /// Reads the key set every `every`, or every ten seconds while reads fail, for as long as
     /// the keys are in use; the first read after `first`.
     pub fn spawn_refresh(self: &Arc<Self>, first: Duration, every: Duration) {
         let keys = Arc::downgrade(self);
