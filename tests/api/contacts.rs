@@ -956,16 +956,7 @@ async fn an_engagement_is_a_node_only_its_party_and_the_vendor_fetch() {
     let deal = app
         .approved_deal("acme.com", &[(&a, "RESELLER"), (&b, "SERVICES")])
         .await;
-    let account = app
-        .ok(
-            &app.vendor,
-            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
-            json!({ "id": deal.opportunity }),
-        )
-        .await["opportunity"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let account = deal.account.clone();
     let c = contact(
         &app,
         &a.token,
@@ -1004,28 +995,14 @@ async fn the_contact_list_pages_through_what_each_party_may_see_by_any_path() {
     let app = spawn_app().await;
     let a = app.partner("Alpha").await;
     let b = app.partner("Bravo").await;
-    let deal = app.approved_deal("acme.com", &[(&a, "RESELLER")]).await;
     let acme = app
-        .ok(
-            &app.vendor,
-            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
-            json!({ "id": deal.opportunity }),
-        )
-        .await["opportunity"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let deal = app.approved_deal("globex.com", &[(&b, "RESELLER")]).await;
+        .approved_deal("acme.com", &[(&a, "RESELLER")])
+        .await
+        .account;
     let globex = app
-        .ok(
-            &app.vendor,
-            "query($id: ID!) { opportunity(id: $id) { account { id } } }",
-            json!({ "id": deal.opportunity }),
-        )
-        .await["opportunity"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .approved_deal("globex.com", &[(&b, "RESELLER")])
+        .await
+        .account;
     let mut shared = Vec::new();
     for i in 0..3 {
         let mut p = person(

@@ -422,9 +422,10 @@ impl TestApp {
     /// roles must not conflict with one another.
     pub async fn approved_deal(&self, domain: &str, claims: &[(&Member, &str)]) -> Deal {
         const SUBMIT: &str = "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version status } } }";
-        const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id version status opportunity { id version } } } }";
+        const APPROVE: &str = "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id version status opportunity { id version account { id } } } } }";
         let mut deal = Deal {
             opportunity: String::new(),
+            account: String::new(),
             claims: Vec::new(),
         };
         for (partner, role) in claims {
@@ -448,6 +449,10 @@ impl TestApp {
             let d = self.ok(&self.vendor, APPROVE, json!({ "i": input })).await;
             let approved = d["approveRegistration"]["registration"].clone();
             deal.opportunity = approved["opportunity"]["id"].as_str().unwrap().to_string();
+            deal.account = approved["opportunity"]["account"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
             deal.claims.push(approved);
         }
         deal
@@ -460,9 +465,10 @@ pub struct Member {
     pub token: String,
 }
 
-/// A deal with approved claims: its opportunity's id and each claim as approved (id, version,
-/// status, opportunity).
+/// A deal with approved claims: its opportunity's and account's ids and each claim as approved
+/// (id, version, status, opportunity).
 pub struct Deal {
     pub opportunity: String,
+    pub account: String,
     pub claims: Vec<Value>,
 }
