@@ -434,7 +434,7 @@ pub fn print_welcome(loaded: &Loaded, secret: Option<&str>, jwt_cfg: &JwtArgs, a
         loaded.registrations
     );
     println!("  GraphiQL: http://{addr}/graphiql");
-    println!("  In GraphiQL's Headers tab put: {{\"Authorization\": \"Bearer <token>\"}}");
+    println!("  GraphiQL asks for a token first: paste one of these.");
     println!();
     let Some(secret) = secret else {
         println!("  Tokens are not printed: this server verifies RS256/ES256 tokens from your identity provider.");
