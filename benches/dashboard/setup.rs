@@ -78,18 +78,8 @@ pub async fn prepare_database(binary: &str, url: &str, want: Size) {
         return;
     }
     let (base, name) = url.rsplit_once('/').expect("a database name in the URL");
-    let admin = sea_orm::Database::connect(format!("{base}/postgres"))
-        .await
-        .expect("connect to the postgres database");
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.close().await.ok();
+    let admin = format!("{base}/postgres");
+    super::common::fresh_database(Some(&admin), name, Path::new(".")).await;
     println!("seeding {url} ({want:?}); this takes a minute or two");
     let status = Command::new(binary)
         .args(["seed", "--database-url", url])
