@@ -43,10 +43,8 @@ pub async fn load(
     principal: &Principal,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Model>> {
-    let rows = visible(principal)
-        .filter(Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
+    let q = visible(principal).filter(Column::Id.is_in(ids.to_vec()));
+    let rows: Vec<Model> = super::rows::all(db, &q).await?;
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 

@@ -28,6 +28,7 @@ pub mod opportunities;
 pub mod page;
 pub mod partners;
 pub mod registrations;
+pub mod rows;
 pub mod rules;
 
 use std::sync::atomic::{AtomicU64, Ordering};

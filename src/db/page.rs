@@ -165,6 +165,7 @@ pub async fn fetch<E, C>(
 ) -> AppResult<Page<E::Model>>
 where
     E: EntityTrait,
+    E::Model: super::rows::ByPosition,
     C: ConnectionTrait,
 {
     let (n, backwards) = size(args, limits)?;
@@ -186,7 +187,7 @@ where
         q = q.order_by(col, dir.clone());
     }
     q = q.order_by(ord.id, dir).limit(n + 1);
-    let mut rows = q.all(conn).await?;
+    let mut rows: Vec<E::Model> = super::rows::all(conn, &q).await?;
     let extra = rows.len() as u64 > n;
     rows.truncate(n as usize);
     if backwards {

@@ -16,10 +16,19 @@ TRY2 TTD2 TWD2 TZS2 UAH2 UGX0 USD2 UYU2 UZS2 VES2 VND0 VUV0 WST2 XAF0 XCD2 XOF0 
 
 /// The number of decimal places of `code`'s minor unit, if `code` is an active currency.
 pub fn exponent(code: &str) -> Option<u32> {
-    CURRENCIES
-        .split_whitespace()
-        .find(|c| &c[..3] == code)
-        .and_then(|c| c[3..].parse().ok())
+    // The table, sorted by code, read once.
+    static TABLE: std::sync::LazyLock<Vec<(&'static str, u32)>> = std::sync::LazyLock::new(|| {
+        let mut t: Vec<(&str, u32)> = CURRENCIES
+            .split_whitespace()
+            .filter_map(|c| Some((&c[..3], c[3..].parse().ok()?)))
+            .collect();
+        t.sort_unstable();
+        t
+    });
+    TABLE
+        .binary_search_by(|(c, _)| (*c).cmp(code))
+        .ok()
+        .map(|i| TABLE[i].1)
 }
 
 /// Upper-cases and checks an ISO 4217 code.

@@ -15,17 +15,12 @@ use super::partner::Partner;
 use super::{db, loaders, principal};
 use crate::db::attribution::{self as data, Line, Split};
 use crate::db::contacts::network;
-use crate::domain::money;
 use crate::domain::threading::PartyTag;
 use crate::ids::{self, Kind};
 use crate::scalars::{DateTime, MinorUnits};
 
 fn money_of(amount: i64, currency: &str) -> Money {
-    Money {
-        amount: MinorUnits(amount),
-        currency: currency.to_string(),
-        decimal: money::format_decimal(amount, currency),
-    }
+    Money::new(amount, currency)
 }
 
 /// One party's part of a deal's credit and incentive.

@@ -19,14 +19,35 @@ use crate::ids::{self, Kind};
 use crate::scalars::{Date, DateTime, MinorUnits};
 
 /// An amount of money.
-#[derive(SimpleObject)]
 pub struct Money {
+    minor: i64,
+    currency: String,
+}
+
+impl Money {
+    pub fn new(minor: i64, currency: impl Into<String>) -> Self {
+        Self {
+            minor,
+            currency: currency.into(),
+        }
+    }
+}
+
+/// An amount of money.
+#[Object]
+impl Money {
     /// Integer minor units of `currency` (cents for USD, yen for JPY).
-    pub amount: MinorUnits,
+    async fn amount(&self) -> MinorUnits {
+        MinorUnits(self.minor)
+    }
     /// ISO 4217 currency code.
-    pub currency: String,
+    async fn currency(&self) -> &str {
+        &self.currency
+    }
     /// The amount as a decimal string in major units, e.g. "1250.00".
-    pub decimal: String,
+    async fn decimal(&self) -> String {
+        money::format_decimal(self.minor, &self.currency)
+    }
 }
 
 /// A potential sale at one customer account.
@@ -62,11 +83,7 @@ impl Opportunity {
     }
     /// Deal value.
     async fn amount(&self) -> Money {
-        Money {
-            amount: MinorUnits(self.0.amount_minor),
-            currency: self.0.currency.clone(),
-            decimal: money::format_decimal(self.0.amount_minor, &self.0.currency),
-        }
+        Money::new(self.0.amount_minor, self.0.currency.as_str())
     }
     /// When the deal is expected to close.
     async fn expected_close_date(&self) -> Date {

@@ -24,10 +24,9 @@ use super::{db, loaders, page_limits, principal};
 use crate::db::registrations::{self as data, conflicts, figures, lifecycle};
 use crate::db::registrations::{ReviewSla, AWAITING_VENDOR};
 use crate::db::rules;
-use crate::domain::money;
 use crate::error::AppError;
 use crate::ids::{self, Kind};
-use crate::scalars::{Date, DateTime, MinorUnits};
+use crate::scalars::{Date, DateTime};
 
 pub use super::conflict::{CollaborationRule, Conflict};
 
@@ -130,11 +129,7 @@ impl Registration {
     /// The partner's estimate of the deal's value.
     async fn amount(&self) -> Option<Money> {
         match (self.0.amount_minor, &self.0.currency) {
-            (Some(a), Some(c)) => Some(Money {
-                amount: MinorUnits(a),
-                currency: c.clone(),
-                decimal: money::format_decimal(a, c),
-            }),
+            (Some(a), Some(c)) => Some(Money::new(a, c.as_str())),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::prepare::{prepare, Prepared};
-use super::response::{self, error};
+use super::response::{self, error, Answer};
 use crate::auth::Principal;
 use crate::error::code;
 use crate::AppState;
@@ -25,29 +25,28 @@ pub struct Operation {
 pub enum Outcome {
     /// It ran: the response, and whether it failed before execution (validation), which a
     /// transport may answer differently from a result with field errors.
-    Ran { json: Value, request_error: bool },
+    Ran { answer: Answer, request_error: bool },
     /// A resolver panicked: the response says INTERNAL and names the request id.
-    Panicked(Value),
+    Panicked(Answer),
     /// The deadline passed: the response says TIMEOUT. A write it had started commits or rolls
     /// back as a whole in its own task.
-    TimedOut(Value),
+    TimedOut(Answer),
 }
 
 impl Outcome {
-    /// The response body.
-    pub fn into_json(self) -> Value {
+    /// The response.
+    pub fn into_answer(self) -> Answer {
         match self {
-            Self::Ran { json, .. } | Self::Panicked(json) | Self::TimedOut(json) => json,
+            Self::Ran { answer, .. } | Self::Panicked(answer) | Self::TimedOut(answer) => answer,
         }
     }
 
     fn has_code(&self, code: &str) -> bool {
-        let json = match self {
-            Self::Ran { json, .. } | Self::Panicked(json) | Self::TimedOut(json) => json,
-        };
-        json["errors"]
-            .as_array()
-            .is_some_and(|es| es.iter().any(|e| e["extensions"]["code"] == code))
+        match self {
+            Self::Ran { answer, .. } | Self::Panicked(answer) | Self::TimedOut(answer) => {
+                answer.has_code(code)
+            }
+        }
     }
 }
 
@@ -91,7 +90,7 @@ pub async fn run(
         outcome = match again.await {
             Ok(p) => once(state, request_id, p.request, &shape, deadline).await,
             Err(refusal) => Outcome::Ran {
-                json: refusal,
+                answer: Answer::Json(refusal),
                 request_error: true,
             },
         };
@@ -118,10 +117,10 @@ async fn once(
     }
     match joined {
         Ok(Ok(resp)) => {
-            let (json, request_error) =
+            let (answer, request_error) =
                 response::graphql_result(resp, request_id, &state.metrics, shape);
             Outcome::Ran {
-                json,
+                answer,
                 request_error,
             }
         }
@@ -130,14 +129,14 @@ async fn once(
             state.metrics.error(code::INTERNAL);
             let mut e = error(code::INTERNAL, crate::error::INTERNAL_MESSAGE);
             e["extensions"]["requestId"] = Value::String(request_id.to_string());
-            Outcome::Panicked(serde_json::json!({ "errors": [e] }))
+            Outcome::Panicked(Answer::Json(serde_json::json!({ "errors": [e] })))
         }
         Err(_) => {
             tracing::warn!(
                 timeout_ms = state.limits.request_timeout_ms,
                 "request timed out"
             );
-            Outcome::TimedOut(timeout_json(state))
+            Outcome::TimedOut(Answer::Json(timeout_json(state)))
         }
     }
 }

@@ -18,7 +18,7 @@ use super::auth::authenticate;
 use super::execute::{self, Operation, Outcome};
 use super::limits;
 use super::prepare::{prepare, refusal_json};
-use super::response::{self, body, error, errors_only, MediaType};
+use super::response::{self, body, error, errors_only, Answer, MediaType};
 use super::scan;
 use super::RequestId;
 use crate::error::{code, AppError};
@@ -367,7 +367,7 @@ async fn execute_all(
             Ok(ready) => ready,
             Err(refusal) => {
                 let status = refusal_status(&refusal);
-                results.push((refusal, true, status));
+                results.push((Answer::Json(refusal), true, status));
                 continue;
             }
         };
@@ -381,33 +381,38 @@ async fn execute_all(
                 line_col: None,
                 limit: None,
             };
-            results.push((refusal_json(state, r), true, StatusCode::BAD_REQUEST));
+            results.push((
+                Answer::Json(refusal_json(state, r)),
+                true,
+                StatusCode::BAD_REQUEST,
+            ));
             continue;
         }
         results.push(
             match execute::run(state, principal, &rid.0, &op, first, deadline).await {
                 Outcome::Ran {
-                    json,
+                    answer,
                     request_error: true,
-                } => (json, true, StatusCode::BAD_REQUEST),
-                Outcome::Ran { json, .. } => (json, false, StatusCode::OK),
-                Outcome::Panicked(json) => (json, true, StatusCode::INTERNAL_SERVER_ERROR),
-                Outcome::TimedOut(json) => (json, true, StatusCode::GATEWAY_TIMEOUT),
+                } => (answer, true, StatusCode::BAD_REQUEST),
+                Outcome::Ran { answer, .. } => (answer, false, StatusCode::OK),
+                Outcome::Panicked(answer) => (answer, true, StatusCode::INTERNAL_SERVER_ERROR),
+                Outcome::TimedOut(answer) => (answer, true, StatusCode::GATEWAY_TIMEOUT),
             },
         );
     }
     if batch {
-        let all: Vec<Value> = results.into_iter().map(|(j, _, _)| j).collect();
-        return body(StatusCode::OK, media, Value::Array(all));
+        let all: Vec<Answer> = results.into_iter().map(|(a, _, _)| a).collect();
+        return body(StatusCode::OK, media, &all);
     }
-    let (json, request_error, status) =
-        results
-            .pop()
-            .unwrap_or((Value::Null, true, StatusCode::INTERNAL_SERVER_ERROR));
+    let (answer, request_error, status) = results.pop().unwrap_or((
+        Answer::Json(Value::Null),
+        true,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    ));
     // Nothing could be read or written because the database is unreachable: a retryable 503,
     // whatever the media type.
-    if only_unavailable(&json) {
-        let mut res = body(StatusCode::SERVICE_UNAVAILABLE, media, json);
+    if answer.only_unavailable() {
+        let mut res = body(StatusCode::SERVICE_UNAVAILABLE, media, &answer);
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         return res;
@@ -418,24 +423,7 @@ async fn execute_all(
         MediaType::Json if status == StatusCode::INTERNAL_SERVER_ERROR => status,
         MediaType::Json => StatusCode::OK,
     };
-    body(status, media, json)
-}
-
-/// Whether `json` holds no data and only SERVICE_UNAVAILABLE errors.
-fn only_unavailable(json: &Value) -> bool {
-    let data_empty = match &json["data"] {
-        Value::Null => true,
-        Value::Object(fields) => fields.values().all(Value::is_null),
-        _ => false,
-    };
-    let errors = json["errors"].as_array();
-    data_empty
-        && errors.is_some_and(|es| {
-            !es.is_empty()
-                && es
-                    .iter()
-                    .all(|e| e["extensions"]["code"] == code::SERVICE_UNAVAILABLE)
-        })
+    body(status, media, &answer)
 }
 
 /// The HTTP status of a refusal made before execution.

@@ -2,16 +2,17 @@
 //! SHOULD follow the order of the selection set). Fields of one object are resolved
 //! concurrently and land in the order they finish, so the answer is put in order here, from the
 //! document itself (aliases, fragment spreads and inline fragments included), while the
-//! executor's value is turned into JSON: one pass, with the order of each position of the
-//! answer worked out once for all the objects at that position (a page of 100 deals is ordered
-//! by one plan, not 100 times).
+//! executor's value is written out: one pass, straight into the response body, with the order
+//! of each position of the answer worked out once for all the objects at that position (a
+//! page of 100 deals is ordered by one plan, not 100 times).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::Value as ConstValue;
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 /// The document an answer is ordered by, and the operation it ran.
 #[derive(Clone)]
@@ -23,7 +24,7 @@ pub struct Shape {
 /// The response keys at one position of the answer, in document order, each with the plan of
 /// the values under it. A leaf (a scalar, or a JSON scalar's own object) has no keys.
 #[derive(Default, Debug)]
-struct Plan {
+pub struct Plan {
     fields: Vec<(String, Plan)>,
 }
 
@@ -35,8 +36,8 @@ impl Shape {
         Self { doc, operation }
     }
 
-    /// The executor's `data` as JSON, each object's fields in query order.
-    pub fn to_json(&self, data: &ConstValue) -> Value {
+    /// The plan that puts an answer to this document's operation in query order.
+    pub fn plan(&self) -> Plan {
         let op = match self.operation.as_deref() {
             Some(name) => self
                 .doc
@@ -45,11 +46,82 @@ impl Shape {
                 .find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
             None => self.doc.operations.iter().next(),
         };
-        let plan = match op {
+        match op {
             Some((_, op)) => plan(&[&op.node.selection_set.node], &self.doc, 0),
             None => Plan::default(),
-        };
-        convert(data, &plan, 0)
+        }
+    }
+
+    /// The executor's `data` as a JSON value, each object's fields in query order.
+    pub fn to_json(&self, data: &ConstValue) -> Value {
+        let plan = self.plan();
+        serde_json::to_value(Ordered::new(data, &plan)).unwrap_or(Value::Null)
+    }
+}
+
+/// A value of the executor's answer, written in the order of its plan straight into the
+/// response body (no intermediate JSON tree).
+pub struct Ordered<'a> {
+    value: &'a ConstValue,
+    plan: &'a Plan,
+    depth: usize,
+}
+
+impl<'a> Ordered<'a> {
+    pub fn new(value: &'a ConstValue, plan: &'a Plan) -> Self {
+        Self {
+            value,
+            plan,
+            depth: 0,
+        }
+    }
+
+    fn under(&self, value: &'a ConstValue, plan: &'a Plan) -> Self {
+        Self {
+            value,
+            plan,
+            depth: self.depth + 1,
+        }
+    }
+}
+
+impl Serialize for Ordered<'_> {
+    /// Keys the plan does not name (a JSON scalar's own fields) keep the order they have.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            ConstValue::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&self.under(item, self.plan))?;
+                }
+                seq.end()
+            }
+            ConstValue::Object(fields) if self.depth <= MAX_DEPTH => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                let mut written = 0;
+                for (i, (key, sub)) in self.plan.fields.iter().enumerate() {
+                    // The executor mostly keeps the document's order: look where the key
+                    // should be before looking it up.
+                    let found = match fields.get_index(i) {
+                        Some((k, v)) if k.as_str() == key => Some(v),
+                        _ => fields.get(key.as_str()),
+                    };
+                    if let Some(v) = found {
+                        map.serialize_entry(key, &self.under(v, sub))?;
+                        written += 1;
+                    }
+                }
+                if written < fields.len() {
+                    for (key, v) in fields {
+                        if !self.plan.fields.iter().any(|(k, _)| k == key.as_str()) {
+                            map.serialize_entry(key.as_str(), &self.under(v, &LEAF))?;
+                        }
+                    }
+                }
+                map.end()
+            }
+            other => other.serialize(s),
+        }
     }
 }
 
@@ -78,41 +150,6 @@ fn plan(sets: &[&SelectionSet], doc: &ExecutableDocument, depth: usize) -> Plan 
 }
 
 static LEAF: Plan = Plan { fields: Vec::new() };
-
-/// `value` as JSON, ordered by `plan`; keys the plan does not name (a JSON scalar's own
-/// fields) keep the order they have.
-fn convert(value: &ConstValue, plan: &Plan, depth: usize) -> Value {
-    match value {
-        ConstValue::Null => Value::Null,
-        ConstValue::Boolean(b) => Value::Bool(*b),
-        ConstValue::Number(n) => Value::Number(n.clone()),
-        ConstValue::String(s) => Value::String(s.clone()),
-        ConstValue::Enum(e) => Value::String(e.to_string()),
-        ConstValue::List(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| convert(item, plan, depth + 1))
-                .collect(),
-        ),
-        ConstValue::Object(fields) if depth <= MAX_DEPTH => {
-            let mut out = Map::with_capacity(fields.len());
-            for (key, sub) in &plan.fields {
-                if let Some(v) = fields.get(key.as_str()) {
-                    out.insert(key.clone(), convert(v, sub, depth + 1));
-                }
-            }
-            if out.len() < fields.len() {
-                for (key, v) in fields {
-                    if !out.contains_key(key.as_str()) {
-                        out.insert(key.to_string(), convert(v, &LEAF, depth + 1));
-                    }
-                }
-            }
-            Value::Object(out)
-        }
-        other => serde_json::to_value(other).unwrap_or(Value::Null),
-    }
-}
 
 /// The response keys of `set` in document order, fragments spread in place, and for each key
 /// the selection sets of the fields answering to it.

@@ -3,7 +3,8 @@
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 
 use crate::error::{code, INTERNAL_MESSAGE};
 use crate::metrics::Metrics;
@@ -73,12 +74,12 @@ pub fn error(code: &str, message: impl Into<String>) -> Value {
 
 /// A response with only `errors` and the given status.
 pub fn errors_only(status: StatusCode, media: MediaType, errors: Vec<Value>) -> Response {
-    body(status, media, json!({ "errors": errors }))
+    body(status, media, &json!({ "errors": errors }))
 }
 
-pub fn body(status: StatusCode, media: MediaType, value: Value) -> Response {
+pub fn body<T: Serialize + ?Sized>(status: StatusCode, media: MediaType, value: &T) -> Response {
     // Straight into bytes: `to_string` would go through `fmt::Write` a token at a time.
-    let bytes = serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec());
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     let mut res = (status, bytes).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -87,14 +88,105 @@ pub fn body(status: StatusCode, media: MediaType, value: Value) -> Response {
     res
 }
 
-/// Turns one executed GraphQL response into its JSON form. Returns the JSON and whether the
-/// request failed before execution (a "request error": no `data` key).
+/// The response to one operation.
+pub enum Answer {
+    /// Made by the server itself (a refusal, a timeout): a JSON object.
+    Json(Value),
+    /// An execution's result: `data` as the executor made it, written in query order when the
+    /// body is written.
+    Executed {
+        data: Option<async_graphql::Value>,
+        plan: super::order::Plan,
+        errors: Vec<Value>,
+        extensions: Option<Value>,
+    },
+}
+
+impl Answer {
+    /// The response's errors.
+    pub fn errors(&self) -> &[Value] {
+        match self {
+            Self::Json(v) => v["errors"].as_array().map_or(&[], Vec::as_slice),
+            Self::Executed { errors, .. } => errors,
+        }
+    }
+
+    /// Whether any error carries `code`.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.errors()
+            .iter()
+            .any(|e| e["extensions"]["code"] == code)
+    }
+
+    /// Whether it holds no data and only SERVICE_UNAVAILABLE errors: nothing could be read or
+    /// written because the database is unreachable.
+    pub fn only_unavailable(&self) -> bool {
+        let data_empty = match self {
+            Self::Json(v) => match &v["data"] {
+                Value::Null => true,
+                Value::Object(fields) => fields.values().all(Value::is_null),
+                _ => false,
+            },
+            Self::Executed { data, .. } => match data {
+                None | Some(async_graphql::Value::Null) => true,
+                Some(async_graphql::Value::Object(fields)) => fields
+                    .values()
+                    .all(|v| matches!(v, async_graphql::Value::Null)),
+                Some(_) => false,
+            },
+        };
+        let errors = self.errors();
+        data_empty
+            && !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e["extensions"]["code"] == code::SERVICE_UNAVAILABLE)
+    }
+
+    /// The response as a JSON value (for a WebSocket message).
+    pub fn into_json(self) -> Value {
+        match self {
+            Self::Json(v) => v,
+            executed => serde_json::to_value(&executed).unwrap_or(Value::Null),
+        }
+    }
+}
+
+impl Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::Json(v) => v.serialize(s),
+            Self::Executed {
+                data,
+                plan,
+                errors,
+                extensions,
+            } => {
+                let mut map = s.serialize_map(None)?;
+                if let Some(data) = data {
+                    map.serialize_entry("data", &super::order::Ordered::new(data, plan))?;
+                }
+                if !errors.is_empty() {
+                    map.serialize_entry("errors", errors)?;
+                }
+                if let Some(extensions) = extensions {
+                    map.serialize_entry("extensions", extensions)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// Turns one executed GraphQL response into its answer. Returns it and whether the request
+/// failed before execution (a "request error": no `data` key).
 pub fn graphql_result(
     resp: async_graphql::Response,
     request_id: &str,
     metrics: &Metrics,
     shape: &super::order::Shape,
-) -> (Value, bool) {
+) -> (Answer, bool) {
     let request_error = resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
         && resp.errors.iter().all(|e| e.path.is_empty());
@@ -112,20 +204,18 @@ pub fn graphql_result(
     for e in &errors {
         metrics.error(e["extensions"]["code"].as_str().unwrap_or(code::INTERNAL));
     }
-    let mut out = Map::new();
-    if !request_error {
-        out.insert("data".into(), shape.to_json(&resp.data));
-    }
-    if !errors.is_empty() {
-        out.insert("errors".into(), Value::Array(errors));
-    }
-    if !resp.extensions.is_empty() {
-        out.insert(
-            "extensions".into(),
-            serde_json::to_value(&resp.extensions).unwrap_or(Value::Null),
-        );
-    }
-    (Value::Object(out), request_error)
+    let answer = Answer::Executed {
+        data: (!request_error).then_some(resp.data),
+        plan: if request_error {
+            Default::default()
+        } else {
+            shape.plan()
+        },
+        errors,
+        extensions: (!resp.extensions.is_empty())
+            .then(|| serde_json::to_value(&resp.extensions).unwrap_or(Value::Null)),
+    };
+    (answer, request_error)
 }
 
 /// Gives an error a code when the library raised it without one, and hides internal detail.

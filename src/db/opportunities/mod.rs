@@ -92,10 +92,8 @@ pub async fn load(
     principal: &Principal,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Model>> {
-    let rows = visible(principal)
-        .filter(Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
+    let q = visible(principal).filter(Column::Id.is_in(ids.to_vec()));
+    let rows: Vec<Model> = crate::db::rows::all(db, &q).await?;
     Ok(rows
         .into_iter()
         .map(|m| (m.id, redact(principal, m)))

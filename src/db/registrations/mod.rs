@@ -73,10 +73,8 @@ pub async fn load(
     principal: &Principal,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Model>> {
-    let rows = visible(principal)
-        .filter(Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
+    let q = visible(principal).filter(Column::Id.is_in(ids.to_vec()));
+    let rows: Vec<Model> = crate::db::rows::all(db, &q).await?;
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 
@@ -155,12 +153,10 @@ pub async fn load_by_opportunity(
         };
         q = q.column_as(blank, c.as_str());
     }
-    let rows = q
+    let q = q
         .filter(Column::OpportunityId.is_in(ids.to_vec()))
-        .order_by_asc(Column::Id)
-        .into_model::<Model>()
-        .all(db)
-        .await?;
+        .order_by_asc(Column::Id);
+    let rows: Vec<Model> = crate::db::rows::all(db, &q).await?;
     let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
     for r in rows {
         if let Some(o) = r.opportunity_id {

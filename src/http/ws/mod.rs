@@ -497,12 +497,14 @@ impl Op {
             let mut stream = self.state.schema.execute_stream(first.request);
             let mut start = true;
             while let Some(resp) = stream.next().await {
-                let (json, request_error) = graphql_result(resp, &self.request_id, metrics, &shape);
+                let (answer, request_error) =
+                    graphql_result(resp, &self.request_id, metrics, &shape);
                 if start && request_error {
-                    let errors = json["errors"].clone();
+                    let errors = Value::Array(answer.errors().to_vec());
                     self.send(protocol::refused(&self.id, errors)).await;
                     return;
                 }
+                let json = answer.into_json();
                 start = false;
                 if !self.send(protocol::next(self.proto, &self.id, json)).await {
                     return;
@@ -514,14 +516,14 @@ impl Op {
                 execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
             let json = match outcome {
                 Outcome::Ran {
-                    json,
+                    answer,
                     request_error: true,
                 } => {
-                    let errors = json["errors"].clone();
+                    let errors = Value::Array(answer.errors().to_vec());
                     self.send(protocol::refused(&self.id, errors)).await;
                     return;
                 }
-                other => other.into_json(),
+                other => other.into_answer().into_json(),
             };
             if !self.send(protocol::next(self.proto, &self.id, json)).await {
                 return;

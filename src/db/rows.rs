@@ -1,0 +1,171 @@
+//! Rows read by position.
+//!
+//! A model derived by sea-orm reads each column of each row by name: it formats the name
+//! (`format!("{prefix}{column}")`), looks it up in the row's column map and, for every NULL,
+//! formats the column's name again into an error it then discards. On a page of deals with
+//! their claims that was the largest single cost of a request after the allocator. The models
+//! read on the hot paths (pages and batch loads) are read here instead: the columns' positions
+//! are found once per result, from the first row, and every row is then read by index.
+//!
+//! A model's field list below must name every field (the struct literal does not compile
+//! otherwise), and a column the statement did not select is an error naming it, never a
+//! silently empty field.
+
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, QueryTrait};
+
+/// A model that can be read from a row by the positions of its columns.
+pub trait ByPosition: Sized {
+    /// The model's columns, in the order `read` takes them.
+    const COLUMNS: &'static [&'static str];
+    /// Reads one row; `at[i]` is the position of `COLUMNS[i]` in the row.
+    fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr>;
+}
+
+/// Runs `query` and reads every row as `M`, by position.
+pub async fn all<M, Q, C>(conn: &C, query: &Q) -> Result<Vec<M>, DbErr>
+where
+    M: ByPosition,
+    Q: QueryTrait,
+    C: ConnectionTrait,
+{
+    let rows = conn
+        .query_all_raw(query.build(conn.get_database_backend()))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let at = positions::<M>(first)?;
+    rows.iter().map(|row| M::read(row, &at)).collect()
+}
+
+/// Where each of `M`'s columns is in `row`.
+fn positions<M: ByPosition>(row: &QueryResult) -> Result<Vec<usize>, DbErr> {
+    let names = row.column_names();
+    M::COLUMNS
+        .iter()
+        .map(|c| {
+            names
+                .iter()
+                .position(|n| n == c)
+                .ok_or_else(|| DbErr::Custom(format!("column {c} is not in the result")))
+        })
+        .collect()
+}
+
+/// Implements [`ByPosition`] for an entity model whose fields are named like its columns.
+macro_rules! by_position {
+    ($model:path { $($field:ident),+ $(,)? }) => {
+        impl ByPosition for $model {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr> {
+                let mut next = at.iter().copied();
+                Ok(Self {
+                    $($field: row.try_get_by_index(
+                        next.next().expect("one position per column"),
+                    )?,)+
+                })
+            }
+        }
+    };
+}
+
+by_position!(entity::account::Model {
+    id,
+    name,
+    domain,
+    industry,
+    region,
+    version,
+    created_at,
+    updated_at
+});
+by_position!(entity::partner::Model {
+    id,
+    name,
+    tier,
+    status,
+    specialisations,
+    version,
+    created_at,
+    updated_at
+});
+by_position!(entity::opportunity::Model {
+    id,
+    account_id,
+    name,
+    stage,
+    amount_minor,
+    currency,
+    expected_close_date,
+    owner,
+    region,
+    products,
+    forecast_notes,
+    probability,
+    version,
+    created_at,
+    updated_at,
+    closed_at
+});
+by_position!(entity::registration::Model {
+    id,
+    partner_id,
+    opportunity_id,
+    account_domain,
+    account_name,
+    deal_name,
+    amount_minor,
+    currency,
+    expected_close_date,
+    role,
+    status,
+    justification,
+    private_notes,
+    idempotency_key,
+    idempotency_fingerprint,
+    info_request,
+    extension_requested_days,
+    extension_reason,
+    protection_expires_at,
+    submitted_at,
+    decided_at,
+    decided_by,
+    decision_reason,
+    auto_approved,
+    version,
+    created_at,
+    updated_at
+});
+by_position!(entity::conflict::Model {
+    id,
+    kind,
+    registration_id,
+    other_registration_id,
+    opportunity_id,
+    status,
+    resolution,
+    winner_registration_id,
+    resolved_by,
+    resolution_reason,
+    resolved_at,
+    created_at
+});
+by_position!(entity::contact::Model {
+    id,
+    account_id,
+    name,
+    email,
+    email_key,
+    title,
+    department,
+    seniority,
+    buying_role,
+    status,
+    successor_id,
+    sourced_by_partner_id,
+    shared,
+    version,
+    created_at,
+    updated_at
+});
