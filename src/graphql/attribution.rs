@@ -10,7 +10,7 @@ use super::inputs::attribution::{
     CorrectAttributionInput, SetAttributionModelInput, SetIncentiveRateInput,
     UpdateAttributionSettingsInput,
 };
-use super::opportunity::{Money, Opportunity};
+use super::opportunity::{Money, Opportunity, OpportunityPayload};
 use super::partner::Partner;
 use super::{db, loaders, principal};
 use crate::db::attribution::{self as data, Line, Split};
@@ -144,6 +144,20 @@ impl AttributionVersion {
 
 /// The program's attribution settings.
 pub struct AttributionSettings(pub settings::Model);
+
+/// The result of an attribution settings change.
+#[derive(SimpleObject)]
+pub struct UpdateAttributionSettingsPayload {
+    /// The settings as they are after the change.
+    pub settings: AttributionSettings,
+}
+
+/// The result of an incentive rate change.
+#[derive(SimpleObject)]
+pub struct SetIncentiveRatePayload {
+    /// The rate as it is after the change.
+    pub rate: IncentiveRate,
+}
 
 /// The program's attribution settings.
 #[Object]
@@ -332,7 +346,7 @@ impl AttributionMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The deal and its model.")] input: SetAttributionModelInput,
-    ) -> Result<Opportunity> {
+    ) -> Result<OpportunityPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let c = crate::graphql::write(
             ctx,
@@ -343,8 +357,10 @@ impl AttributionMutation {
             .opportunities
             .load_one(c.opportunity_id)
             .await?;
-        o.map(Opportunity)
-            .ok_or_else(|| crate::error::AppError::NotFound("Opportunity").into())
+        let opportunity = o
+            .map(Opportunity)
+            .ok_or(crate::error::AppError::NotFound("Opportunity"))?;
+        Ok(OpportunityPayload { opportunity })
     }
 
     /// Vendor ADMIN: corrects a won deal's frozen split; the old version is kept.
@@ -353,7 +369,7 @@ impl AttributionMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The deal, the version you read, the new model and why.")]
         input: CorrectAttributionInput,
-    ) -> Result<Opportunity> {
+    ) -> Result<OpportunityPayload> {
         let id = ids::decode_field(&input.opportunity_id, Kind::Opportunity, "opportunityId")?;
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         crate::graphql::write(
@@ -361,9 +377,9 @@ impl AttributionMutation {
             async move { data::correct(&d, &p, input.into()).await },
         )
         .await?;
-        Ok(Opportunity(
-            crate::db::opportunities::get(db(ctx), principal(ctx), id).await?,
-        ))
+        let opportunity =
+            Opportunity(crate::db::opportunities::get(db(ctx), principal(ctx), id).await?);
+        Ok(OpportunityPayload { opportunity })
     }
 
     /// Vendor ADMIN: changes the program's attribution settings.
@@ -371,14 +387,15 @@ impl AttributionMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateAttributionSettingsInput,
-    ) -> Result<AttributionSettings> {
+    ) -> Result<UpdateAttributionSettingsPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(AttributionSettings(
-            crate::graphql::write(ctx, async move {
-                data::update_settings(&d, &p, input.into()).await
-            })
-            .await?,
-        ))
+        let settings = crate::graphql::write(ctx, async move {
+            data::update_settings(&d, &p, input.into()).await
+        })
+        .await?;
+        Ok(UpdateAttributionSettingsPayload {
+            settings: AttributionSettings(settings),
+        })
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): sets the incentive rate of a tier in a role.
@@ -386,14 +403,14 @@ impl AttributionMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The tier, role and rate.")] input: SetIncentiveRateInput,
-    ) -> Result<IncentiveRate> {
+    ) -> Result<SetIncentiveRatePayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(crate::graphql::write(
+        let rate = crate::graphql::write(
             ctx,
             async move { data::set_rate(&d, &p, input.into()).await },
         )
-        .await?
-        .into())
+        .await?;
+        Ok(SetIncentiveRatePayload { rate: rate.into() })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Conflicts between registrations and the collaboration rules that decide them, as GraphQL
 //! objects.
 
-use async_graphql::{Context, Object, Result, ID};
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use entity::collaboration_rule::Model as RuleModel;
 use entity::conflict::Model as ConflictModel;
 use entity::enums::{
@@ -106,8 +106,22 @@ impl Conflict {
     }
 }
 
+/// The result of a conflict resolution.
+#[derive(SimpleObject)]
+pub struct ResolveConflictPayload {
+    /// The conflict as it is after the resolution.
+    pub conflict: Conflict,
+}
+
 /// How partners share deals in one role.
 pub struct CollaborationRule(pub RuleModel);
+
+/// The result of a collaboration rule change.
+#[derive(SimpleObject)]
+pub struct UpdateCollaborationRulePayload {
+    /// The rule as it is after the change.
+    pub rule: CollaborationRule,
+}
 
 /// How partners share deals in one role.
 #[Object]

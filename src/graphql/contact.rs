@@ -14,10 +14,10 @@ use super::connection::{self, connection, TotalCount};
 use super::inputs::contact::ContactFilter;
 use super::inputs::contact::{
     CreateContactInput, LinkContactsInput, MarkContactInput, RecordEngagementInput,
-    UpdateContactInput, UpsertContactsInput,
+    ShareContactInput, UpdateContactInput, UpsertContactsInput,
 };
 use super::opportunity::Opportunity;
-use super::outcomes::UpsertResult;
+use super::outcomes::UpsertContactsPayload;
 use super::partner::Partner;
 use super::{db, loaders, page_limits, principal};
 use crate::db::contacts::network::{self, MapNode, RiskLine, SeenParty, ThreadingWindow};
@@ -151,6 +151,20 @@ impl Contact {
 /// A link in the buying committee's network.
 #[derive(Clone)]
 pub struct ContactLink(pub LinkModel);
+
+/// The result of linking two contacts.
+#[derive(SimpleObject)]
+pub struct LinkContactsPayload {
+    /// The new link.
+    pub link: ContactLink,
+}
+
+/// The result of recording an engagement.
+#[derive(SimpleObject)]
+pub struct RecordEngagementPayload {
+    /// The engagement as recorded.
+    pub engagement: Engagement,
+}
 
 /// A link in the buying committee's network.
 #[Object]
@@ -523,10 +537,14 @@ impl ContactMutation {
     async fn share_contact(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The contact.")] id: ID,
-        #[graphql(desc = "The version you read.")] expected_version: i32,
+        #[graphql(desc = "The contact and the version you read.")] input: ShareContactInput,
     ) -> Result<ContactPayload> {
-        contact_write!(ctx, |d, p, _w| writes::share(d, p, &id, expected_version))
+        contact_write!(ctx, |d, p, _w| writes::share(
+            d,
+            p,
+            &input.id,
+            input.expected_version
+        ))
     }
 
     /// Creates or updates up to 500 contacts at an account, matched by email: idempotent, with
@@ -535,7 +553,7 @@ impl ContactMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the contacts.")] input: UpsertContactsInput,
-    ) -> Result<Vec<UpsertResult>> {
+    ) -> Result<UpsertContactsPayload> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
         let results =
             crate::graphql::write(
@@ -543,7 +561,9 @@ impl ContactMutation {
                 async move { writes::upsert(&d, &p, input.into(), w).await },
             )
             .await?;
-        Ok(results.into_iter().map(Into::into).collect())
+        Ok(UpsertContactsPayload {
+            results: results.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// Links two contacts at one account. No self links, no duplicates, no REPORTS_TO cycles.
@@ -551,12 +571,14 @@ impl ContactMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The two contacts and the kind of link.")] input: LinkContactsInput,
-    ) -> Result<ContactLink> {
+    ) -> Result<LinkContactsPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(ContactLink(
+        let link =
             crate::graphql::write(ctx, async move { writes::link(&d, &p, input.into()).await })
-                .await?,
-        ))
+                .await?;
+        Ok(LinkContactsPayload {
+            link: ContactLink(link),
+        })
     }
 
     /// Records your party's touch with a contact; re-scores the account's deals.
@@ -564,13 +586,14 @@ impl ContactMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The touch.")] input: RecordEngagementInput,
-    ) -> Result<Engagement> {
+    ) -> Result<RecordEngagementPayload> {
         let (d, p, w) = (db(ctx).clone(), principal(ctx).grant()?, window(ctx));
-        Ok(Engagement(
-            crate::graphql::write(ctx, async move {
-                engagements::record(&d, &p, input.into(), w).await
-            })
-            .await?,
-        ))
+        let engagement = crate::graphql::write(ctx, async move {
+            engagements::record(&d, &p, input.into(), w).await
+        })
+        .await?;
+        Ok(RecordEngagementPayload {
+            engagement: Engagement(engagement),
+        })
     }
 }

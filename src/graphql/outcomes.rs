@@ -8,6 +8,20 @@ use crate::db::contacts::writes;
 use crate::db::registrations::bulk;
 use crate::ids::{self, Kind};
 
+/// The result of a bulk decision.
+#[derive(SimpleObject)]
+pub struct BulkDecideRegistrationsPayload {
+    /// One result per item, in the order sent.
+    pub results: Vec<BulkItemResult>,
+}
+
+/// The result of a bulk contact upsert.
+#[derive(SimpleObject)]
+pub struct UpsertContactsPayload {
+    /// One result per item, in the order sent.
+    pub results: Vec<UpsertResult>,
+}
+
 /// The outcome of one item of a bulk call.
 #[derive(SimpleObject)]
 pub struct BulkItemResult {

@@ -7,18 +7,19 @@ use entity::enums::{ConflictStatus, RegistrationRole, RegistrationStatus};
 use entity::registration::Model;
 use entity::registration_transition::Model as TransitionModel;
 
+use super::conflict::{ResolveConflictPayload, UpdateCollaborationRulePayload};
 use super::connection::{self, connection, TotalCount};
 use super::figures::ProgramFigures;
 use super::inputs::decision::{
-    ApproveRegistrationInput, BulkDecision, BulkItemInput, RegistrationDecisionInput,
-    ResolveConflictInput, UpdateCollaborationRuleInput,
+    ApproveRegistrationInput, BulkDecideRegistrationsInput, RegistrationDecisionInput,
+    ResolveConflictInput, StartRegistrationReviewInput, UpdateCollaborationRuleInput,
 };
 use super::inputs::registration::{
     AnswerInfoRequestInput, ProtectionExtensionInput, RegistrationDraftInput, RegistrationFilter,
     RegistrationOrder, SubmitRegistrationInput, UpdateRegistrationDraftInput,
 };
 use super::opportunity::{Money, Opportunity};
-use super::outcomes::BulkItemResult;
+use super::outcomes::BulkDecideRegistrationsPayload;
 use super::partner::Partner;
 use super::{db, loaders, page_limits, principal};
 use crate::db::registrations::{self as data, conflicts, figures, lifecycle};

@@ -8,7 +8,7 @@ use crate::helpers::*;
 const SPLIT: &str = "query($id: ID!) { opportunity(id: $id) { attribution { model finalized version
   rows { party partner { name } role shareBps amount { amount currency } incentiveRateBps incentive { amount } }
   history { number current reason } } } }";
-const SET: &str = "mutation($i: SetAttributionModelInput!) { setAttributionModel(input: $i) { attribution { model rows { shareBps amount { amount } } } } }";
+const SET: &str = "mutation($i: SetAttributionModelInput!) { setAttributionModel(input: $i) { opportunity { attribution { model rows { shareBps amount { amount } } } } } }";
 
 struct ThreePartnerDeal {
     opp: String,
@@ -59,11 +59,17 @@ async fn every_model_splits_exactly_and_bad_manual_input_changes_nothing() {
     let set = |model: &str, v: i64, shares: Value| json!({ "i": { "opportunityId": deal.opp, "expectedVersion": v, "model": model, "manualShares": shares } });
     let d = app.ok(&app.vendor, SET, set("EQUAL", 0, Value::Null)).await;
     assert_eq!(
-        column(&d["setAttributionModel"]["attribution"], "shareBps"),
+        column(
+            &d["setAttributionModel"]["opportunity"]["attribution"],
+            "shareBps"
+        ),
         [3334, 3333, 3333]
     );
     assert_eq!(
-        column(&d["setAttributionModel"]["attribution"], "amount"),
+        column(
+            &d["setAttributionModel"]["opportunity"]["attribution"],
+            "amount"
+        ),
         [3_334_000, 3_333_000, 3_333_000]
     );
     // CONTRIBUTION: a meeting (3) by the reseller, a call (2) by the integrator, nothing by services.
@@ -81,7 +87,7 @@ async fn every_model_splits_exactly_and_bad_manual_input_changes_nothing() {
         .await["createContact"]["contact"]["id"]
         .clone();
     for (i, kind) in [(0, "MEETING"), (1, "CALL")] {
-        app.ok(&partner_token(&deal.partners[i]), "mutation($i: RecordEngagementInput!) { recordEngagement(input: $i) { id } }",
+        app.ok(&partner_token(&deal.partners[i]), "mutation($i: RecordEngagementInput!) { recordEngagement(input: $i) { engagement { id } } }",
             json!({ "i": { "contactId": c, "kind": kind, "occurredOn": "2026-11-01", "sentiment": "POSITIVE", "opportunityId": deal.opp } }))
             .await;
     }
@@ -89,12 +95,15 @@ async fn every_model_splits_exactly_and_bad_manual_input_changes_nothing() {
         .ok(&app.vendor, SET, set("CONTRIBUTION", 1, Value::Null))
         .await;
     assert_eq!(
-        column(&d["setAttributionModel"]["attribution"], "shareBps"),
+        column(
+            &d["setAttributionModel"]["opportunity"]["attribution"],
+            "shareBps"
+        ),
         [6000, 4000, 0]
     );
     let manual = json!([{ "partnerId": deal.partners[0], "bps": 5000 }, { "partnerId": deal.partners[1], "bps": 3000 }, { "partnerId": deal.partners[2], "bps": 2000 }]);
     let d = app.ok(&app.vendor, SET, set("MANUAL", 2, manual)).await;
-    let m = &d["setAttributionModel"]["attribution"];
+    let m = &d["setAttributionModel"]["opportunity"]["attribution"];
     assert_eq!(
         column(m, "shareBps"),
         [0, 5000, 3000, 2000],
@@ -151,7 +160,7 @@ async fn a_won_deal_freezes_and_changes_only_by_an_audited_correction() {
     let deal = three_partner_deal(&app, "acme.com").await;
     app.ok(
         &app.vendor,
-        "mutation($i: SetIncentiveRateInput!) { setIncentiveRate(input: $i) { rateBps } }",
+        "mutation($i: SetIncentiveRateInput!) { setIncentiveRate(input: $i) { rate { rateBps } } }",
         json!({ "i": { "tier": "GOLD", "role": "RESELLER", "rateBps": 1000 } }),
     )
     .await;
@@ -182,7 +191,7 @@ async fn a_won_deal_freezes_and_changes_only_by_an_audited_correction() {
         )
         .await;
     assert_eq!(error_code(&body), "CONFLICT", "frozen");
-    let fix = "mutation($i: CorrectAttributionInput!) { correctAttribution(input: $i) { attribution { version model rows { shareBps } history { number current reason } } } }";
+    let fix = "mutation($i: CorrectAttributionInput!) { correctAttribution(input: $i) { opportunity { attribution { version model rows { shareBps } history { number current reason } } } } }";
     let input = |v: i64| json!({ "i": { "opportunityId": deal.opp, "expectedVersion": v, "model": "EQUAL", "reason": "Integrator did half the work" } });
     assert_eq!(
         error_code(
@@ -196,7 +205,7 @@ async fn a_won_deal_freezes_and_changes_only_by_an_audited_correction() {
         "VERSION_MISMATCH"
     );
     let d = app.ok(&app.vendor, fix, input(1)).await;
-    let a = &d["correctAttribution"]["attribution"];
+    let a = &d["correctAttribution"]["opportunity"]["attribution"];
     assert_eq!(a["version"], 2);
     assert_eq!(column(a, "shareBps"), [3334, 3333, 3333]);
     assert_eq!(

@@ -7,10 +7,10 @@ use crate::helpers::*;
 
 const CREATE: &str = "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id version sourcedBy shared } } }";
 const ENGAGE: &str =
-    "mutation($i: RecordEngagementInput!) { recordEngagement(input: $i) { id party notes } }";
+    "mutation($i: RecordEngagementInput!) { recordEngagement(input: $i) { engagement { id party notes } } }";
 const MARK: &str = "mutation($i: MarkContactInput!) { markContact(input: $i) { contact { status version successor { name } } } }";
-const LINK: &str = "mutation($i: LinkContactsInput!) { linkContacts(input: $i) { kind } }";
-const UPSERT: &str = "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { index outcome contactId errorCode } }";
+const LINK: &str = "mutation($i: LinkContactsInput!) { linkContacts(input: $i) { link { kind } } }";
+const UPSERT: &str = "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { results { index outcome contactId errorCode } } }";
 
 fn person(name: &str, email: &str, dept: &str, role: Option<&str>) -> Value {
     json!({ "name": name, "email": email, "department": dept, "buyingRole": role })
@@ -144,7 +144,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
     // A shares its contact: B (on the deal) sees it, C (not on it) still does not.
     app.ok(
         &partner_token(&a),
-        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        "mutation($id: ID!) { shareContact(input: { id: $id, expectedVersion: 1 }) { contact { shared } } }",
         json!({ "id": a_contact }),
     )
     .await;
@@ -190,7 +190,7 @@ async fn engagement_notes_are_seen_by_their_author_and_the_vendor_only() {
     .await;
     app.ok(
         &partner_token(&a),
-        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        "mutation($id: ID!) { shareContact(input: { id: $id, expectedVersion: 1 }) { contact { shared } } }",
         json!({ "id": ian }),
     )
     .await;
@@ -242,7 +242,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
             json!({ "i": { "accountId": acct, "contacts": batch } }),
         )
         .await;
-    assert!(d["upsertContacts"]
+    assert!(d["upsertContacts"]["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -255,7 +255,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
         )
         .await;
     assert!(
-        d["upsertContacts"]
+        d["upsertContacts"]["results"]
             .as_array()
             .unwrap()
             .iter()
@@ -276,7 +276,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
             json!({ "i": { "accountId": acct, "contacts": changed } }),
         )
         .await;
-    let r = d["upsertContacts"].as_array().unwrap();
+    let r = d["upsertContacts"]["results"].as_array().unwrap();
     assert_eq!(r[21]["errorCode"], "BAD_USER_INPUT");
     assert_eq!(
         r[22]["errorCode"], "BAD_USER_INPUT",
@@ -294,7 +294,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
             json!({ "i": { "accountId": acct, "contacts": changed, "allowPartial": true } }),
         )
         .await;
-    let r = d["upsertContacts"].as_array().unwrap();
+    let r = d["upsertContacts"]["results"].as_array().unwrap();
     assert_eq!(
         (
             r[0]["outcome"].as_str(),
@@ -539,7 +539,7 @@ async fn the_relationship_map_of_200_contacts_costs_a_fixed_number_of_statements
             json!({ "i": { "accountId": acct, "contacts": batch } }),
         )
         .await;
-    let ids: Vec<String> = d["upsertContacts"]
+    let ids: Vec<String> = d["upsertContacts"]["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -825,7 +825,7 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
     .await;
     app.ok(
         &app.vendor,
-        "mutation($id: ID!) { shareContact(id: $id, expectedVersion: 1) { contact { shared } } }",
+        "mutation($id: ID!) { shareContact(input: { id: $id, expectedVersion: 1 }) { contact { shared } } }",
         json!({ "id": shared }),
     )
     .await;
@@ -857,7 +857,7 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
         ] , "allowPartial": true } }),
         )
         .await;
-    let got: Vec<(&str, &str)> = d["upsertContacts"]
+    let got: Vec<(&str, &str)> = d["upsertContacts"]["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -882,7 +882,7 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
     let d = app
         .ok(&partner_token(&c), UPSERT, json!({ "i": { "accountId": acct, "contacts": [person("V", "ceo@acme.com", "Exec", None)] } }))
         .await;
-    assert_eq!(d["upsertContacts"][0]["outcome"], "UNCHANGED");
+    assert_eq!(d["upsertContacts"]["results"][0]["outcome"], "UNCHANGED");
 
     // The vendor sees every party's record; the score counts a person once.
     let all = app
@@ -967,7 +967,7 @@ async fn an_engagement_is_a_node_only_its_party_and_the_vendor_fetch() {
     let on = chrono::Utc::now().date_naive().to_string();
     let id = app
         .ok(&a.token, ENGAGE, json!({ "i": { "contactId": c, "kind": "CALL", "occurredOn": on, "sentiment": "POSITIVE", "notes": "Alpha's call" } }))
-        .await["recordEngagement"]["id"]
+        .await["recordEngagement"]["engagement"]["id"]
         .clone();
     let node =
         "query($id: ID!) { node(id: $id) { __typename id ... on Engagement { kind notes } } }";

@@ -136,8 +136,8 @@ async fn a_malformed_id_names_the_argument_or_field_it_was_given_in() {
         ("{ nodes(ids: [\"nope\"]) { id } }", "ids"),
         ("{ registrations(filter: { partnerId: \"nope\" }) { totalCount } }", "partnerId"),
         ("{ opportunities(filter: { accountId: \"nope\" }) { totalCount } }", "accountId"),
-        ("mutation { recordEngagement(input: { contactId: \"nope\", kind: CALL, occurredOn: \"2026-11-01\", sentiment: NEUTRAL }) { id } }", "contactId"),
-        ("mutation { linkContacts(input: { fromContactId: \"nope\", toContactId: \"nope\", kind: WORKS_WITH }) { fromContactId } }", "fromContactId"),
+        ("mutation { recordEngagement(input: { contactId: \"nope\", kind: CALL, occurredOn: \"2026-11-01\", sentiment: NEUTRAL }) { engagement { id } } }", "contactId"),
+        ("mutation { linkContacts(input: { fromContactId: \"nope\", toContactId: \"nope\", kind: WORKS_WITH }) { link { fromContactId } } }", "fromContactId"),
         ("mutation { moveOpportunityStage(input: { id: \"nope\", expectedVersion: 1, stage: SOLUTION }) { opportunity { id } } }", "id"),
     ];
     for (q, field) in cases {

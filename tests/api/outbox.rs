@@ -99,7 +99,7 @@ async fn a_subscriber_behind_a_burst_larger_than_the_broadcast_gets_every_event_
 
 async fn burst_behind_the_broadcast(recent: usize) {
     const UPSERT: &str =
-        "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { outcome } }";
+        "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { results { outcome } } }";
     let app = spawn_app_with(|s| {
         s.realtime.realtime_broadcast_capacity = 16;
         s.realtime.realtime_recent_events = recent;

@@ -61,3 +61,44 @@ fn every_type_field_argument_and_enum_value_has_a_description() {
     }
     assert!(missing.is_empty(), "undescribed: {missing:?}");
 }
+
+/// Relay's mutation convention, which client code generators and caches rely on: one
+/// required argument named `input` of an input type, and a non-null `...Payload` object in
+/// return, so a field can be added to either without breaking a client.
+#[test]
+fn every_mutation_takes_one_input_and_returns_a_payload() {
+    use async_graphql::parser::types::BaseType;
+    let sdl = cosell::graphql::sdl();
+    let doc = parse_schema(&sdl).expect("the SDL parses");
+    let mutation = doc
+        .definitions
+        .iter()
+        .find_map(|d| match d {
+            TypeSystemDefinition::Type(t) if t.node.name.node == "Mutation" => match &t.node.kind {
+                TypeKind::Object(o) => Some(o),
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("a Mutation type");
+    let mut wrong = Vec::new();
+    for f in &mutation.fields {
+        let f = &f.node;
+        let name = f.name.node.to_string();
+        let input_ok = match &f.arguments[..] {
+            [a] => {
+                let a = &a.node;
+                a.name.node == "input"
+                    && !a.ty.node.nullable
+                    && matches!(&a.ty.node.base, BaseType::Named(n) if n.ends_with("Input"))
+            }
+            _ => false,
+        };
+        let payload_ok = !f.ty.node.nullable
+            && matches!(&f.ty.node.base, BaseType::Named(n) if n.ends_with("Payload"));
+        if !input_ok || !payload_ok {
+            wrong.push(format!("{name}: {}", f.ty.node));
+        }
+    }
+    assert!(wrong.is_empty(), "mutations off the convention: {wrong:?}");
+}

@@ -156,7 +156,7 @@ async fn attribution_is_announced_when_a_deal_is_won_and_each_partner_sees_its_o
     assert!(text.contains(a.as_str()) && text.contains(b.as_str()));
 
     // A correction is announced too, without its reason (which speaks of the others' shares).
-    app.ok(&app.vendor, "mutation($i: CorrectAttributionInput!) { correctAttribution(input: $i) { attribution { version } } }",
+    app.ok(&app.vendor, "mutation($i: CorrectAttributionInput!) { correctAttribution(input: $i) { opportunity { attribution { version } } } }",
         json!({ "i": { "opportunityId": opp, "expectedVersion": 1, "model": "EQUAL", "reason": "Bravo did most of the work" } }))
         .await;
     for ws in subs.iter_mut() {

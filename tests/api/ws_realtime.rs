@@ -47,7 +47,7 @@ async fn approve(app: &TestApp, reg: &Value) -> Value {
 
 /// Makes reseller registrations wait for a vendor decision.
 async fn manual_review(app: &TestApp) {
-    app.ok(&app.vendor, "mutation($i: UpdateCollaborationRuleInput!) { updateCollaborationRule(input: $i) { role } }",
+    app.ok(&app.vendor, "mutation($i: UpdateCollaborationRuleInput!) { updateCollaborationRule(input: $i) { rule { role } } }",
         json!({ "i": { "role": "RESELLER", "expectedVersion": 1, "autoApprove": false } }))
         .await;
 }
@@ -395,7 +395,7 @@ async fn a_rolled_back_change_sends_nothing() {
     // The first contact is written (with its event) before the duplicate fails the batch,
     // which rolls back as a whole.
     let d = app
-        .gql(&app.vendor, "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { index outcome errorCode } }",
+        .gql(&app.vendor, "mutation($i: UpsertContactsInput!) { upsertContacts(input: $i) { results { index outcome errorCode } } }",
             json!({ "i": { "accountId": acct, "contacts": [
                 { "name": "Ann", "email": "ann@acme.com", "department": "IT" },
                 { "name": "Ann again", "email": "ann@acme.com", "department": "IT" } ] } }))

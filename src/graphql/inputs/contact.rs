@@ -200,3 +200,12 @@ impl From<RecordEngagementInput> for engagements::RecordEngagement {
         }
     }
 }
+
+/// Sharing one contact with every party on its account's deals.
+#[derive(InputObject, Debug)]
+pub struct ShareContactInput {
+    /// The contact.
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+}

@@ -68,6 +68,26 @@ pub enum BulkDecision {
     Reject,
 }
 
+/// A vendor's move of a SUBMITTED registration into review.
+#[derive(InputObject, Debug)]
+pub struct StartRegistrationReviewInput {
+    /// The registration (SUBMITTED).
+    pub id: ID,
+    /// The version you read.
+    pub expected_version: i32,
+}
+
+/// A vendor's decision on many registrations at once.
+#[derive(InputObject, Debug)]
+pub struct BulkDecideRegistrationsInput {
+    /// APPROVE or REJECT.
+    pub decision: BulkDecision,
+    /// The registrations with the versions you read (at most 100).
+    pub items: Vec<BulkItemInput>,
+    /// The reason recorded on each (required to reject). At most 2000 characters.
+    pub reason: Option<String>,
+}
+
 /// One registration of a bulk call.
 #[derive(InputObject, Debug)]
 pub struct BulkItemInput {

@@ -227,14 +227,14 @@ impl RegistrationMutation {
     async fn start_registration_review(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The registration.")] id: ID,
-        #[graphql(desc = "The version you read.")] expected_version: i32,
+        #[graphql(desc = "The registration and the version you read.")]
+        input: StartRegistrationReviewInput,
     ) -> Result<RegistrationPayload> {
         write!(ctx, |d, p| lifecycle::start_review(
             d,
             p,
-            &id,
-            expected_version
+            &input.id,
+            input.expected_version
         ))
     }
 
@@ -282,13 +282,13 @@ impl RegistrationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
-    ) -> Result<Conflict> {
+    ) -> Result<ResolveConflictPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
         let c = crate::graphql::write(ctx, async move {
             conflicts::resolve(&d, &p, input.into()).await
         })
         .await?;
-        Ok(c.into())
+        Ok(ResolveConflictPayload { conflict: c.into() })
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): approves or rejects up to 100 registrations; each item
@@ -296,21 +296,25 @@ impl RegistrationMutation {
     async fn bulk_decide_registrations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "APPROVE or REJECT.")] decision: BulkDecision,
-        #[graphql(desc = "The registrations with the versions you read.")] items: Vec<
-            BulkItemInput,
-        >,
-        #[graphql(desc = "The reason recorded on each (required to reject).")] reason: Option<
-            String,
-        >,
-    ) -> Result<Vec<BulkItemResult>> {
+        #[graphql(
+            desc = "The decision, the registrations with the versions you read, and the reason."
+        )]
+        input: BulkDecideRegistrationsInput,
+    ) -> Result<BulkDecideRegistrationsPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
+        let BulkDecideRegistrationsInput {
+            decision,
+            items,
+            reason,
+        } = input;
         let items = items.into_iter().map(Into::into).collect();
         let results = crate::graphql::write(ctx, async move {
             lifecycle::bulk(&d, &p, decision.into(), items, reason).await
         })
         .await?;
-        Ok(results.into_iter().map(Into::into).collect())
+        Ok(BulkDecideRegistrationsPayload {
+            results: results.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// Vendor ADMIN: changes one role's collaboration rule.
@@ -318,14 +322,15 @@ impl RegistrationMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The role and what to change.")] input: UpdateCollaborationRuleInput,
-    ) -> Result<CollaborationRule> {
+    ) -> Result<UpdateCollaborationRulePayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        Ok(CollaborationRule(
-            crate::graphql::write(
-                ctx,
-                async move { rules::update(&d, &p, input.into()).await },
-            )
-            .await?,
-        ))
+        let rule = crate::graphql::write(
+            ctx,
+            async move { rules::update(&d, &p, input.into()).await },
+        )
+        .await?;
+        Ok(UpdateCollaborationRulePayload {
+            rule: CollaborationRule(rule),
+        })
     }
 }

@@ -6,12 +6,12 @@ use super::*;
 use crate::helpers::*;
 
 pub(super) const RESOLVE: &str =
-    "mutation($i: ResolveConflictInput!) { resolveConflict(input: $i) {
+    "mutation($i: ResolveConflictInput!) { resolveConflict(input: $i) { conflict {
   id status resolution resolutionReason resolvedBy winner { id }
-  registration { id status version opportunity { id } } } }";
+  registration { id status version opportunity { id } } } } }";
 
 pub(super) async fn resolve(app: &TestApp, input: Value) -> Value {
-    app.ok(&app.vendor, RESOLVE, json!({ "i": input })).await["resolveConflict"].clone()
+    app.ok(&app.vendor, RESOLVE, json!({ "i": input })).await["resolveConflict"]["conflict"].clone()
 }
 
 async fn status_of(app: &TestApp, id: &Value) -> Value {
@@ -357,8 +357,8 @@ async fn racing_partners_for_one_exclusive_role_leave_exactly_one_approved() {
             json!({ "i": { "role": "RESELLER", "expectedVersion": 1, "autoApprove": true } }),
         )
         .await;
-    assert_eq!(d["updateCollaborationRule"]["autoApprove"], true);
-    assert!(d["updateCollaborationRule"]["autoApproveMinTier"].is_null());
+    assert_eq!(d["updateCollaborationRule"]["rule"]["autoApprove"], true);
+    assert!(d["updateCollaborationRule"]["rule"]["autoApproveMinTier"].is_null());
     let mut partners = Vec::new();
     for i in 0..8 {
         partners.push(app.create_partner(&format!("Racer {i}")).await);

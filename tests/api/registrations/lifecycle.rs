@@ -66,7 +66,7 @@ async fn a_draft_is_edited_submitted_reviewed_and_approved_with_its_history() {
 
     let cm = vendor_token("CHANNEL_MANAGER");
     let d = app
-        .ok(&cm, "mutation($id: ID!, $v: Int!) { startRegistrationReview(id: $id, expectedVersion: $v) { registration { status version } } }",
+        .ok(&cm, "mutation($id: ID!, $v: Int!) { startRegistrationReview(input: { id: $id, expectedVersion: $v }) { registration { status version } } }",
             json!({ "id": sub["id"], "v": sub["version"] }))
         .await;
     let reviewed = &d["startRegistrationReview"]["registration"];
@@ -266,7 +266,7 @@ async fn a_decision_on_a_submitted_registration_records_both_steps_and_others_ar
         );
     }
     let body = app
-        .gql(&app.vendor, "mutation($id: ID!, $v: Int!) { startRegistrationReview(id: $id, expectedVersion: $v) { registration { id } } }",
+        .gql(&app.vendor, "mutation($id: ID!, $v: Int!) { startRegistrationReview(input: { id: $id, expectedVersion: $v }) { registration { id } } }",
             json!({ "id": approved["id"], "v": approved["version"] }))
         .await;
     assert_eq!(error_code(&body), "CONFLICT");
@@ -359,7 +359,7 @@ async fn needs_info_goes_back_to_the_partner_and_an_answer_resubmits() {
 
     // NEEDS_INFO only from SUBMITTED.
     let d = app
-        .ok(&app.vendor, "mutation($id: ID!, $v: Int!) { startRegistrationReview(id: $id, expectedVersion: $v) { registration { version } } }",
+        .ok(&app.vendor, "mutation($id: ID!, $v: Int!) { startRegistrationReview(input: { id: $id, expectedVersion: $v }) { registration { version } } }",
             json!({ "id": r["id"], "v": answered["version"] }))
         .await;
     let body = reg_try(

@@ -23,7 +23,7 @@ pub(crate) fn m(name: &str, input: &str) -> String {
     format!("mutation($i: {input}!) {{ {name}(input: $i) {{ registration {{ {REG} }} }} }}")
 }
 
-pub(crate) const RULE: &str = "mutation($i: UpdateCollaborationRuleInput!) { updateCollaborationRule(input: $i) { role version autoApprove autoApproveMinTier autoApproveMaxAmount } }";
+pub(crate) const RULE: &str = "mutation($i: UpdateCollaborationRuleInput!) { updateCollaborationRule(input: $i) { rule { role version autoApprove autoApproveMinTier autoApproveMaxAmount } } }";
 pub(crate) const MOVE: &str = "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { id version stage } } }";
 
 /// A proposed deal at `domain`.

@@ -26,7 +26,7 @@ async fn the_auto_approval_policy_approves_at_once_within_tier_and_amount() {
         .ok(&app.vendor, RULE, json!({ "i": { "role": "SERVICES", "expectedVersion": 1, "autoApprove": true, "autoApproveMinTier": "GOLD", "autoApproveMaxAmount": 100_000 } }))
         .await;
     assert_eq!(
-        d["updateCollaborationRule"],
+        d["updateCollaborationRule"]["rule"],
         json!({ "role": "SERVICES", "version": 2, "autoApprove": true, "autoApproveMinTier": "GOLD", "autoApproveMaxAmount": 100_000 })
     );
     let gold = app.create_partner("Gold Co").await;
@@ -111,7 +111,7 @@ async fn only_admins_change_collaboration_rules_with_checked_values_that_take_ef
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
     let d = app.ok(&app.vendor, RULE, exclusive.clone()).await;
-    assert_eq!(d["updateCollaborationRule"]["version"], 2);
+    assert_eq!(d["updateCollaborationRule"]["rule"]["version"], 2);
     assert_eq!(
         error_code(&app.gql(&app.vendor, RULE, exclusive).await),
         "VERSION_MISMATCH"

@@ -128,7 +128,7 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
     for d in ["a.example.com", "b.example.com", "c.example.com"] {
         regs.push(submit(&app, &p, proposed(d, "SERVICES", 1)).await);
     }
-    const BULK: &str = "mutation($d: BulkDecision!, $items: [BulkItemInput!]!, $r: String) { bulkDecideRegistrations(decision: $d, items: $items, reason: $r) { id ok errorCode errorMessage status version } }";
+    const BULK: &str = "mutation($d: BulkDecision!, $items: [BulkItemInput!]!, $r: String) { bulkDecideRegistrations(input: { decision: $d, items: $items, reason: $r }) { results { id ok errorCode errorMessage status version } } }";
     let items = json!([
         { "id": regs[0]["id"], "expectedVersion": regs[0]["version"] },
         { "id": regs[1]["id"], "expectedVersion": 99 },
@@ -142,7 +142,7 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
             json!({ "d": "APPROVE", "items": items, "r": "Quarter push" }),
         )
         .await;
-    let out = d["bulkDecideRegistrations"].as_array().unwrap();
+    let out = d["bulkDecideRegistrations"]["results"].as_array().unwrap();
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["ok"], true);
     assert_eq!(out[0]["status"], "APPROVED");
@@ -175,7 +175,7 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
         .ok(&app.vendor, BULK, json!({ "d": "REJECT", "items": items }))
         .await;
     assert_eq!(
-        d["bulkDecideRegistrations"][0]["errorCode"],
+        d["bulkDecideRegistrations"]["results"][0]["errorCode"],
         "BAD_USER_INPUT"
     );
     let d = app
@@ -185,7 +185,10 @@ async fn bulk_decisions_report_each_item_and_a_stale_one_fails_alone() {
             json!({ "d": "REJECT", "items": items, "r": "Duplicate lead" }),
         )
         .await;
-    assert_eq!(d["bulkDecideRegistrations"][0]["status"], "REJECTED");
+    assert_eq!(
+        d["bulkDecideRegistrations"]["results"][0]["status"],
+        "REJECTED"
+    );
     let body = app
         .gql(
             &vendor_token("SALES"),
