@@ -85,6 +85,26 @@ impl<T> Page<T> {
     }
 }
 
+/// The first page of `n` from `rows` (up to `n + 1` rows read in order by id, the extra one
+/// telling that more follow), with cursors of the id ordering `ordering`.
+pub fn first_by_id<T>(
+    mut rows: Vec<T>,
+    n: u64,
+    ordering: &str,
+    id_of: impl Fn(&T) -> i64,
+) -> Page<T> {
+    let has_next = rows.len() as u64 > n;
+    rows.truncate(n as usize);
+    Page {
+        items: rows
+            .into_iter()
+            .map(|m| (encode_cursor(ordering, SortKey::Id, id_of(&m)), m))
+            .collect(),
+        has_next,
+        has_previous: false,
+    }
+}
+
 fn encode_cursor(ordering: &str, key: SortKey, id: i64) -> String {
     let data = CursorData {
         o: ordering.to_string(),

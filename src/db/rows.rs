@@ -31,6 +31,11 @@ where
     let rows = conn
         .query_all_raw(query.build(conn.get_database_backend()))
         .await?;
+    read(&rows)
+}
+
+/// Reads `rows` (of one result) as `M`, by position. Columns not of `M` are left alone.
+pub fn read<M: ByPosition>(rows: &[QueryResult]) -> Result<Vec<M>, DbErr> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };

@@ -1,6 +1,9 @@
 //! Customer accounts in the GraphQL schema.
 
 use async_graphql::{Context, Object, Result, ID};
+
+use super::contact::ContactConnection;
+use crate::db::{contacts, page};
 use entity::account::Model;
 
 use super::connection::{self, connection, TotalCount};
@@ -43,19 +46,39 @@ impl Account {
     async fn region(&self) -> Option<&str> {
         self.0.region.as_deref()
     }
-    /// The contacts at the account you may see, by name.
+    /// The contacts at the account you may see, oldest first, page by page: every contact for
+    /// the vendor; for a partner those it sourced and those shared with the parties on the
+    /// account's deals. The cursors are those of `contacts(filter: { accountId })`. First pages
+    /// of a list of accounts are read together; paging with a cursor reads one account.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
     async fn contacts(
         &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> Result<Vec<super::contact::Contact>> {
-        let c = super::loaders(ctx)
-            .account_contacts
-            .load_one(self.0.id)
-            .await?;
-        Ok(c.unwrap_or_default()
-            .into_iter()
-            .map(super::contact::Contact)
-            .collect())
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size counted from the start or from `after` (1 to 100).")]
+        first: Option<i32>,
+        #[graphql(desc = "Return items after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Page size counted back from the end or from `before` (1 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
+    ) -> Result<ContactConnection> {
+        let args = connection::page_args(first, after, last, before);
+        if args.after.is_none() && args.before.is_none() && args.last.is_none() {
+            let (n, _) = page::size(&args, page_limits(ctx))?;
+            let (rows, total) = super::loaders(ctx)
+                .account_contact_pages
+                .load_one((self.0.id, n))
+                .await?
+                .unwrap_or_default();
+            let page = page::first_by_id(rows, n, contacts::ORDERING, |m| m.id);
+            let total = TotalCount::by(move || Box::pin(std::future::ready(Ok(total))));
+            return Ok(ContactConnection::new(page, total));
+        }
+        let filter = contacts::ContactFilter {
+            account_id: Some(ids::encode(Kind::Account, self.0.id)),
+            ..Default::default()
+        };
+        let (page, q) =
+            contacts::list(db(ctx), principal(ctx), filter, &args, page_limits(ctx)).await?;
+        Ok(ContactConnection::new(page, TotalCount::of(db(ctx), q)))
     }
     /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the account.
     async fn version(&self) -> i32 {

@@ -37,7 +37,7 @@ pub struct Loaders {
     pub opportunity_registrations: Cached<OpportunityRegistrationsLoader>,
     pub roles_filled: Cached<RolesFilledLoader>,
     pub contacts: Cached<ContactLoader>,
-    pub account_contacts: Cached<AccountContactsLoader>,
+    pub account_contact_pages: DataLoader<AccountContactPagesLoader, HashMapCache>,
     pub contact_engagements: Cached<ContactEngagementsLoader>,
     pub threading: Cached<ThreadingLoader>,
     pub attribution: Cached<AttributionLoader>,
@@ -75,7 +75,15 @@ impl Loaders {
             opportunity_registrations: dl(OpportunityRegistrationsLoader(s()), cached),
             roles_filled: dl(RolesFilledLoader(s()), cached),
             contacts: dl(ContactLoader(s()), cached),
-            account_contacts: dl(AccountContactsLoader(s()), cached),
+            account_contact_pages: {
+                let dl = DataLoader::with_cache(
+                    AccountContactPagesLoader(s()),
+                    tokio::spawn,
+                    HashMapCache::default(),
+                );
+                dl.enable_all_cache(cached);
+                dl
+            },
             contact_engagements: dl(ContactEngagementsLoader(s()), cached),
             threading: dl(ThreadingLoader(s(), window), cached),
             attribution: dl(AttributionLoader(s()), cached),
@@ -185,11 +193,34 @@ scoped_loader!(
     db::registrations::load_roles_filled
 );
 scoped_loader!(ContactLoader, contact::Model, db::contacts::load);
-scoped_loader!(
-    AccountContactsLoader,
-    Vec<contact::Model>,
-    db::contacts::load_by_account
-);
+
+/// The first page of each account's contacts, keyed by account and page size, with the
+/// account's count: one statement per page size in a batch (a query asks one size).
+pub struct AccountContactPagesLoader(Scoped);
+
+impl Loader<(i64, u64)> for AccountContactPagesLoader {
+    type Value = (Vec<contact::Model>, u64);
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(i64, u64)],
+    ) -> Result<HashMap<(i64, u64), Self::Value>, Self::Error> {
+        let mut by_size: std::collections::BTreeMap<u64, Vec<i64>> = Default::default();
+        for (account, n) in keys {
+            by_size.entry(*n).or_default().push(*account);
+        }
+        let mut out = HashMap::new();
+        for (n, accounts) in by_size {
+            let mut found =
+                db::contacts::first_by_account(&self.0.db, &self.0.principal, &accounts, n).await?;
+            for a in accounts {
+                out.insert((a, n), found.remove(&a).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
 scoped_loader!(
     ContactEngagementsLoader,
     Vec<engagement::Model>,

@@ -105,7 +105,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND", "C is not on the deal");
     let ids = |d: &Value| -> Vec<String> {
-        d["account"]["contacts"]
+        d["account"]["contacts"]["nodes"]
             .as_array()
             .map(|a| {
                 a.iter()
@@ -114,7 +114,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
             })
             .unwrap_or_default()
     };
-    let q = "query($id: ID!) { account(id: $id) { contacts { id sourcedBy } } }";
+    let q = "query($id: ID!) { account(id: $id) { contacts { nodes { id sourcedBy } } } }";
     let v = app.ok(&app.vendor, q, json!({ "id": acct })).await;
     assert_eq!(ids(&v).len(), 2);
     let mine = app.ok(&partner_token(&a), q, json!({ "id": acct })).await;
@@ -123,7 +123,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
         std::slice::from_ref(&a_contact),
         "A sees what it sourced, not the vendor's unshared contact"
     );
-    assert_eq!(mine["account"]["contacts"][0]["sourcedBy"], "YOU");
+    assert_eq!(mine["account"]["contacts"]["nodes"][0]["sourcedBy"], "YOU");
     let theirs = app.ok(&partner_token(&b), q, json!({ "id": acct })).await;
     assert!(ids(&theirs).is_empty(), "B sees nothing unshared");
     let body = app
@@ -151,7 +151,7 @@ async fn contacts_are_seen_by_their_source_and_when_shared_by_the_deal_parties()
     let theirs = app.ok(&partner_token(&b), q, json!({ "id": acct })).await;
     assert_eq!(ids(&theirs), std::slice::from_ref(&a_contact));
     assert_eq!(
-        theirs["account"]["contacts"][0]["sourcedBy"],
+        theirs["account"]["contacts"]["nodes"][0]["sourcedBy"],
         "ANOTHER_PARTNER"
     );
     let body = app
@@ -482,11 +482,11 @@ async fn threading_tells_the_story_of_the_reseller_whose_it_manager_left() {
     let d = app
         .ok(
             &app.vendor,
-            "query($id: ID!) { account(id: $id) { contacts { id name version } } }",
+            "query($id: ID!) { account(id: $id) { contacts { nodes { id name version } } } }",
             json!({ "id": acct }),
         )
         .await;
-    for c in d["account"]["contacts"]
+    for c in d["account"]["contacts"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -888,22 +888,25 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
     let all = app
         .ok(
             &app.vendor,
-            "query($id: ID!) { account(id: $id) { contacts { id } } }",
+            "query($id: ID!) { account(id: $id) { contacts { nodes { id } } } }",
             json!({ "id": acct }),
         )
         .await;
     assert_eq!(
-        all["account"]["contacts"].as_array().unwrap().len(),
+        all["account"]["contacts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
         9,
         "{all}"
     );
     let own_ceo = app
         .ok(
             &t,
-            "query($id: ID!) { account(id: $id) { contacts { id email } } }",
+            "query($id: ID!) { account(id: $id) { contacts { nodes { id email } } } }",
             json!({ "id": acct }),
         )
-        .await["account"]["contacts"]
+        .await["account"]["contacts"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -1141,4 +1144,131 @@ async fn the_contact_list_pages_through_what_each_party_may_see_by_any_path() {
         .count_statements(app.ok(&app.vendor, q, json!({ "n": 7 })))
         .await;
     assert_eq!(small, large, "statements must not grow with rows");
+}
+
+#[tokio::test]
+async fn each_accounts_contacts_page_like_the_contact_list_and_hide_other_partners_contacts() {
+    let app = spawn_app().await;
+    let (a, b) = (app.partner("Alpha").await, app.partner("Bravo").await);
+    let deal = app
+        .approved_deal("pages.example", &[(&a, "RESELLER"), (&b, "REFERRAL")])
+        .await;
+    let others = [
+        app.create_account("Other One", "other-one.example").await,
+        app.create_account("Other Two", "other-two.example").await,
+    ];
+    let mut shared = Value::Null;
+    for (acct, n) in [(&deal.account, 5), (&others[0], 3), (&others[1], 1)] {
+        let contacts: Vec<Value> = (0..n)
+            .map(|i| {
+                person(
+                    &format!("V{i}"),
+                    &format!("v{i}@{acct}.example"),
+                    "IT",
+                    None,
+                )
+            })
+            .collect();
+        let d = app
+            .ok(
+                &app.vendor,
+                UPSERT,
+                json!({ "i": { "accountId": acct, "contacts": contacts } }),
+            )
+            .await;
+        let results = d["upsertContacts"]["results"].as_array().unwrap();
+        assert!(results.iter().all(|r| r["outcome"] == "CREATED"), "{d}");
+        if acct == &deal.account {
+            shared = results[0]["contactId"].clone();
+        }
+    }
+    app.ok(
+        &app.vendor,
+        "mutation($id: ID!) { shareContact(input: { id: $id, expectedVersion: 1 }) { contact { shared } } }",
+        json!({ "id": shared }),
+    )
+    .await;
+    // Alpha's own contact at the deal's account: not shared, so Bravo never sees it.
+    app.ok(
+        &a.token,
+        CREATE,
+        json!({ "i": { "accountId": deal.account, "contact": person("Alpha's", "own@pages.example", "IT", None) } }),
+    )
+    .await;
+
+    // Page by page, with the cursors of contacts(filter: { accountId }).
+    let nested = "query($id: ID!, $after: String) { account(id: $id) { contacts(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } } }";
+    let top = "query($id: ID!, $after: String) { contacts(filter: { accountId: $id }, first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { name } } }";
+    let (mut after, mut seen) = (Value::Null, Vec::new());
+    loop {
+        let vars = json!({ "id": deal.account, "after": after });
+        let n = app.ok(&app.vendor, nested, vars.clone()).await["account"]["contacts"].clone();
+        let t = app.ok(&app.vendor, top, vars).await["contacts"].clone();
+        assert_eq!(n, t, "the same page either way");
+        assert_eq!(n["totalCount"], 6, "{n}");
+        seen.extend(
+            n["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].clone()),
+        );
+        if n["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = n["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(
+        seen,
+        ["V0", "V1", "V2", "V3", "V4", "Alpha's"].map(Value::from),
+        "oldest first, each once"
+    );
+
+    // Both partners on the deal see the contact the vendor shared; only Alpha sees its own.
+    let first = "query($id: ID!) { account(id: $id) { contacts(first: 10) { totalCount nodes { name } } } }";
+    for (token, expected) in [(&a.token, 2), (&b.token, 1)] {
+        let c = app.ok(token, first, json!({ "id": deal.account })).await["account"]["contacts"]
+            .clone();
+        assert_eq!(c["totalCount"], expected);
+        let names: Vec<&str> = c["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.contains(&"Alpha's"), token == &a.token, "{names:?}");
+        let c = app
+            .ok(
+                token,
+                nested,
+                json!({ "id": deal.account, "after": Value::Null }),
+            )
+            .await["account"]["contacts"]
+            .clone();
+        assert_eq!(c["totalCount"], expected);
+    }
+
+    // The first pages of a list of accounts are read together.
+    let q = "query($n: Int) { accounts(first: $n) { nodes { contacts(first: 2) { totalCount pageInfo { hasNextPage } nodes { name } } } } }";
+    let (one, _) = app
+        .count_statements(app.ok(&app.vendor, q, json!({ "n": 1 })))
+        .await;
+    let (three, d) = app
+        .count_statements(app.ok(&app.vendor, q, json!({ "n": 3 })))
+        .await;
+    assert_eq!(one, three, "statements must not grow with accounts");
+    let pages = d["accounts"]["nodes"].as_array().unwrap();
+    assert_eq!(pages.len(), 3);
+    let totals: Vec<i64> = pages
+        .iter()
+        .map(|p| p["contacts"]["totalCount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(totals.iter().sum::<i64>(), 10, "{totals:?}");
+    for p in pages {
+        let c = &p["contacts"];
+        assert_eq!(
+            c["pageInfo"]["hasNextPage"],
+            c["totalCount"].as_i64().unwrap() > 2
+        );
+    }
 }

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 use entity::contact::{Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Select,
 };
 
 use entity::enums::ContactStatus;
@@ -54,21 +53,51 @@ pub async fn load(
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 
-/// The visible contacts of each account among `ids`, by name.
-pub async fn load_by_account(
+/// The order of contact pages (the top-level list and each account's): by id, oldest first.
+pub const ORDERING: &str = "contacts:id";
+
+/// The first `n` visible contacts of each of the accounts `ids` (by id, with one more when
+/// more follow) and how many each has, in one statement for the whole batch.
+pub async fn first_by_account(
     db: &DatabaseConnection,
     principal: &Principal,
     ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<Model>>> {
-    let rows = visible(principal)
+    n: u64,
+) -> AppResult<HashMap<i64, (Vec<Model>, u64)>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    use sea_orm::{Iterable, QuerySelect, QueryTrait};
+    principal.require_read(Resource::Contacts)?;
+    let ranked = visible(principal)
         .filter(Column::AccountId.is_in(ids.to_vec()))
-        .order_by_asc(Column::Name)
-        .order_by_asc(Column::Id)
-        .all(db)
+        .select_only()
+        .columns(Column::iter())
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY id)"),
+            "page_rank",
+        )
+        .expr_as(
+            Expr::cust("COUNT(*) OVER (PARTITION BY account_id)"),
+            "page_total",
+        )
+        .into_query();
+    let q = Query::select()
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("page_rank")).lte(n as i64 + 1))
+        .order_by(Alias::new("account_id"), sea_orm::Order::Asc)
+        .order_by(Alias::new("id"), sea_orm::Order::Asc)
+        .to_owned();
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&q))
         .await?;
-    let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
-    for r in rows {
-        out.entry(r.account_id).or_default().push(r);
+    let models: Vec<Model> = super::rows::read(&rows)?;
+    let mut out: HashMap<i64, (Vec<Model>, u64)> = HashMap::new();
+    for (row, m) in rows.iter().zip(models) {
+        let total: i64 = row.try_get("", "page_total")?;
+        let entry = out
+            .entry(m.account_id)
+            .or_insert_with(|| (Vec::new(), u64::try_from(total).unwrap_or(0)));
+        entry.0.push(m);
     }
     Ok(out)
 }
@@ -111,7 +140,7 @@ pub async fn list(
         q = q.filter(Column::UpdatedAt.gte(t));
     }
     let ord = Ordering {
-        name: "contacts:id".into(),
+        name: ORDERING.into(),
         column: None,
         id: Column::Id,
         desc: false,
