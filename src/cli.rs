@@ -228,7 +228,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
-    telemetry::init(config.log_format);
+    let telemetry = telemetry::init(config.log_format, config.otlp_endpoint.as_deref())?;
     let verifier = Verifier::from_config(&config.jwt, true).map_err(|e| e.to_string())?;
     if verifier.is_dev_secret {
         tracing::warn!(
@@ -285,6 +285,7 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("stopped");
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(())
 }
 

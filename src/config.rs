@@ -382,4 +382,9 @@ pub struct ServeConfig {
     /// Log format: human-readable lines or one JSON object per line.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
+    /// Export traces (requests, their inner spans and SQL statements) over OTLP/HTTP to this
+    /// collector, e.g. http://otel-collector:4318 (sent to <URL>/v1/traces). A request's W3C
+    /// `traceparent` is continued. Off by default.
+    #[arg(long, env = "COSELL_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }

@@ -137,6 +137,14 @@ pub async fn connect_with(
     let log = statement_log();
     db.set_metric_callback(move |info| {
         counter.0.fetch_add(1, Ordering::Relaxed);
+        // Names the statement (placeholders, no values) in the driver's span, for traces.
+        tracing::trace!(
+            target: crate::telemetry::SQL_TARGET,
+            statement = %info.statement.sql,
+            elapsed_us = info.elapsed.as_micros() as u64,
+            failed = info.failed,
+            "sql"
+        );
         if let Some(log) = &log {
             log.write(info.statement);
         }

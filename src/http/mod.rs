@@ -93,6 +93,7 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
         .unwrap_or_else(|| "unmatched".to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    crate::telemetry::continue_trace(&span, req.headers());
     let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
     let elapsed = started.elapsed();

@@ -145,6 +145,11 @@ impl Drop for Server {
 
 /// Starts `cosell serve --demo` on a free port and returns the child, its address and stdout.
 fn start_demo(db_url: &str) -> (Server, String, String) {
+    start_demo_with(db_url, &[])
+}
+
+/// [`start_demo`] with more flags.
+fn start_demo_with(db_url: &str, extra: &[&str]) -> (Server, String, String) {
     let mut child = Server(
         cosell()
             .args([
@@ -157,6 +162,7 @@ fn start_demo(db_url: &str) -> (Server, String, String) {
                 "--database-url",
                 db_url,
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -285,4 +291,127 @@ async fn instances_starting_together_migrate_the_database_once() {
         .await
         .unwrap();
     }
+}
+
+/// A collector that keeps every span the server exports over OTLP/HTTP (protobuf).
+async fn collector() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<Vec<(String, Span)>>,
+) {
+    use axum::body::Bytes;
+    use prost::Message;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: Bytes| {
+            let tx = tx.clone();
+            async move {
+                let req = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                let mut spans = Vec::new();
+                for r in req.resource_spans {
+                    let service = r
+                        .resource
+                        .iter()
+                        .flat_map(|r| &r.attributes)
+                        .find(|a| a.key == "service.name")
+                        .and_then(|a| a.value.as_ref())
+                        .map(|v| format!("{:?}", v.value))
+                        .unwrap_or_default();
+                    for s in r.scope_spans.into_iter().flat_map(|s| s.spans) {
+                        spans.push((service.clone(), s));
+                    }
+                }
+                let _ = tx.send(spans);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), rx)
+}
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+#[tokio::test]
+async fn traces_reach_the_collector_with_sql_spans_and_continue_the_callers_trace() {
+    let (endpoint, mut spans) = collector().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("traced.db").display());
+    let (mut child, addr, stdout) = start_demo_with(&url, &["--otlp-endpoint", &endpoint]);
+    let token = stdout
+        .lines()
+        .find(|l| l.starts_with("eyJ"))
+        .unwrap()
+        .to_string();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(
+            &json!({ "query": "{ opportunities(first: 2) { nodes { name account { name } } } }" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(res.get("errors").is_none(), "{res}");
+    // Spans leave in batches; stopping the server sends what is left.
+    sigterm(&mut child.0);
+    let mut all = Vec::new();
+    while let Ok(Some(batch)) = tokio::time::timeout(Duration::from_secs(2), spans.recv()).await {
+        all.extend(batch);
+    }
+    let ours: Vec<&Span> = all
+        .iter()
+        .map(|(_, s)| s)
+        .filter(|s| hex(&s.trace_id) == trace_id)
+        .collect();
+    let request = ours
+        .iter()
+        .find(|s| s.name == "request")
+        .unwrap_or_else(|| {
+            panic!(
+                "the request span joins the caller's trace: {:?}",
+                names(&all)
+            )
+        });
+    assert_eq!(hex(&request.parent_span_id), "00f067aa0ba902b7");
+    let sql: Vec<&&Span> = ours
+        .iter()
+        .filter(|s| s.events.iter().any(|e| e.name == "sql"))
+        .collect();
+    assert!(
+        sql.len() >= 2,
+        "one span per statement, inside the request's trace: {:?}",
+        names(&all)
+    );
+    let statement = sql[0].events[0]
+        .attributes
+        .iter()
+        .find(|a| a.key == "statement")
+        .and_then(|a| a.value.as_ref())
+        .map(|v| format!("{:?}", v.value))
+        .unwrap_or_default();
+    assert!(statement.contains("SELECT"), "{statement}");
+    assert!(
+        all.iter().all(|(service, _)| service.contains("cosell")),
+        "service.name"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn names(spans: &[(String, Span)]) -> Vec<String> {
+    spans
+        .iter()
+        .map(|(_, s)| format!("{} {}", s.name, hex(&s.trace_id)))
+        .collect()
 }
