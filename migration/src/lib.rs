@@ -29,6 +29,7 @@ mod m20261202_000023_index_registrations_by_partner_deal;
 mod m20261202_000024_create_opportunity_tally;
 mod m20261202_000025_ascii_domains;
 mod m20261203_000026_index_contacts_by_source;
+mod m20261203_000027_index_contacts_by_update;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000024_create_opportunity_tally::Migration),
             Box::new(m20261202_000025_ascii_domains::Migration),
             Box::new(m20261203_000026_index_contacts_by_source::Migration),
+            Box::new(m20261203_000027_index_contacts_by_update::Migration),
         ]
     }
 }

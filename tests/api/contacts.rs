@@ -16,6 +16,27 @@ fn person(name: &str, email: &str, dept: &str, role: Option<&str>) -> Value {
     json!({ "name": name, "email": email, "department": dept, "buyingRole": role })
 }
 
+/// Upserts `contacts` at `acct` as `token`; the result of each item.
+async fn upsert(
+    app: &TestApp,
+    token: &str,
+    acct: &str,
+    contacts: Value,
+    allow_partial: bool,
+) -> Vec<Value> {
+    let d = app
+        .ok(
+            token,
+            UPSERT,
+            json!({ "i": { "accountId": acct, "contacts": contacts, "allowPartial": allow_partial } }),
+        )
+        .await;
+    d["upsertContacts"]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn contact(app: &TestApp, token: &str, account: &str, c: Value) -> String {
     let d = app
         .ok(
@@ -235,33 +256,10 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
     let batch: Vec<Value> = (0..20)
         .map(|i| person(&format!("P{i}"), &format!("p{i}@acme.com"), "Ops", None))
         .collect();
-    let d = app
-        .ok(
-            &app.vendor,
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": batch } }),
-        )
-        .await;
-    assert!(d["upsertContacts"]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|r| r["outcome"] == "CREATED"));
-    let d = app
-        .ok(
-            &app.vendor,
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": batch } }),
-        )
-        .await;
-    assert!(
-        d["upsertContacts"]["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["outcome"] == "UNCHANGED"),
-        "idempotent"
-    );
+    let r = upsert(&app, &app.vendor, &acct, json!(batch), false).await;
+    assert!(r.iter().all(|r| r["outcome"] == "CREATED"));
+    let r = upsert(&app, &app.vendor, &acct, json!(batch), false).await;
+    assert!(r.iter().all(|r| r["outcome"] == "UNCHANGED"), "idempotent");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM contacts").await, 20);
     let mut changed = batch.clone();
     changed[0]["name"] = json!("P0 renamed");
@@ -269,14 +267,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
     changed.push(person("New", "new@acme.com", "Ops", None));
     changed.push(person("Bad", "not-an-email", "Ops", None));
     changed.push(person("Twice", "new@acme.com", "Ops", None));
-    let d = app
-        .ok(
-            &app.vendor,
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": changed } }),
-        )
-        .await;
-    let r = d["upsertContacts"]["results"].as_array().unwrap();
+    let r = upsert(&app, &app.vendor, &acct, json!(changed), false).await;
     assert_eq!(r[21]["errorCode"], "BAD_USER_INPUT");
     assert_eq!(
         r[22]["errorCode"], "BAD_USER_INPUT",
@@ -287,14 +278,7 @@ async fn bulk_upsert_is_idempotent_and_all_or_nothing_unless_partial() {
         "a bad item writes nothing"
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM contacts").await, 20);
-    let d = app
-        .ok(
-            &app.vendor,
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": changed, "allowPartial": true } }),
-        )
-        .await;
-    let r = d["upsertContacts"]["results"].as_array().unwrap();
+    let r = upsert(&app, &app.vendor, &acct, json!(changed), true).await;
     assert_eq!(
         (
             r[0]["outcome"].as_str(),
@@ -532,16 +516,8 @@ async fn the_relationship_map_of_200_contacts_costs_a_fixed_number_of_statements
             )
         })
         .collect();
-    let d = app
-        .ok(
-            &app.vendor,
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": batch } }),
-        )
-        .await;
-    let ids: Vec<String> = d["upsertContacts"]["results"]
-        .as_array()
-        .unwrap()
+    let r = upsert(&app, &app.vendor, &acct, json!(batch), false).await;
+    let ids: Vec<String> = r
         .iter()
         .map(|r| r["contactId"].as_str().unwrap().to_string())
         .collect();
@@ -847,19 +823,14 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
     }
 
     // Upserting: the same, item by item.
-    let d = app
-        .ok(
-            &partner_token(&c),
-            UPSERT,
-            json!({ "i": { "accountId": acct, "contacts": [
-            person("V", "ceo@acme.com", "Exec", None), person("B", "cfo@acme.com", "Finance", None),
-            person("N", "new@acme.com", "Ops", None), person("S", "it@acme.com", "IT", None),
-        ] , "allowPartial": true } }),
-        )
-        .await;
-    let got: Vec<(&str, &str)> = d["upsertContacts"]["results"]
-        .as_array()
-        .unwrap()
+    let people = json!([
+        person("V", "ceo@acme.com", "Exec", None),
+        person("B", "cfo@acme.com", "Finance", None),
+        person("N", "new@acme.com", "Ops", None),
+        person("S", "it@acme.com", "IT", None),
+    ]);
+    let r = upsert(&app, &partner_token(&c), &acct, people, true).await;
+    let got: Vec<(&str, &str)> = r
         .iter()
         .map(|r| {
             (
@@ -876,13 +847,12 @@ async fn emails_and_org_charts_tell_a_partner_nothing_of_contacts_it_cannot_see(
             ("CREATED", "-"),
             ("FAILED", "CONFLICT")
         ],
-        "{d}"
+        "{r:?}"
     );
     // A second run finds its own records.
-    let d = app
-        .ok(&partner_token(&c), UPSERT, json!({ "i": { "accountId": acct, "contacts": [person("V", "ceo@acme.com", "Exec", None)] } }))
-        .await;
-    assert_eq!(d["upsertContacts"]["results"][0]["outcome"], "UNCHANGED");
+    let one = json!([person("V", "ceo@acme.com", "Exec", None)]);
+    let r = upsert(&app, &partner_token(&c), &acct, one, false).await;
+    assert_eq!(r[0]["outcome"], "UNCHANGED");
 
     // The vendor sees every party's record; the score counts a person once.
     let all = app
@@ -1169,17 +1139,10 @@ async fn each_accounts_contacts_page_like_the_contact_list_and_hide_other_partne
                 )
             })
             .collect();
-        let d = app
-            .ok(
-                &app.vendor,
-                UPSERT,
-                json!({ "i": { "accountId": acct, "contacts": contacts } }),
-            )
-            .await;
-        let results = d["upsertContacts"]["results"].as_array().unwrap();
-        assert!(results.iter().all(|r| r["outcome"] == "CREATED"), "{d}");
+        let r = upsert(&app, &app.vendor, acct, json!(contacts), false).await;
+        assert!(r.iter().all(|r| r["outcome"] == "CREATED"), "{r:?}");
         if acct == &deal.account {
-            shared = results[0]["contactId"].clone();
+            shared = r[0]["contactId"].clone();
         }
     }
     app.ok(
