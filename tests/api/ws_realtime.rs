@@ -354,8 +354,36 @@ async fn a_reconnect_with_after_gets_what_it_missed_in_order_with_no_gap_or_dupl
         .scalar(&format!("SELECT COUNT(*) FROM events WHERE id >= {first}"))
         .await;
     while (received.len() as i64) < expected {
-        let p = ws.next_payload("e").await;
-        received.push(p["data"]["events"]["id"].as_str().unwrap().parse().unwrap());
+        let m = match ws.recv_within(Duration::from_secs(10)).await {
+            Some(crate::ws::Frame::Json(m)) => m,
+            other => {
+                // Say where the stream stopped: a gap (an event after the last one received
+                // that never came) or a slow relay (the outbox still short of `expected`).
+                let last = *received.last().unwrap();
+                let now = app
+                    .scalar(&format!("SELECT COUNT(*) FROM events WHERE id >= {first}"))
+                    .await;
+                let next = app
+                    .scalar(&format!("SELECT MIN(id) FROM events WHERE id > {last}"))
+                    .await;
+                panic!("stuck after {last} ({} of {expected} received; outbox now {now}, next id {next}): {other:?}", received.len());
+            }
+        };
+        if matches!(m["type"].as_str(), Some("ping" | "ka")) {
+            continue;
+        }
+        assert_eq!(
+            (m["type"].as_str(), m["id"].as_str()),
+            (Some("next"), Some("e")),
+            "{m}"
+        );
+        received.push(
+            m["payload"]["data"]["events"]["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        );
     }
     assert!(
         ws.silent_for(Duration::from_millis(300)).await.is_ok(),
