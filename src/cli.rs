@@ -280,7 +280,8 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
         config.realtime,
         counter,
     )
-    .with_http(config.http);
+    .with_http(config.http)?
+    .with_webhooks(config.webhooks);
     crate::serve_with_metrics(listener, metrics_listener, state, crate::shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;

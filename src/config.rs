@@ -261,6 +261,92 @@ impl Default for ProgramArgs {
     }
 }
 
+/// Webhooks: where deliveries may go, how long an attempt may take, and when failed ones are
+/// tried again.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookArgs {
+    /// Let webhooks go to loopback, private and link-local addresses (an on-premises receiver,
+    /// tests). Off: such targets are refused, also when a host name resolves to one.
+    #[arg(long, env = "COSELL_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_private_targets: bool,
+    /// Let webhooks go to plain `http://` URLs. Off: `https://` only.
+    #[arg(long, env = "COSELL_WEBHOOK_ALLOW_HTTP",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_http: bool,
+    /// Milliseconds one delivery attempt may take (connecting, sending, the receiver's answer)
+    /// before it counts as failed.
+    #[arg(long, env = "COSELL_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub webhook_timeout_ms: u64,
+    /// Waits before each retry of a failed delivery, e.g. `5s,1m,1h`; after the last one
+    /// fails the endpoint is disabled and its owner hears of it. About three days by default.
+    #[arg(long, env = "COSELL_WEBHOOK_RETRY_SCHEDULE",
+          default_value = "5s,30s,2m,10m,30m,1h,2h,4h,8h,12h,12h,12h,12h,12h",
+          value_parser = parse_schedule)]
+    pub webhook_retry_schedule: Schedule,
+    /// Endpoints one instance delivers to at once.
+    #[arg(long, env = "COSELL_WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub webhook_concurrency: u32,
+    /// Milliseconds between checks for retries that fell due (new events wake deliveries at
+    /// once).
+    #[arg(long, env = "COSELL_WEBHOOK_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub webhook_poll_ms: u64,
+    /// Seconds between sweeps that check every endpoint for events no wake-up announced
+    /// (after a restart, or an instance that fell behind).
+    #[arg(long, env = "COSELL_WEBHOOK_SWEEP_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub webhook_sweep_seconds: u64,
+    /// Most endpoints one party (the vendor, or one partner) may register.
+    #[arg(long, env = "COSELL_WEBHOOK_MAX_ENDPOINTS", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub webhook_max_endpoints: u32,
+}
+
+/// The waits between delivery attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule(pub Vec<Duration>);
+
+fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    let waits = s
+        .split(',')
+        .map(|w| crate::cli::parse_ttl(w).map(Duration::from_secs))
+        .collect::<Result<Vec<_>, _>>()?;
+    if waits.is_empty() || waits.len() > 50 {
+        return Err("give between 1 and 50 waits, e.g. 5s,1m,1h".into());
+    }
+    Ok(Schedule(waits))
+}
+
+impl Default for WebhookArgs {
+    fn default() -> Self {
+        Self {
+            webhook_allow_private_targets: false,
+            webhook_allow_http: false,
+            webhook_timeout_ms: 10_000,
+            webhook_retry_schedule: parse_schedule(
+                "5s,30s,2m,10m,30m,1h,2h,4h,8h,12h,12h,12h,12h,12h",
+            )
+            .expect("the default schedule parses"),
+            webhook_concurrency: 16,
+            webhook_poll_ms: 1_000,
+            webhook_sweep_seconds: 60,
+            webhook_max_endpoints: 20,
+        }
+    }
+}
+
+impl WebhookArgs {
+    pub fn policy(&self) -> crate::webhooks::target::Policy {
+        crate::webhooks::target::Policy {
+            allow_private: self.webhook_allow_private_targets,
+            allow_http: self.webhook_allow_http,
+        }
+    }
+}
+
 /// Subscriptions: the WebSocket endpoint's limits and the outbox fan-out.
 #[derive(Args, Debug, Clone)]
 pub struct RealtimeArgs {
@@ -343,8 +429,18 @@ impl Default for RealtimeArgs {
     }
 }
 
-/// Who may call from a browser, and where operators read metrics.
-#[derive(Args, Debug, Clone, Default)]
+/// Whether clients may register documents by hash (automatic persisted queries).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PersistedQueryMode {
+    /// Apollo's automatic persisted queries: an unknown hash asks the client for the document
+    /// once, and every instance knows it from then on.
+    Automatic,
+    /// Every request sends its document in full.
+    Off,
+}
+
+/// Who may call from a browser, where operators read metrics, and which documents run.
+#[derive(Args, Debug, Clone)]
 pub struct HttpArgs {
     /// A web origin whose pages may call the API from a browser (CORS), e.g.
     /// `https://portal.example.com`; repeat it or separate several with commas; `*` allows
@@ -359,6 +455,39 @@ pub struct HttpArgs {
     /// listener. Unset: `/metrics` is on the API's listener.
     #[arg(long, env = "COSELL_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// Automatic persisted queries (a client sends a document's SHA-256 instead of its text,
+    /// and the text once when the server asks for it): `automatic` or `off`.
+    #[arg(
+        long,
+        env = "COSELL_PERSISTED_QUERIES",
+        value_enum,
+        default_value = "automatic"
+    )]
+    pub persisted_queries: PersistedQueryMode,
+    /// Most documents registered by automatic persisted queries kept for all instances; past
+    /// it the oldest are forgotten (their clients send them again when asked).
+    #[arg(long, env = "COSELL_PERSISTED_QUERIES_MAX", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub persisted_queries_max: u32,
+    /// Run only the documents of this manifest (trusted documents): Apollo's persisted query
+    /// manifest, or a `{"id": "document"}` map as Relay and GraphQL Code Generator write it.
+    /// Clients name a document by its id (`documentId`, `doc_id` or
+    /// `extensions.persistedQuery.sha256Hash`) or send it in full; anything else is refused,
+    /// on every transport. Automatic persisted queries are off in this mode.
+    #[arg(long, env = "COSELL_TRUSTED_DOCUMENTS", value_name = "FILE")]
+    pub trusted_documents: Option<PathBuf>,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            metrics_listen: None,
+            persisted_queries: PersistedQueryMode::Automatic,
+            persisted_queries_max: 10_000,
+            trusted_documents: None,
+        }
+    }
 }
 
 /// Everything `cosell serve` needs.
@@ -379,6 +508,8 @@ pub struct ServeConfig {
     pub program: ProgramArgs,
     #[command(flatten)]
     pub realtime: RealtimeArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
     /// Log format: human-readable lines or one JSON object per line.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,

@@ -17,6 +17,7 @@ pub enum Kind {
     Contact,
     Engagement,
     Event,
+    WebhookEndpoint,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::Contact => "Contact",
             Kind::Engagement => "Engagement",
             Kind::Event => "Event",
+            Kind::WebhookEndpoint => "WebhookEndpoint",
         }
     }
 
@@ -45,6 +47,7 @@ impl Kind {
             Kind::Contact,
             Kind::Engagement,
             Kind::Event,
+            Kind::WebhookEndpoint,
         ]
         .into_iter()
         .find(|k| k.name() == s)

@@ -52,6 +52,10 @@ fn spawn_retention(state: &AppState) -> JoinHandle<()> {
                     tracing::warn!(error = %e.message(), "outbox retention failed; retrying next hour")
                 }
             }
+            // The webhook delivery log is kept as long as the events it tells of.
+            if let Err(e) = crate::db::webhooks::prune_attempts(&db, cutoff).await {
+                tracing::warn!(error = %e.message(), "pruning the webhook delivery log failed; retrying next hour");
+            }
         }
     })
 }

@@ -20,6 +20,7 @@ pub mod realtime;
 pub mod scalars;
 pub mod seed;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::Verifier;
-use crate::config::{HttpArgs, LimitArgs, ProgramArgs, RealtimeArgs};
+use crate::config::{HttpArgs, LimitArgs, ProgramArgs, RealtimeArgs, WebhookArgs};
 use crate::db::StatementCounter;
 use crate::graphql::CosellSchema;
 use crate::metrics::Metrics;
@@ -53,6 +54,10 @@ pub struct AppState {
     pub gate: Arc<http::gate::Gate>,
     /// Browser origins and the metrics listener (defaults: none, and `/metrics` here).
     pub http: Arc<HttpArgs>,
+    /// Persisted documents: registered by hash, or the trusted ones only.
+    pub documents: Arc<http::persisted::Documents>,
+    /// Where webhooks may go and how deliveries are retried.
+    pub webhooks: Arc<WebhookArgs>,
 }
 
 impl AppState {
@@ -84,13 +89,23 @@ impl AppState {
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::new(statements)),
             http: Default::default(),
+            documents: Default::default(),
+            webhooks: Default::default(),
         }
     }
 
-    /// The same state with `http`'s browser origins and metrics listener.
-    pub fn with_http(mut self, http: HttpArgs) -> Self {
-        self.http = Arc::new(http);
+    /// The same state with these webhook settings.
+    pub fn with_webhooks(mut self, webhooks: WebhookArgs) -> Self {
+        self.webhooks = Arc::new(webhooks);
         self
+    }
+
+    /// The same state with `http`'s browser origins, metrics listener and persisted
+    /// documents; refused when the trusted-documents manifest cannot be read.
+    pub fn with_http(mut self, http: HttpArgs) -> Result<Self, String> {
+        self.documents = Arc::new(http::persisted::Documents::from_args(&http)?);
+        self.http = Arc::new(http);
+        Ok(self)
     }
 }
 
@@ -132,6 +147,7 @@ pub async fn serve_with_metrics(
     // Background jobs (the protection-expiry sweep, outbox retention) and the outbox tail run
     // alongside and stop with the server.
     let jobs = jobs::spawn(&state);
+    let deliveries = webhooks::spawn(&state);
     let tail = state.hub.spawn();
     let trimmer = state.gate.spawn_trimmer();
     let closing = state.hub.clone();
@@ -143,6 +159,7 @@ pub async fn serve_with_metrics(
         })
         .await;
     jobs.abort();
+    deliveries.abort();
     tail.abort();
     trimmer.abort();
     if let Some(t) = metrics_task {

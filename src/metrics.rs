@@ -26,6 +26,10 @@ struct Inner {
     latency: BTreeMap<String, Histogram>,
     ws_open: u64,
     ws_closes: BTreeMap<u16, u64>,
+    sse_open: u64,
+    sse_total: u64,
+    webhook_claimed: u64,
+    webhook_attempts: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -74,6 +78,32 @@ impl Metrics {
         let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         m.ws_open = m.ws_open.saturating_sub(1);
         *m.ws_closes.entry(code).or_default() += 1;
+    }
+
+    /// Records a GraphQL event stream (Server-Sent Events) opening.
+    pub fn sse_opened(&self) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.sse_open += 1;
+        m.sse_total += 1;
+    }
+
+    /// Records a GraphQL event stream ending.
+    pub fn sse_closed(&self) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.sse_open = m.sse_open.saturating_sub(1);
+    }
+
+    /// Records webhook endpoints leased for a delivery round.
+    pub fn webhook_claimed(&self, n: u64) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        m.webhook_claimed += n;
+    }
+
+    /// Records one webhook delivery attempt.
+    pub fn webhook_attempt(&self, delivered: bool) {
+        let mut m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let outcome = if delivered { "delivered" } else { "failed" };
+        *m.webhook_attempts.entry(outcome).or_default() += 1;
     }
 
     pub fn render(&self) -> String {
@@ -130,6 +160,31 @@ impl Metrics {
         for (code, n) in &m.ws_closes {
             let _ = writeln!(out, "cosell_ws_closed_total{{code=\"{code}\"}} {n}");
         }
+        out.push_str(
+            "# HELP cosell_sse_streams Open GraphQL event streams (Server-Sent Events).\n",
+        );
+        out.push_str("# TYPE cosell_sse_streams gauge\n");
+        let _ = writeln!(out, "cosell_sse_streams {}", m.sse_open);
+        out.push_str("# HELP cosell_sse_streams_total GraphQL event streams opened.\n");
+        out.push_str("# TYPE cosell_sse_streams_total counter\n");
+        let _ = writeln!(out, "cosell_sse_streams_total {}", m.sse_total);
+        out.push_str(
+            "# HELP cosell_webhook_attempts_total Webhook delivery attempts by outcome.\n",
+        );
+        out.push_str("# TYPE cosell_webhook_attempts_total counter\n");
+        for (outcome, n) in &m.webhook_attempts {
+            let _ = writeln!(
+                out,
+                "cosell_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP cosell_webhook_endpoints_claimed_total Webhook endpoints leased for delivery (an endpoint is leased only when an event is for it, a retry is due, or at a sweep).\n");
+        out.push_str("# TYPE cosell_webhook_endpoints_claimed_total counter\n");
+        let _ = writeln!(
+            out,
+            "cosell_webhook_endpoints_claimed_total {}",
+            m.webhook_claimed
+        );
         out.push_str("# HELP cosell_sql_statements_total SQL statements executed.\n");
         out.push_str("# TYPE cosell_sql_statements_total counter\n");
         let _ = writeln!(out, "cosell_sql_statements_total {}", self.statements.get());

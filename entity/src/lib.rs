@@ -20,6 +20,8 @@ pub mod partner;
 pub mod registration;
 pub mod registration_transition;
 pub mod threading_score;
+pub mod webhook_attempt;
+pub mod webhook_endpoint;
 
 pub mod prelude {
     pub use super::account::Entity as Account;

@@ -30,6 +30,8 @@ mod m20261202_000024_create_opportunity_tally;
 mod m20261202_000025_ascii_domains;
 mod m20261203_000026_index_contacts_by_source;
 mod m20261203_000027_index_contacts_by_update;
+mod m20261203_000028_create_persisted_queries;
+mod m20261203_000029_create_webhooks;
 
 pub struct Migrator;
 
@@ -64,6 +66,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000025_ascii_domains::Migration),
             Box::new(m20261203_000026_index_contacts_by_source::Migration),
             Box::new(m20261203_000027_index_contacts_by_update::Migration),
+            Box::new(m20261203_000028_create_persisted_queries::Migration),
+            Box::new(m20261203_000029_create_webhooks::Migration),
         ]
     }
 }

@@ -18,7 +18,10 @@
 //! its approved registrations, and never the customer lock; registration paths never update an
 //! opportunity row, so the two never wait on each other in a cycle. The outbox relay
 //! (`events::relay`) and retention (`events::prune`) take advisory locks of their own in short
-//! transactions that hold nothing else. SQLite has one writer at a time (`begin_write`).
+//! transactions that hold nothing else. Webhook endpoints are rows of their own: a change
+//! takes one (version-guarded), and the dispatcher's lease (`webhooks::claim`, `FOR UPDATE
+//! SKIP LOCKED`) holds no row lock while it waits on a receiver; neither takes any other
+//! lock. SQLite has one writer at a time (`begin_write`).
 
 pub mod accounts;
 pub mod attribution;
@@ -27,9 +30,11 @@ pub mod events;
 pub mod opportunities;
 pub mod page;
 pub mod partners;
+pub mod persisted;
 pub mod registrations;
 pub mod rows;
 pub mod rules;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

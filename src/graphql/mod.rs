@@ -18,6 +18,7 @@ pub mod prefetch;
 pub mod registration;
 pub mod subscription;
 pub mod viewer;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub struct Query(
     contact::ContactQuery,
     attribution::AttributionQuery,
     events::EventQuery,
+    webhook::WebhookQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its
@@ -56,6 +58,7 @@ pub struct Mutation(
     registration::RegistrationMutation,
     contact::ContactMutation,
     attribution::AttributionMutation,
+    webhook::WebhookMutation,
 );
 
 /// Live events over `/graphql/ws`: each message is an outbox event plus the object it is

@@ -24,6 +24,7 @@ pub enum Node {
     Contact(Contact),
     Engagement(Engagement),
     Event(Event),
+    WebhookEndpoint(super::webhook::WebhookEndpoint),
 }
 
 /// The object `id` names; a malformed id names `field` in `extensions.field`.
@@ -67,6 +68,11 @@ async fn fetch(ctx: &Context<'_>, id: &str, field: &'static str) -> Result<Optio
             crate::db::events::visible_one(super::db(ctx), super::principal(ctx), n)
                 .await?
                 .map(|m| Node::Event(Event::from(&m)))
+        }
+        (Kind::WebhookEndpoint, n) => {
+            crate::db::webhooks::visible(super::db(ctx), super::principal(ctx), n)
+                .await?
+                .map(|m| Node::WebhookEndpoint(m.into()))
         }
         (Kind::StageChange, _) => None,
     })

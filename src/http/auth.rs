@@ -11,6 +11,14 @@ use crate::AppState;
 /// Reads and verifies the bearer token. A partner token whose partner is unknown or suspended
 /// is refused.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
+    Ok(authenticate_with_expiry(state, headers).await?.0)
+}
+
+/// [`authenticate`], with the token's expiry (seconds since the Unix epoch).
+pub async fn authenticate_with_expiry(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, u64), AppError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::Unauthenticated("send a token: `Authorization: Bearer <JWT>`".into())
     })?;
@@ -27,7 +35,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             ))
         }
     };
-    Ok(verify_token(state, token).await?.0)
+    verify_token(state, token).await
 }
 
 /// Verifies a bare JWT and returns its principal with the token's expiry (seconds since the

@@ -15,17 +15,19 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::auth::authenticate;
-use super::execute::{self, Operation, Outcome};
+use super::execute::{self, Outcome};
 use super::limits;
+use super::persisted::Submitted;
 use super::prepare::{prepare, refusal_json};
 use super::response::{self, body, error, errors_only, Answer, MediaType};
 use super::scan;
+use super::sse;
 use super::RequestId;
 use crate::error::{code, AppError};
 use crate::AppState;
 
 /// One GraphQL-over-HTTP request's parameters.
-type Params = Operation;
+type Params = Submitted;
 
 fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
     errors_only(
@@ -35,36 +37,20 @@ fn bad_request(media: MediaType, message: impl Into<String>) -> Response {
     )
 }
 
+/// A request must carry a document or name a persisted one.
+fn with_document(p: Params) -> Result<Params, String> {
+    if p.query.is_none() && p.reference.is_none() {
+        return Err("the request has no `query` (nor a persisted document's id)".into());
+    }
+    Ok(p)
+}
+
 fn params_from_json(v: &Value) -> Result<Params, String> {
     let obj = v.as_object().ok_or("each request must be a JSON object")?;
-    let query = match obj.get("query") {
-        Some(Value::String(q)) => q.clone(),
-        Some(_) => return Err("`query` must be a string".into()),
-        None => return Err("the request has no `query`".into()),
-    };
-    let operation_name = match obj.get("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err("`operationName` must be a string or null".into()),
-    };
-    let map_param = |name: &str| match obj.get(name) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m.clone()),
-        Some(_) => Err(format!("`{name}` must be an object or null")),
-    };
-    map_param("extensions")?;
-    Ok(Params {
-        query,
-        operation_name,
-        variables: map_param("variables")?,
-    })
+    Submitted::from_json(obj).and_then(with_document)
 }
 
 fn params_from_query_string(q: &HashMap<String, String>) -> Result<Params, String> {
-    let query = q
-        .get("query")
-        .cloned()
-        .ok_or("the request has no `query` parameter")?;
     let json_param = |name: &str| -> Result<Map<String, Value>, String> {
         match q.get(name).map(|s| s.trim()) {
             None | Some("") | Some("null") => Ok(Map::new()),
@@ -82,12 +68,7 @@ fn params_from_query_string(q: &HashMap<String, String>) -> Result<Params, Strin
             },
         }
     };
-    json_param("extensions")?;
-    Ok(Params {
-        query,
-        operation_name: q.get("operationName").filter(|s| !s.is_empty()).cloned(),
-        variables: json_param("variables")?,
-    })
+    Submitted::from_query_string(q, json_param).and_then(with_document)
 }
 
 fn method_not_allowed(media: MediaType) -> Response {
@@ -170,7 +151,8 @@ pub async fn get(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Some(media) = response::negotiate(&headers) else {
+    let stream = sse::wanted(&headers);
+    let Some(media) = response::negotiate(&headers).or(stream.then_some(MediaType::Json)) else {
         return not_acceptable();
     };
     let Some(_admitted) = state.gate.admit() else {
@@ -183,6 +165,9 @@ pub async fn get(
         Ok(p) => p,
         Err(m) => return bad_request(media, m),
     };
+    if stream {
+        return sse::open(&state, &rid.0, &headers, params, true).await;
+    }
     run(&state, &rid, &headers, media, vec![params], false, true).await
 }
 
@@ -192,7 +177,8 @@ pub async fn post(
     headers: HeaderMap,
     raw: Body,
 ) -> Response {
-    let Some(media) = response::negotiate(&headers) else {
+    let stream = sse::wanted(&headers);
+    let Some(media) = response::negotiate(&headers).or(stream.then_some(MediaType::Json)) else {
         return not_acceptable();
     };
     let Some(_admitted) = state.gate.admit() else {
@@ -272,6 +258,18 @@ pub async fn post(
             Ok(p) => params.push(p),
             Err(m) => return bad_request(media, m),
         }
+    }
+    if stream {
+        if batch {
+            return bad_request(
+                media,
+                "an event stream carries one operation: send one request object, not a batch",
+            );
+        }
+        let Some(one) = params.pop() else {
+            return bad_request(media, "the request holds no operation");
+        };
+        return sse::open(&state, &rid.0, &headers, one, false).await;
     }
     run(&state, &rid, &headers, media, params, batch, false).await
 }
@@ -354,7 +352,17 @@ async fn execute_all(
 ) -> Response {
     let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
-    for op in params {
+    for submitted in params {
+        let resolved = match state.documents.resolve(&state.db, submitted).await {
+            Ok(r) => r,
+            Err(refusal) => {
+                let refusal = refusal_json(state, refusal);
+                let status = refusal_status(&refusal);
+                results.push((Answer::Json(refusal), true, status));
+                continue;
+            }
+        };
+        let op = resolved.operation;
         let prepared = prepare(
             state,
             principal,
@@ -374,10 +382,13 @@ async fn execute_all(
         if is_get && first.ty == Some(OperationType::Mutation) {
             return method_not_allowed(media);
         }
+        if let Some(hash) = resolved.register {
+            state.documents.register(&state.db, hash, &op.query).await;
+        }
         if first.ty == Some(OperationType::Subscription) {
             let r = limits::Refusal {
                 code: code::BAD_REQUEST,
-                message: "subscriptions are served over WebSocket at /graphql/ws".into(),
+                message: "subscriptions are served over WebSocket at /graphql/ws, or here as Server-Sent Events with `Accept: text/event-stream`".into(),
                 line_col: None,
                 limit: None,
             };
@@ -431,6 +442,7 @@ fn refusal_status(refusal: &Value) -> StatusCode {
     match refusal["errors"][0]["extensions"]["code"].as_str() {
         Some(code::TIMEOUT) => StatusCode::GATEWAY_TIMEOUT,
         Some(code::INTERNAL) => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(code::SERVICE_UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

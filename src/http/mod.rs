@@ -9,9 +9,11 @@ pub mod graphiql;
 pub mod graphql;
 pub mod limits;
 pub mod order;
+pub mod persisted;
 pub mod prepare;
 pub mod response;
 pub mod scan;
+pub mod sse;
 pub mod ws;
 
 use std::time::{Duration, Instant};

@@ -139,6 +139,7 @@ pub async fn prepare(
     let mut req = async_graphql::Request::new(checked.query)
         .variables(Variables::from_json(Value::Object(checked.variables)))
         .data(principal.clone())
+        .data(state.webhooks.clone())
         .data(Loaders::new(
             &state.db,
             principal,

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-fn cosell() -> Command {
+pub fn cosell() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cosell"));
     for (k, _) in std::env::vars() {
         if k.starts_with("COSELL_") {
@@ -134,7 +134,7 @@ fn schema_check_and_migrate() {
 }
 
 /// Kills the server if a test fails before stopping it.
-struct Server(std::process::Child);
+pub struct Server(pub std::process::Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cosell::auth::jwt::{self, Claims, Verifier};
 use cosell::auth::PrincipalKind;
-use cosell::config::{HttpArgs, JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret};
+use cosell::config::{
+    HttpArgs, JwtArgs, LimitArgs, ProgramArgs, RealtimeArgs, Secret, WebhookArgs,
+};
 use cosell::db::{self, StatementCounter};
 use cosell::AppState;
 use reqwest::header::HeaderMap;
@@ -50,6 +52,8 @@ pub struct Setup {
     pub acquire_timeout: std::time::Duration,
     /// Browser origins (CORS).
     pub http: HttpArgs,
+    /// Webhook targets and retries.
+    pub webhooks: WebhookArgs,
 }
 
 pub struct TestApp {
@@ -137,6 +141,7 @@ async fn start(
         },
         acquire_timeout: std::time::Duration::from_secs(10),
         http: HttpArgs::default(),
+        webhooks: WebhookArgs::default(),
     };
     configure(&mut setup);
     let statements = StatementCounter::default();
@@ -153,7 +158,9 @@ async fn start(
         setup.realtime,
         statements.clone(),
     )
-    .with_http(setup.http);
+    .with_http(setup.http)
+    .expect("http settings")
+    .with_webhooks(setup.webhooks);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

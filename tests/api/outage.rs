@@ -221,3 +221,20 @@ async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
         .unwrap();
     assert_eq!(ready.status(), 200);
 }
+
+#[tokio::test]
+async fn postgresql_is_reached_over_tls_when_the_url_asks_for_it() {
+    if std::env::var("COSELL_TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        return; // The PostgreSQL pass runs it.
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _pg) = fresh_database(&dir).await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let app = spawn_app_on(&format!("{url}{sep}sslmode=require"), |_| {}).await;
+    let encrypted = app
+        .scalar("SELECT CASE WHEN ssl THEN 1 ELSE 0 END::bigint FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .await;
+    assert_eq!(encrypted, 1, "the connection is encrypted");
+    let d = app.ok(&app.vendor, "{ viewer { kind } }", json!({})).await;
+    assert_eq!(d["viewer"]["kind"], "VENDOR");
+}

@@ -32,6 +32,11 @@ pub enum Topic {
     AttributionFinalized,
     AttributionCorrected,
     CollaborationRuleUpdated,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    /// Deliveries kept failing until the retry schedule ran out.
+    WebhookEndpointDisabled,
 }
 
 impl Topic {
@@ -73,6 +78,10 @@ impl Topic {
             Self::AttributionFinalized => "attribution.finalized",
             Self::AttributionCorrected => "attribution.corrected",
             Self::CollaborationRuleUpdated => "collaboration_rule.updated",
+            Self::WebhookEndpointCreated => "webhook.endpoint_created",
+            Self::WebhookEndpointUpdated => "webhook.endpoint_updated",
+            Self::WebhookEndpointDeleted => "webhook.endpoint_deleted",
+            Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
         }
     }
 
@@ -99,6 +108,10 @@ impl Topic {
             Self::AttributionFinalized,
             Self::AttributionCorrected,
             Self::CollaborationRuleUpdated,
+            Self::WebhookEndpointCreated,
+            Self::WebhookEndpointUpdated,
+            Self::WebhookEndpointDeleted,
+            Self::WebhookEndpointDisabled,
         ];
         out.extend(RegistrationStatus::iter().map(Self::Registration));
         out.extend(ContactStatus::iter().map(Self::Contact));

@@ -24,9 +24,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant};
 
-use self::protocol::{close, Incoming, Operation, Proto};
-use super::execute::{self, Outcome};
-use super::prepare::{prepare, Prepared};
+use self::protocol::{close, Incoming, Proto};
+use super::execute::{self, Operation, Outcome};
+use super::persisted::Submitted;
+use super::prepare::{prepare, refusal_json, Prepared};
 use super::response::{error, graphql_result};
 use super::RequestId;
 use crate::auth::Principal;
@@ -34,7 +35,7 @@ use crate::error::code;
 use crate::AppState;
 
 pub use self::slots::Connections;
-use self::slots::Slot;
+pub(crate) use self::slots::Slot;
 
 /// What the writer task sends.
 enum Out {
@@ -366,7 +367,7 @@ impl Connection {
         }
     }
 
-    async fn on_subscribe(&mut self, id: String, op: Operation) -> Result<(), Closing> {
+    async fn on_subscribe(&mut self, id: String, submitted: Submitted) -> Result<(), Closing> {
         let Some(principal) = self.principal.clone() else {
             return Err(Some((close::UNAUTHORIZED, "Unauthorized".into())));
         };
@@ -397,6 +398,19 @@ impl Connection {
             );
             return self.send(protocol::refused(&id, errors)).await;
         }
+        let resolved = match self
+            .state
+            .documents
+            .resolve(&self.state.db, submitted)
+            .await
+        {
+            Ok(r) => r,
+            Err(refusal) => {
+                let errors = refusal_json(&self.state, refusal)["errors"].clone();
+                return self.send(protocol::refused(&id, errors)).await;
+            }
+        };
+        let op = resolved.operation;
         let deadline = Instant::now() + self.state.limits.request_timeout();
         let prepared = prepare(
             &self.state,
@@ -413,6 +427,12 @@ impl Connection {
                 return self.send(protocol::refused(&id, errors)).await;
             }
         };
+        if let Some(hash) = resolved.register {
+            self.state
+                .documents
+                .register(&self.state.db, hash, &op.query)
+                .await;
+        }
         self.generation += 1;
         let run = Op {
             state: self.state.clone(),
@@ -445,7 +465,9 @@ async fn signalled(rx: &mut watch::Receiver<Option<(u16, String)>>) {
 
 /// The next partner whose record changed (`None`: some were missed), for a partner's
 /// connection; never resolves for others.
-async fn partner_changed(rx: &mut Option<tokio::sync::broadcast::Receiver<i64>>) -> Option<i64> {
+pub(crate) async fn partner_changed(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<i64>>,
+) -> Option<i64> {
     use tokio::sync::broadcast::error::RecvError;
     let Some(r) = rx.as_mut() else {
         return std::future::pending().await;
@@ -457,7 +479,7 @@ async fn partner_changed(rx: &mut Option<tokio::sync::broadcast::Receiver<i64>>)
     }
 }
 
-async fn until_true(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn until_true(rx: &mut watch::Receiver<bool>) {
     if rx.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
     }

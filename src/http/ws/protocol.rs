@@ -52,7 +52,7 @@ pub enum Incoming {
     Init(Option<Map<String, Value>>),
     Subscribe {
         id: String,
-        payload: Operation,
+        payload: crate::http::persisted::Submitted,
     },
     Complete {
         id: String,
@@ -62,8 +62,6 @@ pub enum Incoming {
     /// Legacy `connection_terminate`.
     Terminate,
 }
-
-pub use crate::http::execute::Operation;
 
 /// Reads one text frame; the error is the close reason for 4400.
 pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
@@ -92,29 +90,12 @@ pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
             .get("payload")
             .and_then(Value::as_object)
             .ok_or("Invalid message received: no payload")?;
-        let query = payload
-            .get("query")
-            .and_then(Value::as_str)
-            .ok_or("Invalid message received: payload.query must be a string")?
-            .to_string();
-        let operation_name = match payload.get("operationName") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err("Invalid message received: bad operationName".into()),
-        };
-        let variables = match payload.get("variables") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m.clone(),
-            Some(_) => return Err("Invalid message received: bad variables".into()),
-        };
-        Ok(Incoming::Subscribe {
-            id,
-            payload: Operation {
-                query,
-                operation_name,
-                variables,
-            },
-        })
+        let payload = crate::http::persisted::Submitted::from_json(payload)
+            .map_err(|m| format!("Invalid message received: payload: {m}"))?;
+        if payload.query.is_none() && payload.reference.is_none() {
+            return Err("Invalid message received: payload.query must be a string".into());
+        }
+        Ok(Incoming::Subscribe { id, payload })
     };
     let init = || -> Result<Incoming, String> {
         match obj.get("payload") {

@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 pub struct Connections(Mutex<HashMap<String, usize>>);
 
 /// One counted connection; dropping it frees the place.
-pub(super) struct Slot {
+pub(crate) struct Slot {
     all: Arc<Connections>,
     key: String,
 }
 
 impl Connections {
-    pub(super) fn acquire(all: &Arc<Self>, key: String, max: usize) -> Option<Slot> {
+    pub(crate) fn acquire(all: &Arc<Self>, key: String, max: usize) -> Option<Slot> {
         let mut map = all.0.lock().unwrap_or_else(|e| e.into_inner());
         let n = map.entry(key.clone()).or_insert(0);
         if *n >= max {
