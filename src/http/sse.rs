@@ -88,7 +88,17 @@ pub async fn open(
 ) -> Response {
     // Watched from before the partner's status is checked, so that a suspension committed
     // after the check still ends the stream.
-    let watching = state.hub.partner_changes();
+    let Some(watching) = state.hub.partner_changes().await else {
+        state.metrics.error(code::SERVICE_UNAVAILABLE);
+        let mut res = refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::SERVICE_UNAVAILABLE,
+            "the server is starting; try again",
+        );
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        return res;
+    };
     let (principal, exp) = match authenticate_with_expiry(state, headers).await {
         Ok(ok) => ok,
         Err(AppError::Unauthenticated(m)) => {

@@ -10,7 +10,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 
-use super::{Hub, PAGE};
+use super::{Hub, PAGE, TAIL_START_WAIT};
 use crate::auth::Principal;
 use crate::db::events as outbox;
 use crate::error::{AppError, AppResult};
@@ -81,6 +81,13 @@ impl Feed {
         after: Option<i64>,
         wants: Wants,
     ) -> AppResult<Self> {
+        // Until the tail has read the outbox's head, events relayed meanwhile would be
+        // neither in this feed's first read nor in the broadcast.
+        if !hub.started(TAIL_START_WAIT).await {
+            return Err(AppError::Unavailable(sea_orm::DbErr::Custom(
+                "the instance's event stream has not started yet".into(),
+            )));
+        }
         let last = match after {
             Some(a) => {
                 with_retries(OPEN_ATTEMPTS, || outbox::check_cursor(hub.db(), a)).await?;

@@ -40,6 +40,9 @@ struct Recent {
 /// The longest a change's answer waits for its events to be relayed into the outbox.
 const FLUSH_WAIT: Duration = Duration::from_secs(1);
 
+/// How long a new subscriber waits for a starting instance's tail before it is refused.
+pub const TAIL_START_WAIT: Duration = Duration::from_secs(10);
+
 /// Rows read from the outbox per statement while catching up.
 pub const PAGE: u64 = 200;
 
@@ -64,6 +67,10 @@ pub struct Hub {
     relay_kick: Notify,
     /// The highest ticket that a finished relay covered.
     relay_done: watch::Sender<u64>,
+    /// `true` once the tail has read the outbox's head: from then on every later event is
+    /// broadcast. A receiver taken before could miss the events between its owner's last read
+    /// and that head, so feeds open only after it (see [`Hub::started`]).
+    started: watch::Sender<bool>,
 }
 
 impl Hub {
@@ -95,7 +102,20 @@ impl Hub {
             relay_requested: AtomicU64::new(0),
             relay_kick: Notify::new(),
             relay_done: watch::channel(0).0,
+            started: watch::channel(false).0,
         })
+    }
+
+    /// Waits (at most `wait`) until the tail has read the outbox's head, after which a
+    /// receiver taken from [`Hub::receiver`] misses nothing that a read of the outbox made
+    /// after taking it does not find. `false`: the tail has not started in that time.
+    pub async fn started(&self, wait: Duration) -> bool {
+        let mut rx = self.started.subscribe();
+        let started = matches!(
+            tokio::time::timeout(wait, rx.wait_for(|s| *s)).await,
+            Ok(Ok(_))
+        );
+        started
     }
 
     /// Tells every open WebSocket connection of this instance that the server is stopping.
@@ -174,8 +194,14 @@ impl Hub {
         &self.active_partners
     }
 
-    pub fn partner_changes(&self) -> broadcast::Receiver<i64> {
-        self.partner_changes.subscribe()
+    ///
+    /// Taken only once the tail has started (waiting for it at most `TAIL_START_WAIT`), so that
+    /// a change relayed while the instance starts is not missed; `None` if it has not started
+    /// by then.
+    pub async fn partner_changes(&self) -> Option<broadcast::Receiver<i64>> {
+        self.started(TAIL_START_WAIT)
+            .await
+            .then(|| self.partner_changes.subscribe())
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -236,6 +262,7 @@ impl Hub {
                         .write()
                         .unwrap_or_else(|e| e.into_inner())
                         .covers_after = id;
+                    self.started.send_replace(true);
                     break id;
                 }
                 Err(e) => {

@@ -115,8 +115,16 @@ impl Dispatcher {
     async fn run(self: Arc<Self>) {
         use tokio::sync::broadcast::error::RecvError;
         let hub = self.hub.clone();
-        let mut live = hub.receiver();
         let mut closing = hub.closing();
+        // The first sweep reads the outbox's head after the tail has, so that no event falls
+        // between the sweep and the broadcast.
+        loop {
+            tokio::select! {
+                started = hub.started(Duration::from_secs(10)) => if started { break },
+                _ = crate::http::ws::until_true(&mut closing) => return,
+            }
+        }
+        let mut live = hub.receiver();
         let mut tick = tokio::time::interval(Duration::from_millis(self.settings.webhook_poll_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let slots = Arc::new(Semaphore::new(self.settings.webhook_concurrency as usize));

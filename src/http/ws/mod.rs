@@ -304,7 +304,12 @@ impl Connection {
         };
         // Watched from before the token's partner status is checked, so that a suspension
         // committed after that check still ends the connection at once.
-        let watching = self.state.hub.partner_changes();
+        let Some(watching) = self.state.hub.partner_changes().await else {
+            return Err(Some((
+                close::TRY_AGAIN_LATER,
+                "the server is starting; connect again".into(),
+            )));
+        };
         let (principal, exp) = match super::auth::verify_token(&self.state, &token).await {
             Ok(ok) => ok,
             Err(crate::error::AppError::Unauthenticated(m)) => return refuse(self, m),
