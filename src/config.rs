@@ -242,7 +242,8 @@ pub struct ProgramArgs {
     /// Hours a submitted registration may wait for a decision before it breaches the review SLA.
     #[arg(long, env = "COSELL_REVIEW_SLA_HOURS", default_value_t = 48)]
     pub review_sla_hours: u32,
-    /// Seconds between sweeps that expire registrations whose protection window passed (0 = off).
+    /// Seconds between sweeps that expire registrations whose protection window passed and
+    /// invitations nobody answered in time (0 = off).
     #[arg(long, env = "COSELL_EXPIRY_INTERVAL_SECONDS", default_value_t = 60)]
     pub expiry_interval_seconds: u64,
     /// Days back that engagements count for a deal's threading score (1 to 730).

@@ -18,6 +18,7 @@ pub enum Kind {
     Engagement,
     Event,
     WebhookEndpoint,
+    Invitation,
 }
 
 impl Kind {
@@ -33,6 +34,7 @@ impl Kind {
             Kind::Engagement => "Engagement",
             Kind::Event => "Event",
             Kind::WebhookEndpoint => "WebhookEndpoint",
+            Kind::Invitation => "Invitation",
         }
     }
 
@@ -48,6 +50,7 @@ impl Kind {
             Kind::Engagement,
             Kind::Event,
             Kind::WebhookEndpoint,
+            Kind::Invitation,
         ]
         .into_iter()
         .find(|k| k.name() == s)

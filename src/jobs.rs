@@ -90,6 +90,16 @@ fn spawn_expiry(state: &AppState) -> JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            match crate::db::invitations::expire_due(&db).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    hub.flush().await;
+                    tracing::info!(expired = n, "invitations ran out unanswered")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "invitation-expiry sweep failed; retrying next tick")
+                }
+            }
             match lifecycle::expire_due(&db).await {
                 Ok(0) => {}
                 Ok(n) => {

@@ -316,3 +316,43 @@ text_enum! {
         Manual = "MANUAL",
     }
 }
+
+text_enum! {
+    /// Where an invitation stands: OPEN until the partner accepts or declines it, the vendor
+    /// withdraws it, or it expires.
+    InvitationStatus {
+        /// Waiting for the partner's answer.
+        Open = "OPEN",
+        /// The partner accepted: its registration in the proposed role went through the
+        /// registration lifecycle (see `registration`).
+        Accepted = "ACCEPTED",
+        /// The partner declined (see `declineReason`).
+        Declined = "DECLINED",
+        /// Nobody answered before `expiresAt`.
+        Expired = "EXPIRED",
+        /// The vendor took it back before an answer.
+        Withdrawn = "WITHDRAWN",
+    }
+}
+
+text_enum! {
+    /// A field of the deal the vendor shows an invited partner before it accepts.
+    SharedField {
+        /// The customer's company name.
+        CustomerName = "CUSTOMER_NAME",
+        /// The customer's web domain.
+        CustomerDomain = "CUSTOMER_DOMAIN",
+        /// The deal's name.
+        DealName = "DEAL_NAME",
+        /// The deal's amount and currency.
+        Amount = "AMOUNT",
+        /// The deal's stage.
+        Stage = "STAGE",
+        /// The products on the deal.
+        Products = "PRODUCTS",
+        /// The deal's region.
+        Region = "REGION",
+        /// When the deal is expected to close.
+        ExpectedCloseDate = "EXPECTED_CLOSE_DATE",
+    }
+}

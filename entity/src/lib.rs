@@ -14,6 +14,7 @@ pub mod engagement;
 pub mod enums;
 pub mod event;
 pub mod event_retention;
+pub mod invitation;
 pub mod opportunity;
 pub mod opportunity_stage_change;
 pub mod partner;

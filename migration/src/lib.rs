@@ -32,6 +32,7 @@ mod m20261203_000026_index_contacts_by_source;
 mod m20261203_000027_index_contacts_by_update;
 mod m20261203_000028_create_persisted_queries;
 mod m20261203_000029_create_webhooks;
+mod m20261204_000030_create_invitations;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000027_index_contacts_by_update::Migration),
             Box::new(m20261203_000028_create_persisted_queries::Migration),
             Box::new(m20261203_000029_create_webhooks::Migration),
+            Box::new(m20261204_000030_create_invitations::Migration),
         ]
     }
 }

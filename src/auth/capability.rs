@@ -36,6 +36,8 @@ pub enum VendorWrite {
     SetAttributionSettings,
     /// The collaboration rules of each role.
     SetCollaborationRules,
+    /// Invite partners to deals, and withdraw open invitations.
+    InvitePartners,
 }
 
 const ADMINS: &[VendorRole] = &[VendorRole::Admin];
@@ -50,7 +52,9 @@ impl VendorWrite {
     /// The resource an app's `:write` scope must name for this change.
     pub fn resource(self) -> Resource {
         match self {
-            Self::DecideRegistrations | Self::SetCollaborationRules => Resource::Registrations,
+            Self::DecideRegistrations | Self::SetCollaborationRules | Self::InvitePartners => {
+                Resource::Registrations
+            }
             Self::EditOpportunities
             | Self::ChooseAttribution
             | Self::ReopenOpportunities
@@ -67,6 +71,7 @@ impl VendorWrite {
     pub fn roles(self) -> &'static [VendorRole] {
         match self {
             Self::DecideRegistrations
+            | Self::InvitePartners
             | Self::ChooseAttribution
             | Self::SetProgramTerms
             | Self::EditPartners => DECIDERS,
@@ -98,6 +103,7 @@ impl VendorWrite {
             Self::CorrectFinalAttribution => "correct a finalized attribution",
             Self::SetAttributionSettings => "change attribution settings",
             Self::SetCollaborationRules => "change collaboration rules",
+            Self::InvitePartners => "invite partners to deals",
         }
     }
 
@@ -231,6 +237,8 @@ pub mod can {
         SetAttributionSettings,
         /// See [`VendorWrite::SetCollaborationRules`].
         SetCollaborationRules,
+        /// See [`VendorWrite::InvitePartners`].
+        InvitePartners,
     );
 
     /// A partner's own claims: drafts, submissions, answers, withdrawals and extension
@@ -279,7 +287,7 @@ pub mod can {
 mod tests {
     use super::*;
 
-    const ALL: [VendorWrite; 11] = [
+    const ALL: [VendorWrite; 12] = [
         VendorWrite::DecideRegistrations,
         VendorWrite::EditOpportunities,
         VendorWrite::ChooseAttribution,
@@ -291,6 +299,7 @@ mod tests {
         VendorWrite::CorrectFinalAttribution,
         VendorWrite::SetAttributionSettings,
         VendorWrite::SetCollaborationRules,
+        VendorWrite::InvitePartners,
     ];
 
     #[test]
@@ -307,6 +316,7 @@ mod tests {
         }
         for w in [
             DecideRegistrations,
+            InvitePartners,
             ChooseAttribution,
             SetProgramTerms,
             EditPartners,

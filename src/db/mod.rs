@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod attribution;
 pub mod contacts;
 pub mod events;
+pub mod invitations;
 pub mod opportunities;
 pub mod page;
 pub mod partners;

@@ -174,3 +174,21 @@ by_position!(entity::contact::Model {
     created_at,
     updated_at
 });
+by_position!(entity::invitation::Model {
+    id,
+    opportunity_id,
+    partner_id,
+    role,
+    status,
+    message,
+    shared,
+    expires_at,
+    invited_by,
+    decline_reason,
+    registration_id,
+    closed_at,
+    idempotency_key,
+    version,
+    created_at,
+    updated_at
+});

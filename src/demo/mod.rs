@@ -257,6 +257,7 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
     }
     let registrations = load_registrations(db, &loader, &partner_ids).await?;
     load_contacts(db, &loader, &partner_ids).await?;
+    load_invitations(db, &loader, &partner_ids).await?;
     Ok(Loaded {
         partners: partner_ids,
         opportunities: DEALS.len(),
@@ -399,6 +400,110 @@ async fn load_registrations(
     Ok(entity::registration::Entity::find().count(db).await? as usize)
 }
 
+/// Vendor referrals: one invitation open for the first partner (its token is printed, so it
+/// can accept it), one accepted and one declined. Loaded once.
+async fn load_invitations(
+    db: &DatabaseConnection,
+    vendor: &Principal,
+    partners: &[(i64, String)],
+) -> AppResult<()> {
+    use crate::db::invitations::{self, Answer, InvitePartners, Lead, Share};
+    use entity::enums::SharedField;
+    if entity::invitation::Entity::find().count(db).await? > 0 || partners.len() < 3 {
+        return Ok(());
+    }
+    let lead = |domain: &str, account: &str, deal: &str, amount: i64| Lead {
+        account_domain: domain.into(),
+        account_name: account.into(),
+        deal_name: deal.into(),
+        amount: Some(amount),
+        currency: Some("USD".into()),
+        expected_close_date: None,
+    };
+    let share = Share {
+        fields: vec![
+            SharedField::CustomerName,
+            SharedField::DealName,
+            SharedField::Amount,
+            SharedField::Stage,
+        ],
+        contact_ids: vec![],
+    };
+    let now = Utc::now();
+    let invite = |l: Lead, partner: i64, role: RegistrationRole, message: &str| InvitePartners {
+        opportunity_id: None,
+        lead: Some(l),
+        partner_ids: vec![partner],
+        role,
+        message: Some(message.into()),
+        share: share.clone(),
+        expires_at: now + chrono::Duration::days(14),
+        idempotency_key: None,
+    };
+    let grant = vendor.grant()?;
+    invitations::invite(
+        db,
+        &grant,
+        invite(
+            lead(
+                "initech.example",
+                "Initech",
+                "Initech CRM rollout",
+                45_000_000,
+            ),
+            partners[0].0,
+            RegistrationRole::Services,
+            "We need an implementation partner for a 400-seat rollout in Q3.",
+        ),
+    )
+    .await?;
+    let accepted = invitations::invite(
+        db,
+        &grant,
+        invite(
+            lead("hooli.example", "Hooli", "Hooli analytics", 120_000_000),
+            partners[2].0,
+            RegistrationRole::SystemIntegrator,
+            "Hooli asked for an integrator with data-platform experience.",
+        ),
+    )
+    .await?;
+    let declined = invitations::invite(
+        db,
+        &grant,
+        invite(
+            lead(
+                "vandelay.example",
+                "Vandelay Industries",
+                "Vandelay import desk",
+                8_000_000,
+            ),
+            partners[1].0,
+            RegistrationRole::Influencer,
+            "Your team knows their CFO: would you help us in?",
+        ),
+    )
+    .await?;
+    let as_partner = |i: usize| partner_principal(partners, i);
+    for inv in accepted {
+        let answer = Answer {
+            id: ids::encode(Kind::Invitation, inv.id),
+            expected_version: inv.version,
+            text: Some("We delivered Hooli's last data platform; glad to join.".into()),
+        };
+        invitations::accept(db, &as_partner(2).grant()?, answer).await?;
+    }
+    for inv in declined {
+        let answer = Answer {
+            id: ids::encode(Kind::Invitation, inv.id),
+            expected_version: inv.version,
+            text: Some("No capacity in that region this quarter.".into()),
+        };
+        invitations::decline(db, &as_partner(1).grant()?, answer).await?;
+    }
+    Ok(())
+}
+
 fn token(
     secret: &str,
     jwt_cfg: &JwtArgs,
@@ -478,6 +583,7 @@ pub fn print_welcome(loaded: &Loaded, secret: Option<&str>, jwt_cfg: &JwtArgs, a
     println!();
     println!("Try: {{ opportunities(first: 5) {{ totalCount edges {{ node {{ name stage amount {{ decimal currency }} account {{ name }} rolesFilled registrations {{ role status }} }} }} }} }}");
     println!("And (vendor): {{ reviewQueue {{ nodes {{ id role status accountDomain conflicts {{ id kind status }} }} }} }}");
+    println!("And (partner): {{ invitations {{ nodes {{ id version status role message shared {{ customerName dealName amount {{ decimal currency }} }} }} }} }}");
     println!("And: {{ riskReport {{ opportunity {{ name amount {{ decimal currency }} }} threading {{ score risks {{ kind evidence recommendation }} }} }} }}");
     println!();
 }

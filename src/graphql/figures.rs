@@ -1,6 +1,6 @@
 //! Program figures as GraphQL objects, built from the data layer's.
 
-use async_graphql::{SimpleObject, ID};
+use async_graphql::{ComplexObject, Context, Result, SimpleObject, ID};
 use entity::enums::{RegistrationRole, RegistrationStatus};
 
 use crate::db::registrations::figures as data;
@@ -63,6 +63,7 @@ pub struct RoleFigures {
 
 /// The program's registration figures.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ProgramFigures {
     /// Registrations in each status (statuses with none are listed with 0).
     pub by_status: Vec<StatusCount>,
@@ -72,6 +73,30 @@ pub struct ProgramFigures {
     pub by_partner: Vec<PartnerFigures>,
     /// Per role.
     pub by_role: Vec<RoleFigures>,
+    /// The window counted (`from`, `to`).
+    #[graphql(skip)]
+    pub window: Window,
+}
+
+/// Created at or after, and before.
+pub type Window = (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+);
+
+#[ComplexObject]
+impl ProgramFigures {
+    /// How partners answer the vendor's invitations made in the same window: acceptance rate
+    /// and median time to answer, overall, by partner and by role (a partner sees only its
+    /// own).
+    async fn invitations(&self, ctx: &Context<'_>) -> Result<super::invitation::InvitationFigures> {
+        let (from, to) = self.window;
+        Ok(
+            crate::db::invitations::figures(super::db(ctx), super::principal(ctx), from, to)
+                .await?
+                .into(),
+        )
+    }
 }
 
 impl From<data::ProgramFigures> for ProgramFigures {
@@ -102,6 +127,7 @@ impl From<data::ProgramFigures> for ProgramFigures {
                     figures: r.figures.into(),
                 })
                 .collect(),
+            window: (None, None),
         }
     }
 }

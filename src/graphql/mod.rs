@@ -9,6 +9,7 @@ pub mod contact;
 pub mod events;
 pub mod figures;
 pub mod inputs;
+pub mod invitation;
 pub mod loaders;
 pub mod node;
 pub mod opportunity;
@@ -46,6 +47,7 @@ pub struct Query(
     attribution::AttributionQuery,
     events::EventQuery,
     webhook::WebhookQuery,
+    invitation::InvitationQuery,
 );
 
 /// The entry points for changing data. Each change is one transaction that also records its
@@ -59,6 +61,7 @@ pub struct Mutation(
     contact::ContactMutation,
     attribution::AttributionMutation,
     webhook::WebhookMutation,
+    invitation::InvitationMutation,
 );
 
 /// Live events over `/graphql/ws`: each message is an outbox event plus the object it is

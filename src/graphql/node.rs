@@ -25,6 +25,7 @@ pub enum Node {
     Engagement(Engagement),
     Event(Event),
     WebhookEndpoint(super::webhook::WebhookEndpoint),
+    Invitation(super::invitation::Invitation),
 }
 
 /// The object `id` names; a malformed id names `field` in `extensions.field`.
@@ -73,6 +74,13 @@ async fn fetch(ctx: &Context<'_>, id: &str, field: &'static str) -> Result<Optio
             crate::db::webhooks::visible(super::db(ctx), super::principal(ctx), n)
                 .await?
                 .map(|m| Node::WebhookEndpoint(m.into()))
+        }
+        (Kind::Invitation, n) => {
+            crate::db::invitations::load(super::db(ctx), super::principal(ctx), &[n])
+                .await?
+                .into_values()
+                .next()
+                .map(|m| Node::Invitation(m.into()))
         }
         (Kind::StageChange, _) => None,
     })

@@ -43,6 +43,17 @@ pub struct ConflictEvent {
     pub conflict: Option<Conflict>,
 }
 
+/// An invitation was made, answered, withdrawn or expired.
+#[derive(SimpleObject)]
+pub struct InvitationEvent {
+    /// The outbox event (`invitation.created`, `invitation.accepted`, `invitation.declined`,
+    /// `invitation.expired`, `invitation.withdrawn`); its payload carries the reason of a
+    /// decline or withdrawal.
+    pub event: Event,
+    /// The invitation as you may see it now.
+    pub invitation: Option<super::invitation::Invitation>,
+}
+
 /// Something changed about a deal: its shared state, its threading or its attribution.
 #[derive(SimpleObject)]
 pub struct OpportunityEvent {
@@ -134,6 +145,16 @@ async fn load_opportunity(
     Ok(found.remove(&id).map(Opportunity::from))
 }
 
+async fn load_invitation(
+    db: DatabaseConnection,
+    p: Principal,
+    ev: Arc<event::Model>,
+) -> AppResult<Option<super::invitation::Invitation>> {
+    let id = ids::decode_as(&ev.subject_id, Kind::Invitation)?;
+    let mut found = crate::db::invitations::load(&db, &p, &[id]).await?;
+    Ok(found.remove(&id).map(Into::into))
+}
+
 fn db(ctx: &Context<'_>) -> DatabaseConnection {
     super::db(ctx).clone()
 }
@@ -191,6 +212,35 @@ impl RealtimeSubscription {
         });
         let events = feed(ctx, after.as_ref(), wants).await?;
         Ok(events.map(|item| Ok(Event::from(item?.as_ref()))))
+    }
+
+    /// An invitation was made, accepted, declined, withdrawn or expired. The vendor hears of
+    /// every invitation; a partner only of those made to it. Needs `registrations:read` for
+    /// apps.
+    async fn invitation_changed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only changes into one of these statuses (OPEN: new invitations).")]
+        status: Option<Vec<entity::enums::InvitationStatus>>,
+        #[graphql(desc = "The last event id you received; omit it to start with the next event.")]
+        after: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<InvitationEvent>>> {
+        let p = principal(ctx);
+        p.require_read(Resource::Registrations)?;
+        let wants: Wants = Box::new(move |ev| {
+            matches!(
+                Topic::parse(&ev.topic),
+                Some(Topic::Invitation(s)) if status.as_ref().is_none_or(|want| want.contains(&s))
+            )
+        });
+        let events = feed(ctx, after.as_ref(), wants).await?;
+        Ok(with_object(
+            events,
+            db(ctx),
+            p.clone(),
+            load_invitation,
+            |event, invitation| InvitationEvent { event, invitation },
+        ))
     }
 
     /// A registration moved to another status (submitted, approved, rejected, expired, ...).

@@ -242,8 +242,8 @@ async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_ide
             .unwrap();
         assert!(res.get("errors").is_none(), "{res}");
         assert_eq!(
-            res["data"]["opportunities"]["totalCount"], 8,
-            "run {run}: the demo loads once"
+            res["data"]["opportunities"]["totalCount"], 11,
+            "run {run}: the demo loads once (8 deals and 3 referred leads)"
         );
         let won = res["data"]["opportunities"]["edges"]
             .as_array()
@@ -255,7 +255,7 @@ async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_ide
         let res: Value = client
             .post(format!("http://{addr}/graphql"))
             .bearer_auth(tokens[1])
-            .json(&json!({ "query": "{ viewer { kind partner { name } } }" }))
+            .json(&json!({ "query": "{ viewer { kind partner { name } } invitations { nodes { status shared { customerName } } } }" }))
             .send()
             .await
             .unwrap()
@@ -265,6 +265,12 @@ async fn serve_demo_answers_a_nested_query_with_its_printed_tokens_and_loads_ide
         assert_eq!(
             res["data"]["viewer"]["partner"]["name"],
             "Northwind Resellers"
+        );
+        // An open referral waits for the printed partner to answer.
+        assert_eq!(
+            res["data"]["invitations"]["nodes"],
+            json!([{ "status": "OPEN", "shared": { "customerName": "Initech" } }]),
+            "{res}"
         );
         sigterm(&mut child.0);
     }

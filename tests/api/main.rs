@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod identity;
 mod integrator;
+mod invitations;
 mod limits;
 mod mistakes;
 mod opportunities;

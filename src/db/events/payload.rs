@@ -9,8 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{
     AttributionModel, BuyingRole, ConflictKind, ConflictResolution, ConflictStatus,
-    ContactLinkKind, ContactStatus, EngagementKind, OpportunityStage, PartnerStatus, PartnerTier,
-    RegistrationRole, RegistrationStatus, Sentiment,
+    ContactLinkKind, ContactStatus, EngagementKind, InvitationStatus, OpportunityStage,
+    PartnerStatus, PartnerTier, RegistrationRole, RegistrationStatus, Sentiment,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -52,6 +52,7 @@ payloads!(
     ThreadingRiskRaised,
     AttributionFrozen,
     CollaborationRuleChanged,
+    InvitationChanged,
 );
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -410,4 +411,44 @@ mod tests {
             "{text}"
         );
     }
+}
+
+/// An invitation as the vendor and the invited partner may read it: neither the deal's fields
+/// nor other invitees.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationSnapshot {
+    pub id: String,
+    pub partner_id: String,
+    pub role: RegistrationRole,
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+    /// The registration its acceptance created.
+    pub registration_id: Option<String>,
+    pub version: i32,
+}
+
+impl InvitationSnapshot {
+    pub fn of(m: &entity::invitation::Model) -> Self {
+        Self {
+            id: ids::encode(Kind::Invitation, m.id),
+            partner_id: ids::encode(Kind::Partner, m.partner_id),
+            role: m.role,
+            status: m.status,
+            expires_at: m.expires_at,
+            registration_id: m
+                .registration_id
+                .map(|r| ids::encode(Kind::Registration, r)),
+            version: m.version,
+        }
+    }
+}
+
+/// `invitation.created|accepted|declined|expired|withdrawn`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationChanged {
+    pub invitation: InvitationSnapshot,
+    /// The partner's reason for declining, or the vendor's for withdrawing.
+    pub reason: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! The outbox's topics: writers name a variant, subscription filters parse the stored name
 //! back into the same variant, so the two never drift apart through a misspelled string.
 
-use entity::enums::{ContactStatus, RegistrationStatus};
+use entity::enums::{ContactStatus, InvitationStatus, RegistrationStatus};
 use sea_orm::Iterable;
 
 /// Every topic the outbox carries, by one name each: writers name a variant, and subscription
@@ -37,6 +37,9 @@ pub enum Topic {
     WebhookEndpointDeleted,
     /// Deliveries kept failing until the retry schedule ran out.
     WebhookEndpointDisabled,
+    /// An invitation was made (`invitation.created`) or closed (`invitation.accepted`,
+    /// `invitation.declined`, `invitation.expired`, `invitation.withdrawn`).
+    Invitation(InvitationStatus),
 }
 
 impl Topic {
@@ -82,6 +85,11 @@ impl Topic {
             Self::WebhookEndpointUpdated => "webhook.endpoint_updated",
             Self::WebhookEndpointDeleted => "webhook.endpoint_deleted",
             Self::WebhookEndpointDisabled => "webhook.endpoint_disabled",
+            Self::Invitation(InvitationStatus::Open) => "invitation.created",
+            Self::Invitation(InvitationStatus::Accepted) => "invitation.accepted",
+            Self::Invitation(InvitationStatus::Declined) => "invitation.declined",
+            Self::Invitation(InvitationStatus::Expired) => "invitation.expired",
+            Self::Invitation(InvitationStatus::Withdrawn) => "invitation.withdrawn",
         }
     }
 
@@ -115,6 +123,7 @@ impl Topic {
         ];
         out.extend(RegistrationStatus::iter().map(Self::Registration));
         out.extend(ContactStatus::iter().map(Self::Contact));
+        out.extend(InvitationStatus::iter().map(Self::Invitation));
         out
     }
 

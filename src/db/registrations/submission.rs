@@ -523,3 +523,60 @@ pub async fn answer_info(
     txn.commit().await?;
     Ok(after)
 }
+
+/// A partner's acceptance of the vendor's invitation, as a claim: a registration of `role` on
+/// `opportunity_id`, submitted through the same steps as any other (the customer lock,
+/// conflict detection, the auto-approval policy). What conflict detection holds waits for the
+/// vendor's review as usual; what it lets through is approved at once on the strength of the
+/// invitation, recorded as the inviter's decision. Runs in the caller's transaction.
+pub(in crate::db) async fn accept_invitation_in(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    partner_id: i64,
+    invitation: &entity::invitation::Model,
+    justification: String,
+) -> AppResult<Model> {
+    let opp = entity::opportunity::Entity::find_by_id(invitation.opportunity_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    let account = entity::account::Entity::find_by_id(opp.account_id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Account"))?;
+    let draft = Draft {
+        opportunity_id: Some(opp.id),
+        account_domain: account.domain,
+        account_name: Some(account.name),
+        deal_name: Some(opp.name),
+        amount_minor: None,
+        currency: None,
+        expected_close_date: None,
+        role: invitation.role,
+        justification,
+        private_notes: None,
+    };
+    let reg = insert_draft(txn, principal, partner_id, draft, None).await?;
+    let submitted = submit_in(txn, principal, &reg, Action::Submit, None, changes()).await?;
+    if submitted.status != RegistrationStatus::Submitted {
+        // Held by a conflict (UNDER_REVIEW), or approved by the policy already.
+        return Ok(submitted);
+    }
+    let approval = Approval {
+        link: None,
+        create: false,
+        reason: Some(format!(
+            "invited by the vendor ({})",
+            ids::encode(Kind::Invitation, invitation.id)
+        )),
+        co_sell: false,
+    };
+    approve_in(
+        txn,
+        &Principal::system(&invitation.invited_by),
+        &submitted,
+        approval,
+        false,
+    )
+    .await
+}

@@ -139,9 +139,11 @@ impl RegistrationQuery {
         >,
         #[graphql(desc = "Count registrations created before this time.")] to: Option<DateTime>,
     ) -> Result<ProgramFigures> {
-        let f =
-            figures::figures(db(ctx), principal(ctx), from.map(|d| d.0), to.map(|d| d.0)).await?;
-        Ok(f.into())
+        let window = (from.map(|d| d.0), to.map(|d| d.0));
+        let f = figures::figures(db(ctx), principal(ctx), window.0, window.1).await?;
+        let mut out = ProgramFigures::from(f);
+        out.window = window;
+        Ok(out)
     }
 }
 
