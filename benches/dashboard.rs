@@ -14,7 +14,8 @@
 //! ANALYZE of each of cosell's statements first; `BENCH_ROUNDS=0 BENCH_VARIANT_SECONDS=0`
 //! stops after that.
 //!
-//! Database: `BENCH_DATABASE_URL` (postgres://postgres@127.0.0.1:5432/cosell_dashboard),
+//! Database: `BENCH_DATABASE_URL` (postgres://postgres@127.0.0.1:5432/cosell_dashboard; plain
+//! text for all three systems unless `PGSSLMODE` says otherwise),
 //! seeded by `cosell seed` at `BENCH_SEED` (200,20000,200000,400000: partners, accounts,
 //! opportunities, registrations) unless it already holds exactly that. Servers: cosell is
 //! `BENCH_COSELL_BIN` (this build's release binary) with `BENCH_COSELL_ARGS`; PostGraphile is
@@ -148,6 +149,12 @@ const HEADER: &str = "requests/s | p50 ms | p99 ms | server CPU ms/req | Postgre
 
 #[tokio::main]
 async fn main() {
+    // The three systems talk to PostgreSQL the same way: in plain text unless the caller sets
+    // PGSSLMODE (sqlx, libpq's pgbench and node-postgres all read it). Left alone, cosell and
+    // pgbench would negotiate TLS with a server that offers it and PostGraphile would not.
+    if std::env::var_os("PGSSLMODE").is_none() {
+        std::env::set_var("PGSSLMODE", "disable");
+    }
     let url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/cosell_dashboard".into());
     let seed = env_list("BENCH_SEED", "200,20000,200000,400000");

@@ -453,6 +453,26 @@ async fn each_partner_receives_exactly_what_its_events_query_shows() {
         json!({ "i": { "id": shared.opportunity, "expectedVersion": shared.claims.last().unwrap()["opportunity"]["version"], "stage": "QUALIFICATION", "reason": "vendor-internal reason" } }),
     )
     .await;
+    // A referral of A and B: each hears of its own invitation only, C of none.
+    let d = app
+        .ok(
+            &app.vendor,
+            "mutation($i: InvitePartnersInput!) { invitePartners(input: $i) { invitations { id partner { id } } } }",
+            json!({ "i": { "lead": { "accountDomain": "referred.example", "accountName": "Referred", "dealName": "Referred deal" },
+                "partnerIds": [a.id, b.id], "role": "INFLUENCER" } }),
+        )
+        .await;
+    let invitations: Vec<(String, String)> = d["invitePartners"]["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["partner"]["id"].as_str().unwrap().to_string(),
+                i["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
     let last = app.scalar("SELECT COALESCE(MAX(id), 0) FROM events").await;
     for (m, rx, name) in [(&a, &ra, "A"), (&b, &rb, "B"), (&c, &rc, "C")] {
         // What this partner's own `events` query shows from the start...
@@ -512,6 +532,13 @@ async fn each_partner_receives_exactly_what_its_events_query_shows() {
             !text.contains("vendor-internal reason"),
             "{name} received the vendor's reason"
         );
+        for (partner, invitation) in &invitations {
+            assert_eq!(
+                text.contains(invitation.as_str()),
+                partner == &m.id,
+                "{name} and the invitation of {partner}"
+            );
+        }
     }
 }
 
