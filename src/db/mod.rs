@@ -37,6 +37,8 @@ pub mod rows;
 pub mod rules;
 pub mod webhooks;
 
+mod sqlite_busy;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,7 +126,8 @@ pub async fn connect_with(
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-        });
+        })
+        .map_sqlx_sqlite_pool_opts(sqlite_busy::install);
     // Processes opening one new SQLite file together race to switch it to WAL, and SQLite
     // answers "database is locked" to the loser without waiting on the busy timeout; it
     // succeeds once the first has finished.
@@ -210,7 +213,7 @@ pub fn sibling_pool(db: &DatabaseConnection, max_connections: u32) -> DatabaseCo
         _ => {
             let o = db.get_sqlite_connection_pool().connect_options();
             sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
-                opts!().connect_lazy_with((*o).clone()),
+                sqlite_busy::install(opts!()).connect_lazy_with((*o).clone()),
             )
         }
     }
