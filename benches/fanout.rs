@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
+use common::gql;
 
 const SECRET: &str = "bench-secret-for-the-fanout-benchmark-0123";
 
@@ -42,21 +43,6 @@ fn rss_kib() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-async fn gql(client: &reqwest::Client, url: &str, token: &str, q: &str, v: Value) -> Value {
-    let body: Value = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({ "query": q, "variables": v }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 #[tokio::main]

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use cosell::auth::PrincipalKind;
-use serde_json::{json, Value};
+use serde_json::json;
 
 mod common;
+use common::gql;
 
 const SECRET: &str = "bench-secret-for-the-webhook-benchmark-01";
 
@@ -24,21 +25,6 @@ fn env(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-async fn gql(client: &reqwest::Client, url: &str, token: &str, q: &str, v: Value) -> Value {
-    let body: Value = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&json!({ "query": q, "variables": v }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"].clone()
 }
 
 /// Arrivals: (endpoint path, webhook-id) -> when.

@@ -269,3 +269,26 @@ pub fn postgres_cpu_seconds() -> f64 {
         .map(cpu_seconds)
         .sum()
 }
+
+/// Runs a GraphQL operation that must succeed and returns its `data`.
+#[allow(dead_code)]
+pub async fn gql(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    q: &str,
+    v: serde_json::Value,
+) -> serde_json::Value {
+    let body: serde_json::Value = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "query": q, "variables": v }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
