@@ -30,6 +30,8 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     /// The inviter's key for the request that made it; a retry returns the same invitations.
     pub idempotency_key: Option<String>,
+    /// What that request asked for (a hash): the same key with another request is refused.
+    pub idempotency_fingerprint: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

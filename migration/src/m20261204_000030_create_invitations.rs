@@ -25,6 +25,7 @@ enum Invitations {
     RegistrationId,
     ClosedAt,
     IdempotencyKey,
+    IdempotencyFingerprint,
     Version,
     CreatedAt,
     UpdatedAt,
@@ -81,6 +82,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(I::RegistrationId).big_integer())
                     .col(ColumnDef::new(I::ClosedAt).timestamp_with_time_zone())
                     .col(ColumnDef::new(I::IdempotencyKey).string())
+                    .col(ColumnDef::new(I::IdempotencyFingerprint).string())
                     .col(ColumnDef::new(I::Version).integer().not_null())
                     .col(at(I::CreatedAt))
                     .col(at(I::UpdatedAt))
@@ -109,8 +111,8 @@ impl MigrationTrait for Migration {
         for sql in [
             // One open invitation per partner and deal.
             "CREATE UNIQUE INDEX ux_invitations_open ON invitations (opportunity_id, partner_id) WHERE status = 'OPEN'",
-            // A retried request finds what its first try made.
-            "CREATE UNIQUE INDEX ux_invitations_idempotency ON invitations (idempotency_key, partner_id)",
+            // A retried request finds what its first try made (keys are each inviter's own).
+            "CREATE UNIQUE INDEX ux_invitations_idempotency ON invitations (invited_by, idempotency_key, partner_id)",
             // A partner's own invitations, newest or oldest first.
             "CREATE INDEX ix_invitations_partner ON invitations (partner_id, id)",
             // A deal's invitations.

@@ -7,9 +7,11 @@
 //! Every change is one transaction with its `invitation.*` event, heard by the vendor and the
 //! invited partner alone.
 //!
-//! Locks: an answer, a withdrawal and the expiry sweep each take the invitation's row first
-//! (a version-guarded update), so two of them never both succeed; an acceptance then takes
-//! the customer lock of the deal's domain, as every registration does.
+//! Locks: an answer, a withdrawal and the expiry sweep each take the invitation's row (a
+//! version-guarded update), so two of them never both succeed. An acceptance first reads the
+//! deal's row `FOR SHARE` (a close of the deal waits for it, or it sees the deal closed), then
+//! takes the invitation's row, then the customer lock of the deal's domain, as every
+//! registration does: deal row, invitation row, customer lock.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,8 +19,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{InvitationStatus, OpportunityStage, RegistrationRole, SharedField};
 use entity::invitation::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::{json, Map, Value};
 
@@ -204,18 +206,22 @@ pub async fn invite(
             format!("share at most {MAX_SHARED_CONTACTS} contacts"),
         ));
     }
+    let print = fingerprint(&input, &partners);
     if let Some(k) = &key {
-        if let Some(first) = by_key(db, k, &partners).await? {
+        if let Some(first) = by_key(db, principal, k, &print).await? {
             return first;
         }
     }
+    let key = key.map(|k| (k, print.clone()));
     let result = invite_once(db, principal, &input, &partners, message, key.clone()).await;
     match (result, &key) {
         // A concurrent retry with the same key committed first: answer with its result.
-        (Err(e @ AppError::Conflict(_)), Some(k)) => match by_key(db, k, &partners).await? {
-            Some(first) => first,
-            None => Err(e),
-        },
+        (Err(e @ AppError::Conflict(_)), Some((k, _))) => {
+            match by_key(db, principal, k, &print).await? {
+                Some(first) => first,
+                None => Err(e),
+            }
+        }
         (other, _) => other,
     }
 }
@@ -226,8 +232,9 @@ async fn invite_once(
     input: &InvitePartners,
     partners: &[i64],
     message: Option<String>,
-    key: Option<String>,
+    key: Option<(String, String)>,
 ) -> AppResult<Vec<Model>> {
+    let (key, print) = key.unzip();
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let opp = match (input.opportunity_id, &input.lead) {
@@ -311,6 +318,7 @@ async fn invite_once(
             registration_id: Set(None),
             closed_at: Set(None),
             idempotency_key: Set(key.clone()),
+            idempotency_fingerprint: Set(print.clone()),
             version: Set(1),
             created_at: Set(now),
             updated_at: Set(now),
@@ -339,14 +347,37 @@ async fn invite_once(
     Ok(made)
 }
 
-/// The invitations an earlier request with `key` made, if any; refused when that request
-/// invited other partners.
+/// What an invitation request asks for, without its key and its default expiry: FNV-1a over
+/// the deal, the partners, the role, the message and what is shared.
+fn fingerprint(input: &InvitePartners, partners: &[i64]) -> String {
+    let mut contacts = input.share.contact_ids.clone();
+    contacts.sort_unstable();
+    let text = format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        input.opportunity_id,
+        input.lead,
+        partners,
+        input.role,
+        input.message,
+        input.share.fields,
+        contacts
+    );
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// The invitations an earlier request of this inviter with `key` made, if any; refused when
+/// that request asked for something else.
 async fn by_key(
     db: &DatabaseConnection,
+    principal: &Principal,
     key: &str,
-    partners: &[i64],
+    print: &str,
 ) -> AppResult<Option<AppResult<Vec<Model>>>> {
     let rows = Entity::find()
+        .filter(Column::InvitedBy.eq(principal.subject.as_str()))
         .filter(Column::IdempotencyKey.eq(key))
         .order_by_asc(Column::Id)
         .all(db)
@@ -354,11 +385,12 @@ async fn by_key(
     if rows.is_empty() {
         return Ok(None);
     }
-    let mut earlier: Vec<i64> = rows.iter().map(|m| m.partner_id).collect();
-    earlier.sort_unstable();
-    if earlier != partners {
+    if rows
+        .iter()
+        .any(|m| m.idempotency_fingerprint.as_deref() != Some(print))
+    {
         return Ok(Some(Err(AppError::IdempotencyKeyReused(format!(
-            "the idempotency key `{}` was used to invite other partners; send a new key for a new invitation",
+            "the idempotency key `{}` was used for another invitation; send a new key for a new request",
             crate::error::clip(key)
         )))));
     }
@@ -450,6 +482,14 @@ async fn snapshot(
         let contacts = entity::contact::Entity::find()
             .filter(entity::contact::Column::Id.is_in(share.contact_ids.iter().copied()))
             .filter(entity::contact::Column::AccountId.eq(account.id))
+            // What the vendor may pass on: its own contacts and those their partners shared,
+            // never a partner's private ones; and only people still reachable there.
+            .filter(
+                Condition::any()
+                    .add(entity::contact::Column::SourcedByPartnerId.is_null())
+                    .add(entity::contact::Column::Shared.eq(true)),
+            )
+            .filter(entity::contact::Column::Status.eq(entity::enums::ContactStatus::Active))
             .order_by_asc(entity::contact::Column::Id)
             .all(txn)
             .await?;
@@ -461,7 +501,7 @@ async fn snapshot(
         } {
             return Err(AppError::bad_field(
                 "share",
-                "every shared contact must be a contact at the deal's account",
+                "share only active contacts at the deal's account that are the vendor's own or were shared by their partner",
             ));
         }
         let list: Vec<Value> = contacts
@@ -558,7 +598,27 @@ pub async fn accept(
     let inv = load_for_write(&txn, principal, &input.id).await?;
     crate::db::check_version("Invitation", input.expected_version, inv.version)?;
     still_open(&inv, Utc::now())?;
-    // The invitation's row first: a withdrawal or the expiry racing this one waits, then finds
+    // The deal's row, shared, before the invitation's: a close of the deal waits for this
+    // acceptance (and then closes its claim with the others), or this one sees it closed.
+    let opp = entity::opportunity::Entity::find_by_id(inv.opportunity_id);
+    let opp = if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        opp.lock_shared()
+    } else {
+        opp
+    };
+    let opp = opp
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Opportunity"))?;
+    if matches!(
+        opp.stage,
+        OpportunityStage::ClosedWon | OpportunityStage::ClosedLost
+    ) {
+        return Err(AppError::Conflict(
+            "the deal closed since the invitation was made: it can no longer be joined".into(),
+        ));
+    }
+    // Then the invitation's row: a withdrawal or the expiry racing this one waits, then finds
     // the version moved on.
     let accepted = close(&txn, &inv, inv.version, InvitationStatus::Accepted, |_| {}).await?;
     let justification = note.unwrap_or_else(|| {
@@ -633,12 +693,7 @@ pub async fn withdraw(
     let txn = crate::db::begin_write(db).await?;
     let inv = load_for_write(&txn, principal, &input.id).await?;
     crate::db::check_version("Invitation", input.expected_version, inv.version)?;
-    if inv.status != InvitationStatus::Open {
-        return Err(AppError::Conflict(format!(
-            "the invitation is {}; only an OPEN invitation can be withdrawn",
-            inv.status.as_str()
-        )));
-    }
+    still_open(&inv, Utc::now())?;
     let withdrawn = close(&txn, &inv, inv.version, InvitationStatus::Withdrawn, |_| {}).await?;
     events::append(&txn, principal, event(&withdrawn, reason)).await?;
     txn.commit().await?;

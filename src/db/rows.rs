@@ -188,6 +188,7 @@ by_position!(entity::invitation::Model {
     registration_id,
     closed_at,
     idempotency_key,
+    idempotency_fingerprint,
     version,
     created_at,
     updated_at

@@ -173,11 +173,10 @@ impl Invitation {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Who invited (the vendor user's or app's subject); null for partners.
-    async fn invited_by(&self, ctx: &Context<'_>) -> Option<&str> {
-        principal(ctx)
-            .is_vendor_party()
-            .then_some(self.0.invited_by.as_str())
+    /// Who invited (the vendor user's or app's subject); the acceptance's approval is
+    /// recorded as this person's decision.
+    async fn invited_by(&self) -> &str {
+        &self.0.invited_by
     }
     /// The invited partner.
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {

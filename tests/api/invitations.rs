@@ -85,18 +85,13 @@ async fn an_invited_partner_sees_only_its_invitation_and_accepting_makes_it_a_pa
     let a = app.partner("Invited A").await;
     let b = app.partner("Invited B").await;
     let outsider = app.partner("Not Invited").await;
-    let d = app
-        .ok(
-            &app.vendor,
-            INVITE,
-            json!({ "i": {
-                "opportunityId": opportunity, "partnerIds": [a.id, b.id], "role": "SERVICES",
-                "message": "Implementation partner wanted",
-                "share": { "fields": ["CUSTOMER_NAME", "AMOUNT", "STAGE"], "contactIds": [contact] },
-                "idempotencyKey": "globex-1",
-            } }),
-        )
-        .await;
+    let request = json!({ "i": {
+        "opportunityId": opportunity, "partnerIds": [a.id, b.id], "role": "SERVICES",
+        "message": "Implementation partner wanted",
+        "share": { "fields": ["CUSTOMER_NAME", "AMOUNT", "STAGE"], "contactIds": [contact] },
+        "idempotencyKey": "globex-1",
+    } });
+    let d = app.ok(&app.vendor, INVITE, request.clone()).await;
     let made = d["invitePartners"]["invitations"]
         .as_array()
         .unwrap()
@@ -118,7 +113,12 @@ async fn an_invited_partner_sees_only_its_invitation_and_accepting_makes_it_a_pa
 
     // A retry with the same key returns the same invitations; the key with other partners is
     // refused.
-    let again = invite(&app, &opportunity, &[&a, &b], Some("globex-1")).await;
+    let mut retry = request.clone();
+    retry["i"]["partnerIds"] = json!([b.id, a.id]);
+    let again = app.ok(&app.vendor, INVITE, retry).await["invitePartners"]["invitations"]
+        .as_array()
+        .unwrap()
+        .clone();
     let mut ids: Vec<&Value> = again.iter().map(|i| &i["id"]).collect();
     ids.sort_by_key(|v| v.as_str().unwrap().to_string());
     let mut first: Vec<&Value> = made.iter().map(|i| &i["id"]).collect();
@@ -128,6 +128,15 @@ async fn an_invited_partner_sees_only_its_invitation_and_accepting_makes_it_a_pa
         .gql(&app.vendor, INVITE, json!({ "i": { "opportunityId": opportunity, "partnerIds": [outsider.id], "role": "SERVICES", "idempotencyKey": "globex-1" } }))
         .await;
     assert_eq!(error_code(&reused), "IDEMPOTENCY_KEY_REUSED", "{reused}");
+    // ...and so is the key with the same partners but another role.
+    let other_role = app
+        .gql(&app.vendor, INVITE, json!({ "i": { "opportunityId": opportunity, "partnerIds": [a.id, b.id], "role": "REFERRAL", "idempotencyKey": "globex-1" } }))
+        .await;
+    assert_eq!(
+        error_code(&other_role),
+        "IDEMPOTENCY_KEY_REUSED",
+        "{other_role}"
+    );
     // A second open invitation of the same partner to the same deal is refused.
     let twice = app
         .gql(&app.vendor, INVITE, json!({ "i": { "opportunityId": opportunity, "partnerIds": [a.id], "role": "SERVICES" } }))
@@ -140,7 +149,10 @@ async fn an_invited_partner_sees_only_its_invitation_and_accepting_makes_it_a_pa
     let n = &mine["invitations"]["nodes"][0];
     assert_eq!(n["id"], inv_a["id"]);
     assert_eq!(n["message"], "Implementation partner wanted");
-    assert_eq!(n["invitedBy"], Value::Null);
+    assert!(
+        n["invitedBy"].is_string(),
+        "the approval will be recorded as the inviter's"
+    );
     assert_eq!(n["opportunity"], Value::Null, "not a party yet");
     assert_eq!(n["shared"]["customerName"], "Globex");
     assert_eq!(n["shared"]["customerDomain"], Value::Null, "not shared");
@@ -388,6 +400,31 @@ async fn who_may_invite_and_what_an_invitation_may_name() {
     assert_eq!(inv["shared"]["dealName"], "Initech rollout");
     assert_eq!(inv["shared"]["customerDomain"], "initech.example");
 
+    // A contact a partner keeps to itself is not the vendor's to pass on.
+    let account = app.create_account("Private Co", "private.example").await;
+    let private_deal = app
+        .create_opportunity(&account, json!({ "name": "Private deal" }))
+        .await;
+    let sourcing = app
+        .approved_deal("private.example", &[(&a, "REFERRAL")])
+        .await;
+    let d = app
+        .ok(
+            &a.token,
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { contact { id shared } } }",
+            json!({ "i": { "accountId": sourcing.account, "contact": { "name": "Kept Close", "email": "kept@private.example", "department": "IT" } } }),
+        )
+        .await;
+    assert_eq!(d["createContact"]["contact"]["shared"], false);
+    let kept = d["createContact"]["contact"]["id"].clone();
+    let other = app.partner("Other Invitee").await;
+    let body = app
+        .gql(&app.vendor, INVITE, json!({ "i": { "opportunityId": private_deal["id"], "partnerIds": [other.id], "role": "SERVICES",
+            "share": { "contactIds": [kept] } } }))
+        .await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "share", "{body}");
+
     // A partner already on the deal is not invited again.
     let deal = app
         .approved_deal("party.example", &[(&a, "RESELLER")])
@@ -522,6 +559,61 @@ async fn an_acceptance_racing_a_withdrawal_or_the_expiry_lets_exactly_one_throug
         )
         .await;
     assert_eq!(soon["invitations"]["totalCount"], 0, "{soon}");
+}
+
+#[tokio::test]
+async fn a_closed_deal_or_a_lapsed_invitation_cannot_be_joined_or_withdrawn() {
+    let Program {
+        app, opportunity, ..
+    } = program().await;
+    let p = app.partner("Late Joiner").await;
+    let q = app.partner("Lapsed").await;
+    let invs = invite(&app, &opportunity, &[&p, &q], None).await;
+    let of = |m: &Member| {
+        invs.iter()
+            .find(|i| i["partner"]["id"] == m.id.as_str())
+            .unwrap()
+            .clone()
+    };
+    app.ok(
+        &app.vendor,
+        "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { stage } } }",
+        json!({ "i": { "id": opportunity, "expectedVersion": 1, "stage": "CLOSED_LOST", "reason": "lost to a competitor" } }),
+    )
+    .await;
+    let body = app
+        .gql(&p.token, ACCEPT, json!({ "i": answer(&of(&p)) }))
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
+    let pid = crate::registrations::num(&json!(p.id));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM registrations WHERE partner_id = {pid}"
+        ))
+        .await,
+        0
+    );
+    // An invitation whose time ran out is expired by the sweep, not withdrawn.
+    use sea_orm::ConnectionTrait;
+    let qid = crate::registrations::num(&of(&q)["id"]);
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let pg = app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    app.db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            app.db.get_database_backend(),
+            if pg {
+                "UPDATE invitations SET expires_at = $1 WHERE id = $2"
+            } else {
+                "UPDATE invitations SET expires_at = ? WHERE id = ?"
+            },
+            [past.into(), qid.into()],
+        ))
+        .await
+        .unwrap();
+    let body = app
+        .gql(&app.vendor, WITHDRAW, json!({ "i": answer(&of(&q)) }))
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT", "{body}");
 }
 
 #[tokio::test]
