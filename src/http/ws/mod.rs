@@ -7,6 +7,7 @@
 
 pub mod protocol;
 mod slots;
+mod tasks;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -36,6 +37,7 @@ use crate::AppState;
 
 pub use self::slots::Connections;
 pub(crate) use self::slots::Slot;
+use self::tasks::{write, Op};
 
 /// What the writer task sends.
 enum Out {
@@ -488,114 +490,4 @@ pub(crate) async fn until_true(rx: &mut watch::Receiver<bool>) {
     if rx.wait_for(|c| *c).await.is_err() {
         std::future::pending::<()>().await;
     }
-}
-
-/// One running operation of a connection.
-struct Op {
-    state: AppState,
-    principal: Principal,
-    operation: Operation,
-    deadline: Instant,
-    proto: Proto,
-    id: String,
-    request_id: String,
-    out: mpsc::Sender<Out>,
-    slow: mpsc::Sender<()>,
-}
-
-impl Op {
-    /// Queues a message; false when the connection is gone or the client stopped reading.
-    async fn send(&self, text: String) -> bool {
-        let wait = Duration::from_millis(self.state.realtime.ws_slow_consumer_ms);
-        match self.out.send_timeout(Out::Text(text), wait).await {
-            Ok(()) => true,
-            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                let _ = self.slow.try_send(());
-                false
-            }
-            Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
-        }
-    }
-
-    async fn run(self, first: Prepared) {
-        let metrics = &self.state.metrics;
-        if first.ty == Some(OperationType::Subscription) {
-            let shape = first.shape.clone();
-            let mut stream = self.state.schema.execute_stream(first.request);
-            let mut start = true;
-            while let Some(resp) = stream.next().await {
-                let (answer, request_error) =
-                    graphql_result(resp, &self.request_id, metrics, &shape);
-                if start && request_error {
-                    let errors = Value::Array(answer.errors().to_vec());
-                    self.send(protocol::refused(&self.id, errors)).await;
-                    return;
-                }
-                let json = answer.into_json();
-                start = false;
-                if !self.send(protocol::next(self.proto, &self.id, json)).await {
-                    return;
-                }
-            }
-        } else {
-            let (state, principal, rid) = (&self.state, &self.principal, &self.request_id);
-            let outcome =
-                execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
-            let json = match outcome {
-                Outcome::Ran {
-                    answer,
-                    request_error: true,
-                } => {
-                    let errors = Value::Array(answer.errors().to_vec());
-                    self.send(protocol::refused(&self.id, errors)).await;
-                    return;
-                }
-                other => other.into_answer().into_json(),
-            };
-            if !self.send(protocol::next(self.proto, &self.id, json)).await {
-                return;
-            }
-        }
-        self.send(protocol::complete(&self.id)).await;
-    }
-}
-
-/// Writes queued messages to the socket. An urgent close stops the data at once (even a write
-/// the client is not reading) and sends the close frame if the socket takes it in time.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Out>,
-    mut urgent: watch::Receiver<Option<(u16, String)>>,
-    grace: Duration,
-) {
-    let mut frame = None;
-    loop {
-        let next = tokio::select! {
-            biased;
-            _ = signalled(&mut urgent) => break,
-            next = queue.recv() => next,
-        };
-        match next {
-            None => break,
-            Some(Out::Close(code, reason)) => {
-                frame = Some((code, reason));
-                break;
-            }
-            Some(Out::Text(text)) => {
-                tokio::select! {
-                    sent = sink.send(Message::Text(text.into())) => if sent.is_err() { return },
-                    _ = signalled(&mut urgent) => break,
-                }
-            }
-        }
-    }
-    let frame = frame.or_else(|| urgent.borrow().clone());
-    if let Some((code, reason)) = frame {
-        let close = Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }));
-        let _ = tokio::time::timeout(grace, sink.send(close)).await;
-    }
-    let _ = tokio::time::timeout(grace, sink.close()).await;
 }

@@ -1,0 +1,244 @@
+//! The dispatcher's side: leases on endpoints, the record of each attempt, and the delivery
+//! log's pruning.
+
+use super::*;
+
+/// SQL with `$1`-style placeholders, written for the connection's database (numbered in
+/// order of appearance, each used once: SQLite reads them as plain `?`).
+fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    crate::db::persisted::statement(db, sql, values)
+}
+
+/// Which endpoints a claim takes.
+pub enum Due<'a> {
+    /// Every active endpoint behind the outbox's `head` (the sweep: catches up whatever no
+    /// wake-up announced).
+    Behind(i64),
+    /// Endpoints whose failed attempt is due again, or whose lease ran out unreleased.
+    Retries,
+    /// These endpoints, which a new event is for.
+    Ids(&'a [i64]),
+}
+
+/// Leases up to `limit` active, due endpoints to `instance` until `until`, and returns them.
+/// An endpoint another instance holds (or is claiming) is skipped.
+pub async fn claim(
+    db: &DatabaseConnection,
+    instance: &str,
+    due: Due<'_>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> AppResult<Vec<Model>> {
+    let pg = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let mut values: Vec<sea_orm::Value> =
+        vec![instance.into(), until.into(), now.into(), now.into()];
+    let which = match due {
+        Due::Behind(head) => {
+            values.push(head.into());
+            "cursor < $5".to_string()
+        }
+        // A failed attempt due again, or a lease its instance left to run out (it died
+        // mid-delivery): the pending event is sent again.
+        Due::Retries => "(attempts > 0 OR locked_until IS NOT NULL)".to_string(),
+        Due::Ids([]) => return Ok(Vec::new()),
+        Due::Ids(ids) => {
+            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 5)).collect();
+            values.extend(ids.iter().map(|i| sea_orm::Value::from(*i)));
+            format!("id IN ({})", marks.join(", "))
+        }
+    };
+    values.push((limit as i64).into());
+    let sql = format!(
+        "UPDATE webhook_endpoints SET locked_by = $1, locked_until = $2
+         WHERE id IN (
+           SELECT id FROM webhook_endpoints
+           WHERE status = 'ACTIVE' AND next_attempt_at <= $3
+             AND (locked_until IS NULL OR locked_until < $4) AND {which}
+           ORDER BY next_attempt_at LIMIT ${}{})
+         RETURNING id",
+        values.len(),
+        if pg { " FOR UPDATE SKIP LOCKED" } else { "" }
+    );
+    let rows = db.query_all_raw(statement(db, &sql, values)).await?;
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(Entity::find()
+        .filter(Column::Id.is_in(ids))
+        .filter(Column::LockedBy.eq(instance))
+        .all(db)
+        .await?)
+}
+
+/// Every active endpoint (the dispatcher's directory of who hears what).
+pub async fn active(db: &DatabaseConnection) -> AppResult<Vec<Model>> {
+    Ok(Entity::find()
+        .filter(Column::Status.eq(ACTIVE))
+        .all(db)
+        .await?)
+}
+
+/// Extends `instance`'s lease on endpoint `id` and records its progress; false when the lease
+/// was lost (another instance took the endpoint over: this one must stop).
+pub async fn renew(
+    db: &DatabaseConnection,
+    endpoint: &Model,
+    instance: &str,
+    cursor: i64,
+    until: DateTime<Utc>,
+) -> AppResult<bool> {
+    let done = Entity::update_many()
+        .col_expr(Column::LockedUntil, sea_orm::sea_query::Expr::value(until))
+        .col_expr(Column::Cursor, sea_orm::sea_query::Expr::value(cursor))
+        .filter(held(endpoint, instance))
+        .filter(Column::Status.eq(ACTIVE))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// The endpoint's row while `instance` holds its lease and its owner has not changed it since
+/// it was claimed (an owner's change ends the lease: a replay or a pause wins over the
+/// delivery in flight, whose outcome is then not recorded and whose event is sent again).
+fn held(endpoint: &Model, instance: &str) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(Column::Id.eq(endpoint.id))
+        .add(Column::LockedBy.eq(instance))
+        .add(Column::Version.eq(endpoint.version))
+}
+
+/// How one attempt went.
+pub struct Outcome {
+    pub event_id: i64,
+    pub topic: String,
+    pub attempt: i32,
+    pub response_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// What becomes of the endpoint after an attempt.
+pub enum Next {
+    /// Delivered: the cursor moves past the event.
+    Delivered,
+    /// Failed: try again at this time.
+    RetryAt(DateTime<Utc>),
+    /// Failed for the last time: the endpoint is disabled and its owner hears of it.
+    Disable(String),
+}
+
+/// Records one attempt in the log and moves the endpoint on, in one transaction; false when
+/// the lease was lost meanwhile (nothing is written then).
+pub async fn settle(
+    db: &DatabaseConnection,
+    endpoint: &Model,
+    instance: &str,
+    outcome: &Outcome,
+    next: Next,
+) -> AppResult<bool> {
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let mut changes = <ActiveModel as Default>::default();
+    let mut disabled = None;
+    match &next {
+        Next::Delivered => {
+            changes.cursor = Set(outcome.event_id);
+            changes.attempts = Set(0);
+            changes.failing_since = Set(None);
+        }
+        Next::RetryAt(at) => {
+            changes.attempts = Set(outcome.attempt);
+            changes.next_attempt_at = Set(*at);
+            changes.failing_since = Set(Some(endpoint.failing_since.unwrap_or(now)));
+            changes.locked_by = Set(None);
+            changes.locked_until = Set(None);
+        }
+        Next::Disable(reason) => {
+            changes.attempts = Set(outcome.attempt);
+            changes.status = Set(DISABLED.into());
+            changes.disabled_reason = Set(Some(reason.clone()));
+            changes.locked_by = Set(None);
+            changes.locked_until = Set(None);
+            changes.version = Set(endpoint.version + 1);
+            changes.updated_at = Set(now);
+            disabled = Some(reason.clone());
+        }
+    }
+    let updated = Entity::update_many()
+        .set(changes)
+        .filter(held(endpoint, instance))
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(row) = updated.into_iter().next() else {
+        return Ok(false);
+    };
+    attempt::ActiveModel {
+        endpoint_id: Set(endpoint.id),
+        event_id: Set(outcome.event_id),
+        topic: Set(outcome.topic.clone()),
+        attempt: Set(outcome.attempt),
+        succeeded: Set(outcome.succeeded()),
+        response_code: Set(outcome.response_code),
+        latency_ms: Set(outcome.latency_ms),
+        error: Set(outcome.error.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if disabled.is_some() {
+        let system = Principal::system("webhooks");
+        events::append(&txn, &system, changed(Topic::WebhookEndpointDisabled, &row)).await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Ends `instance`'s lease with the endpoint at `cursor` (everything up to it settled); the
+/// next delivery waits until `next_at`.
+pub async fn release(
+    db: &DatabaseConnection,
+    endpoint: &Model,
+    instance: &str,
+    cursor: i64,
+    next_at: DateTime<Utc>,
+) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(Column::Cursor, sea_orm::sea_query::Expr::value(cursor))
+        .col_expr(
+            Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(next_at),
+        )
+        .col_expr(
+            Column::LockedBy,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(held(endpoint, instance))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes log rows older than `cutoff` (with the outbox's retention).
+pub async fn prune_attempts(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    Ok(attempt::Entity::delete_many()
+        .filter(attempt::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
