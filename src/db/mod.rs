@@ -21,7 +21,12 @@
 //! transactions that hold nothing else. Webhook endpoints are rows of their own: a change
 //! takes one (version-guarded), and the dispatcher's lease (`webhooks::claim`, `FOR UPDATE
 //! SKIP LOCKED`) holds no row lock while it waits on a receiver; neither takes any other
-//! lock. SQLite has one writer at a time (`begin_write`).
+//! lock. An invitation's acceptance reads the deal's opportunity row `FOR SHARE`, then takes
+//! the invitation's row, then the customer lock (through the submission): no path that holds
+//! the customer lock or a registration row waits on an opportunity row or an invitation row,
+//! so this prefix adds no cycle; a close of the deal waits for the acceptance or sees it
+//! committed. Withdrawals and the expiry sweep take the invitation's row alone.
+//! SQLite has one writer at a time (`begin_write`).
 
 pub mod accounts;
 pub mod attribution;

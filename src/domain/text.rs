@@ -51,3 +51,12 @@ pub fn labels(
     }
     Ok(out)
 }
+
+/// A request's fingerprint for idempotency keys: FNV-1a (64 bits) of `text`, in hex. Stored
+/// with what the request made, so it must stay the same across versions.
+pub fn fingerprint(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}

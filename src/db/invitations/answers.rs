@@ -126,6 +126,7 @@ pub async fn accept(
         principal,
         partner_id,
         &inv,
+        opp,
         justification,
     )
     .await?;

@@ -197,10 +197,7 @@ fn fingerprint(input: &InvitePartners, partners: &[i64]) -> String {
         input.share.fields,
         contacts
     );
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    text::fingerprint(&text)
 }
 
 /// The invitations an earlier request of this inviter with `key` made, if any; refused when

@@ -299,11 +299,7 @@ pub async fn submit(
 /// What a submission asks for, without its key: FNV-1a over the request's fields, so a retry
 /// is recognised and the same key with another request is not.
 fn fingerprint(input: &SubmitRegistration) -> String {
-    let text = request_text(input);
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    text::fingerprint(&request_text(input))
 }
 
 /// The text [`fingerprint`] hashes: the request as the derived `Debug` of the API's input types
@@ -534,12 +530,9 @@ pub(in crate::db) async fn accept_invitation_in(
     principal: &Principal,
     partner_id: i64,
     invitation: &entity::invitation::Model,
+    opp: entity::opportunity::Model,
     justification: String,
 ) -> AppResult<Model> {
-    let opp = entity::opportunity::Entity::find_by_id(invitation.opportunity_id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Opportunity"))?;
     let account = entity::account::Entity::find_by_id(opp.account_id)
         .one(txn)
         .await?
