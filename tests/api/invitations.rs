@@ -623,13 +623,15 @@ async fn subscribers_hear_of_their_own_invitations_only() {
     } = program().await;
     let a = app.partner("Listener A").await;
     let b = app.partner("Listener B").await;
-    const SUB: &str = "subscription { invitationChanged { event { topic } invitation { id status shared { customerName } } } }";
+    const SUB: &str = "subscription($after: ID) { invitationChanged(after: $after) { event { topic } invitation { id status shared { customerName } } } }";
+    // From the newest event: live before the invitation below whenever the server gets to it.
+    let now = json!({ "after": app.now().await });
     let mut ws_a = app.ws_as(&a.token).await;
-    ws_a.subscribe("s", SUB, json!({})).await;
+    ws_a.subscribe("s", SUB, now.clone()).await;
     let mut ws_b = app.ws_as(&b.token).await;
-    ws_b.subscribe("s", SUB, json!({})).await;
+    ws_b.subscribe("s", SUB, now.clone()).await;
     let mut vendor = app.ws_as(&app.vendor).await;
-    vendor.subscribe("s", SUB, json!({})).await;
+    vendor.subscribe("s", SUB, now).await;
     let inv = invite(&app, &opportunity, &[&a], None).await[0].clone();
     let got = ws_a.next_payload("s").await;
     assert_eq!(
