@@ -50,6 +50,8 @@ pub struct AppState {
     pub hub: Arc<realtime::Hub>,
     /// Open WebSocket connections per principal on this instance.
     pub connections: Arc<http::ws::Connections>,
+    /// Subscriptions of this instance that share their answers to each event.
+    pub live: Arc<http::live::Groups>,
     /// Admission of GraphQL requests and the CPU threads that check documents.
     pub gate: Arc<http::gate::Gate>,
     /// Browser origins and the metrics listener (defaults: none, and `/metrics` here).
@@ -82,6 +84,7 @@ impl AppState {
             realtime: Arc::new(realtime),
             hub,
             connections: Default::default(),
+            live: Default::default(),
             gate: Arc::new(http::gate::Gate::new(limits.max_in_flight)),
             db,
             verifier: Arc::new(verifier),

@@ -6,6 +6,7 @@ use cosell::auth::PrincipalKind;
 use cosell::config::{JwtArgs, Secret};
 
 /// A token of `kind` with `role`, for `partner` (a global partner ID) if given.
+#[allow(dead_code)]
 pub fn token(secret: &str, kind: PrincipalKind, role: &str, partner: Option<&str>) -> String {
     let now = jwt::now();
     let c = Claims {

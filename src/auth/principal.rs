@@ -161,6 +161,20 @@ impl Principal {
         format!("{:?}:{party}:{}", self.kind, self.subject)
     }
 
+    /// Everything that decides what this caller reads, and nothing of who it is: two
+    /// principals with the same key see the same rows and fields by every path (the resolvers
+    /// scope by kind, party, role and scopes, never by subject), so they may share answers.
+    pub fn view_key(&self) -> String {
+        let scopes = self
+            .scopes
+            .as_ref()
+            .map(|s| s.iter().map(String::as_str).collect::<Vec<_>>().join(" "));
+        format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.kind, self.party, self.vendor_role, self.partner_role, scopes
+        )
+    }
+
     fn has_scope(&self, resource: Resource, write: bool) -> bool {
         match &self.scopes {
             None => true,

@@ -68,16 +68,48 @@ pub struct OpportunityEvent {
 #[derive(Default)]
 pub struct RealtimeSubscription;
 
-/// Opens a feed for the caller after `after`, keeping the events `wants` accepts.
-async fn feed(
-    ctx: &Context<'_>,
-    after: Option<&ID>,
-    wants: Wants,
-) -> Result<impl Stream<Item = AppResult<Arc<event::Model>>>> {
+/// How the subscription fields run, when the transport says (request data). Without it a field
+/// opens its feed and resolves each event on its own.
+///
+/// The transports share the work of many subscribers: a [`Mode::Probe`] checks the arguments
+/// and scopes and hands the subscriber's feed over, then each event the feed yields is
+/// resolved once in [`Mode::Render`] for every subscriber with the same view and the same
+/// document (see `http::live`).
+pub enum Mode {
+    /// Check everything, open the caller's feed and leave it here; the field yields nothing.
+    Probe(Arc<std::sync::Mutex<Option<Feed>>>),
+    /// Resolve the field for this one event (already scoped to the caller by its feed).
+    Render(Arc<event::Model>),
+    /// Answer this error as the field's next result (the feed failed for good).
+    Fail(std::sync::Mutex<Option<AppError>>),
+}
+
+type Events = futures_util::stream::BoxStream<'static, AppResult<Arc<event::Model>>>;
+
+/// The events of the caller's feed after `after` that `wants` accepts, as the request's
+/// [`Mode`] says.
+async fn feed(ctx: &Context<'_>, after: Option<&ID>, wants: Wants) -> Result<Events> {
     let after = parse_after(after)?;
-    let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
-    let feed = Feed::open(hub, principal(ctx).clone(), after, wants).await?;
-    Ok(feed.into_stream())
+    let open = |wants| async move {
+        let hub = ctx.data_unchecked::<Arc<Hub>>().clone();
+        Feed::open(hub, principal(ctx).clone(), after, wants).await
+    };
+    match ctx.data_opt::<Mode>() {
+        None => Ok(open(wants).await?.into_stream().boxed()),
+        Some(Mode::Probe(slot)) => {
+            let feed = open(wants).await?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
+            Ok(futures_util::stream::empty().boxed())
+        }
+        Some(Mode::Render(ev)) => {
+            let ev = wants(ev).then(|| Ok(ev.clone()));
+            Ok(futures_util::stream::iter(ev).boxed())
+        }
+        Some(Mode::Fail(e)) => {
+            let e = e.lock().unwrap_or_else(|e| e.into_inner()).take();
+            Ok(futures_util::stream::iter(e.map(Err)).boxed())
+        }
+    }
 }
 
 fn decode_opt(field: &'static str, id: Option<&ID>, kind: Kind) -> AppResult<Option<i64>> {

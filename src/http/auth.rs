@@ -49,16 +49,27 @@ pub async fn verify_token(state: &AppState, token: &str) -> Result<(Principal, u
     let exp = claims.exp;
     let principal = principal_from_claims(claims).map_err(AppError::Unauthenticated)?;
     if let Some(id) = principal.partner_id() {
-        let active = state.hub.active_partners();
-        if !active.is_known_active(id) {
-            let epoch = active.epoch();
-            if !partners::is_active(&state.db, id).await? {
-                return Err(AppError::Unauthenticated(
-                    "the token's partner is unknown or suspended".into(),
-                ));
-            }
-            active.remember(id, epoch);
+        if !partner_is_active(state, id).await? {
+            return Err(AppError::Unauthenticated(
+                "the token's partner is unknown or suspended".into(),
+            ));
         }
     }
     Ok((principal, exp))
+}
+
+/// Whether partner `id` is active: from the instance's memory of partners found active a
+/// moment ago (forgotten on every change to the partner), else read and remembered. Requests,
+/// and open WebSocket connections and event streams at each keep-alive, ask this.
+pub async fn partner_is_active(state: &AppState, id: i64) -> Result<bool, AppError> {
+    let active = state.hub.active_partners();
+    if active.is_known_active(id) {
+        return Ok(true);
+    }
+    let epoch = active.epoch();
+    let is = partners::is_active(&state.db, id).await?;
+    if is {
+        active.remember(id, epoch);
+    }
+    Ok(is)
 }

@@ -14,7 +14,7 @@ use crate::error::code;
 use crate::AppState;
 
 /// One operation as the client sent it, kept so that a write can be prepared again.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Operation {
     pub query: String,
     pub operation_name: Option<String>,

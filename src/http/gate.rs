@@ -79,6 +79,12 @@ impl Gate {
         })
     }
 
+    /// Notes activity that frees memory (a WebSocket connection or event stream ended), so that
+    /// the trimmer hands it back once things quieten down.
+    pub fn touch(&self) {
+        self.busy.store(true, Ordering::Relaxed);
+    }
+
     /// A place for one more request, or `None` when the instance is at its limit.
     pub fn admit(&self) -> Option<Admitted> {
         self.busy.store(true, Ordering::Relaxed);

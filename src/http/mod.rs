@@ -8,6 +8,7 @@ pub mod gate;
 pub mod graphiql;
 pub mod graphql;
 pub mod limits;
+pub mod live;
 pub mod order;
 pub mod persisted;
 pub mod prepare;

@@ -36,6 +36,11 @@ impl Shape {
         Self { doc, operation }
     }
 
+    /// The parsed document.
+    pub fn document(&self) -> &Arc<ExecutableDocument> {
+        &self.doc
+    }
+
     /// The plan that puts an answer to this document's operation in query order.
     pub fn plan(&self) -> Plan {
         let op = match self.operation.as_deref() {

@@ -19,7 +19,6 @@ use async_graphql::parser::types::OperationType;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -27,9 +26,10 @@ use tokio::time::{sleep_until, Instant};
 
 use super::auth::authenticate_with_expiry;
 use super::execute::{self, Outcome};
+use super::live::{self, Next, Start};
 use super::persisted::Submitted;
 use super::prepare::{prepare, refusal_json};
-use super::response::{error, errors_only, graphql_result, MediaType};
+use super::response::{error, errors_only, MediaType};
 use super::ws::{partner_changed, until_true, Connections, Slot};
 use crate::auth::Principal;
 use crate::error::{code, AppError};
@@ -65,6 +65,15 @@ fn next_event<T: Serialize + ?Sized>(data: &T) -> Bytes {
     if serde_json::to_writer(&mut out, data).is_err() {
         out.extend_from_slice(b"{}");
     }
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
+}
+
+/// [`next_event`] with data already written as JSON (shared by the subscribers of a group).
+fn next_raw(data: &str) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() + 20);
+    out.extend_from_slice(b"event: next\ndata: ");
+    out.extend_from_slice(data.as_bytes());
     out.extend_from_slice(b"\n\n");
     Bytes::from(out)
 }
@@ -222,6 +231,7 @@ impl Stream {
             self.send(Bytes::from_static(COMPLETE)).await;
         }
         self.state.metrics.sse_closed();
+        self.state.gate.touch();
     }
 
     async fn operation(&mut self, submitted: Submitted, is_get: bool) -> End {
@@ -285,8 +295,27 @@ impl Stream {
                 End::Cut
             };
         }
-        let shape = first.shape.clone();
-        let mut results = state.schema.execute_stream(first.request);
+        let mut sub = match Box::pin(live::start(
+            &state,
+            &self.principal,
+            first,
+            &self.request_id,
+        ))
+        .await
+        {
+            Start::Refused(errors) => {
+                self.errors(errors).await;
+                return End::Complete;
+            }
+            Start::Answered(payload) => {
+                return if self.send(next_raw(&payload)).await {
+                    End::Complete
+                } else {
+                    End::Cut
+                };
+            }
+            Start::Live(sub) => sub,
+        };
         let ka = Duration::from_secs(state.realtime.ws_keepalive_seconds.max(1));
         let mut keepalive = tokio::time::interval_at(Instant::now() + ka, ka);
         let mut shutting_down = state.hub.closing();
@@ -294,11 +323,17 @@ impl Stream {
         let mut partner_changes = self.partner_changes.take();
         loop {
             tokio::select! {
-                next = results.next() => {
-                    let Some(resp) = next else { return End::Complete };
-                    let (answer, _) = graphql_result(resp, &self.request_id, &state.metrics, &shape);
-                    if !self.send(next_event(&answer)).await {
+                next = sub.next() => {
+                    let (payload, last) = match next {
+                        Next::Result(p) => (p, false),
+                        Next::Last(p) => (p, true),
+                        Next::End => return End::Complete,
+                    };
+                    if !self.send(next_raw(&payload)).await {
                         return End::Cut;
+                    }
+                    if last {
+                        return End::Complete;
                     }
                 }
                 _ = keepalive.tick(), if state.realtime.ws_keepalive_seconds > 0 => {
@@ -316,7 +351,7 @@ impl Stream {
                 }
                 changed = partner_changed(&mut partner_changes) => {
                     // A lagging receiver may have missed its partner: check then too.
-                    if changed.is_none_or(|id| Some(id) == mine) && !self.still_allowed().await {
+                    if changed.is_none_or(|id| Some(id) == mine) && !Box::pin(self.still_allowed()).await {
                         state.metrics.error(code::FORBIDDEN);
                         self.errors(json!([error(
                             code::FORBIDDEN,
@@ -338,7 +373,7 @@ impl Stream {
         let Some(id) = self.principal.partner_id() else {
             return true;
         };
-        match crate::db::partners::is_active(&self.state.db, id).await {
+        match super::auth::partner_is_active(&self.state, id).await {
             Ok(active) => active,
             Err(e) => {
                 tracing::warn!(error = %e.message(), "checking a streaming partner's status failed");

@@ -88,25 +88,34 @@ impl Feed {
                 "the instance's event stream has not started yet".into(),
             )));
         }
-        let last = match after {
+        // From memory where the tail's memory reaches back far enough: many subscribers that
+        // open or resume at once then cost no outbox read each.
+        let (last, live, pending, catching_up) = match after {
             Some(a) => {
                 with_retries(OPEN_ATTEMPTS, || outbox::check_cursor(hub.db(), a)).await?;
-                a
+                match hub.live_after(a) {
+                    Some((missed, live)) => (a, live, missed.into(), false),
+                    None => (a, hub.receiver(), VecDeque::new(), true),
+                }
             }
-            // "Now" is the newest committed event, which the tail may not have read yet: a
-            // change the client saw commit before subscribing is not sent. Anything after it is
-            // either in the receiver taken below or committed already, and the first catch-up
-            // reads it.
-            None => with_retries(OPEN_ATTEMPTS, || outbox::last_id(hub.db())).await?,
+            // "Now" is the newest event in the outbox when a read of the tail's that began
+            // after this call ran; what it reads next is in the receiver.
+            None => match hub.head_now().await {
+                Some((head, live)) => (head, live, VecDeque::new(), false),
+                None => {
+                    return Err(AppError::Unavailable(sea_orm::DbErr::Custom(
+                        "the instance's event stream cannot read the outbox".into(),
+                    )))
+                }
+            },
         };
-        let live = hub.receiver();
         Ok(Self {
             hub,
             principal,
             live,
             last,
-            catching_up: true,
-            pending: VecDeque::new(),
+            catching_up,
+            pending,
             wants,
             failures: 0,
         })
@@ -126,12 +135,14 @@ impl Feed {
                 continue;
             }
             if self.catching_up {
-                let read = outbox::visible_after_unchecked(
+                // Boxed: a read's future is large, and a subscriber reads only while it
+                // catches up.
+                let read = Box::pin(outbox::visible_after_unchecked(
                     self.hub.db(),
                     &self.principal,
                     self.last,
                     PAGE,
-                )
+                ))
                 .await;
                 // A subscriber that cannot read now waits and tries again: it neither ends nor
                 // skips what it has not read.

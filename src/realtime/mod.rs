@@ -30,11 +30,16 @@ use crate::db::events as outbox;
 /// The PostgreSQL channel the outbox trigger notifies with each new event id.
 pub const CHANNEL: &str = "cosell_events";
 
+/// A receiver of the events the tail reads, in id order (before any scoping).
+pub type Live = broadcast::Receiver<Arc<event::Model>>;
+
 /// The newest events the tail has read, in id order, and the id they all come after.
 struct Recent {
     events: std::collections::VecDeque<Arc<event::Model>>,
     /// Every event with an id above this is in `events` (up to what the tail has read).
     covers_after: i64,
+    /// The last event the tail has read (and broadcast).
+    head: i64,
 }
 
 /// The longest a change's answer waits for its events to be relayed into the outbox.
@@ -59,6 +64,9 @@ pub struct Hub {
     /// Events kept in `recent`.
     recent_capacity: usize,
     wake: watch::Sender<u64>,
+    /// The wake-ups the tail's last successful read covered: a read that began after the
+    /// `wake` count reached `n` publishes at least `n`.
+    read_done: watch::Sender<u64>,
     poll: Duration,
     closing: watch::Sender<bool>,
     /// Relays asked for so far (PostgreSQL): a ticket is this count after the request.
@@ -95,8 +103,10 @@ impl Hub {
                 events: Default::default(),
                 // Nothing is covered until the tail has read the outbox's head.
                 covers_after: i64::MAX,
+                head: i64::MAX,
             }),
             wake: watch::channel(0).0,
+            read_done: watch::channel(0).0,
             poll: poll.max(Duration::from_millis(50)),
             closing: watch::channel(false).0,
             relay_requested: AtomicU64::new(0),
@@ -130,7 +140,7 @@ impl Hub {
 
     /// Announces that a change committed on this instance: the tail reads the outbox now.
     pub fn poke(&self) {
-        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+        self.wake.send_modify(|n| *n += 1);
     }
 
     /// After a change committed on this instance: its events are in the outbox when this
@@ -187,6 +197,47 @@ impl Hub {
         self.live.subscribe()
     }
 
+    /// The last event the tail has read, and a receiver of every event after it: taken
+    /// together (the tail broadcasts under the same lock), so a subscriber that starts there
+    /// needs no read of the outbox. Meaningful once the tail has [started](Self::started).
+    pub fn live_from_head(&self) -> (i64, Live) {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        (recent.head, self.live.subscribe())
+    }
+
+    /// "Now" for a new subscriber: the last event of a read of the outbox that began after this
+    /// call, with a receiver of every event after it. However many subscribers open at once,
+    /// they share the tail's reads rather than each reading the outbox's head. `None` when no
+    /// read succeeds within [`TAIL_START_WAIT`].
+    pub async fn head_now(&self) -> Option<(i64, Live)> {
+        let mut ticket = 0;
+        self.wake.send_modify(|n| {
+            *n += 1;
+            ticket = *n;
+        });
+        let mut done = self.read_done.subscribe();
+        tokio::time::timeout(TAIL_START_WAIT, done.wait_for(|d| *d >= ticket))
+            .await
+            .ok()?
+            .ok()?;
+        Some(self.live_from_head())
+    }
+
+    /// Every event after `after` that the tail has read, from memory, and a receiver of every
+    /// later one, taken together; `None` when memory does not reach back to `after` and the
+    /// subscriber must read the outbox.
+    pub fn live_after(&self, after: i64) -> Option<(Vec<Arc<event::Model>>, Live)> {
+        let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
+        if after < recent.covers_after {
+            return None;
+        }
+        let start = recent.events.partition_point(|e| e.id <= after);
+        Some((
+            recent.events.range(start..).cloned().collect(),
+            self.live.subscribe(),
+        ))
+    }
+
     /// A receiver of the partner ids of `partner.updated` events from now on. One that lags
     /// behind has missed some: its owner re-checks its partner then.
     /// The partners found active a moment ago, forgotten when they change.
@@ -208,15 +259,19 @@ impl Hub {
         &self.db
     }
 
-    /// Keeps `ev` (the next event the tail read) among the recent ones.
-    fn remember(&self, ev: Arc<event::Model>) {
+    /// Keeps `ev` (the next event the tail read) among the recent ones and broadcasts it, under
+    /// one lock (see [`Hub::live_from_head`]).
+    fn publish(&self, ev: Arc<event::Model>) {
         let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
         if recent.events.len() >= self.recent_capacity {
             if let Some(old) = recent.events.pop_front() {
                 recent.covers_after = old.id;
             }
         }
-        recent.events.push_back(ev);
+        recent.head = ev.id;
+        recent.events.push_back(ev.clone());
+        // No receiver is not an error: nobody is subscribed on this instance.
+        let _ = self.live.send(ev);
     }
 
     /// Every event after `after` that the tail has read, from memory, if memory still holds
@@ -258,10 +313,10 @@ impl Hub {
             match outbox::last_id(&self.db).await {
                 Ok(id) => {
                     // Memory holds nothing from before the tail started.
-                    self.recent
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .covers_after = id;
+                    let mut recent = self.recent.write().unwrap_or_else(|e| e.into_inner());
+                    recent.covers_after = id;
+                    recent.head = id;
+                    drop(recent);
                     self.started.send_replace(true);
                     break id;
                 }
@@ -283,6 +338,7 @@ impl Hub {
                 }
             }
             // Read everything committed since the last read, in id order.
+            let covered = *wake.borrow_and_update();
             loop {
                 let rows = match outbox::after(&self.db, head, PAGE).await {
                     Ok(rows) => rows,
@@ -302,12 +358,10 @@ impl Hub {
                             let _ = self.partner_changes.send(id);
                         }
                     }
-                    let row = Arc::new(row);
-                    self.remember(row.clone());
-                    // No receiver is not an error: nobody is subscribed on this instance.
-                    let _ = self.live.send(row);
+                    self.publish(Arc::new(row));
                 }
                 if !full {
+                    self.read_done.send_replace(covered);
                     break;
                 }
             }

@@ -32,5 +32,6 @@ mod statements;
 mod webhooks;
 mod ws;
 mod ws_deals;
+mod ws_fanout;
 mod ws_protocol;
 mod ws_realtime;

@@ -10,6 +10,7 @@ mod slots;
 mod tasks;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -21,15 +22,15 @@ use axum::Extension;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::{sleep_until, Instant};
 
 use self::protocol::{close, Incoming, Proto};
 use super::execute::{self, Operation, Outcome};
 use super::persisted::Submitted;
 use super::prepare::{prepare, refusal_json, Prepared};
-use super::response::{error, graphql_result};
+use super::response::error;
 use super::RequestId;
 use crate::auth::Principal;
 use crate::error::code;
@@ -55,9 +56,10 @@ pub async fn upgrade(
 ) -> Response {
     let ws = ws
         .protocols([protocol::TRANSPORT, protocol::LEGACY])
-        // GraphQL messages are small: 16 KiB buffers (instead of 128 KiB each way) keep an
-        // idle connection cheap; larger messages still pass, in more reads and writes.
-        .read_buffer_size(16 * 1024)
+        // GraphQL messages are small: a 2 KiB read buffer (instead of 128 KiB) keeps an idle
+        // connection cheap (the buffer is filled to its size on every read, so all of it is
+        // resident); larger messages still pass, in more reads.
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(16 * 1024)
         .max_message_size(state.limits.max_body_bytes)
         .max_frame_size(state.limits.max_body_bytes);
@@ -101,13 +103,46 @@ struct Connection {
     principal: Option<Principal>,
     expires_at: Option<Instant>,
     _slot: Option<Slot>,
-    operations: HashMap<String, (u64, JoinHandle<()>)>,
+    operations: Operations,
     /// For a partner's connection: partners whose record changed, to end it at once when its
     /// partner is suspended rather than at the next keep-alive.
     partner_changes: Option<tokio::sync::broadcast::Receiver<i64>>,
     generation: u64,
-    done: mpsc::UnboundedSender<(String, u64)>,
-    slow: mpsc::Sender<()>,
+    /// Raised by an operation whose client stopped reading: the main loop closes with 1013.
+    slow: Arc<Notify>,
+}
+
+/// The running operations of a connection by id, each with its generation (an id can be used
+/// again once its operation ended). An operation takes itself out before its last message,
+/// so a client that reuses the id on `complete` finds it free.
+#[derive(Clone, Default)]
+pub(super) struct Operations(Arc<std::sync::Mutex<HashMap<String, (u64, AbortHandle)>>>);
+
+impl Operations {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, AbortHandle)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes operation `id` of `generation` out (when it is still the one under that id).
+    pub(super) fn finished(&self, id: &str, generation: u64) {
+        let mut ops = self.lock();
+        if ops.get(id).is_some_and(|(g, _)| *g == generation) {
+            ops.remove(id);
+        }
+    }
+
+    /// Stops operation `id`, if it runs.
+    fn abort(&self, id: &str) {
+        if let Some((_, task)) = self.lock().remove(id) {
+            task.abort();
+        }
+    }
+
+    fn abort_all(&self) {
+        for (_, (_, task)) in self.lock().drain() {
+            task.abort();
+        }
+    }
 }
 
 /// How the main loop ends.
@@ -128,8 +163,7 @@ impl Connection {
         // How long a closing connection may take to flush its close frame.
         let grace = Duration::from_millis(state.realtime.ws_close_grace_ms);
         let writer = tokio::spawn(write(sink, out_rx, urgent_rx, grace));
-        let (done, mut done_rx) = mpsc::unbounded_channel();
-        let (slow, mut slow_rx) = mpsc::channel(1);
+        let slow = Arc::new(Notify::new());
         let mut conn = Connection {
             proto,
             request_id,
@@ -140,14 +174,15 @@ impl Connection {
             principal: None,
             expires_at: None,
             _slot: None,
-            operations: HashMap::new(),
+            operations: Operations::default(),
             partner_changes: None,
             generation: 0,
-            done,
-            slow,
+            slow: slow.clone(),
             state,
         };
         conn.state.metrics.ws_opened();
+        // The upgrade request's buffers were just freed: trim once opening quietens down.
+        conn.state.gate.touch();
         let realtime = conn.state.realtime.clone();
         let init_deadline = tokio::time::sleep(Duration::from_millis(realtime.ws_init_timeout_ms));
         tokio::pin!(init_deadline);
@@ -161,7 +196,9 @@ impl Connection {
                 msg = stream.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Text(text))) => {
-                        if let Err(c) = conn.on_text(text.as_str()).await {
+                        // Boxed, as below: rarely run, the futures of these steps would otherwise
+                        // size every idle connection's task.
+                        if let Err(c) = Box::pin(conn.on_text(text.as_str())).await {
                             break c;
                         }
                     }
@@ -177,13 +214,13 @@ impl Connection {
                     let mine = conn.principal.as_ref().and_then(Principal::partner_id);
                     // A lagging receiver may have missed its partner: check then too.
                     if changed.is_none_or(|id| Some(id) == mine) {
-                        if let Err(c) = conn.still_allowed().await {
+                        if let Err(c) = Box::pin(conn.still_allowed()).await {
                             break c;
                         }
                     }
                 }
                 _ = keepalive.tick(), if conn.principal.is_some() && realtime.ws_keepalive_seconds > 0 => {
-                    if let Err(c) = conn.still_allowed().await {
+                    if let Err(c) = Box::pin(conn.still_allowed()).await {
                         break c;
                     }
                     // A full queue already means traffic; the keep-alive is not needed then.
@@ -192,12 +229,7 @@ impl Connection {
                 _ = sleep_until(expiry), if conn.expires_at.is_some() => {
                     break Some((close::UNAUTHORIZED, "Unauthorized: the token expired; reconnect with a fresh one".into()));
                 }
-                Some((id, generation)) = done_rx.recv() => {
-                    if conn.operations.get(&id).is_some_and(|(g, _)| *g == generation) {
-                        conn.operations.remove(&id);
-                    }
-                }
-                _ = slow_rx.recv() => {
+                _ = slow.notified() => {
                     tracing::warn!("closing a WebSocket whose client does not read its messages");
                     let reason = "slow consumer: messages were not read in time; reconnect with after: <last event id>";
                     let _ = conn.urgent.send(Some((close::TRY_AGAIN_LATER, reason.into())));
@@ -210,12 +242,24 @@ impl Connection {
                 }
             }
         };
-        for (_, (_, task)) in conn.operations.drain() {
-            task.abort();
-        }
+        conn.operations.abort_all();
         let Connection {
             out, urgent, state, ..
         } = conn;
+        // Boxed: the closing handshake's future would otherwise size the connection's task.
+        Box::pin(Self::close(state, out, urgent, writer, closing, grace)).await;
+    }
+
+    /// Ends the connection: the close frame after what is queued (or at once when the close
+    /// is urgent), then the writer, given `grace` to finish.
+    async fn close(
+        state: AppState,
+        out: mpsc::Sender<Out>,
+        urgent: watch::Sender<Option<(u16, String)>>,
+        writer: JoinHandle<()>,
+        closing: Closing,
+        grace: Duration,
+    ) {
         state
             .metrics
             .ws_closed(closing.as_ref().map_or(1005, |(code, _)| *code));
@@ -237,6 +281,7 @@ impl Connection {
         }
         // `urgent` lives until the writer is done: its end would read as a signal.
         drop(urgent);
+        state.gate.touch();
     }
 
     /// Queues a message of the connection itself (ack, pong, refusals). A queue that stays full
@@ -253,7 +298,7 @@ impl Connection {
         {
             Ok(()) => Ok(()),
             Err(_) => {
-                let _ = self.slow.try_send(());
+                self.slow.notify_one();
                 Ok(())
             }
         }
@@ -268,9 +313,7 @@ impl Connection {
             Incoming::Pong => Ok(()),
             Incoming::Terminate => Err(Some((close::NORMAL, "connection terminated".into()))),
             Incoming::Complete { id } => {
-                if let Some((_, task)) = self.operations.remove(&id) {
-                    task.abort();
-                }
+                self.operations.abort(&id);
                 Ok(())
             }
             Incoming::Subscribe { id, payload } => self.on_subscribe(id, payload).await,
@@ -361,7 +404,7 @@ impl Connection {
         let Some(id) = self.principal.as_ref().and_then(Principal::partner_id) else {
             return Ok(());
         };
-        match crate::db::partners::is_active(&self.state.db, id).await {
+        match super::auth::partner_is_active(&self.state, id).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Some((
                 close::FORBIDDEN,
@@ -379,7 +422,7 @@ impl Connection {
             return Err(Some((close::UNAUTHORIZED, "Unauthorized".into())));
         };
         self.still_allowed().await?;
-        if self.operations.contains_key(&id) {
+        if self.operations.lock().contains_key(&id) {
             return Err(Some((
                 close::SUBSCRIBER_EXISTS,
                 protocol::reason(&format!("Subscriber for {id} already exists")),
@@ -387,7 +430,7 @@ impl Connection {
         }
         let refuse = |code: &'static str, message: String| json!([error(code, message)]);
         let max = self.state.realtime.ws_max_subscriptions;
-        if self.operations.len() >= max {
+        if self.operations.lock().len() >= max {
             self.state.metrics.error(code::LIMIT_EXCEEDED);
             let errors = refuse(
                 code::LIMIT_EXCEEDED,
@@ -451,14 +494,13 @@ impl Connection {
             request_id: format!("{}/{id}", self.request_id),
             out: self.out.clone(),
             slow: self.slow.clone(),
+            operations: self.operations.clone(),
+            generation: self.generation,
         };
-        let (done, generation) = (self.done.clone(), self.generation);
-        let task = tokio::spawn(async move {
-            let id = run.id.clone();
-            run.run(first).await;
-            let _ = done.send((id, generation));
-        });
-        self.operations.insert(id, (generation, task));
+        // Under the lock: an operation that ends at once takes itself out after this.
+        let mut operations = self.operations.lock();
+        let task = tokio::spawn(run.run(Box::new(first)));
+        operations.insert(id, (self.generation, task.abort_handle()));
         Ok(())
     }
 }

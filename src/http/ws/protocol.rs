@@ -161,6 +161,24 @@ pub fn next(proto: Proto, id: &str, payload: Value) -> String {
     json!({ "type": ty, "id": id, "payload": payload }).to_string()
 }
 
+/// [`next`] with a payload already written as JSON (shared by the subscribers of a group).
+pub fn next_raw(proto: Proto, id: &str, payload: &str) -> String {
+    let ty = match proto {
+        Proto::Transport => "next",
+        Proto::Legacy => "data",
+    };
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::with_capacity(payload.len() + id.len() + 32);
+    out.push_str("{\"type\":\"");
+    out.push_str(ty);
+    out.push_str("\",\"id\":");
+    out.push_str(&id);
+    out.push_str(",\"payload\":");
+    out.push_str(payload);
+    out.push('}');
+    out
+}
+
 /// An operation refused before it ran: `error` with the list of errors, which ends the
 /// operation (no `complete` follows), in both protocols.
 pub fn refused(id: &str, errors: Value) -> String {

@@ -2,6 +2,7 @@
 //! they queue.
 
 use super::*;
+use crate::http::live::{self, Next, Start};
 
 /// One running operation of a connection.
 pub(super) struct Op {
@@ -13,7 +14,9 @@ pub(super) struct Op {
     pub(super) id: String,
     pub(super) request_id: String,
     pub(super) out: mpsc::Sender<Out>,
-    pub(super) slow: mpsc::Sender<()>,
+    pub(super) slow: Arc<Notify>,
+    pub(super) operations: Operations,
+    pub(super) generation: u64,
 }
 
 impl Op {
@@ -23,53 +26,84 @@ impl Op {
         match self.out.send_timeout(Out::Text(text), wait).await {
             Ok(()) => true,
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                let _ = self.slow.try_send(());
+                self.slow.notify_one();
                 false
             }
             Err(mpsc::error::SendTimeoutError::Closed(_)) => false,
         }
     }
 
-    pub(super) async fn run(self, first: Prepared) {
-        let metrics = &self.state.metrics;
-        if first.ty == Some(OperationType::Subscription) {
-            let shape = first.shape.clone();
-            let mut stream = self.state.schema.execute_stream(first.request);
-            let mut start = true;
-            while let Some(resp) = stream.next().await {
-                let (answer, request_error) =
-                    graphql_result(resp, &self.request_id, metrics, &shape);
-                if start && request_error {
-                    let errors = Value::Array(answer.errors().to_vec());
-                    self.send(protocol::refused(&self.id, errors)).await;
-                    return;
-                }
-                let json = answer.into_json();
-                start = false;
-                if !self.send(protocol::next(self.proto, &self.id, json)).await {
-                    return;
-                }
+    /// Runs the operation, then takes it out of the connection's operations before its last
+    /// message (`complete`, or `error` when it was refused).
+    ///
+    /// `first` comes boxed and each phase's future is boxed, so that a subscription's task
+    /// holds only what it needs while it waits for events.
+    pub(super) async fn run(mut self, first: Box<Prepared>) {
+        let last = if first.ty == Some(OperationType::Subscription) {
+            // The document's text is the group's business from here on.
+            drop(std::mem::take(&mut self.operation));
+            let started = Box::pin(live::start(
+                &self.state,
+                &self.principal,
+                *first,
+                &self.request_id,
+            ))
+            .await;
+            match started {
+                Start::Refused(errors) => Some(protocol::refused(&self.id, errors)),
+                Start::Answered(payload) => self
+                    .send(protocol::next_raw(self.proto, &self.id, &payload))
+                    .await
+                    .then(|| protocol::complete(&self.id)),
+                Start::Live(sub) => self.follow(sub).await,
             }
         } else {
-            let (state, principal, rid) = (&self.state, &self.principal, &self.request_id);
-            let outcome =
-                execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
-            let json = match outcome {
-                Outcome::Ran {
-                    answer,
-                    request_error: true,
-                } => {
-                    let errors = Value::Array(answer.errors().to_vec());
-                    self.send(protocol::refused(&self.id, errors)).await;
-                    return;
-                }
-                other => other.into_answer().into_json(),
+            Box::pin(self.answer(*first)).await
+        };
+        self.operations.finished(&self.id, self.generation);
+        if let Some(last) = last {
+            self.send(last).await;
+        }
+    }
+
+    /// Sends a subscription's results; its last message when it ends by itself.
+    async fn follow(&self, mut sub: live::Subscriber) -> Option<String> {
+        loop {
+            let (payload, last) = match sub.next().await {
+                Next::Result(p) => (p, false),
+                Next::Last(p) => (p, true),
+                Next::End => return Some(protocol::complete(&self.id)),
             };
-            if !self.send(protocol::next(self.proto, &self.id, json)).await {
-                return;
+            if !self
+                .send(protocol::next_raw(self.proto, &self.id, &payload))
+                .await
+            {
+                return None;
+            }
+            if last {
+                return Some(protocol::complete(&self.id));
             }
         }
-        self.send(protocol::complete(&self.id)).await;
+    }
+
+    /// Runs a query or mutation and sends its result; its last message.
+    async fn answer(&self, first: Prepared) -> Option<String> {
+        let (state, principal, rid) = (&self.state, &self.principal, &self.request_id);
+        let outcome =
+            execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
+        let json = match outcome {
+            Outcome::Ran {
+                answer,
+                request_error: true,
+            } => {
+                let errors = Value::Array(answer.errors().to_vec());
+                return Some(protocol::refused(&self.id, errors));
+            }
+            other => other.into_answer().into_json(),
+        };
+        self.send(protocol::next(self.proto, &self.id, json))
+            .await
+            .then(|| protocol::complete(&self.id))
     }
 }
 

@@ -1,0 +1,394 @@
+//! Subscriptions served in groups: every subscriber keeps its own feed of events (its cursor,
+//! its catch-up, its scoping, as `realtime::feed` describes), but the answer to one event is
+//! worked out once for all the subscribers that would get the same answer, and each of them
+//! sends that text under its own operation id.
+//!
+//! Two subscribers get the same answer when they run the same document with the same
+//! variables and read with the same view: the same kind of caller, party, role and scopes
+//! ([`Principal::view_key`]), which is everything the resolvers scope their reads by. So the
+//! vendor's thousand portal tabs cost one read of an approved registration, each partner's
+//! subscribers one more, and nothing crosses from one view to another: a group's answer is
+//! resolved with a principal of that view, and a subscriber only asks its group about events its
+//! own feed admitted.
+//!
+//! The variable that feeds the root field's `after` (the resume cursor) is left out of the
+//! grouping: it decides where a subscriber starts, not what an event resolves to.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
+
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
+use async_graphql::{Name, Variables};
+use async_graphql_value::Value as GqlValue;
+use entity::event;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::order::Shape;
+use super::prepare::Prepared;
+use super::response::graphql_result;
+use crate::auth::Principal;
+use crate::db::contacts::network::ThreadingWindow;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::subscription::Mode;
+use crate::realtime::feed::Feed;
+use crate::AppState;
+
+/// Answers a group keeps, newest last: subscribers reach an event within moments of each
+/// other, and one that falls further behind resolves the event again.
+const ANSWERS_KEPT: usize = 64;
+
+/// What makes two subscriptions' answers the same.
+#[derive(Hash, PartialEq, Eq)]
+struct Key {
+    view: String,
+    query: String,
+    operation: Option<String>,
+    /// The variables but the cursor, as JSON.
+    variables: String,
+}
+
+/// The subscriptions of this instance that share answers.
+#[derive(Default)]
+pub struct Groups {
+    map: Mutex<HashMap<Arc<Key>, Weak<Group>>>,
+}
+
+impl Groups {
+    /// Groups with at least one subscriber.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<Key>, Weak<Group>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One answer: `None` when the event turns out not to be for this subscription (its filters
+/// say no), else the JSON of the result.
+type Answer = Option<Arc<str>>;
+
+/// Subscriptions that get the same answer to every event.
+pub struct Group {
+    key: Arc<Key>,
+    state: AppState,
+    /// A principal of the group's view: the first subscriber's.
+    principal: Principal,
+    variables: Variables,
+    doc: Arc<ExecutableDocument>,
+    shape: Shape,
+    answers: Mutex<VecDeque<(i64, Arc<OnceCell<Answer>>)>>,
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let mut map = self.state.live.lock();
+        // A subscriber may have started a new group under the key meanwhile.
+        if map.get(&self.key).is_some_and(|g| g.strong_count() == 0) {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl Group {
+    /// The answer to `ev` for every subscriber of the group, resolved by the first to ask.
+    async fn answer(&self, ev: &Arc<event::Model>, request_id: &str) -> Answer {
+        let cell = {
+            let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+            match answers.iter().rev().find(|(id, _)| *id == ev.id) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    if answers.len() >= ANSWERS_KEPT {
+                        answers.pop_front();
+                    }
+                    let cell = Arc::new(OnceCell::new());
+                    answers.push_back((ev.id, cell.clone()));
+                    cell
+                }
+            }
+        };
+        // Boxed: only the first subscriber to ask resolves, and the resolution's future is
+        // large; every subscriber's task would otherwise be sized for it.
+        cell.get_or_init(|| Box::pin(self.resolve(Mode::Render(ev.clone()), request_id)))
+            .await
+            .clone()
+    }
+
+    /// Runs the group's document in `mode` (one event, or one error) and writes its answer.
+    async fn resolve(&self, mode: Mode, request_id: &str) -> Answer {
+        let state = &self.state;
+        let mut req = async_graphql::Request::new(self.key.query.clone())
+            .variables(self.variables.clone())
+            .data(self.principal.clone())
+            .data(state.webhooks.clone())
+            .data(Loaders::new(
+                &state.db,
+                &self.principal,
+                ThreadingWindow(state.program.threading_window_days as i64),
+                // One event's objects are read at one moment.
+                true,
+            ))
+            .data(mode);
+        req.set_parsed_query((*self.doc).clone());
+        if let Some(op) = &self.key.operation {
+            req = req.operation_name(op.clone());
+        }
+        let resp = state.schema.execute_stream(req).next().await?;
+        let (answer, _) = graphql_result(resp, request_id, &state.metrics, &self.shape);
+        Some(serde_json::to_string(&answer).ok()?.into())
+    }
+}
+
+/// One subscriber: its feed, and the group that answers for it.
+pub struct Subscriber {
+    feed: Feed,
+    group: Arc<Group>,
+    request_id: String,
+}
+
+/// What a subscriber sends next.
+pub enum Next {
+    /// A result (`payload` of a `next` message).
+    Result(Arc<str>),
+    /// A last result, an error; the subscription then completes.
+    Last(Arc<str>),
+    /// The subscription completes (the server is stopping).
+    End,
+}
+
+impl Subscriber {
+    pub async fn next(&mut self) -> Next {
+        loop {
+            match self.feed.next().await {
+                Ok(Some(ev)) => {
+                    if let Some(answer) = self.group.answer(&ev, &self.request_id).await {
+                        return Next::Result(answer);
+                    }
+                }
+                Ok(None) => return Next::End,
+                Err(e) => {
+                    let mode = Mode::Fail(Mutex::new(Some(e)));
+                    return match Box::pin(self.group.resolve(mode, &self.request_id)).await {
+                        Some(answer) => Next::Last(answer),
+                        None => Next::End,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Subscribers on this instance that share this one's answers (itself included).
+    pub fn group_size(&self) -> usize {
+        Arc::strong_count(&self.group)
+    }
+}
+
+/// How a subscription starts.
+pub enum Start {
+    /// Refused before it ran (validation, limits): the errors.
+    Refused(Value),
+    /// It answered once without opening a feed (an argument or a scope refused): that
+    /// result, then it completes.
+    Answered(Arc<str>),
+    /// Running.
+    Live(Subscriber),
+}
+
+/// Starts the subscription `prepared` for `principal`: checks its arguments and scopes, opens
+/// its feed and puts it in the group of the subscriptions it shares answers with.
+pub async fn start(
+    state: &AppState,
+    principal: &Principal,
+    prepared: Prepared,
+    request_id: &str,
+) -> Start {
+    debug_assert_eq!(prepared.ty, Some(OperationType::Subscription));
+    let Prepared { request, shape, .. } = prepared;
+    let (query, operation, variables) = (
+        request.query.clone(),
+        request.operation_name.clone(),
+        request.variables.clone(),
+    );
+    let slot = Arc::new(Mutex::new(None));
+    let probed = state
+        .schema
+        .execute_stream(request.data(Mode::Probe(slot.clone())))
+        .next()
+        .await;
+    if let Some(resp) = probed {
+        let (answer, request_error) = graphql_result(resp, request_id, &state.metrics, &shape);
+        if request_error {
+            return Start::Refused(Value::Array(answer.errors().to_vec()));
+        }
+        let text = serde_json::to_string(&answer).unwrap_or_else(|_| "{}".into());
+        return Start::Answered(text.into());
+    }
+    let Some(feed) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        // Every subscription field opens a feed; one that did not has nothing to send.
+        return Start::Answered(r#"{"data":null}"#.into());
+    };
+    let doc = shape.document().clone();
+    let cursor = cursor_variable(&doc, operation.as_deref());
+    let mut grouped = variables.clone();
+    if let Some(name) = &cursor {
+        grouped.remove(name);
+    }
+    let key = Key {
+        view: principal.view_key(),
+        query,
+        operation,
+        variables: serde_json::to_string(&grouped.into_value()).unwrap_or_default(),
+    };
+    let group = join(state, key, |key| Group {
+        key,
+        state: state.clone(),
+        principal: principal.clone(),
+        variables,
+        doc,
+        shape,
+        answers: Default::default(),
+    });
+    Start::Live(Subscriber {
+        feed,
+        group,
+        request_id: request_id.to_string(),
+    })
+}
+
+/// The live group under `key`, or a new one made by `make`.
+fn join(state: &AppState, key: Key, make: impl FnOnce(Arc<Key>) -> Group) -> Arc<Group> {
+    let mut map = state.live.lock();
+    if let Some(group) = map.get(&key).and_then(Weak::upgrade) {
+        return group;
+    }
+    let key = Arc::new(key);
+    let group = Arc::new(make(key.clone()));
+    map.insert(key, Arc::downgrade(&group));
+    group
+}
+
+/// The variable that gives the root field its `after`, when it is used nowhere else in the
+/// document (then it cannot change what an event resolves to).
+fn cursor_variable(doc: &ExecutableDocument, operation: Option<&str>) -> Option<Name> {
+    let op = match operation {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name))?,
+        None => doc.operations.iter().next()?,
+    };
+    let mut roots = op.1.node.selection_set.node.items.iter();
+    let (Some(root), None) = (roots.next(), roots.next()) else {
+        return None;
+    };
+    let Selection::Field(field) = &root.node else {
+        return None;
+    };
+    let name = field
+        .node
+        .arguments
+        .iter()
+        .find_map(|(n, v)| match &v.node {
+            GqlValue::Variable(var) if n.node == "after" => Some(var.clone()),
+            _ => None,
+        })?;
+    (uses(doc, &name) == 1).then_some(name)
+}
+
+/// How many times the document refers to variable `name` (arguments and directives, at every
+/// depth, in every operation and fragment).
+fn uses(doc: &ExecutableDocument, name: &Name) -> usize {
+    fn in_value(v: &GqlValue, name: &Name) -> usize {
+        match v {
+            GqlValue::Variable(n) => usize::from(n == name),
+            GqlValue::List(items) => items.iter().map(|i| in_value(i, name)).sum(),
+            GqlValue::Object(fields) => fields.values().map(|i| in_value(i, name)).sum(),
+            _ => 0,
+        }
+    }
+    fn in_directives(
+        ds: &[async_graphql::Positioned<async_graphql::parser::types::Directive>],
+        name: &Name,
+    ) -> usize {
+        ds.iter()
+            .flat_map(|d| d.node.arguments.iter())
+            .map(|(_, v)| in_value(&v.node, name))
+            .sum()
+    }
+    let mut count = 0;
+    let mut sets: Vec<&async_graphql::parser::types::SelectionSet> = Vec::new();
+    for (_, op) in doc.operations.iter() {
+        count += in_directives(&op.node.directives, name);
+        sets.push(&op.node.selection_set.node);
+    }
+    for fragment in doc.fragments.values() {
+        count += in_directives(&fragment.node.directives, name);
+        sets.push(&fragment.node.selection_set.node);
+    }
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    count += f
+                        .node
+                        .arguments
+                        .iter()
+                        .map(|(_, v)| in_value(&v.node, name))
+                        .sum::<usize>();
+                    count += in_directives(&f.node.directives, name);
+                    sets.push(&f.node.selection_set.node);
+                }
+                Selection::FragmentSpread(s) => count += in_directives(&s.node.directives, name),
+                Selection::InlineFragment(i) => {
+                    count += in_directives(&i.node.directives, name);
+                    sets.push(&i.node.selection_set.node);
+                }
+            }
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(query: &str) -> Option<String> {
+        let doc = async_graphql::parser::parse_query(query).unwrap();
+        cursor_variable(&doc, None).map(|n| n.to_string())
+    }
+
+    #[test]
+    fn only_a_cursor_used_nowhere_else_is_left_out_of_the_grouping() {
+        assert_eq!(
+            cursor("subscription($a: ID) { events(after: $a) { id } }").as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            cursor("subscription($a: ID, $o: ID) { opportunityChanged(after: $a, opportunityId: $o) { event { id } } }")
+                .as_deref(),
+            Some("a")
+        );
+        // The same variable also filters: it changes the answer.
+        assert_eq!(
+            cursor("subscription($a: ID) { opportunityChanged(after: $a, opportunityId: $a) { event { id } } }"),
+            None
+        );
+        assert_eq!(
+            cursor("subscription($a: ID, $t: Boolean) { events(after: $a) { id ... on Event @include(if: $t) { topic } } }")
+                .as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            cursor("subscription($a: ID) { events(after: $a) { id ...F } } fragment F on Event { payload @include(if: $a) }"),
+            None
+        );
+        assert_eq!(cursor("subscription { events(after: \"5\") { id } }"), None);
+    }
+}
