@@ -30,7 +30,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
-use common::{gql, median, Process};
+use common::{gql, median, metric, Process};
 
 const SECRET: &str = "bench-secret-for-the-fanout-benchmark-0123";
 const SCOPES: &str =
@@ -206,11 +206,20 @@ struct Run {
     /// Server RSS after every connection closed, against before they opened (%).
     after_close_pct: f64,
     open_secs: f64,
+    /// Per approval and instance: outbox reads by the tail and by subscribers catching up.
+    tail_reads: f64,
+    catch_up_reads: f64,
+    /// Answers worked out per approval, summed over instances.
+    resolved: f64,
     /// Server RSS (MiB, summed over instances): before subscribing, open, after closing.
     rss_mib: (f64, f64, f64),
     /// The anonymous part of it (heap and stacks).
     anon_mib: (f64, f64, f64),
 }
+
+const TAIL_READS: &str = "cosell_realtime_outbox_reads_total{reader=\"tail\"}";
+const CATCH_UP_READS: &str = "cosell_realtime_outbox_reads_total{reader=\"catch_up\"}";
+const RESOLVED: &str = "cosell_subscription_answers_total{kind=\"resolved\"}";
 
 async fn statements(servers: &[Process], client: &reqwest::Client) -> f64 {
     let mut sum = 0.0;
@@ -218,21 +227,6 @@ async fn statements(servers: &[Process], client: &reqwest::Client) -> f64 {
         sum += s.statements(client).await;
     }
     sum
-}
-
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 fn rss_kib(servers: &[Process]) -> Vec<f64> {
@@ -406,9 +400,9 @@ async fn run(
         .iter()
         .map(|s| s.base.trim_start_matches("http://").to_string())
         .collect();
-    // Warm-up: a few hundred subscriptions open, hear one approval and close, so that the
-    // code they run is resident before the figures are taken (a server's first subscribers
-    // page in code, which is not memory they hold).
+    // Warm-up: a few hundred subscriptions open, hear a few approvals and close, so that what
+    // a serving instance has in place anyway is there before the figures are taken: the code
+    // subscriptions run, paged in, and each pool connection's prepared statements.
     {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let few: Vec<_> = connections
@@ -418,9 +412,11 @@ async fn run(
             .collect();
         let readers = open(&addrs, few, &all, &partner_ids, tx, Arc::default()).await;
         wait_connections(&servers, &client, readers.iter().flatten().count()).await;
-        let p = n % partners;
-        approve(&client, &api(n), &partner_tokens[p], &vendor, n).await;
-        n += 1;
+        for _ in 0..5 {
+            let p = n % partners;
+            approve(&client, &api(n), &partner_tokens[p], &vendor, n).await;
+            n += 1;
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
         while rx.try_recv().is_ok() {}
         for r in readers.into_iter().flatten() {
@@ -431,6 +427,7 @@ async fn run(
     }
     let rss_before = rss_kib(&servers);
     let anon_before = anon_kib(&servers);
+
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let failures = Arc::new(AtomicUsize::new(0));
     let opened = Instant::now();
@@ -453,6 +450,20 @@ async fn run(
     let mut latencies = Vec::new();
     let (mut lost, mut unexpected) = (0, 0);
     let mut fanout = Vec::new();
+    let counters = |servers: &[Process]| {
+        let client = client.clone();
+        let servers: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+        async move {
+            let mut v = [0.0; 3];
+            for base in &servers {
+                for (i, name) in [TAIL_READS, CATCH_UP_READS, RESOLVED].iter().enumerate() {
+                    v[i] += metric(&client, base, name).await;
+                }
+            }
+            v
+        }
+    };
+    let counted_from = counters(&servers).await;
     for _ in 0..rounds {
         let p = n % partners;
         let expected: Vec<usize> = (0..all.len())
@@ -495,6 +506,8 @@ async fn run(
         fanout.push(statements(&servers, &client).await - before - own);
     }
 
+    let counted = counters(&servers).await;
+    let per_approval = |i: usize| (counted[i] - counted_from[i]) / rounds.max(1) as f64;
     for r in readers.into_iter().flatten() {
         r.abort();
     }
@@ -502,6 +515,7 @@ async fn run(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after = rss_kib(&servers);
     let anon_after = anon_kib(&servers);
+
     if let Ok(hold) = std::env::var("BENCH_HOLD_SECONDS") {
         // Time to inspect the servers (e.g. /proc/<pid>/smaps) once every connection closed.
         eprintln!(
@@ -536,6 +550,9 @@ async fn run(
         kib_per_subscription: per_sub.iter().sum::<f64>() / per_sub.len() as f64,
         after_close_pct: after.iter().copied().fold(f64::MIN, f64::max),
         open_secs,
+        tail_reads: per_approval(0) / instances as f64,
+        catch_up_reads: per_approval(1) / instances as f64,
+        resolved: per_approval(2),
         rss_mib: (
             rss_before.iter().sum::<f64>() / 1024.0,
             rss_open.iter().sum::<f64>() / 1024.0,
@@ -604,13 +621,13 @@ async fn main() {
         }
     }
     println!();
-    println!("| build | deliveries | lost | unexpected | failed to open | p50 ms | p99 ms | max ms | statements per approval fanned out | server KiB per subscription | RSS after close vs before | RSS MiB before / open / after | anonymous MiB before / open / after | open s |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| build | deliveries | lost | unexpected | failed to open | p50 ms | p99 ms | max ms | statements per approval fanned out | answers resolved per approval | outbox reads per approval and instance (tail / catch-up) | server KiB per subscription | RSS after close vs before | RSS MiB before / open / after | anonymous MiB before / open / after | open s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, _) in &binaries {
         let rs = &runs[label];
         let med = |f: fn(&Run) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
         println!(
-            "| {label} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {:+.0}% | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} / {:.0} | {:.1} |",
+            "| {label} | {} | {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} / {:.1} | {:.1} | {:+.0}% | {:.0} / {:.0} / {:.0} | {:.0} / {:.0} / {:.0} | {:.1} |",
             rs.iter().map(|r| r.deliveries).sum::<usize>(),
             rs.iter().map(|r| r.lost).sum::<usize>(),
             rs.iter().map(|r| r.unexpected).sum::<usize>(),
@@ -619,6 +636,9 @@ async fn main() {
             med(|r| r.p99_ms),
             med(|r| r.max_ms),
             med(|r| r.fanout_statements),
+            med(|r| r.resolved),
+            med(|r| r.tail_reads),
+            med(|r| r.catch_up_reads),
             med(|r| r.kib_per_subscription),
             med(|r| r.after_close_pct),
             med(|r| r.rss_mib.0),

@@ -16,7 +16,7 @@ use cosell::auth::PrincipalKind;
 use serde_json::json;
 
 mod common;
-use common::gql;
+use common::{gql, metric};
 
 const SECRET: &str = "bench-secret-for-the-webhook-benchmark-01";
 
@@ -53,22 +53,6 @@ async fn receiver() -> (String, Arrivals) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/hook"), arrivals)
-}
-
-/// `name`'s value in `/metrics` of `base`.
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::main]

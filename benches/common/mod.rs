@@ -226,18 +226,7 @@ impl Process {
 
     /// SQL statements the process has run through its request pool (`/metrics`).
     pub async fn statements(&self, client: &reqwest::Client) -> f64 {
-        let text = client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("cosell_sql_statements_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(f64::NAN)
+        metric(client, &self.base, "cosell_sql_statements_total").await
     }
 }
 
@@ -292,4 +281,22 @@ pub async fn gql(
         .unwrap();
     assert!(body.get("errors").is_none(), "{body}");
     body["data"].clone()
+}
+
+/// The value of the `/metrics` line `name` (with its labels, e.g. `x{a="b"}`) of the server at
+/// `base`; 0 when it is absent.
+#[allow(dead_code)]
+pub async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }

@@ -147,8 +147,13 @@ fn trim() {
     unsafe {
         libc::malloc_trim(0);
     }
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
     tracing::debug!(
         elapsed_us = started.elapsed().as_micros() as u64,
+        in_use_bytes = info.uordblks as u64,
+        free_bytes = info.fordblks as u64,
+        mapped_bytes = info.hblkhd as u64,
         "heap trimmed"
     );
 }

@@ -15,6 +15,8 @@
 //! grouping: it decides where a subscriber starts, not what an event resolves to.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
@@ -53,6 +55,9 @@ struct Key {
 #[derive(Default)]
 pub struct Groups {
     map: Mutex<HashMap<Arc<Key>, Weak<Group>>>,
+    /// Answers worked out (one per event, view and document), and results sent.
+    resolved: AtomicU64,
+    sent: AtomicU64,
 }
 
 impl Groups {
@@ -139,6 +144,7 @@ impl Group {
         if let Some(op) = &self.key.operation {
             req = req.operation_name(op.clone());
         }
+        state.live.resolved.fetch_add(1, Ordering::Relaxed);
         let resp = state.schema.execute_stream(req).next().await?;
         let (answer, _) = graphql_result(resp, request_id, &state.metrics, &self.shape);
         Some(serde_json::to_string(&answer).ok()?.into())
@@ -168,6 +174,7 @@ impl Subscriber {
             match self.feed.next().await {
                 Ok(Some(ev)) => {
                     if let Some(answer) = self.group.answer(&ev, &self.request_id).await {
+                        self.group.state.live.sent.fetch_add(1, Ordering::Relaxed);
                         return Next::Result(answer);
                     }
                 }
@@ -259,6 +266,39 @@ pub async fn start(
         group,
         request_id: request_id.to_string(),
     })
+}
+
+/// The realtime figures for `/metrics`: outbox reads, groups, answers.
+pub fn render_metrics(state: &AppState) -> String {
+    let (tail, catch_up) = state.hub.outbox_reads();
+    let live = &state.live;
+    let mut out = String::new();
+    out.push_str("# HELP cosell_realtime_outbox_reads_total Reads of the events outbox for subscriptions: by the instance's tail (one per wake-up, however many subscribe) and by subscribers catching up from a cursor the tail's memory no longer reaches.\n");
+    out.push_str("# TYPE cosell_realtime_outbox_reads_total counter\n");
+    let _ = writeln!(
+        out,
+        "cosell_realtime_outbox_reads_total{{reader=\"tail\"}} {tail}"
+    );
+    let _ = writeln!(
+        out,
+        "cosell_realtime_outbox_reads_total{{reader=\"catch_up\"}} {catch_up}"
+    );
+    out.push_str("# HELP cosell_subscription_groups Groups of open subscriptions that share answers (same view, same document).\n");
+    out.push_str("# TYPE cosell_subscription_groups gauge\n");
+    let _ = writeln!(out, "cosell_subscription_groups {}", live.len());
+    out.push_str("# HELP cosell_subscription_answers_total Answers to events worked out for a group (resolved) and results sent to subscribers (sent).\n");
+    out.push_str("# TYPE cosell_subscription_answers_total counter\n");
+    let _ = writeln!(
+        out,
+        "cosell_subscription_answers_total{{kind=\"resolved\"}} {}",
+        live.resolved.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "cosell_subscription_answers_total{{kind=\"sent\"}} {}",
+        live.sent.load(Ordering::Relaxed)
+    );
+    out
 }
 
 /// The live group under `key`, or a new one made by `make`.

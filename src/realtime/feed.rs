@@ -135,6 +135,7 @@ impl Feed {
                 continue;
             }
             if self.catching_up {
+                self.hub.count_catch_up();
                 // Boxed: a read's future is large, and a subscriber reads only while it
                 // catches up.
                 let read = Box::pin(outbox::visible_after_unchecked(

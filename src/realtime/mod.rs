@@ -79,6 +79,9 @@ pub struct Hub {
     /// broadcast. A receiver taken before could miss the events between its owner's last read
     /// and that head, so feeds open only after it (see [`Hub::started`]).
     started: watch::Sender<bool>,
+    /// Reads of the outbox by the tail, and by subscribers catching up (for `/metrics`).
+    tail_reads: AtomicU64,
+    catch_up_reads: AtomicU64,
 }
 
 impl Hub {
@@ -113,6 +116,8 @@ impl Hub {
             relay_kick: Notify::new(),
             relay_done: watch::channel(0).0,
             started: watch::channel(false).0,
+            tail_reads: AtomicU64::new(0),
+            catch_up_reads: AtomicU64::new(0),
         })
     }
 
@@ -259,6 +264,20 @@ impl Hub {
         &self.db
     }
 
+    /// Reads of the outbox so far: by the tail (one per wake-up, however many subscribe), and
+    /// by subscribers catching up from a cursor that memory no longer reaches.
+    pub fn outbox_reads(&self) -> (u64, u64) {
+        (
+            self.tail_reads.load(Ordering::Relaxed),
+            self.catch_up_reads.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts a subscriber's catch-up read of the outbox.
+    pub(crate) fn count_catch_up(&self) {
+        self.catch_up_reads.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Keeps `ev` (the next event the tail read) among the recent ones and broadcasts it, under
     /// one lock (see [`Hub::live_from_head`]).
     fn publish(&self, ev: Arc<event::Model>) {
@@ -340,6 +359,7 @@ impl Hub {
             // Read everything committed since the last read, in id order.
             let covered = *wake.borrow_and_update();
             loop {
+                self.tail_reads.fetch_add(1, Ordering::Relaxed);
                 let rows = match outbox::after(&self.db, head, PAGE).await {
                     Ok(rows) => rows,
                     Err(e) => {
