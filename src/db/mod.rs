@@ -25,7 +25,9 @@
 //! the invitation's row, then the customer lock (through the submission): no path that holds
 //! the customer lock or a registration row waits on an opportunity row or an invitation row,
 //! so this prefix adds no cycle; a close of the deal waits for the acceptance or sees it
-//! committed. Withdrawals and the expiry sweep take the invitation's row alone.
+//! committed. A close withdraws the deal's open invitations last (opportunity row, claims,
+//! then invitation rows). Withdrawals, declines and the expiry sweep take the invitation's row
+//! alone.
 //! SQLite has one writer at a time (`begin_write`).
 
 pub mod accounts;

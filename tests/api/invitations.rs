@@ -13,6 +13,7 @@ const ACCEPT: &str = "mutation($i: AcceptInvitationInput!) { acceptInvitation(in
 const DECLINE: &str = "mutation($i: DeclineInvitationInput!) { declineInvitation(input: $i) { invitation { id status declineReason version } } }";
 const WITHDRAW: &str = "mutation($i: WithdrawInvitationInput!) { withdrawInvitation(input: $i) { invitation { id status version } } }";
 const LIST: &str = "query($f: InvitationFilter) { invitations(filter: $f, first: 50) { totalCount nodes { id status role message invitedBy partner { id } opportunity { id name } shared { fields customerName customerDomain dealName stage amount { amount currency } contacts { name email } } } } }";
+const NODE_STATUS: &str = "query($id: ID!) { node(id: $id) { ... on Invitation { status } } }";
 const NODE: &str =
     "query($id: ID!) { node(id: $id) { ... on Invitation { id status shared { customerName } } } }";
 
@@ -562,7 +563,7 @@ async fn an_acceptance_racing_a_withdrawal_or_the_expiry_lets_exactly_one_throug
 }
 
 #[tokio::test]
-async fn a_closed_deal_or_a_lapsed_invitation_cannot_be_joined_or_withdrawn() {
+async fn closing_a_deal_withdraws_its_open_invitations_and_a_lapsed_one_cannot_be_withdrawn() {
     let Program {
         app, opportunity, ..
     } = program().await;
@@ -575,14 +576,55 @@ async fn a_closed_deal_or_a_lapsed_invitation_cannot_be_joined_or_withdrawn() {
             .unwrap()
             .clone()
     };
+    // Q declines first: its answer stands when the deal closes.
+    app.ok(
+        &q.token,
+        DECLINE,
+        json!({ "i": { "id": of(&q)["id"], "expectedVersion": 1, "reason": "No capacity" } }),
+    )
+    .await;
+    let before = app.now().await;
     app.ok(
         &app.vendor,
         "mutation($i: MoveOpportunityStageInput!) { moveOpportunityStage(input: $i) { opportunity { stage } } }",
         json!({ "i": { "id": opportunity, "expectedVersion": 1, "stage": "CLOSED_LOST", "reason": "lost to a competitor" } }),
     )
     .await;
+    let status = |m: &Member| {
+        let (app, id) = (&app, of(m)["id"].clone());
+        async move {
+            app.ok(&app.vendor, NODE_STATUS, json!({ "id": id })).await["node"]["status"].clone()
+        }
+    };
+    assert_eq!(status(&p).await, "WITHDRAWN");
+    assert_eq!(status(&q).await, "DECLINED");
+    // The invited partner hears why, in the same event a withdrawal sends.
+    let d = app
+        .ok(
+            &p.token,
+            "query($a: ID) { events(after: $a, first: 20) { topic subjectId payload } }",
+            json!({ "a": before }),
+        )
+        .await;
+    let withdrawn: Vec<&Value> = d["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["topic"] == "invitation.withdrawn")
+        .collect();
+    assert_eq!(withdrawn.len(), 1, "{d}");
+    assert_eq!(withdrawn[0]["subjectId"], of(&p)["id"]);
+    assert_eq!(
+        withdrawn[0]["payload"]["reason"],
+        "the deal closed (CLOSED_LOST)"
+    );
+    // Accepting the withdrawn invitation (at its new version) is refused; nothing is made.
     let body = app
-        .gql(&p.token, ACCEPT, json!({ "i": answer(&of(&p)) }))
+        .gql(
+            &p.token,
+            ACCEPT,
+            json!({ "i": { "id": of(&p)["id"], "expectedVersion": 2 } }),
+        )
         .await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
     let pid = crate::registrations::num(&json!(p.id));
@@ -593,9 +635,15 @@ async fn a_closed_deal_or_a_lapsed_invitation_cannot_be_joined_or_withdrawn() {
         .await,
         0
     );
-    // An invitation whose time ran out is expired by the sweep, not withdrawn.
+    // An invitation whose time ran out (to a deal still open) is expired by the sweep, not
+    // withdrawn.
+    let account = app.create_account("Initech", "initech.example").await;
+    let open = app
+        .create_opportunity(&account, json!({ "name": "Initech rollout" }))
+        .await;
+    let lapsed = invite(&app, open["id"].as_str().unwrap(), &[&q], None).await[0].clone();
     use sea_orm::ConnectionTrait;
-    let qid = crate::registrations::num(&of(&q)["id"]);
+    let qid = crate::registrations::num(&lapsed["id"]);
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
     let pg = app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     app.db
@@ -611,7 +659,7 @@ async fn a_closed_deal_or_a_lapsed_invitation_cannot_be_joined_or_withdrawn() {
         .await
         .unwrap();
     let body = app
-        .gql(&app.vendor, WITHDRAW, json!({ "i": answer(&of(&q)) }))
+        .gql(&app.vendor, WITHDRAW, json!({ "i": answer(&lapsed) }))
         .await;
     assert_eq!(error_code(&body), "CONFLICT", "{body}");
 }

@@ -191,6 +191,37 @@ pub async fn withdraw(
     Ok(withdrawn)
 }
 
+/// Withdraws the OPEN invitations to deal `opportunity`, in the transaction that closes it: a
+/// partner cannot join a closed deal, so it hears now rather than at the expiry. The caller
+/// has updated the deal's row, so this follows the lock order (deal, then its invitations);
+/// one answered meanwhile (a decline) keeps its answer.
+pub async fn withdraw_for_closed_deal(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    opportunity: i64,
+    stage: OpportunityStage,
+) -> AppResult<usize> {
+    let open = Entity::find()
+        .filter(Column::OpportunityId.eq(opportunity))
+        .filter(Column::Status.eq(InvitationStatus::Open))
+        .order_by_asc(Column::Id)
+        .all(txn)
+        .await?;
+    let mut withdrawn = 0;
+    for inv in open {
+        match close(txn, &inv, inv.version, InvitationStatus::Withdrawn, |_| {}).await {
+            Ok(m) => {
+                let reason = format!("the deal closed ({})", stage.as_str());
+                events::append(txn, principal, event(&m, Some(reason))).await?;
+                withdrawn += 1;
+            }
+            Err(AppError::VersionMismatch { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(withdrawn)
+}
+
 /// Expires the OPEN invitations whose time ran out, each in its own transaction under its
 /// version, so instances sweeping together expire each once. Returns how many it expired.
 pub async fn expire_due(db: &DatabaseConnection) -> AppResult<usize> {

@@ -172,6 +172,6 @@ mod answers;
 mod figures;
 mod invite;
 
-pub use answers::{accept, decline, expire_due, withdraw, Answer};
+pub use answers::{accept, decline, expire_due, withdraw, withdraw_for_closed_deal, Answer};
 pub use figures::{figures, AnswerFigures, InvitationFigures};
 pub use invite::invite;

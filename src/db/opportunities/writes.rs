@@ -372,6 +372,7 @@ async fn change_stage(
             stage == OpportunityStage::ClosedWon,
         )
         .await?;
+        crate::db::invitations::withdraw_for_closed_deal(&txn, principal, id, stage).await?;
     }
     if stage == OpportunityStage::ClosedWon {
         crate::db::attribution::finalize_in(&txn, principal, &after).await?;
