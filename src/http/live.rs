@@ -217,6 +217,15 @@ pub async fn start(
 ) -> Start {
     debug_assert_eq!(prepared.ty, Some(OperationType::Subscription));
     let Prepared { request, shape, .. } = prepared;
+    if root_fields(shape.document(), request.operation_name.as_deref()) != 1 {
+        state
+            .metrics
+            .error(crate::error::code::GRAPHQL_VALIDATION_FAILED);
+        return Start::Refused(serde_json::json!([super::response::error(
+            crate::error::code::GRAPHQL_VALIDATION_FAILED,
+            "a subscription selects exactly one root field (GraphQL specification, \"Single root field\"); subscribe to each separately",
+        )]));
+    }
     let (query, operation, variables) = (
         request.query.clone(),
         request.operation_name.clone(),
@@ -341,6 +350,41 @@ fn cursor_variable(doc: &ExecutableDocument, operation: Option<&str>) -> Option<
     (uses(doc, &name) == 1).then_some(name)
 }
 
+/// The fields the operation selects at its root, through fragments (0 when there is no such
+/// operation; a count past 1 stops early).
+fn root_fields(doc: &ExecutableDocument, operation: Option<&str>) -> usize {
+    let op = match operation {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name)),
+        None => doc.operations.iter().next(),
+    };
+    let Some((_, op)) = op else { return 0 };
+    let mut count = 0;
+    let mut sets = vec![&op.node.selection_set.node];
+    // Each fragment is expanded once: the document checks already refused cycles and sizes.
+    let mut seen = std::collections::HashSet::new();
+    while let Some(set) = sets.pop() {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(_) => count += 1,
+                Selection::InlineFragment(i) => sets.push(&i.node.selection_set.node),
+                Selection::FragmentSpread(f) => {
+                    let name = &f.node.fragment_name.node;
+                    if let Some(fragment) = doc.fragments.get(name).filter(|_| seen.insert(name)) {
+                        sets.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+            if count > 1 {
+                return count;
+            }
+        }
+    }
+    count
+}
+
 /// How many times the document refers to variable `name` (arguments and directives, at every
 /// depth, in every operation and fragment).
 fn uses(doc: &ExecutableDocument, name: &Name) -> usize {
@@ -402,6 +446,25 @@ mod tests {
     fn cursor(query: &str) -> Option<String> {
         let doc = async_graphql::parser::parse_query(query).unwrap();
         cursor_variable(&doc, None).map(|n| n.to_string())
+    }
+
+    #[test]
+    fn root_fields_are_counted_through_fragments() {
+        let count = |q: &str| root_fields(&async_graphql::parser::parse_query(q).unwrap(), None);
+        assert_eq!(count("subscription { events { id } }"), 1);
+        assert_eq!(
+            count("subscription { ... on Subscription { events { id } } }"),
+            1
+        );
+        assert_eq!(
+            count("subscription { ...F } fragment F on Subscription { events { id } }"),
+            1
+        );
+        assert_eq!(count("subscription { events { id } __typename }"), 2);
+        assert_eq!(
+            count("subscription { a: events { id } ...F } fragment F on Subscription { b: events { id } }"),
+            2
+        );
     }
 
     #[test]

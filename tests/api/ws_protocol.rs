@@ -135,6 +135,24 @@ async fn operations_refused_before_they_run_answer_error_with_a_code() {
         "GRAPHQL_VALIDATION_FAILED"
     );
 
+    // One root field per subscription, as the specification says.
+    ws.subscribe(
+        "two",
+        "subscription { events { id } conflictChanged { event { id } } }",
+        json!({}),
+    )
+    .await;
+    let m = ws.recv().await;
+    assert_eq!(
+        (m["type"].as_str(), m["id"].as_str()),
+        (Some("error"), Some("two")),
+        "{m}"
+    );
+    assert_eq!(
+        m["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{m}"
+    );
+
     ws.subscribe("p", "subscription {", json!({})).await;
     let m = ws.recv().await;
     assert_eq!(
