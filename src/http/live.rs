@@ -37,9 +37,13 @@ use crate::graphql::subscription::Mode;
 use crate::realtime::feed::Feed;
 use crate::AppState;
 
-/// Answers a group keeps, newest last: subscribers reach an event within moments of each
+/// Answers a group with several subscribers keeps, newest last: subscribers reach an event within moments of each
 /// other, and one that falls further behind resolves the event again.
-const ANSWERS_KEPT: usize = 64;
+const ANSWERS_KEPT: usize = 16;
+
+/// Bytes of answers a group keeps at most: the oldest go first, so a caller that opens many
+/// groups of large answers holds a bounded amount of memory in each.
+const ANSWER_BYTES_KEPT: usize = 256 * 1024;
 
 /// What makes two subscriptions' answers the same.
 #[derive(Hash, PartialEq, Eq)]
@@ -103,13 +107,24 @@ impl Drop for Group {
 
 impl Group {
     /// The answer to `ev` for every subscriber of the group, resolved by the first to ask.
-    async fn answer(&self, ev: &Arc<event::Model>, request_id: &str) -> Answer {
+    async fn answer(self: &Arc<Self>, ev: &Arc<event::Model>, request_id: &str) -> Answer {
+        // A subscriber alone in its group has nobody to keep the answer for.
+        if Arc::strong_count(self) == 1 {
+            return Box::pin(self.resolve(Mode::Render(ev.clone()), request_id)).await;
+        }
         let cell = {
             let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
             match answers.iter().rev().find(|(id, _)| *id == ev.id) {
                 Some((_, cell)) => cell.clone(),
                 None => {
-                    if answers.len() >= ANSWERS_KEPT {
+                    let bytes = |a: &VecDeque<(i64, Arc<OnceCell<Answer>>)>| {
+                        a.iter()
+                            .filter_map(|(_, c)| c.get()?.as_ref().map(|t| t.len()))
+                            .sum::<usize>()
+                    };
+                    while answers.len() >= ANSWERS_KEPT
+                        || (!answers.is_empty() && bytes(&answers) > ANSWER_BYTES_KEPT)
+                    {
                         answers.pop_front();
                     }
                     let cell = Arc::new(OnceCell::new());
