@@ -14,11 +14,19 @@ use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
 
 /// A customer company. Its normalised web domain is unique and keys duplicate detection.
+///
+/// The row is shared with the request's loaders, not copied for each place it answers.
 #[derive(Clone)]
-pub struct Account(pub Model);
+pub struct Account(pub std::sync::Arc<Model>);
 
 impl From<Model> for Account {
     fn from(m: Model) -> Self {
+        Self(std::sync::Arc::new(m))
+    }
+}
+
+impl From<std::sync::Arc<Model>> for Account {
+    fn from(m: std::sync::Arc<Model>) -> Self {
         Self(m)
     }
 }

@@ -2,6 +2,7 @@
 //! row can never reach another caller, and every batch goes through the scoped data access.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::enums::RegistrationRole;
@@ -136,6 +137,21 @@ where
 }
 
 macro_rules! scoped_loader {
+    // Rows shared (`Arc`) between the loader's cache and every object that answers with them:
+    // a page's partners and accounts answer once per claim or deal.
+    ($name:ident, shared $value:ty, $load:path) => {
+        pub struct $name(Scoped);
+
+        impl Loader<i64> for $name {
+            type Value = Arc<$value>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+                let found = $load(&self.0.db, &self.0.principal, keys).await?;
+                Ok(found.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
+            }
+        }
+    };
     ($name:ident, $value:ty, $load:path) => {
         pub struct $name(Scoped);
 
@@ -150,8 +166,8 @@ macro_rules! scoped_loader {
     };
 }
 
-scoped_loader!(PartnerLoader, partner::Model, db::partners::load);
-scoped_loader!(AccountLoader, account::Model, db::accounts::load);
+scoped_loader!(PartnerLoader, shared partner::Model, db::partners::load);
+scoped_loader!(AccountLoader, shared account::Model, db::accounts::load);
 scoped_loader!(
     OpportunityLoader,
     opportunity::Model,
@@ -182,11 +198,22 @@ scoped_loader!(
     Vec<conflict::Model>,
     db::registrations::conflicts::load_by_registration
 );
-scoped_loader!(
-    OpportunityRegistrationsLoader,
-    Vec<registration::Model>,
-    db::registrations::load_by_opportunity
-);
+/// A deal's registrations, each shared with the objects that answer with it.
+pub struct OpportunityRegistrationsLoader(Scoped);
+
+impl Loader<i64> for OpportunityRegistrationsLoader {
+    type Value = Vec<Arc<registration::Model>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let found =
+            db::registrations::load_by_opportunity(&self.0.db, &self.0.principal, keys).await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
+            .collect())
+    }
+}
 scoped_loader!(
     RolesFilledLoader,
     Vec<RegistrationRole>,

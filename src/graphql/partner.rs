@@ -12,11 +12,19 @@ use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
 
 /// An organisation in the vendor's partner program. Partners see only their own organisation.
+///
+/// The row is shared with the request's loaders, not copied for each place it answers.
 #[derive(Clone)]
-pub struct Partner(pub Model);
+pub struct Partner(pub std::sync::Arc<Model>);
 
 impl From<Model> for Partner {
     fn from(m: Model) -> Self {
+        Self(std::sync::Arc::new(m))
+    }
+}
+
+impl From<std::sync::Arc<Model>> for Partner {
+    fn from(m: std::sync::Arc<Model>) -> Self {
         Self(m)
     }
 }

@@ -47,7 +47,8 @@ pub fn opportunities<'a: 'b, 'b>(
         let claims = async {
             if registrations.exists() {
                 let found = prime_lists(&l.opportunity_registrations, &ids).await?;
-                let rows: Vec<&registration::Model> = found.values().flatten().collect();
+                let rows: Vec<&registration::Model> =
+                    found.values().flatten().map(|r| &**r).collect();
                 self::registrations(ctx, &rows, registrations, true).await?;
             }
             Ok(())

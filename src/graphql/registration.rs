@@ -32,8 +32,9 @@ use crate::scalars::{Date, DateTime};
 pub use super::conflict::{CollaborationRule, Conflict};
 
 /// A partner's claim on a deal in one role. A partner sees only its own registrations.
+/// The row is shared with the request's loaders, not copied for each place it answers.
 #[derive(Clone)]
-pub struct Registration(pub Model, pub Texts);
+pub struct Registration(pub std::sync::Arc<Model>, pub Texts);
 
 /// Whether a registration's row came with its long texts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +46,13 @@ pub enum Texts {
 
 impl From<Model> for Registration {
     fn from(m: Model) -> Self {
-        Self(m, Texts::Loaded)
+        Self(std::sync::Arc::new(m), Texts::Loaded)
     }
 }
 
 impl Registration {
     /// A row of a list that leaves the texts out.
-    pub fn without_texts(m: Model) -> Self {
+    pub fn without_texts(m: std::sync::Arc<Model>) -> Self {
         Self(m, Texts::Deferred)
     }
 

@@ -139,6 +139,9 @@ impl Gate {
     }
 }
 
+/// Hands glibc's free pages back. The `cosell` binary allocates with jemalloc, which returns
+/// its own on a timer (src/main.rs); this serves programs that embed the library on glibc's
+/// malloc, and what C libraries allocate there.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn trim() {
     let started = std::time::Instant::now();
