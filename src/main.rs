@@ -1,6 +1,6 @@
 /// The server's allocator. glibc's malloc spent about a fifth of a dashboard request's CPU in
 /// allocation and consolidation; jemalloc's per-thread caches and size classes do the same work
-/// in a fraction of it (README, "Dashboard read path").
+/// in a fraction of it (README, "Reading at scale: the dashboard").
 #[cfg(all(unix, not(target_env = "musl")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
