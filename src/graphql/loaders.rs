@@ -36,6 +36,9 @@ pub struct Loaders {
     pub registration_history: Cached<RegistrationHistoryLoader>,
     pub registration_conflicts: Cached<RegistrationConflictsLoader>,
     pub opportunity_registrations: Cached<OpportunityRegistrationsLoader>,
+    /// A deal's registrations with their summary columns only (see
+    /// `db::registrations::load_summaries_by_opportunity`).
+    pub opportunity_registration_summaries: Cached<OpportunityRegistrationSummariesLoader>,
     pub roles_filled: Cached<RolesFilledLoader>,
     pub contacts: Cached<ContactLoader>,
     pub account_contact_pages: DataLoader<AccountContactPagesLoader, HashMapCache>,
@@ -74,6 +77,10 @@ impl Loaders {
             registration_history: dl(RegistrationHistoryLoader(s()), cached),
             registration_conflicts: dl(RegistrationConflictsLoader(s()), cached),
             opportunity_registrations: dl(OpportunityRegistrationsLoader(s()), cached),
+            opportunity_registration_summaries: dl(
+                OpportunityRegistrationSummariesLoader(s()),
+                cached,
+            ),
             roles_filled: dl(RolesFilledLoader(s()), cached),
             contacts: dl(ContactLoader(s()), cached),
             account_contact_pages: {
@@ -198,6 +205,24 @@ scoped_loader!(
     Vec<conflict::Model>,
     db::registrations::conflicts::load_by_registration
 );
+/// A deal's registrations with their summary columns only, each shared likewise.
+pub struct OpportunityRegistrationSummariesLoader(Scoped);
+
+impl Loader<i64> for OpportunityRegistrationSummariesLoader {
+    type Value = Vec<Arc<registration::Model>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let found =
+            db::registrations::load_summaries_by_opportunity(&self.0.db, &self.0.principal, keys)
+                .await?;
+        Ok(found
+            .into_iter()
+            .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
+            .collect())
+    }
+}
+
 /// A deal's registrations, each shared with the objects that answer with it.
 pub struct OpportunityRegistrationsLoader(Scoped);
 

@@ -150,10 +150,14 @@ impl Opportunity {
     }
     /// The registrations on this deal you may see: all for the vendor, your own for a partner.
     async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
-        let r = loaders(ctx)
-            .opportunity_registrations
-            .load_one(self.0.id)
-            .await?;
+        let l = loaders(ctx);
+        let r = if super::registration::summary_only(ctx.field()) {
+            l.opportunity_registration_summaries
+                .load_one(self.0.id)
+                .await?
+        } else {
+            l.opportunity_registrations.load_one(self.0.id).await?
+        };
         Ok(r.unwrap_or_default()
             .into_iter()
             .map(Registration::without_texts)

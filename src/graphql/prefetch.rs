@@ -7,6 +7,8 @@
 //! resolver afterwards finds its rows in the request's loaders. A request's statements then
 //! depend on its shape only, never on timing or on how many rows it returns.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, Lookahead, Result};
 use entity::{opportunity, registration};
 use futures_util::future::BoxFuture;
@@ -46,7 +48,22 @@ pub fn opportunities<'a: 'b, 'b>(
         };
         let claims = async {
             if registrations.exists() {
-                let found = prime_lists(&l.opportunity_registrations, &ids).await?;
+                // Each `registrations` field (aliases apart) reads the summaries or the whole
+                // rows by what it selects, as its resolver will.
+                let fields = registrations.selection_fields();
+                let summary = fields.iter().any(|f| super::registration::summary_only(*f));
+                let whole = fields
+                    .iter()
+                    .any(|f| !super::registration::summary_only(*f));
+                let mut found = HashMap::new();
+                if summary {
+                    found.extend(prime_lists(&l.opportunity_registration_summaries, &ids).await?);
+                }
+                if whole {
+                    // The whole rows win where both are read: the look-ahead below reads only
+                    // ids, partners and deals, which both carry.
+                    found.extend(prime_lists(&l.opportunity_registrations, &ids).await?);
+                }
                 let rows: Vec<&registration::Model> =
                     found.values().flatten().map(|r| &**r).collect();
                 self::registrations(ctx, &rows, registrations, true).await?;

@@ -36,6 +36,25 @@ pub use super::conflict::{CollaborationRule, Conflict};
 #[derive(Clone)]
 pub struct Registration(pub std::sync::Arc<Model>, pub Texts);
 
+/// The fields of `Registration` answered from its summary columns alone
+/// (`db::registrations::SUMMARY`).
+const SUMMARY_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "role",
+    "status",
+    "partner",
+    "opportunity",
+];
+
+/// Whether the selection of a field returning registrations asks only for what their summary
+/// columns answer (fragments counted), so that they can be read without the other columns.
+pub fn summary_only(field: async_graphql::SelectionField<'_>) -> bool {
+    field
+        .selection_set()
+        .all(|f| SUMMARY_FIELDS.contains(&f.name()))
+}
+
 /// Whether a registration's row came with its long texts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Texts {
