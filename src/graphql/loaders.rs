@@ -159,6 +159,23 @@ macro_rules! scoped_loader {
             }
         }
     };
+    // Lists of rows by parent, each row shared likewise.
+    ($name:ident, shared lists $value:ty, $load:path) => {
+        pub struct $name(Scoped);
+
+        impl Loader<i64> for $name {
+            type Value = Vec<Arc<$value>>;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+                let found = $load(&self.0.db, &self.0.principal, keys).await?;
+                Ok(found
+                    .into_iter()
+                    .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
+                    .collect())
+            }
+        }
+    };
     ($name:ident, $value:ty, $load:path) => {
         pub struct $name(Scoped);
 
@@ -205,40 +222,16 @@ scoped_loader!(
     Vec<conflict::Model>,
     db::registrations::conflicts::load_by_registration
 );
-/// A deal's registrations with their summary columns only, each shared likewise.
-pub struct OpportunityRegistrationSummariesLoader(Scoped);
-
-impl Loader<i64> for OpportunityRegistrationSummariesLoader {
-    type Value = Vec<Arc<registration::Model>>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        let found =
-            db::registrations::load_summaries_by_opportunity(&self.0.db, &self.0.principal, keys)
-                .await?;
-        Ok(found
-            .into_iter()
-            .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
-            .collect())
-    }
-}
-
-/// A deal's registrations, each shared with the objects that answer with it.
-pub struct OpportunityRegistrationsLoader(Scoped);
-
-impl Loader<i64> for OpportunityRegistrationsLoader {
-    type Value = Vec<Arc<registration::Model>>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        let found =
-            db::registrations::load_by_opportunity(&self.0.db, &self.0.principal, keys).await?;
-        Ok(found
-            .into_iter()
-            .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
-            .collect())
-    }
-}
+scoped_loader!(
+    OpportunityRegistrationSummariesLoader,
+    shared lists registration::Model,
+    db::registrations::load_summaries_by_opportunity
+);
+scoped_loader!(
+    OpportunityRegistrationsLoader,
+    shared lists registration::Model,
+    db::registrations::load_by_opportunity
+);
 scoped_loader!(
     RolesFilledLoader,
     Vec<RegistrationRole>,
