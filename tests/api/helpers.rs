@@ -311,6 +311,27 @@ pub fn error_code(body: &Value) -> &str {
 }
 
 impl TestApp {
+    /// The server's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The value of the `/metrics` line `name` (labels included, e.g. `x{a="b"}`), if present.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics()
+            .await
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// POSTs a JSON body to /graphql.
     pub async fn post(&self, token: Option<&str>, body: Value) -> Reply {
         let mut req = self.client.post(&self.url).json(&body);

@@ -206,15 +206,7 @@ async fn request_ids_health_readiness_metrics_and_graphiql() {
     .await;
     app.post(None, json!({ "query": "{ viewer { kind } }" }))
         .await;
-    let metrics = app
-        .client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("cosell_http_requests_total{route=\"/graphql\",status=\"200\"}"),
         "{metrics}"

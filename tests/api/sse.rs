@@ -349,30 +349,14 @@ async fn a_client_that_does_not_read_is_cut_off() {
         .sse(Some(&app.vendor), json!({ "query": query }))
         .await
         .unwrap();
-    let metric = |text: &str| -> i64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix("cosell_sse_streams "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(-1)
-    };
-    let metrics_url = format!("http://{}/metrics", app.addr);
-    let mut open = 1;
+    let mut open = 1.0;
     for _ in 0..100 {
-        let text = app
-            .client
-            .get(&metrics_url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        open = metric(&text);
-        if open == 0 {
+        open = app.metric("cosell_sse_streams").await.unwrap_or(-1.0);
+        if open == 0.0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(open, 0, "the server gave up on the stream");
+    assert_eq!(open, 0.0, "the server gave up on the stream");
     drop(stalled);
 }

@@ -581,19 +581,9 @@ async fn two_instances_deliver_each_event_once() {
 
 /// `cosell_webhook_endpoints_claimed_total` now.
 async fn claimed(app: &TestApp) -> i64 {
-    let text = app
-        .client
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
+    app.metric("cosell_webhook_endpoints_claimed_total")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("cosell_webhook_endpoints_claimed_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the claims metric")
+        .expect("the claims metric") as i64
 }
 
 #[tokio::test]
