@@ -114,6 +114,14 @@ pub async fn connect(
 /// SERVICE_UNAVAILABLE after this, not after the request timeout.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a pooled connection may sit idle before it is tested (a round trip) on its way
+/// out of the pool. A connection is always tested when it returns to the pool, so one handed
+/// out again within this time was working a moment ago; under load, connections are reused
+/// within milliseconds and a statement costs one round trip instead of two. One the database
+/// closed while it sat idle (a restart, a failover, an administrator ending it) has sat
+/// through that outage, longer than this, and is tested, found dead and replaced.
+pub const TEST_IF_IDLE_FOR: Duration = Duration::from_millis(100);
+
 /// [`connect`] with the pool's acquire timeout.
 pub async fn connect_with(
     url: &str,
@@ -127,6 +135,7 @@ pub async fn connect_with(
         .acquire_timeout(acquire_timeout)
         .connect_timeout(acquire_timeout)
         .sqlx_logging(false)
+        .test_before_acquire_if_idle_for(TEST_IF_IDLE_FOR)
         .map_sqlx_sqlite_opts(|o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)

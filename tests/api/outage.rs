@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 use crate::helpers::*;
@@ -237,4 +238,50 @@ async fn postgresql_is_reached_over_tls_when_the_url_asks_for_it() {
     assert_eq!(encrypted, 1, "the connection is encrypted");
     let d = app.ok(&app.vendor, "{ viewer { kind } }", json!({})).await;
     assert_eq!(d["viewer"]["kind"], "VENDOR");
+}
+
+/// A pooled connection the database ended while it sat idle (a restart, a failover, an
+/// administrator) is tested on its way out of the pool and replaced: no request is handed it.
+/// (Connections reused within `TEST_IF_IDLE_FOR` skip that test; one ended that recently had
+/// just passed the test every connection takes when it returns to the pool.)
+#[tokio::test]
+async fn connections_the_database_ended_while_idle_are_replaced_before_a_request_gets_one() {
+    let Ok(base) = std::env::var("COSELL_TEST_DATABASE_URL") else {
+        return; // The PostgreSQL pass runs it.
+    };
+    if base.is_empty() {
+        return;
+    }
+    let app = spawn_app().await;
+    let read = json!({ "query": "{ partners { totalCount } }" });
+    let burst = || async {
+        let all = (0..10).map(|_| app.post(Some(&app.vendor), read.clone()));
+        for r in futures_util::future::join_all(all).await {
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["data"]["partners"]["totalCount"], 0, "{}", r.body);
+        }
+    };
+    // Every connection of the pool used, then left idle.
+    burst().await;
+
+    let database = app.database_url.rsplit_once('/').unwrap().1.to_string();
+    let admin = sea_orm::Database::connect(&base).await.unwrap();
+    let ended = admin
+        .query_one_raw(Statement::from_string(
+            admin.get_database_backend(),
+            format!(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{database}' AND pid <> pg_backend_pid()) ended"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    admin.close().await.ok();
+    assert!(ended >= 1, "the pool's connections were ended");
+
+    tokio::time::sleep(cosell::db::TEST_IF_IDLE_FOR * 3).await;
+    burst().await;
 }
