@@ -77,6 +77,14 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each row turned into another type.
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
+            has_next: self.has_next,
+            has_previous: self.has_previous,
+        }
+    }
     pub fn start_cursor(&self) -> Option<String> {
         self.items.first().map(|(c, _)| c.clone())
     }
@@ -188,6 +196,25 @@ where
     E::Model: super::rows::ByPosition,
     C: ConnectionTrait,
 {
+    fetch_as(conn, select, ord, args, limits, key_of, id_of).await
+}
+
+/// [`fetch`] reading each row as `M`: a model read from fewer columns than the entity's (the
+/// select names them).
+pub async fn fetch_as<E, M, C>(
+    conn: &C,
+    select: Select<E>,
+    ord: &Ordering<E>,
+    args: &PageArgs,
+    limits: PageLimits,
+    key_of: impl Fn(&M) -> SortKey,
+    id_of: impl Fn(&M) -> i64,
+) -> AppResult<Page<M>>
+where
+    E: EntityTrait,
+    M: super::rows::ByPosition,
+    C: ConnectionTrait,
+{
     let (n, backwards) = size(args, limits)?;
     let mut q = select;
     if let Some(c) = &args.after {
@@ -207,7 +234,7 @@ where
         q = q.order_by(col, dir.clone());
     }
     q = q.order_by(ord.id, dir).limit(n + 1);
-    let mut rows: Vec<E::Model> = super::rows::all(conn, &q).await?;
+    let mut rows: Vec<M> = super::rows::all(conn, &q).await?;
     let extra = rows.len() as u64 > n;
     rows.truncate(n as usize);
     if backwards {

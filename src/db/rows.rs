@@ -57,8 +57,29 @@ fn positions<M: ByPosition>(row: &QueryResult) -> Result<Vec<usize>, DbErr> {
         .collect()
 }
 
-/// Implements [`ByPosition`] for an entity model whose fields are named like its columns.
+/// A model read without its long columns: the select leaves them out and the model holds
+/// placeholders in their place, which only code that never reads those fields may be given.
+pub struct WithoutLong<M>(pub M);
+
+/// Implements [`ByPosition`] for an entity model whose fields are named like its columns, or
+/// for [`WithoutLong`] of one, with the placeholders of the columns it leaves out.
 macro_rules! by_position {
+    (WithoutLong<$model:path> { $($field:ident),+ $(,)? } else { $($blank:ident: $value:expr),+ $(,)? }) => {
+        impl ByPosition for WithoutLong<$model> {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr> {
+                type Model = $model;
+                let mut next = at.iter().copied();
+                Ok(WithoutLong(Model {
+                    $($field: row.try_get_by_index(
+                        next.next().expect("one position per column"),
+                    )?,)+
+                    $($blank: $value,)+
+                }))
+            }
+        }
+    };
     ($model:path { $($field:ident),+ $(,)? }) => {
         impl ByPosition for $model {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
@@ -112,6 +133,26 @@ by_position!(entity::opportunity::Model {
     created_at,
     updated_at,
     closed_at
+});
+// A page of deals read for a dashboard: no product list (JSON), no forecast notes (long text).
+by_position!(WithoutLong<entity::opportunity::Model> {
+    id,
+    account_id,
+    name,
+    stage,
+    amount_minor,
+    currency,
+    expected_close_date,
+    owner,
+    region,
+    probability,
+    version,
+    created_at,
+    updated_at,
+    closed_at
+} else {
+    products: serde_json::Value::Array(Vec::new()),
+    forecast_notes: None,
 });
 by_position!(entity::registration::Model {
     id,

@@ -50,6 +50,17 @@ impl Money {
     }
 }
 
+/// Whether a page whose nodes select `nodes` (`None`: no nodes at all) reads the long columns:
+/// only when a field answered from them is asked for (through fragments and aliases too).
+fn long_columns(nodes: Option<&async_graphql::Lookahead<'_>>) -> data::LongColumns {
+    match nodes {
+        Some(sel) if sel.field("products").exists() || sel.field("forecastNotes").exists() => {
+            data::LongColumns::Read
+        }
+        _ => data::LongColumns::Skip,
+    }
+}
+
 /// A potential sale at one customer account.
 #[derive(Clone)]
 pub struct Opportunity(pub Model);
@@ -275,6 +286,7 @@ impl OpportunityQuery {
                 data::Count::plan(principal(ctx), stages, others)
             }
         };
+        let nodes = super::prefetch::connection_nodes(ctx);
         let (page, q) = data::list(
             db(ctx),
             principal(ctx),
@@ -282,9 +294,10 @@ impl OpportunityQuery {
             order_by.map(Into::into).unwrap_or_default(),
             &args,
             page_limits(ctx),
+            long_columns(nodes.as_ref()),
         )
         .await?;
-        if let Some(sel) = super::prefetch::connection_nodes(ctx) {
+        if let Some(sel) = nodes {
             let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
             super::prefetch::opportunities(ctx, &rows, sel).await?;
         }

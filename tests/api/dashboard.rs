@@ -213,3 +213,74 @@ async fn claims_on_a_page_of_deals_bring_their_texts_only_when_asked_in_one_stat
         }
     }
 }
+
+/// A page of deals reads the product list and the forecast notes only when its selection asks
+/// for one of them (through `nodes`, `edges`, fragments or aliases); a page asking for neither
+/// answers the same rows, cursors and all, and still hides the notes from partners.
+#[tokio::test]
+async fn a_page_reads_products_and_forecast_notes_only_when_asked_and_answers_alike() {
+    let app = spawn_app().await;
+    let p = app.partner("Northwind").await;
+    for (n, domain) in ["one.example", "two.example", "three.example"]
+        .iter()
+        .enumerate()
+    {
+        let deal = app.approved_deal(domain, &[(&p, "RESELLER")]).await;
+        let u = app
+            .ok(
+                &app.vendor,
+                "query($id: ID!) { node(id: $id) { ... on Opportunity { version } } }",
+                json!({ "id": deal.opportunity }),
+            )
+            .await;
+        app.ok(
+            &app.vendor,
+            "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { id } } }",
+            json!({ "i": { "id": deal.opportunity, "expectedVersion": u["node"]["version"],
+                "amount": 1000 * (n + 1), "products": [format!("Product {n}"), "Platform"],
+                "forecastNotes": format!("Notes {n}") } }),
+        )
+        .await;
+    }
+    const PAGES: &str = "query($after: String) {
+      short: opportunities(first: 2, orderBy: AMOUNT_DESC, after: $after) {
+        nodes { id name stage amount { amount } } pageInfo { endCursor hasNextPage } }
+      long: opportunities(first: 2, orderBy: AMOUNT_DESC, after: $after) {
+        nodes { id name stage amount { amount } products notes: forecastNotes } pageInfo { endCursor hasNextPage } }
+      spread: opportunities(first: 2, orderBy: AMOUNT_DESC, after: $after) {
+        edges { node { id ...Products } } }
+    }
+    fragment Products on Opportunity { products }";
+    for (who, token) in [("vendor", &app.vendor), ("partner", &p.token)] {
+        let mut after = Value::Null;
+        let mut seen = 0;
+        loop {
+            let d = app.ok(token, PAGES, json!({ "after": after })).await;
+            let (short, long) = (&d["short"], &d["long"]);
+            assert_eq!(short["pageInfo"], long["pageInfo"], "{who}: same cursors");
+            let long_nodes = long["nodes"].as_array().unwrap();
+            for (i, s) in short["nodes"].as_array().unwrap().iter().enumerate() {
+                let l = &long_nodes[i];
+                for f in ["id", "name", "stage", "amount"] {
+                    assert_eq!(s[f], l[f], "{who}: {f}");
+                }
+                assert!(s.get("products").is_none());
+                let n = l["name"].as_str().unwrap();
+                assert_eq!(l["products"][1], "Platform", "{who}: {n}: {l}");
+                assert_eq!(d["spread"]["edges"][i]["node"]["products"], l["products"]);
+                assert_eq!(d["spread"]["edges"][i]["node"]["id"], l["id"]);
+                if who == "vendor" {
+                    assert!(l["notes"].as_str().unwrap().starts_with("Notes "), "{l}");
+                } else {
+                    assert_eq!(l["notes"], Value::Null, "partners never see the notes");
+                }
+                seen += 1;
+            }
+            if short["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = short["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen, 3, "{who}: every deal once, across pages");
+    }
+}

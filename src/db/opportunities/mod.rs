@@ -14,11 +14,12 @@ use entity::enums::OpportunityStage;
 use entity::opportunity::{Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use super::rows::WithoutLong;
 use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
@@ -253,6 +254,16 @@ fn ordering(order: OpportunityOrder) -> (Ordering<Entity>, fn(&Model) -> SortKey
     )
 }
 
+/// Whether a page of opportunities reads their long columns: the product list (JSON) and the
+/// vendor's forecast notes (up to 4,000 characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LongColumns {
+    Read,
+    /// Read the other 14 columns only; the rows hold an empty product list and no forecast
+    /// notes (see [`WithoutLong`]), so only a selection asking for neither may take this.
+    Skip,
+}
+
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -261,6 +272,7 @@ pub async fn list(
     order: OpportunityOrder,
     args: &PageArgs,
     limits: PageLimits,
+    long: LongColumns,
 ) -> AppResult<(Page<Model>, Select<Entity>)> {
     principal.require_read(Resource::Opportunities)?;
     let mut q = visible(principal);
@@ -300,13 +312,19 @@ pub async fn list(
         q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
     let (ord, key) = ordering(order);
-    let mut page = page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?;
-    page.items = page
-        .items
-        .into_iter()
-        .map(|(c, m)| (c, redact(principal, m)))
-        .collect();
-    Ok((page, q))
+    let page = match long {
+        LongColumns::Read => page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?,
+        LongColumns::Skip => {
+            let short = q.clone().select_only().columns(
+                Column::iter().filter(|c| !matches!(c, Column::Products | Column::ForecastNotes)),
+            );
+            let key = |m: &WithoutLong<Model>| key(&m.0);
+            page::fetch_as(db, short, &ord, args, limits, key, |m| m.0.id)
+                .await?
+                .map(|m| m.0)
+        }
+    };
+    Ok((page.map(|m| redact(principal, m)), q))
 }
 
 /// Finds an opportunity by account and exact name (demo loading).
