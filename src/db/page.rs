@@ -8,8 +8,8 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +78,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// The same page with each row turned into another type.
-    pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
             has_next: self.has_next,
@@ -181,6 +181,31 @@ fn beyond<E: EntityTrait>(ord: &Ordering<E>, key: &SortKey, id: i64, after: bool
     }
 }
 
+/// `statement` (ending in its bound `LIMIT limit`) with the limit written into the text instead.
+///
+/// PostgreSQL plans a prepared statement once for all its executions only when that plan is not
+/// estimated dearer than planning each execution for its values; with the row limit bound, the
+/// one plan is costed for an unknown number of rows and never chosen, so every page was
+/// planned afresh, a join especially. A page's limit is one of at most 101 values, so a
+/// connection keeps few statements per kind of page. A statement of another form is returned
+/// as it is.
+fn literal_limit(mut statement: Statement, limit: u64) -> Statement {
+    let Some(values) = statement.values.as_mut() else {
+        return statement;
+    };
+    let bound = match statement.db_backend {
+        DbBackend::Postgres => format!(" LIMIT ${}", values.0.len()),
+        _ => " LIMIT ?".to_string(),
+    };
+    if statement.sql.ends_with(&bound) && values.0.last() == Some(&Value::from(limit)) {
+        values.0.pop();
+        let keep = statement.sql.len() - bound.len();
+        statement.sql.truncate(keep);
+        statement.sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    statement
+}
+
 /// Fetches one page of `select` in `ord`, with `key_of`/`id_of` reading a row's position.
 pub async fn fetch<E, C>(
     conn: &C,
@@ -234,7 +259,8 @@ where
         q = q.order_by(col, dir.clone());
     }
     q = q.order_by(ord.id, dir).limit(n + 1);
-    let mut rows: Vec<M> = super::rows::all(conn, &q).await?;
+    let statement = literal_limit(q.build(conn.get_database_backend()), n + 1);
+    let mut rows: Vec<M> = super::rows::read(&conn.query_all_raw(statement).await?)?;
     let extra = rows.len() as u64 > n;
     rows.truncate(n as usize);
     if backwards {
@@ -281,6 +307,25 @@ mod tests {
             a(Some(1), Some(1)),
         ] {
             assert_eq!(size(&bad, l).unwrap_err().code(), "BAD_USER_INPUT");
+        }
+    }
+
+    #[test]
+    fn a_page_s_limit_is_written_into_its_statement() {
+        use entity::opportunity::{Column, Entity};
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            let q = Entity::find()
+                .filter(Column::Id.gt(7))
+                .order_by_asc(Column::Id)
+                .limit(51);
+            let s = literal_limit(q.build(backend), 51);
+            assert!(s.sql.ends_with(" LIMIT 51"), "{backend:?}: {}", s.sql);
+            assert_eq!(s.values.unwrap().0, vec![Value::from(7)], "{backend:?}");
+            // Another limit than the one bound, or none: left as it is.
+            let q = Entity::find().limit(10);
+            let s = literal_limit(q.build(backend), 11);
+            assert!(!s.sql.ends_with(" LIMIT 11"), "{}", s.sql);
+            assert_eq!(s.values.unwrap().0.len(), 1);
         }
     }
 

@@ -19,6 +19,50 @@ pub trait ByPosition: Sized {
     const COLUMNS: &'static [&'static str];
     /// Reads one row; `at[i]` is the position of `COLUMNS[i]` in the row.
     fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr>;
+
+    /// Where each column `read` takes is among a result's column `names`.
+    fn positions(names: &[String]) -> Result<Vec<usize>, DbErr> {
+        Self::COLUMNS
+            .iter()
+            .map(|c| {
+                names
+                    .iter()
+                    .position(|n| n == c)
+                    .ok_or_else(|| DbErr::Custom(format!("column {c} is not in the result")))
+            })
+            .collect()
+    }
+}
+
+/// What the columns of a joined table are named in a result: its own names with this prefix.
+pub const JOINED: &str = "j_";
+
+/// A row of `A` with the row of `B` a left join found for it (`None` where it found none), `B`'s
+/// columns named with the [`JOINED`] prefix. `B`'s first column is its id, NULL when no row
+/// was found.
+pub struct Joined<A, B>(pub A, pub Option<B>);
+
+impl<A: ByPosition, B: ByPosition> ByPosition for Joined<A, B> {
+    const COLUMNS: &'static [&'static str] = A::COLUMNS;
+
+    fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr> {
+        let (a, b) = at.split_at(A::COLUMNS.len());
+        let found = row.try_get_by_index::<Option<i64>>(b[0])?.is_some();
+        Ok(Joined(
+            A::read(row, a)?,
+            if found { Some(B::read(row, b)?) } else { None },
+        ))
+    }
+
+    fn positions(names: &[String]) -> Result<Vec<usize>, DbErr> {
+        let mut at = A::positions(names)?;
+        let joined: Vec<String> = names
+            .iter()
+            .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
+            .collect();
+        at.extend(B::positions(&joined)?);
+        Ok(at)
+    }
 }
 
 /// Runs `query` and reads every row as `M`, by position.
@@ -39,22 +83,8 @@ pub fn read<M: ByPosition>(rows: &[QueryResult]) -> Result<Vec<M>, DbErr> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let at = positions::<M>(first)?;
+    let at = M::positions(&first.column_names())?;
     rows.iter().map(|row| M::read(row, &at)).collect()
-}
-
-/// Where each of `M`'s columns is in `row`.
-fn positions<M: ByPosition>(row: &QueryResult) -> Result<Vec<usize>, DbErr> {
-    let names = row.column_names();
-    M::COLUMNS
-        .iter()
-        .map(|c| {
-            names
-                .iter()
-                .position(|n| n == c)
-                .ok_or_else(|| DbErr::Custom(format!("column {c} is not in the result")))
-        })
-        .collect()
 }
 
 /// A model read without its long columns: the select leaves them out and the model holds

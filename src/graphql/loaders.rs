@@ -132,15 +132,26 @@ where
     T: Loader<i64, Error = async_graphql::Error>,
     T::Value: Default,
 {
-    let mut found = prime(dl, keys).await?;
-    let missing: Vec<(i64, T::Value)> = keys
-        .iter()
-        .filter(|k| !found.contains_key(k))
-        .map(|k| (*k, T::Value::default()))
-        .collect();
-    dl.feed_many(missing.clone()).await;
-    found.extend(missing);
-    Ok(found)
+    let found = prime(dl, keys).await?;
+    Ok(keep_lists(dl, keys, found).await)
+}
+
+/// Keeps `found`, the lists of `keys` read by another statement, in `dl` for the rest of the
+/// request as [`prime_lists`] does (a key not in `found` keeps an empty list).
+pub async fn keep_lists<T>(
+    dl: &Cached<T>,
+    keys: &[i64],
+    mut found: HashMap<i64, T::Value>,
+) -> HashMap<i64, T::Value>
+where
+    T: Loader<i64, Error = async_graphql::Error>,
+    T::Value: Default,
+{
+    for k in keys {
+        found.entry(*k).or_default();
+    }
+    dl.feed_many(found.clone()).await;
+    found
 }
 
 macro_rules! scoped_loader {

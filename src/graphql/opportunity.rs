@@ -287,7 +287,11 @@ impl OpportunityQuery {
             }
         };
         let nodes = super::prefetch::connection_nodes(ctx);
-        let (page, q) = data::list(
+        // The deals' accounts come in the page's statement when the nodes ask for them and
+        // the rows stay for the request (a query).
+        let with_accounts =
+            loaders(ctx).cached() && nodes.as_ref().is_some_and(|s| s.field("account").exists());
+        let listed = data::list(
             db(ctx),
             principal(ctx),
             filter.map(Into::into).unwrap_or_default(),
@@ -295,11 +299,24 @@ impl OpportunityQuery {
             &args,
             page_limits(ctx),
             long_columns(nodes.as_ref()),
+            with_accounts,
         )
         .await?;
+        let (page, q) = (listed.page, listed.query);
+        if with_accounts {
+            let accounts = listed.accounts.into_iter();
+            loaders(ctx)
+                .accounts
+                .feed_many(accounts.map(|a| (a.id, std::sync::Arc::new(a))))
+                .await;
+        }
         if let Some(sel) = nodes {
             let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
-            super::prefetch::opportunities(ctx, &rows, sel).await?;
+            let read = super::prefetch::Read {
+                accounts: with_accounts,
+                ..Default::default()
+            };
+            super::prefetch::opportunities(ctx, &rows, sel, read).await?;
         }
         let db = db(ctx).clone();
         let total = match count {

@@ -5,9 +5,13 @@
 //! therefore looks ahead at what the query selects of its nodes and loads each kind of child
 //! for the whole page in one statement, then the children's children, and so on; each
 //! resolver afterwards finds its rows in the request's loaders. A request's statements then
-//! depend on its shape only, never on timing or on how many rows it returns.
+//! depend on its shape only, never on timing or on how many rows it returns. Where the rows of
+//! a level name one row each of another table (a deal's account, a claim's partner), that
+//! table is joined into the level's statement, under its own scope, instead of read by one of
+//! its own ([`Read`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::{Context, Lookahead, Result};
 use entity::{opportunity, registration};
@@ -15,7 +19,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
 use super::loaders;
-use super::loaders::{prime, prime_lists};
+use super::loaders::{keep_lists, prime, prime_lists};
+use crate::db;
 
 /// The look-ahead at a connection's nodes, through `nodes` and `edges { node }` alike.
 pub fn connection_nodes<'a>(ctx: &'a Context<'a>) -> Option<Lookahead<'a>> {
@@ -25,12 +30,23 @@ pub fn connection_nodes<'a>(ctx: &'a Context<'a>) -> Option<Lookahead<'a>> {
     Lookahead::try_from(&fields[..]).ok()
 }
 
-/// Loads what `sel` asks of `opps`: accounts, registrations (and what it asks of them),
-/// stage history, attribution, threading and the roles filled, one statement each.
+/// What was read with the rows themselves, and is already in the loaders.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Read {
+    /// The deals' accounts (see `db::opportunities::list`).
+    pub accounts: bool,
+    /// The claims' partners (see `db::registrations::load_summaries_with_partners`).
+    pub partners: bool,
+}
+
+/// Loads what `sel` asks of `opps`: accounts (unless `read` with the rows), registrations (and
+/// what it asks of them), stage history, attribution, threading and the roles filled, one
+/// statement each.
 pub fn opportunities<'a: 'b, 'b>(
     ctx: &'a Context<'a>,
     opps: &'b [&'b opportunity::Model],
     sel: Lookahead<'a>,
+    read: Read,
 ) -> BoxFuture<'b, Result<()>> {
     async move {
         let l = loaders(ctx);
@@ -41,7 +57,7 @@ pub fn opportunities<'a: 'b, 'b>(
         let accounts: Vec<i64> = opps.iter().map(|o| o.account_id).collect();
         let registrations = sel.field("registrations");
         let account = async {
-            if sel.field("account").exists() {
+            if sel.field("account").exists() && !read.accounts {
                 prime(&l.accounts, &accounts).await?;
             }
             Ok::<_, async_graphql::Error>(())
@@ -56,7 +72,27 @@ pub fn opportunities<'a: 'b, 'b>(
                     .iter()
                     .any(|f| !super::registration::summary_only(*f));
                 let mut found = HashMap::new();
-                if summary {
+                let mut came = Read::default();
+                if summary && registrations.field("partner").exists() {
+                    // The claims and their partners in one statement.
+                    let (claims, partners) = db::registrations::load_summaries_with_partners(
+                        super::db(ctx),
+                        super::principal(ctx),
+                        &ids,
+                    )
+                    .await?;
+                    let claims = claims
+                        .into_iter()
+                        .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
+                        .collect();
+                    found.extend(
+                        keep_lists(&l.opportunity_registration_summaries, &ids, claims).await,
+                    );
+                    l.partners
+                        .feed_many(partners.into_iter().map(|p| (p.id, Arc::new(p))))
+                        .await;
+                    came.partners = true;
+                } else if summary {
                     found.extend(prime_lists(&l.opportunity_registration_summaries, &ids).await?);
                 }
                 if whole {
@@ -66,7 +102,7 @@ pub fn opportunities<'a: 'b, 'b>(
                 }
                 let rows: Vec<&registration::Model> =
                     found.values().flatten().map(|r| &**r).collect();
-                self::registrations(ctx, &rows, registrations, true).await?;
+                self::registrations(ctx, &rows, registrations, true, came).await?;
             }
             Ok(())
         };
@@ -108,6 +144,7 @@ pub fn registrations<'a: 'b, 'b>(
     regs: &'b [&'b registration::Model],
     sel: Lookahead<'a>,
     without_texts: bool,
+    read: Read,
 ) -> BoxFuture<'b, Result<()>> {
     async move {
         let l = loaders(ctx);
@@ -116,7 +153,7 @@ pub fn registrations<'a: 'b, 'b>(
         }
         let ids: Vec<i64> = regs.iter().map(|r| r.id).collect();
         let partner = async {
-            if sel.field("partner").exists() {
+            if sel.field("partner").exists() && !read.partners {
                 let partners: Vec<i64> = regs.iter().map(|r| r.partner_id).collect();
                 prime(&l.partners, &partners).await?;
             }
@@ -128,7 +165,7 @@ pub fn registrations<'a: 'b, 'b>(
                 let opps: Vec<i64> = regs.iter().filter_map(|r| r.opportunity_id).collect();
                 let found = prime(&l.opportunities, &opps).await?;
                 let rows: Vec<&opportunity::Model> = found.values().collect();
-                opportunities(ctx, &rows, wanted).await?;
+                opportunities(ctx, &rows, wanted, Read::default()).await?;
             }
             Ok(())
         };

@@ -307,7 +307,7 @@ async fn page_of(
     .await?;
     if let Some(sel) = super::prefetch::connection_nodes(ctx) {
         let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
-        super::prefetch::registrations(ctx, &rows, sel, false).await?;
+        super::prefetch::registrations(ctx, &rows, sel, false, Default::default()).await?;
     }
     Ok(RegistrationConnection::new(
         page,

@@ -358,7 +358,7 @@ async fn traces_reach_the_collector_with_sql_spans_and_continue_the_callers_trac
         .bearer_auth(&token)
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .json(
-            &json!({ "query": "{ opportunities(first: 2) { nodes { name account { name } } } }" }),
+            &json!({ "query": "{ opportunities(first: 2) { nodes { name account { name } registrations { status } } } }" }),
         )
         .send()
         .await

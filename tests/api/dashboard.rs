@@ -73,9 +73,9 @@ async fn the_dashboard_costs_the_same_statements_for_any_page_size_and_under_loa
             .sum();
         assert!(claims >= 12, "{rows:?}");
         assert_eq!(small, one, "statements must not grow with rows");
-        // page, accounts, registrations, partners: one statement per level (a partner's
-        // status was read by the first request and is known for a moment)
-        assert_eq!(one, 4, "statements of one dashboard");
+        // the page with its accounts, the claims with their partners: one statement per level
+        // (a partner's status was read by the first request and is known for a moment)
+        assert_eq!(one, 2, "statements of one dashboard");
         // 32 at once: each costs what one alone costs, never a batch split in two.
         let (all, pages) = app
             .count_statements(futures_util::future::join_all(
@@ -282,5 +282,118 @@ async fn a_page_reads_products_and_forecast_notes_only_when_asked_and_answers_al
             after = short["pageInfo"]["endCursor"].clone();
         }
         assert_eq!(seen, 3, "{who}: every deal once, across pages");
+    }
+}
+
+/// A page of deals reads their accounts in its own statement, and its claims their partners
+/// in theirs, each under its own scope: an app that may read deals but not accounts (or claims
+/// but not partners) gets through the page exactly what it gets through a single deal, and each
+/// partner's page shows the accounts of its own deals and its own claims only.
+#[tokio::test]
+async fn a_page_s_accounts_and_claimants_read_with_it_follow_their_own_scopes() {
+    let app = spawn_app().await;
+    let (a, b) = (app.partner("Northwind").await, app.partner("Contoso").await);
+    let one = app
+        .approved_deal("one.example", &[(&a, "RESELLER"), (&b, "REFERRAL")])
+        .await;
+    app.approved_deal("two.example", &[(&b, "RESELLER")]).await;
+    const PAGE: &str = "{ opportunities(first: 10) { nodes { id account { id domain }
+      registrations { role partner { id name } } } } }";
+    const SINGLE: &str = "query($id: ID!) { node(id: $id) { ... on Opportunity { id
+      account { id domain } registrations { role partner { id name } } } } }";
+    let claims = |d: &Value| -> Vec<String> {
+        d["opportunities"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o["registrations"].as_array().unwrap().clone())
+            .map(|r| format!("{} {}", r["partner"]["name"].as_str().unwrap(), r["role"]))
+            .collect()
+    };
+
+    for (who, token, domains, claimed) in [
+        (
+            "vendor",
+            &app.vendor,
+            vec!["one.example", "two.example"],
+            vec![
+                "Northwind \"RESELLER\"",
+                "Contoso \"REFERRAL\"",
+                "Contoso \"RESELLER\"",
+            ],
+        ),
+        (
+            "Northwind",
+            &a.token,
+            vec!["one.example"],
+            vec!["Northwind \"RESELLER\""],
+        ),
+        (
+            "Contoso",
+            &b.token,
+            vec!["one.example", "two.example"],
+            vec!["Contoso \"REFERRAL\"", "Contoso \"RESELLER\""],
+        ),
+    ] {
+        let (n, d) = app.count_statements(app.ok(token, PAGE, json!({}))).await;
+        let seen: Vec<&str> = d["opportunities"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["account"]["domain"].as_str().unwrap())
+            .collect();
+        assert_eq!(seen, domains, "{who}");
+        assert_eq!(claims(&d), claimed, "{who}");
+        assert!(
+            n <= 3,
+            "{who}: the page with its accounts, the claims with their partners: {n}"
+        );
+    }
+
+    for scopes in [
+        "opportunities:read registrations:read",
+        "opportunities:read accounts:read registrations:read",
+        "opportunities:read accounts:read registrations:read partners:read",
+    ] {
+        let reader = app_token(scopes, None);
+        let page = app.gql(&reader, PAGE, json!({})).await;
+        let single = app
+            .gql(&reader, SINGLE, json!({ "id": one.opportunity }))
+            .await;
+        let via_page = &page["data"]["opportunities"]["nodes"][0];
+        assert_eq!(via_page["id"], one.opportunity, "{scopes}: {page}");
+        assert_eq!(
+            via_page["account"], single["data"]["node"]["account"],
+            "{scopes}"
+        );
+        assert_eq!(
+            via_page["registrations"], single["data"]["node"]["registrations"],
+            "{scopes}"
+        );
+        let codes = |body: &Value| -> Vec<Value> {
+            let mut c: Vec<Value> = body["errors"]
+                .as_array()
+                .map(|e| e.iter().map(|e| e["extensions"]["code"].clone()).collect())
+                .unwrap_or_default();
+            c.dedup();
+            c
+        };
+        assert_eq!(codes(&page), codes(&single), "{scopes}: {page} / {single}");
+        if scopes.contains("accounts:read") {
+            assert_eq!(via_page["account"]["domain"], "one.example", "{page}");
+        } else {
+            assert_eq!(via_page["account"], Value::Null, "{page}");
+        }
+        if scopes.contains("partners:read") {
+            assert_eq!(via_page["registrations"][0]["partner"]["name"], "Northwind");
+            assert!(page.get("errors").is_none(), "{page}");
+        } else {
+            // A claim's partner the caller may not read answers null, both ways.
+            assert_eq!(
+                via_page["registrations"][0]["partner"],
+                Value::Null,
+                "{page}"
+            );
+        }
     }
 }

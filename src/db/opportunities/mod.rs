@@ -14,16 +14,17 @@ use entity::enums::OpportunityStage;
 use entity::opportunity::{Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Iterable, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IdenStatic, Iterable, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use super::rows::WithoutLong;
+use super::rows::{ByPosition, Joined, WithoutLong, JOINED};
 use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
+use entity::account;
 
 /// The opportunities `principal` may see: all for the vendor, the deals it is on for a partner.
 pub fn scope(principal: &Principal) -> Condition {
@@ -264,6 +265,72 @@ pub enum LongColumns {
     Skip,
 }
 
+/// A page of opportunities as [`list`] read it.
+pub struct Listed {
+    pub page: Page<Model>,
+    /// The list's query (scope and filters), for counting it.
+    pub query: Select<Entity>,
+    /// With `with_accounts`: the accounts of the page's deals that the caller may see, read in
+    /// the page's statement.
+    pub accounts: Vec<account::Model>,
+}
+
+/// A row of a page of deals, as each way of reading it gives it.
+trait PageRow: ByPosition {
+    fn deal(&self) -> &Model;
+    fn split(self) -> (Model, Option<account::Model>);
+}
+
+impl PageRow for Model {
+    fn deal(&self) -> &Model {
+        self
+    }
+    fn split(self) -> (Model, Option<account::Model>) {
+        (self, None)
+    }
+}
+
+impl PageRow for WithoutLong<Model> {
+    fn deal(&self) -> &Model {
+        &self.0
+    }
+    fn split(self) -> (Model, Option<account::Model>) {
+        (self.0, None)
+    }
+}
+
+impl<R: PageRow> PageRow for Joined<R, account::Model> {
+    fn deal(&self) -> &Model {
+        self.0.deal()
+    }
+    fn split(self) -> (Model, Option<account::Model>) {
+        (self.0.split().0, self.1)
+    }
+}
+
+async fn fetch_page<R: PageRow>(
+    db: &DatabaseConnection,
+    select: Select<Entity>,
+    ord: &Ordering<Entity>,
+    args: &PageArgs,
+    limits: PageLimits,
+    key: fn(&Model) -> SortKey,
+) -> AppResult<Page<(Model, Option<account::Model>)>> {
+    let page = page::fetch_as(
+        db,
+        select,
+        ord,
+        args,
+        limits,
+        |r: &R| key(r.deal()),
+        |r| r.deal().id,
+    )
+    .await?;
+    Ok(page.map(R::split))
+}
+
+/// A page of the opportunities `principal` may see. With `with_accounts`, their accounts are
+/// read in the same statement (a left join under the accounts' own scope).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -273,7 +340,8 @@ pub async fn list(
     args: &PageArgs,
     limits: PageLimits,
     long: LongColumns,
-) -> AppResult<(Page<Model>, Select<Entity>)> {
+    with_accounts: bool,
+) -> AppResult<Listed> {
     principal.require_read(Resource::Opportunities)?;
     let mut q = visible(principal);
     if let Some(stages) = filter.stage_in {
@@ -312,19 +380,52 @@ pub async fn list(
         q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
     let (ord, key) = ordering(order);
-    let page = match long {
-        LongColumns::Read => page::fetch(db, q.clone(), &ord, args, limits, key, |m| m.id).await?,
-        LongColumns::Skip => {
-            let short = q.clone().select_only().columns(
-                Column::iter().filter(|c| !matches!(c, Column::Products | Column::ForecastNotes)),
-            );
-            let key = |m: &WithoutLong<Model>| key(&m.0);
-            page::fetch_as(db, short, &ord, args, limits, key, |m| m.0.id)
-                .await?
-                .map(|m| m.0)
+    let mut select = q.clone();
+    if long == LongColumns::Skip {
+        select = select.select_only().columns(
+            Column::iter().filter(|c| !matches!(c, Column::Products | Column::ForecastNotes)),
+        );
+    }
+    if with_accounts {
+        // The account's own scope decides, in the join, whether it is read (a deal in sight
+        // does not by itself put its account in sight).
+        let scope = super::accounts::scope(principal);
+        select = select.join(
+            JoinType::LeftJoin,
+            entity::opportunity::Relation::Account
+                .def()
+                .on_condition(move |_, _| scope.clone()),
+        );
+        for c in account::Column::iter() {
+            select = select.column_as(c, format!("{JOINED}{}", c.as_str()));
         }
-    };
-    Ok((page.map(|m| redact(principal, m)), q))
+    }
+    let (db, ord) = (db, &ord);
+    let page = match (long, with_accounts) {
+        (LongColumns::Read, false) => fetch_page::<Model>(db, select, ord, args, limits, key).await,
+        (LongColumns::Skip, false) => {
+            fetch_page::<WithoutLong<Model>>(db, select, ord, args, limits, key).await
+        }
+        (LongColumns::Read, true) => {
+            fetch_page::<Joined<Model, account::Model>>(db, select, ord, args, limits, key).await
+        }
+        (LongColumns::Skip, true) => {
+            fetch_page::<Joined<WithoutLong<Model>, account::Model>>(
+                db, select, ord, args, limits, key,
+            )
+            .await
+        }
+    }?;
+    let mut accounts = Vec::new();
+    let page = page.map(|(m, a)| {
+        accounts.extend(a);
+        redact(principal, m)
+    });
+    Ok(Listed {
+        page,
+        query: q,
+        accounts,
+    })
 }
 
 /// Finds an opportunity by account and exact name (demo loading).

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
+use entity::partner;
 use entity::registration::{Column, Entity, Model};
 use entity::registration_transition as transition;
 use sea_orm::{
@@ -186,15 +187,59 @@ pub async fn load_summaries_by_opportunity(
     principal: &Principal,
     ids: &[i64],
 ) -> AppResult<HashMap<i64, Vec<Model>>> {
-    use sea_orm::{ConnectionTrait, QueryTrait};
-    let q = visible(principal)
-        .select_only()
-        .columns(SUMMARY)
+    Ok(summaries(db, principal, ids, false).await?.0)
+}
+
+/// [`load_summaries_by_opportunity`] with the claims' partners read in the same statement, a
+/// left join under the partners' own scope: each partner the caller may see, once.
+pub async fn load_summaries_with_partners(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<(HashMap<i64, Vec<Model>>, Vec<partner::Model>)> {
+    summaries(db, principal, ids, true).await
+}
+
+async fn summaries(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+    with_partners: bool,
+) -> AppResult<(HashMap<i64, Vec<Model>>, Vec<partner::Model>)> {
+    use crate::db::rows::{ByPosition, JOINED};
+    use sea_orm::{ConnectionTrait, IdenStatic, Iterable, JoinType, QueryTrait, RelationTrait};
+    let mut q = visible(principal).select_only().columns(SUMMARY);
+    if with_partners {
+        let scope = crate::db::partners::scope(principal);
+        q = q.join(
+            JoinType::LeftJoin,
+            entity::registration::Relation::Partner
+                .def()
+                .on_condition(move |_, _| scope.clone()),
+        );
+        for c in partner::Column::iter() {
+            q = q.column_as(c, format!("{JOINED}{}", c.as_str()));
+        }
+    }
+    let q = q
         .filter(Column::OpportunityId.is_in(ids.to_vec()))
         .order_by_asc(Column::Id);
     let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
+    // The partner's columns follow the summary's five.
+    let at = match (with_partners, rows.first()) {
+        (true, Some(first)) => {
+            let joined: Vec<String> = first
+                .column_names()
+                .iter()
+                .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
+                .collect();
+            <partner::Model as ByPosition>::positions(&joined)?
+        }
+        _ => Vec::new(),
+    };
     let placeholder = DateTime::<Utc>::UNIX_EPOCH;
     let mut out: HashMap<i64, Vec<Model>> = HashMap::new();
+    let mut partners: HashMap<i64, partner::Model> = HashMap::new();
     for r in &rows {
         let row = Model {
             id: r.try_get_by_index(0)?,
@@ -225,11 +270,17 @@ pub async fn load_summaries_by_opportunity(
             created_at: placeholder,
             updated_at: placeholder,
         };
+        if !at.is_empty()
+            && !partners.contains_key(&row.partner_id)
+            && r.try_get_by_index::<Option<i64>>(at[0])?.is_some()
+        {
+            partners.insert(row.partner_id, partner::Model::read(r, &at)?);
+        }
         if let Some(o) = row.opportunity_id {
             out.entry(o).or_default().push(row);
         }
     }
-    Ok(out)
+    Ok((out, partners.into_values().collect()))
 }
 
 /// The roles held (APPROVED or WON) on each visible opportunity among `ids`, whoever holds
