@@ -113,6 +113,21 @@ pub async fn apply_rls(conn: &DatabaseConnection) {
     conn.execute_unprepared(&sql).await.expect("apply rls.sql");
 }
 
+/// Installs PostGraphile's packages (`npm ci`) when they are missing; returns its directory.
+pub fn install_postgraphile() -> PathBuf {
+    let app = dir().join("postgraphile");
+    if !app.join("node_modules/postgraphile").exists() {
+        println!("installing PostGraphile (npm ci in {})", app.display());
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&app)
+            .status()
+            .expect("run npm ci");
+        assert!(status.success(), "npm ci failed in {}", app.display());
+    }
+    app
+}
+
 /// `benches/dashboard`.
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/dashboard")
@@ -225,16 +240,7 @@ impl Server {
     /// PostGraphile (`postgraphile/server.mjs` under `node`) on a free port with a pool of
     /// `pool` connections; installs its packages first (`npm ci`) when they are missing.
     pub fn postgraphile(url: &str, pool: u32, log: &Path) -> Self {
-        let app = dir().join("postgraphile");
-        if !app.join("node_modules/postgraphile").exists() {
-            println!("installing PostGraphile (npm ci in {})", app.display());
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                .current_dir(&app)
-                .status()
-                .expect("run npm ci");
-            assert!(status.success(), "npm ci failed in {}", app.display());
-        }
+        let app = install_postgraphile();
         let node = std::env::var("BENCH_NODE").unwrap_or_else(|_| "node".into());
         let mut child = Command::new(node)
             .arg("server.mjs")
@@ -422,7 +428,7 @@ pub async fn machine(conn: &DatabaseConnection, size: Size, pool: u32) -> String
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let pgl: serde_json::Value =
-        std::fs::read(dir().join("postgraphile/node_modules/postgraphile/package.json"))
+        std::fs::read(install_postgraphile().join("node_modules/postgraphile/package.json"))
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
