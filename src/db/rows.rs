@@ -11,7 +11,10 @@
 //! otherwise), and a column the statement did not select is an error naming it, never a
 //! silently empty field.
 
-use sea_orm::{ConnectionTrait, DbErr, QueryResult, QueryTrait};
+use sea_orm::{
+    Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, JoinType, QueryResult,
+    QuerySelect, QueryTrait, RelationDef, Select,
+};
 
 /// A model that can be read from a row by the positions of its columns.
 pub trait ByPosition: Sized {
@@ -37,6 +40,32 @@ pub trait ByPosition: Sized {
 /// What the columns of a joined table are named in a result: its own names with this prefix.
 pub const JOINED: &str = "j_";
 
+/// `select` with the table of `relation` left-joined on the joined table's own `scope` (a row
+/// the caller may not see joins as NULLs), its columns `J` named with the [`JOINED`] prefix.
+pub fn join_scoped<E: EntityTrait, J: EntityTrait>(
+    select: Select<E>,
+    relation: RelationDef,
+    scope: Condition,
+) -> Select<E> {
+    let mut q = select.join(
+        JoinType::LeftJoin,
+        relation.on_condition(move |_, _| scope.clone()),
+    );
+    for c in J::Column::iter() {
+        q = q.column_as(c, format!("{JOINED}{}", c.as_str()));
+    }
+    q
+}
+
+/// Where each of `B`'s columns is among a result's column `names`, named with [`JOINED`].
+pub fn joined_positions<B: ByPosition>(names: &[String]) -> Result<Vec<usize>, DbErr> {
+    let joined: Vec<String> = names
+        .iter()
+        .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
+        .collect();
+    B::positions(&joined)
+}
+
 /// A row of `A` with the row of `B` a left join found for it (`None` where it found none), `B`'s
 /// columns named with the [`JOINED`] prefix. `B`'s first column is its id, NULL when no row
 /// was found.
@@ -56,11 +85,7 @@ impl<A: ByPosition, B: ByPosition> ByPosition for Joined<A, B> {
 
     fn positions(names: &[String]) -> Result<Vec<usize>, DbErr> {
         let mut at = A::positions(names)?;
-        let joined: Vec<String> = names
-            .iter()
-            .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
-            .collect();
-        at.extend(B::positions(&joined)?);
+        at.extend(joined_positions::<B>(names)?);
         Ok(at)
     }
 }

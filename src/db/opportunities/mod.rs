@@ -14,12 +14,12 @@ use entity::enums::OpportunityStage;
 use entity::opportunity::{Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IdenStatic, Iterable, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Select,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use super::rows::{ByPosition, Joined, WithoutLong, JOINED};
+use super::rows::{join_scoped, ByPosition, Joined, WithoutLong};
 use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
@@ -389,16 +389,11 @@ pub async fn list(
     if with_accounts {
         // The account's own scope decides, in the join, whether it is read (a deal in sight
         // does not by itself put its account in sight).
-        let scope = super::accounts::scope(principal);
-        select = select.join(
-            JoinType::LeftJoin,
-            entity::opportunity::Relation::Account
-                .def()
-                .on_condition(move |_, _| scope.clone()),
+        select = join_scoped::<_, account::Entity>(
+            select,
+            entity::opportunity::Relation::Account.def(),
+            super::accounts::scope(principal),
         );
-        for c in account::Column::iter() {
-            select = select.column_as(c, format!("{JOINED}{}", c.as_str()));
-        }
     }
     let (db, ord) = (db, &ord);
     let page = match (long, with_accounts) {

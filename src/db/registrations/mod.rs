@@ -206,20 +206,15 @@ async fn summaries(
     ids: &[i64],
     with_partners: bool,
 ) -> AppResult<(HashMap<i64, Vec<Model>>, Vec<partner::Model>)> {
-    use crate::db::rows::{ByPosition, JOINED};
-    use sea_orm::{ConnectionTrait, IdenStatic, Iterable, JoinType, QueryTrait, RelationTrait};
+    use crate::db::rows::{join_scoped, joined_positions, ByPosition};
+    use sea_orm::{ConnectionTrait, QueryTrait, RelationTrait};
     let mut q = visible(principal).select_only().columns(SUMMARY);
     if with_partners {
-        let scope = crate::db::partners::scope(principal);
-        q = q.join(
-            JoinType::LeftJoin,
-            entity::registration::Relation::Partner
-                .def()
-                .on_condition(move |_, _| scope.clone()),
+        q = join_scoped::<_, partner::Entity>(
+            q,
+            entity::registration::Relation::Partner.def(),
+            crate::db::partners::scope(principal),
         );
-        for c in partner::Column::iter() {
-            q = q.column_as(c, format!("{JOINED}{}", c.as_str()));
-        }
     }
     let q = q
         .filter(Column::OpportunityId.is_in(ids.to_vec()))
@@ -227,14 +222,7 @@ async fn summaries(
     let rows = db.query_all_raw(q.build(db.get_database_backend())).await?;
     // The partner's columns follow the summary's five.
     let at = match (with_partners, rows.first()) {
-        (true, Some(first)) => {
-            let joined: Vec<String> = first
-                .column_names()
-                .iter()
-                .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
-                .collect();
-            <partner::Model as ByPosition>::positions(&joined)?
-        }
+        (true, Some(first)) => joined_positions::<partner::Model>(&first.column_names())?,
         _ => Vec::new(),
     };
     let placeholder = DateTime::<Utc>::UNIX_EPOCH;
