@@ -397,14 +397,25 @@ async fn traces_reach_the_collector_with_sql_spans_and_continue_the_callers_trac
         "one span per statement, inside the request's trace: {:?}",
         names(&all)
     );
-    let statement = sql[0].events[0]
-        .attributes
+    let statements: Vec<String> = sql
         .iter()
-        .find(|a| a.key == "statement")
-        .and_then(|a| a.value.as_ref())
-        .map(|v| format!("{:?}", v.value))
-        .unwrap_or_default();
-    assert!(statement.contains("SELECT"), "{statement}");
+        .map(|s| {
+            s.events[0]
+                .attributes
+                .iter()
+                .find(|a| a.key == "statement")
+                .and_then(|a| a.value.as_ref())
+                .map(|v| format!("{:?}", v.value))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(statements[0].contains("SELECT"), "{statements:?}");
+    // The page's row limit (2 and one more) is written into its statement, not bound, so that
+    // PostgreSQL keeps one plan for it.
+    assert!(
+        statements.iter().any(|s| s.contains(" LIMIT 3")),
+        "{statements:?}"
+    );
     assert!(
         all.iter().all(|(service, _)| service.contains("cosell")),
         "service.name"
