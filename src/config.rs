@@ -290,8 +290,15 @@ pub struct WebhookArgs {
     #[arg(long, env = "COSELL_WEBHOOK_CONCURRENCY", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub webhook_concurrency: u32,
-    /// Milliseconds between checks for retries that fell due (new events wake deliveries at
-    /// once).
+    /// Endpoints of one party (the vendor, or one partner) one instance delivers to at once: a
+    /// party whose receivers are slow or hang holds at most this many of the
+    /// `--webhook-concurrency` slots, and the others stay free for everyone else. At most
+    /// `--webhook-concurrency`.
+    #[arg(long, env = "COSELL_WEBHOOK_PARTY_CONCURRENCY", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub webhook_party_concurrency: u32,
+    /// Milliseconds between checks for retries that fell due and for leases a stopped instance
+    /// left (new events, and an endpoint's backlog, wake deliveries at once).
     #[arg(long, env = "COSELL_WEBHOOK_POLL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub webhook_poll_ms: u64,
@@ -332,6 +339,7 @@ impl Default for WebhookArgs {
             )
             .expect("the default schedule parses"),
             webhook_concurrency: 16,
+            webhook_party_concurrency: 4,
             webhook_poll_ms: 1_000,
             webhook_sweep_seconds: 60,
             webhook_max_endpoints: 20,
@@ -340,8 +348,8 @@ impl Default for WebhookArgs {
 }
 
 impl WebhookArgs {
-    pub fn policy(&self) -> crate::webhooks::target::Policy {
-        crate::webhooks::target::Policy {
+    pub fn policy(&self) -> crate::domain::target::Policy {
+        crate::domain::target::Policy {
             allow_private: self.webhook_allow_private_targets,
             allow_http: self.webhook_allow_http,
         }

@@ -27,6 +27,13 @@ use tokio::task::JoinHandle;
 
 use crate::db::events as outbox;
 
+/// Resolves once `rx` reads true (the server is shutting down); never when its sender is gone.
+pub async fn until_true(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The PostgreSQL channel the outbox trigger notifies with each new event id.
 pub const CHANNEL: &str = "cosell_events";
 

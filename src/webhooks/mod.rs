@@ -10,16 +10,29 @@
 //!   schedule runs out the endpoint is disabled and its owner hears `webhook.endpoint_disabled`.
 //!   The event's global id is the `webhook-id`, the same on every retry: receivers deduplicate
 //!   by it.
-//! - **Several instances**: a dispatcher leases the endpoints it works on (`db::webhooks::claim`),
-//!   renews the lease before each attempt and writes only under it, so each attempt is made by
-//!   one instance; a lease that runs out unreleased (its instance died mid-delivery) is claimed
-//!   by the next poll of any instance, which delivers the pending event again.
+//! - **At the receiver's speed**: an endpoint with a backlog is delivered one event at a time,
+//!   each sent as soon as the previous one is settled. After [`EVENTS_PER_LEASE`] events it goes
+//!   back in line so that others get their turn, and is claimed again in the next round (not at
+//!   the next sweep).
+//! - **Fair shares**: one instance delivers to at most `--webhook-concurrency` endpoints at once,
+//!   and to at most `--webhook-party-concurrency` of one party's (the vendor's, or one
+//!   partner's); a round hands free slots to each party's first due endpoint before anyone's
+//!   second. A party whose receivers hang holds its share for the timeout, never the others'.
+//! - **Several instances**: a dispatcher leases the endpoints it works on
+//!   (`db::webhooks::claim`) for [`LEASE`], renews all its leases every [`HEARTBEAT`] in one
+//!   statement, and writes only under its lease, so each attempt is made by one instance. An
+//!   instance that dies (kill -9, a lost host) stops renewing: its endpoints are claimed by any
+//!   other instance, or by itself restarted, within [`LEASE`] plus one poll, and the pending
+//!   event is sent again. An instance that shuts down hands its leases back at once.
 //! - **Wake-ups**: every new event this instance's outbox tail sees starts a round at once;
-//!   retries that fall due are found by a poll every `--webhook-poll-ms`.
+//!   retries that fall due and lapsed leases are found by a poll every `--webhook-poll-ms`;
+//!   a sweep every `--webhook-sweep-seconds` catches up whatever no wake-up announced.
 
+mod deliver;
 pub mod sign;
 pub mod target;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,18 +40,20 @@ use chrono::Utc;
 use entity::event;
 use entity::webhook_endpoint::Model as Endpoint;
 use sea_orm::DatabaseConnection;
-use tokio::sync::Semaphore;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::config::WebhookArgs;
-use crate::db::webhooks::{self as store, Next, Outcome};
+use crate::db::webhooks as store;
 use crate::AppState;
 
-/// Bytes of a receiver's answer read (and discarded) at most.
-const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 /// Events one lease delivers before the endpoint goes back in line (others get their turn).
-const EVENTS_PER_LEASE: usize = 100;
+pub const EVENTS_PER_LEASE: usize = 100;
+/// How long a lease lasts without renewal: how soon a dead instance's endpoints are taken over.
+pub const LEASE: Duration = Duration::from_secs(4);
+/// How often a dispatcher renews the leases it holds.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Starts this instance's dispatcher; it stops when the server shuts down.
 pub fn spawn(state: &AppState) -> JoinHandle<()> {
@@ -68,11 +83,13 @@ pub fn spawn(state: &AppState) -> JoinHandle<()> {
 /// What the next round has to do.
 #[derive(Default)]
 struct Wake {
-    /// Active endpoints: the view each reads as, and the row (its topics).
-    directory: std::collections::HashMap<i64, (crate::auth::Principal, Endpoint)>,
-    /// Endpoints a new event is for, since when (given up after a lease: an endpoint in
-    /// back-off, or held by another instance that reads on to the new event itself).
-    pending: std::collections::HashMap<i64, chrono::DateTime<Utc>>,
+    /// Active endpoints: the view each reads as, and the row (its topics and party).
+    directory: HashMap<i64, (crate::auth::Principal, Endpoint)>,
+    /// Endpoints that have something to deliver (a new event is for them, or their last lease
+    /// ended with more to go), waiting for a free slot in their party's share.
+    pending: HashMap<i64, chrono::DateTime<Utc>>,
+    /// Endpoints this instance is delivering to now, by party.
+    holding: HashMap<i64, String>,
     /// Read the directory again (an endpoint changed).
     reload: bool,
     /// Claim every endpoint behind the outbox.
@@ -93,6 +110,27 @@ impl Wake {
             }
         }
     }
+
+    /// Deliveries in flight per party.
+    fn busy(&self) -> HashMap<&str, usize> {
+        let mut busy = HashMap::new();
+        for party in self.holding.values() {
+            *busy.entry(party.as_str()).or_default() += 1;
+        }
+        busy
+    }
+
+    /// The party of an endpoint in the directory.
+    fn party_of(&self, id: i64) -> Option<&str> {
+        self.directory.get(&id).map(|(_, e)| e.owner_party.as_str())
+    }
+}
+
+/// A delivery task's report when it ends.
+struct Done {
+    endpoint: i64,
+    /// It went back in line with more to deliver.
+    more: bool,
 }
 
 struct Dispatcher {
@@ -107,9 +145,15 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// How long a lease lasts: longer than two attempts, renewed before each one.
-    fn lease(&self) -> chrono::Duration {
-        chrono::Duration::milliseconds(self.settings.webhook_timeout_ms as i64 * 2 + 5_000)
+    fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default()
+    }
+
+    /// Slots one party may hold at once.
+    fn share(&self) -> usize {
+        self.settings
+            .webhook_party_concurrency
+            .clamp(1, self.settings.webhook_concurrency) as usize
     }
 
     async fn run(self: Arc<Self>) {
@@ -121,13 +165,15 @@ impl Dispatcher {
         loop {
             tokio::select! {
                 started = hub.started(Duration::from_secs(10)) => if started { break },
-                _ = crate::http::ws::until_true(&mut closing) => return,
+                _ = crate::realtime::until_true(&mut closing) => return,
             }
         }
         let mut live = hub.receiver();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
         let mut tick = tokio::time::interval(Duration::from_millis(self.settings.webhook_poll_ms));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let slots = Arc::new(Semaphore::new(self.settings.webhook_concurrency as usize));
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let sweep_every = Duration::from_secs(self.settings.webhook_sweep_seconds);
         let mut wake = Wake {
             // At start: read the directory, and catch up whatever waited while no instance
@@ -139,36 +185,23 @@ impl Dispatcher {
         let mut last_sweep = Instant::now();
         loop {
             if wake.reload {
-                match store::active(&self.db).await {
-                    Ok(rows) => {
-                        // A new (or newly enabled) endpoint gets a look at once: events may
-                        // have come for it before this instance knew of it.
-                        let now = Utc::now();
-                        for m in &rows {
-                            if !wake.directory.contains_key(&m.id) {
-                                wake.pending.entry(m.id).or_insert(now);
-                            }
-                        }
-                        wake.directory = rows
-                            .iter()
-                            .map(|m| (m.id, (store::reader(m), m.clone())))
-                            .collect();
-                        wake.reload = false;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e.message(), "reading the webhook endpoints failed");
-                    }
-                }
+                self.reload(&mut wake).await;
             }
             if wake.sweep {
                 last_sweep = Instant::now();
             }
-            self.round(&slots, &mut wake).await;
+            self.round(&mut wake, &done_tx).await;
             tokio::select! {
                 _ = tick.tick() => {
                     if last_sweep.elapsed() >= sweep_every {
                         wake.sweep = true;
                         wake.reload = true;
+                    }
+                }
+                _ = heartbeat.tick(), if !wake.holding.is_empty() => {
+                    let held: Vec<i64> = wake.holding.keys().copied().collect();
+                    if let Err(e) = store::renew(&self.db, &self.instance, &held, self.lease_until()).await {
+                        tracing::warn!(error = %e.message(), "renewing webhook leases failed");
                     }
                 }
                 got = live.recv() => match got {
@@ -185,18 +218,60 @@ impl Dispatcher {
                     }
                     Err(RecvError::Closed) => live = hub.receiver(),
                 },
-                _ = crate::http::ws::until_true(&mut closing) => return,
+                Some(done) = done_rx.recv() => {
+                    let mut done = Some(done);
+                    while let Some(d) = done {
+                        wake.holding.remove(&d.endpoint);
+                        if d.more {
+                            wake.pending.insert(d.endpoint, Utc::now());
+                        }
+                        done = done_rx.try_recv().ok();
+                    }
+                }
+                _ = crate::realtime::until_true(&mut closing) => {
+                    // Another instance takes over at once instead of after the lease; an
+                    // attempt in flight here then records nothing and is made again there.
+                    let _ = store::release_all(&self.db, &self.instance).await;
+                    return;
+                }
             }
         }
     }
 
-    /// Claims what is due, as many endpoints as there are free delivery slots, and delivers:
-    /// the endpoints new events are for, retries that fell due, and, at a sweep, every
-    /// endpoint behind the outbox. With nothing announced, a round is one statement.
-    async fn round(self: &Arc<Self>, slots: &Arc<Semaphore>, wake: &mut Wake) {
-        let now = Utc::now();
-        wake.pending.retain(|_, since| now - *since < self.lease());
-        let wanted: Vec<i64> = wake.pending.keys().copied().collect();
+    /// Reads the active endpoints; a new (or newly enabled) one gets a look at once: events
+    /// may have come for it before this instance knew of it.
+    async fn reload(&self, wake: &mut Wake) {
+        match store::active(&self.db).await {
+            Ok(rows) => {
+                let now = Utc::now();
+                for m in &rows {
+                    if !wake.directory.contains_key(&m.id) {
+                        wake.pending.entry(m.id).or_insert(now);
+                    }
+                }
+                wake.directory = rows
+                    .into_iter()
+                    .map(|m| (m.id, (store::reader(&m), m)))
+                    .collect();
+                wake.pending.retain(|id, _| wake.directory.contains_key(id));
+                wake.reload = false;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "reading the webhook endpoints failed");
+            }
+        }
+    }
+
+    /// Claims what is due, within the free slots and each party's share, and delivers: the
+    /// endpoints that have something to deliver, retries that fell due and lapsed leases, and,
+    /// at a sweep, every endpoint behind the outbox. With nothing announced, a round is one
+    /// statement.
+    async fn round(self: &Arc<Self>, wake: &mut Wake, done: &mpsc::UnboundedSender<Done>) {
+        let concurrency = self.settings.webhook_concurrency as usize;
+        if wake.holding.len() >= concurrency {
+            return;
+        }
+        let share = self.share();
         // The outbox's head, read before any claimed endpoint reads its events.
         let head = if std::mem::take(&mut wake.sweep) {
             match crate::db::events::last_id(&self.db).await {
@@ -210,20 +285,71 @@ impl Dispatcher {
         } else {
             None
         };
+        let wanted: Vec<i64> = {
+            let busy = wake.busy();
+            wake.pending
+                .keys()
+                .copied()
+                .filter(|id| !wake.holding.contains_key(id))
+                .filter(|id| {
+                    wake.party_of(*id)
+                        .is_some_and(|p| busy.get(p).copied().unwrap_or(0) < share)
+                })
+                .collect()
+        };
         let mut dues = vec![store::Due::Ids(&wanted), store::Due::Retries];
         if let Some(h) = head {
             dues.push(store::Due::Behind(h));
         }
-        let mut claimed = Vec::new();
+        let mut claimed: Vec<Endpoint> = Vec::new();
         for due in dues {
-            let free = slots.available_permits().saturating_sub(claimed.len());
+            let mut busy: HashMap<String, usize> = HashMap::new();
+            for party in wake
+                .holding
+                .values()
+                .chain(claimed.iter().map(|e| &e.owner_party))
+            {
+                *busy.entry(party.clone()).or_default() += 1;
+            }
+            let free = concurrency.saturating_sub(wake.holding.len() + claimed.len());
             if free == 0 {
                 break;
             }
-            let now = Utc::now();
-            let until = now + self.lease();
-            match store::claim(&self.db, &self.instance, due, now, until, free as u64).await {
-                Ok(c) => claimed.extend(c),
+            let is_ids = matches!(due, store::Due::Ids(_));
+            let room = store::Room {
+                share,
+                busy: &busy,
+                limit: free,
+            };
+            match store::claim(
+                &self.db,
+                &self.instance,
+                due,
+                Utc::now(),
+                self.lease_until(),
+                room,
+            )
+            .await
+            {
+                Ok(c) => {
+                    // A wanted endpoint that was not claimed although its party had room and
+                    // slots were left is not claimable: in back-off (the retry poll finds it),
+                    // or held by another instance (which reads on to the new event itself).
+                    if is_ids && c.len() < free {
+                        let got: Vec<i64> = c.iter().map(|e| e.id).collect();
+                        for id in &wanted {
+                            let party_full = wake.party_of(*id).is_some_and(|p| {
+                                busy.get(p).copied().unwrap_or(0)
+                                    + c.iter().filter(|e| e.owner_party == p).count()
+                                    >= share
+                            });
+                            if !got.contains(id) && !party_full {
+                                wake.pending.remove(id);
+                            }
+                        }
+                    }
+                    claimed.extend(c);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e.message(), "claiming webhook endpoints failed");
                     break;
@@ -243,7 +369,7 @@ impl Dispatcher {
             None => match crate::db::events::last_id(&self.db).await {
                 Ok(h) => h,
                 Err(e) => {
-                    // Claimed but not delivered: the leases run out and they are claimed again.
+                    // Claimed but not delivered: the leases lapse and they are claimed again.
                     tracing::warn!(error = %e.message(), "webhook dispatch could not read the outbox");
                     return;
                 }
@@ -252,198 +378,27 @@ impl Dispatcher {
         self.metrics.webhook_claimed(claimed.len() as u64);
         for endpoint in claimed {
             wake.pending.remove(&endpoint.id);
-            let Ok(permit) = slots.clone().try_acquire_owned() else {
-                // More claimed than free slots (cannot happen: one round at a time); the lease
-                // runs out and the endpoint is claimed again.
-                break;
-            };
+            // Already delivering to it (its lease lapsed while an attempt was slow, and this
+            // round took it again): the delivery in flight goes on under the renewed lease.
+            if wake.holding.contains_key(&endpoint.id) {
+                continue;
+            }
+            wake.holding
+                .insert(endpoint.id, endpoint.owner_party.clone());
             let this = self.clone();
+            let done = done.clone();
             tokio::spawn(async move {
                 let id = endpoint.id;
-                if let Err(e) = this.deliver(endpoint, head).await {
-                    tracing::warn!(endpoint = id, error = %e.message(), "webhook delivery stopped; its lease runs out and it is tried again");
-                }
-                drop(permit);
-            });
-        }
-    }
-
-    /// Delivers the endpoint's pending events in order until it is caught up, an attempt
-    /// fails, or it has had its share.
-    async fn deliver(&self, ep: Endpoint, head: i64) -> crate::error::AppResult<()> {
-        let db = &self.db;
-        let reader = store::reader(&ep);
-        if let Some(p) = ep.deliver_partner_id {
-            if !crate::db::partners::is_active(db, p).await? {
-                // A suspended partner's deliveries wait until it is active again.
-                let later = Utc::now() + chrono::Duration::minutes(1);
-                return store::release(db, &ep, &self.instance, ep.cursor, later).await;
-            }
-        }
-        let mut cursor = ep.cursor;
-        let mut attempts = ep.attempts;
-        let mut delivered = 0;
-        loop {
-            let events = crate::db::events::visible_after(db, &reader, cursor, 50).await?;
-            if events.is_empty() {
-                // Nothing this view may see up to `head`: the cursor passes over it all.
-                return store::release(db, &ep, &self.instance, cursor.max(head), Utc::now()).await;
-            }
-            for ev in events {
-                if !store::wants(&ep, &ev.topic) {
-                    cursor = ev.id;
-                    continue;
-                }
-                let until = Utc::now() + self.lease();
-                if !store::renew(db, &ep, &self.instance, cursor, until).await? {
-                    return Ok(());
-                }
-                let outcome = self.attempt(&ep, &ev, attempts + 1).await;
-                let next = if outcome.succeeded() {
-                    Next::Delivered
-                } else {
-                    let waits = &self.settings.webhook_retry_schedule.0;
-                    match waits.get(attempts as usize) {
-                        Some(wait) => Next::RetryAt(Utc::now() + jittered(*wait)),
-                        None => Next::Disable(format!(
-                            "{} attempts at event {} failed (last: {}); turn it on again once the receiver works",
-                            attempts + 1,
-                            ev.id,
-                            outcome.error.as_deref().unwrap_or("unknown")
-                        )),
+                let more = match this.deliver(endpoint, head).await {
+                    Ok(ended) => ended == deliver::Ended::Yielded,
+                    Err(e) => {
+                        tracing::warn!(endpoint = id, error = %e.message(), "webhook delivery stopped; it is tried again at the next poll");
+                        let _ = store::lapse(&this.db, id, &this.instance).await;
+                        false
                     }
                 };
-                let delivered_now = matches!(next, Next::Delivered);
-                self.metrics.webhook_attempt(delivered_now);
-                let disabled = matches!(next, Next::Disable(_));
-                let settled = store::settle(db, &ep, &self.instance, &outcome, next).await?;
-                if settled && disabled {
-                    // Its owner hears of it now, not at the next outbox poll.
-                    self.hub.flush().await;
-                }
-                if !settled || !delivered_now {
-                    return Ok(());
-                }
-                cursor = ev.id;
-                attempts = 0;
-                delivered += 1;
-                if delivered >= EVENTS_PER_LEASE {
-                    return store::release(db, &ep, &self.instance, cursor, Utc::now()).await;
-                }
-            }
-        }
-    }
-
-    /// One signed POST of `ev` to the endpoint.
-    async fn attempt(&self, ep: &Endpoint, ev: &event::Model, attempt: i32) -> Outcome {
-        let id = crate::ids::encode(crate::ids::Kind::Event, ev.id);
-        let created = ev
-            .created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let body = serde_json::json!({
-            "type": ev.topic,
-            "timestamp": created,
-            "data": {
-                "id": id,
-                "cursor": ev.id.to_string(),
-                "topic": ev.topic,
-                "subjectId": ev.subject_id,
-                "payload": ev.payload,
-                "createdAt": created,
-            },
-        });
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let now = Utc::now();
-        let mut secrets = vec![ep.secret.as_str()];
-        if let (Some(old), Some(until)) = (&ep.previous_secret, ep.previous_secret_expires_at) {
-            if until > now {
-                secrets.push(old.as_str());
-            }
-        }
-        let timestamp = now.timestamp();
-        let signature = sign::header(&secrets, &id, timestamp, &body);
-        let mut outcome = Outcome {
-            event_id: ev.id,
-            topic: ev.topic.clone(),
-            attempt,
-            response_code: None,
-            latency_ms: 0,
-            error: None,
-        };
-        // The policy may have tightened since the endpoint was registered.
-        if let Err(why) = target::check_url(&ep.url, self.settings.policy()) {
-            outcome.error = Some(format!("the URL is refused: {why}"));
-            return outcome;
-        }
-        let started = Instant::now();
-        let sent = self
-            .client
-            .post(&ep.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await;
-        match sent {
-            Ok(mut res) => {
-                let status = res.status();
-                outcome.response_code = Some(status.as_u16() as i32);
-                // Read a bounded part of the answer so the connection can be reused; a
-                // receiver that streams more is cut off.
-                let mut read = 0;
-                while read < MAX_RESPONSE_BYTES {
-                    match res.chunk().await {
-                        Ok(Some(c)) => read += c.len(),
-                        _ => break,
-                    }
-                }
-                if !status.is_success() {
-                    outcome.error = Some(format!("the receiver answered HTTP {}", status.as_u16()));
-                }
-            }
-            Err(e) => {
-                outcome.error = Some(if e.is_timeout() {
-                    format!("no answer within {} ms", self.settings.webhook_timeout_ms)
-                } else if e.is_connect() {
-                    format!("could not connect: {}", root_cause(&e))
-                } else {
-                    format!("the request failed: {}", root_cause(&e))
-                });
-            }
-        }
-        outcome.latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
-        outcome
-    }
-}
-
-/// The innermost error's message (reqwest's outer ones repeat the URL).
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut inner = e;
-    while let Some(next) = inner.source() {
-        inner = next;
-    }
-    let text = inner.to_string();
-    text.chars().take(300).collect()
-}
-
-/// `wait` give or take 20 %, so endpoints that failed together do not retry together.
-fn jittered(wait: Duration) -> chrono::Duration {
-    let spread = (uuid::Uuid::new_v4().as_u128() % 401) as i64 - 200; // -200..=200 per mille
-    let ms = wait.as_millis().min(i64::MAX as u128) as i64;
-    chrono::Duration::milliseconds(ms + ms * spread / 1000)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_spread_within_a_fifth_of_the_wait() {
-        for _ in 0..200 {
-            let j = jittered(Duration::from_secs(100)).num_milliseconds();
-            assert!((80_000..=120_000).contains(&j), "{j}");
+                let _ = done.send(Done { endpoint: id, more });
+            });
         }
     }
 }

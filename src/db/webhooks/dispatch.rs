@@ -14,23 +14,32 @@ pub enum Due<'a> {
     /// Every active endpoint behind the outbox's `head` (the sweep: catches up whatever no
     /// wake-up announced).
     Behind(i64),
-    /// Endpoints whose failed attempt is due again, or whose lease ran out unreleased.
+    /// Endpoints whose failed attempt is due again, or whose lease lapsed unreleased.
     Retries,
-    /// These endpoints, which a new event is for.
+    /// These endpoints, which have something to deliver.
     Ids(&'a [i64]),
 }
 
-/// Leases up to `limit` active, due endpoints to `instance` until `until`, and returns them.
-/// An endpoint another instance holds (or is claiming) is skipped.
+/// How many endpoints a claim may take: at most `limit` in all, and no more of one party's
+/// than `share` less what it already has in flight (`busy`, by `owner_party`).
+pub struct Room<'a> {
+    pub share: usize,
+    pub busy: &'a std::collections::HashMap<String, usize>,
+    pub limit: usize,
+}
+
+/// Leases up to `room` active, due endpoints to `instance` until `until`, and returns them,
+/// each party's first due endpoint before anyone's second. An endpoint another instance holds
+/// (or is claiming) is skipped: the UPDATE checks the lease again on the row it changes, so of
+/// two instances claiming at once one gets it.
 pub async fn claim(
     db: &DatabaseConnection,
     instance: &str,
     due: Due<'_>,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
-    limit: u64,
+    room: Room<'_>,
 ) -> AppResult<Vec<Model>> {
-    let pg = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     let mut values: Vec<sea_orm::Value> =
         vec![instance.into(), until.into(), now.into(), now.into()];
     let which = match due {
@@ -38,7 +47,7 @@ pub async fn claim(
             values.push(head.into());
             "cursor < $5".to_string()
         }
-        // A failed attempt due again, or a lease its instance left to run out (it died
+        // A failed attempt due again, or a lease its instance left to lapse (it died
         // mid-delivery): the pending event is sent again.
         Due::Retries => "(attempts > 0 OR locked_until IS NOT NULL)".to_string(),
         Due::Ids([]) => return Ok(Vec::new()),
@@ -48,17 +57,37 @@ pub async fn claim(
             format!("id IN ({})", marks.join(", "))
         }
     };
-    values.push((limit as i64).into());
+    // Each party's room: its share less what it has in flight (numbers written into the
+    // statement; they are bounded by the concurrency setting).
+    let mut turns = room.share.to_string();
+    if !room.busy.is_empty() {
+        turns = String::from("CASE owner_party");
+        for (party, n) in room.busy {
+            values.push(party.clone().into());
+            turns.push_str(&format!(
+                " WHEN ${} THEN {}",
+                values.len(),
+                room.share.saturating_sub(*n)
+            ));
+        }
+        turns.push_str(&format!(" ELSE {} END", room.share));
+    }
+    values.push(now.into());
+    let lapsed = values.len();
     let sql = format!(
         "UPDATE webhook_endpoints SET locked_by = $1, locked_until = $2
          WHERE id IN (
-           SELECT id FROM webhook_endpoints
-           WHERE status = 'ACTIVE' AND next_attempt_at <= $3
-             AND (locked_until IS NULL OR locked_until < $4) AND {which}
-           ORDER BY next_attempt_at LIMIT ${}{})
+           SELECT id FROM (
+             SELECT id, owner_party, next_attempt_at,
+                    ROW_NUMBER() OVER (PARTITION BY owner_party ORDER BY next_attempt_at, id) AS turn
+             FROM webhook_endpoints
+             WHERE status = 'ACTIVE' AND next_attempt_at <= $3
+               AND (locked_until IS NULL OR locked_until < $4) AND {which}) AS due
+           WHERE turn <= {turns}
+           ORDER BY turn, next_attempt_at LIMIT {limit})
+         AND (locked_until IS NULL OR locked_until < ${lapsed})
          RETURNING id",
-        values.len(),
-        if pg { " FOR UPDATE SKIP LOCKED" } else { "" }
+        limit = room.limit,
     );
     let rows = db.query_all_raw(statement(db, &sql, values)).await?;
     let ids: Vec<i64> = rows
@@ -75,31 +104,63 @@ pub async fn claim(
         .await?)
 }
 
+/// Extends `instance`'s leases on the endpoints `ids` it is delivering to (one statement
+/// for all, every heartbeat).
+pub async fn renew(
+    db: &DatabaseConnection,
+    instance: &str,
+    ids: &[i64],
+    until: DateTime<Utc>,
+) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(Column::LockedUntil, sea_orm::sea_query::Expr::value(until))
+        .filter(Column::LockedBy.eq(instance))
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends every lease `instance` holds (it is shutting down): other instances claim the
+/// endpoints at their next poll.
+pub async fn release_all(db: &DatabaseConnection, instance: &str) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(Column::LockedBy.eq(instance))
+        .filter(Column::LockedUntil.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Lets `instance`'s lease on endpoint `id` lapse now (its delivery stopped on an error): the
+/// next poll claims it again.
+pub async fn lapse(db: &DatabaseConnection, id: i64, instance: &str) -> AppResult<()> {
+    Entity::update_many()
+        .col_expr(
+            Column::LockedUntil,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(Column::Id.eq(id))
+        .filter(Column::LockedBy.eq(instance))
+        .filter(Column::LockedUntil.is_not_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Every active endpoint (the dispatcher's directory of who hears what).
 pub async fn active(db: &DatabaseConnection) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
         .filter(Column::Status.eq(ACTIVE))
         .all(db)
         .await?)
-}
-
-/// Extends `instance`'s lease on endpoint `id` and records its progress; false when the lease
-/// was lost (another instance took the endpoint over: this one must stop).
-pub async fn renew(
-    db: &DatabaseConnection,
-    endpoint: &Model,
-    instance: &str,
-    cursor: i64,
-    until: DateTime<Utc>,
-) -> AppResult<bool> {
-    let done = Entity::update_many()
-        .col_expr(Column::LockedUntil, sea_orm::sea_query::Expr::value(until))
-        .col_expr(Column::Cursor, sea_orm::sea_query::Expr::value(cursor))
-        .filter(held(endpoint, instance))
-        .filter(Column::Status.eq(ACTIVE))
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
 }
 
 /// The endpoint's row while `instance` holds its lease and its owner has not changed it since
@@ -130,8 +191,8 @@ impl Outcome {
 
 /// What becomes of the endpoint after an attempt.
 pub enum Next {
-    /// Delivered: the cursor moves past the event.
-    Delivered,
+    /// Delivered: the cursor moves past the event, and the lease runs until this time.
+    Delivered(DateTime<Utc>),
     /// Failed: try again at this time.
     RetryAt(DateTime<Utc>),
     /// Failed for the last time: the endpoint is disabled and its owner hears of it.
@@ -152,8 +213,9 @@ pub async fn settle(
     let mut changes = <ActiveModel as Default>::default();
     let mut disabled = None;
     match &next {
-        Next::Delivered => {
+        Next::Delivered(until) => {
             changes.cursor = Set(outcome.event_id);
+            changes.locked_until = Set(Some(*until));
             changes.attempts = Set(0);
             changes.failing_since = Set(None);
         }

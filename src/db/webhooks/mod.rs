@@ -287,7 +287,7 @@ pub async fn create(
             ))
         }
     };
-    crate::webhooks::target::check_url(&input.url, settings.policy())
+    crate::domain::target::check_url(&input.url, settings.policy())
         .map_err(|m| AppError::bad_field("url", m))?;
     let topics = check_topics(&input.topics)?;
     if input.description.chars().count() > 500 {
@@ -419,7 +419,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     let mut changes = <ActiveModel as Default>::default();
     if let Some(url) = c.url {
-        crate::webhooks::target::check_url(&url, settings.policy())
+        crate::domain::target::check_url(&url, settings.policy())
             .map_err(|m| AppError::bad_field("url", m))?;
         changes.url = Set(url);
     }

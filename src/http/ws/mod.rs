@@ -9,6 +9,7 @@ pub mod protocol;
 mod slots;
 mod tasks;
 
+pub(crate) use crate::realtime::until_true;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -525,11 +526,5 @@ pub(crate) async fn partner_changed(
         Ok(id) => Some(id),
         Err(RecvError::Lagged(_)) => None,
         Err(RecvError::Closed) => std::future::pending().await,
-    }
-}
-
-pub(crate) async fn until_true(rx: &mut watch::Receiver<bool>) {
-    if rx.wait_for(|c| *c).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
