@@ -25,17 +25,20 @@ pub async fn authenticate_with_expiry(
     let value = value.to_str().map_err(|_| {
         AppError::Unauthenticated("the Authorization header is not readable text".into())
     })?;
-    let token = match value.split_once(' ') {
+    verify_token(state, bearer(value)?).await
+}
+
+/// The JWT of an `Authorization` value, which must be `Bearer <JWT>` (the scheme in any case),
+/// whichever transport carries it: the HTTP header, or `connection_init`'s payload.
+pub fn bearer(value: &str) -> Result<&str, AppError> {
+    match value.trim().split_once(' ') {
         Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => {
-            t.trim()
+            Ok(t.trim())
         }
-        _ => {
-            return Err(AppError::Unauthenticated(
-                "the Authorization header must be `Bearer <JWT>`".into(),
-            ))
-        }
-    };
-    verify_token(state, token).await
+        _ => Err(AppError::Unauthenticated(
+            "the Authorization value must be `Bearer <JWT>`".into(),
+        )),
+    }
 }
 
 /// Verifies a bare JWT and returns its principal with the token's expiry (seconds since the

@@ -75,6 +75,10 @@ async fn tokens_come_from_connection_init_or_the_header_and_bad_ones_close_with_
         json!({ "Authorization": "Bearer not-a-jwt" }),
         json!({ "Authorization": format!("Bearer {}", raw_token(&json!({ "sub": "x", "kind": "vendor", "role": "ADMIN", "exp": jwt::now() - 3600, "iss": "cosell", "aud": "cosell-api" }))) }),
         json!({ "token": partner_token("999") }),
+        // Authorization in the forms POST refuses: a valid token without `Bearer `, or in
+        // another scheme.
+        json!({ "Authorization": app.vendor.clone() }),
+        json!({ "authorization": format!("Basic {}", app.vendor) }),
     ] {
         let mut ws = app.ws(TRANSPORT).await;
         ws.send(json!({ "type": "connection_init", "payload": payload }))

@@ -71,9 +71,8 @@ pub async fn upgrade(
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string());
+        .and_then(|v| super::auth::bearer(v).ok())
+        .map(str::to_string);
     ws.on_upgrade(move |socket| async move {
         match proto {
             Some(proto) => Connection::run(state, socket, proto, header_token, rid.0).await,
@@ -329,10 +328,6 @@ impl Connection {
             )));
         }
         self.init_received = true;
-        let token = payload
-            .as_ref()
-            .and_then(protocol::token_from_init)
-            .or_else(|| self.header_token.clone());
         let refuse = |this: &Self, why: String| {
             this.state.metrics.error(code::UNAUTHENTICATED);
             if this.proto == Proto::Legacy {
@@ -342,6 +337,12 @@ impl Connection {
             }
             Err(Some((close::UNAUTHORIZED, format!("Unauthorized: {why}"))))
         };
+        let token = match payload.as_ref().map(protocol::token_from_init) {
+            Some(Err(why)) => return refuse(self, why),
+            Some(Ok(t)) => t,
+            None => None,
+        }
+        .or_else(|| self.header_token.clone());
         let Some(token) = token else {
             return refuse(
                 self,

@@ -118,21 +118,24 @@ pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
 }
 
 /// The bearer token in a `connection_init` payload: `Authorization` (or `authorization`) as
-/// `Bearer <JWT>`, or `token` / `authToken` as the bare JWT.
-pub fn token_from_init(payload: &Map<String, Value>) -> Option<String> {
+/// `Bearer <JWT>`, exactly as the HTTP header takes it, or `token` / `authToken` as the bare
+/// JWT (the keys Apollo Client and urql examples use). An `Authorization` value of another form
+/// is refused, as over HTTP.
+pub fn token_from_init(payload: &Map<String, Value>) -> Result<Option<String>, String> {
     for key in ["Authorization", "authorization"] {
-        if let Some(v) = payload.get(key).and_then(Value::as_str) {
-            let v = v.trim();
-            return Some(match v.split_once(' ') {
-                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().to_string(),
-                _ => v.to_string(),
-            });
+        if let Some(v) = payload.get(key) {
+            let v = v
+                .as_str()
+                .ok_or("the Authorization value must be `Bearer <JWT>`")?;
+            return crate::http::auth::bearer(v)
+                .map(|t| Some(t.to_string()))
+                .map_err(|e| e.message());
         }
     }
-    ["token", "authToken"]
+    Ok(["token", "authToken"]
         .iter()
         .find_map(|k| payload.get(*k).and_then(Value::as_str))
-        .map(|t| t.trim().to_string())
+        .map(|t| t.trim().to_string()))
 }
 
 pub fn ack(_: Proto) -> String {
@@ -241,21 +244,25 @@ mod tests {
     }
 
     #[test]
-    fn tokens_come_from_the_init_payload_in_the_usual_spellings() {
+    fn tokens_come_from_the_init_payload_in_the_forms_post_takes() {
         let m = |v: Value| v.as_object().unwrap().clone();
+        let token = |v: Value| token_from_init(&m(v));
         assert_eq!(
-            token_from_init(&m(json!({"Authorization": "Bearer abc"}))).as_deref(),
-            Some("abc")
+            token(json!({"Authorization": "Bearer abc"})),
+            Ok(Some("abc".into()))
         );
         assert_eq!(
-            token_from_init(&m(json!({"authorization": "bearer abc"}))).as_deref(),
-            Some("abc")
+            token(json!({"authorization": "bearer abc"})),
+            Ok(Some("abc".into()))
         );
-        assert_eq!(
-            token_from_init(&m(json!({"token": "abc"}))).as_deref(),
-            Some("abc")
-        );
-        assert_eq!(token_from_init(&m(json!({"other": 1}))), None);
+        assert_eq!(token(json!({"token": "abc"})), Ok(Some("abc".into())));
+        assert_eq!(token(json!({"authToken": " abc "})), Ok(Some("abc".into())));
+        assert_eq!(token(json!({"other": 1})), Ok(None));
+        // Authorization as POST takes it, or refused as POST refuses it.
+        for bad in [json!("abc"), json!("Basic abc"), json!("Bearer "), json!(1)] {
+            let e = token(json!({ "Authorization": bad })).unwrap_err();
+            assert!(e.contains("Bearer <JWT>"), "{bad}: {e}");
+        }
     }
 
     #[test]
