@@ -20,6 +20,9 @@ pub struct Model {
     pub resolution: Option<ConflictResolution>,
     pub winner_registration_id: Option<i64>,
     pub resolved_by: Option<String>,
+    /// The partner whose person (or app) resolved it (by withdrawing the claim); `None` for the
+    /// vendor's people and automatic resolutions.
+    pub resolved_by_partner_id: Option<i64>,
     pub resolution_reason: Option<String>,
     pub resolved_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

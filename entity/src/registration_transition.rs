@@ -15,6 +15,9 @@ pub struct Model {
     pub to_status: RegistrationStatus,
     /// Token subject of who made it, or `policy:*` / `system:*` for automatic transitions.
     pub actor: String,
+    /// The partner whose person (or app) made it; `None` for the vendor's people and for
+    /// automatic transitions.
+    pub actor_partner_id: Option<i64>,
     pub reason: Option<String>,
     pub at: DateTimeUtc,
 }

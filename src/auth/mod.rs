@@ -1,6 +1,7 @@
 //! Who is calling. The HTTP edge turns a bearer token into a [`Principal`]; data access takes
 //! the principal and returns only what it may see.
 
+pub mod actor;
 pub mod capability;
 pub mod jwt;
 pub mod principal;

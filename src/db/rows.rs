@@ -248,6 +248,7 @@ by_position!(entity::conflict::Model {
     resolution,
     winner_registration_id,
     resolved_by,
+    resolved_by_partner_id,
     resolution_reason,
     resolved_at,
     created_at

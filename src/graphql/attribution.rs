@@ -128,9 +128,10 @@ impl AttributionVersion {
     async fn current(&self) -> bool {
         self.0.current
     }
-    /// Who froze or corrected it.
-    async fn finalized_by(&self) -> &str {
-        &self.0.finalized_by
+    /// Who froze or corrected it: the vendor user's or app's token subject, or `system:*`;
+    /// partners read `vendor` in place of the vendor's people.
+    async fn finalized_by(&self, ctx: &Context<'_>) -> String {
+        crate::auth::actor::seen_by_partner_id(super::principal(ctx), &self.0.finalized_by, None)
     }
     /// When.
     async fn finalized_at(&self) -> DateTime {

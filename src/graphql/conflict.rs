@@ -88,9 +88,15 @@ impl Conflict {
             None => Ok(None),
         }
     }
-    /// Who resolved it.
-    async fn resolved_by(&self) -> Option<&str> {
-        self.0.resolved_by.as_deref()
+    /// Who resolved it: the vendor user's or app's token subject, or `system:*`; partners
+    /// read `vendor` in place of the vendor's people.
+    async fn resolved_by(&self, ctx: &Context<'_>) -> Option<String> {
+        let by = self.0.resolved_by.as_deref()?;
+        Some(crate::auth::actor::seen_by_partner_id(
+            super::principal(ctx),
+            by,
+            self.0.resolved_by_partner_id,
+        ))
     }
     /// Why it was resolved so.
     async fn resolution_reason(&self) -> Option<&str> {

@@ -173,10 +173,10 @@ impl Invitation {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    /// Who invited (the vendor user's or app's subject); the acceptance's approval is
-    /// recorded as this person's decision.
-    async fn invited_by(&self) -> &str {
-        &self.0.invited_by
+    /// Who invited: the vendor user's or app's token subject (the acceptance's approval is
+    /// recorded as this person's decision); partners read `vendor`.
+    async fn invited_by(&self, ctx: &Context<'_>) -> String {
+        crate::auth::actor::seen_by_partner_id(super::principal(ctx), &self.0.invited_by, None)
     }
     /// The invited partner.
     async fn partner(&self, ctx: &Context<'_>) -> Result<Option<Partner>> {

@@ -207,7 +207,8 @@ impl OpportunityStageChange {
     async fn to_stage(&self) -> OpportunityStage {
         self.0.to_stage
     }
-    /// Who made the change (the token subject); always null for partners.
+    /// Who made the change: the token subject, or `system:*`; partners read `vendor` in place
+    /// of the vendor's people.
     async fn changed_by(&self) -> Option<&str> {
         self.0.changed_by.as_deref()
     }

@@ -90,7 +90,8 @@ impl Registration {
 /// The vendor's decision on a registration.
 #[derive(SimpleObject)]
 pub struct RegistrationDecision {
-    /// Who decided: a token subject, or `policy:auto-approval`.
+    /// Who decided: the deciding user's or app's token subject, or `policy:auto-approval`;
+    /// partners read `vendor` in place of the vendor's people.
     pub decided_by: String,
     /// When.
     pub decided_at: DateTime,
@@ -203,7 +204,7 @@ impl Registration {
             return Ok(None);
         };
         Ok(Some(RegistrationDecision {
-            decided_by: by.clone(),
+            decided_by: crate::auth::actor::seen_by_partner_id(super::principal(ctx), by, None),
             decided_at: DateTime(at),
             reason: self.texts(ctx).await?.decision_reason,
             automatic: self.0.auto_approved,
@@ -256,9 +257,14 @@ impl RegistrationTransition {
     async fn to_status(&self) -> RegistrationStatus {
         self.0.to_status
     }
-    /// Who made it: a token subject, `policy:auto-approval` or `system:*`.
-    async fn actor(&self) -> &str {
-        &self.0.actor
+    /// Who made it: a token subject, `policy:auto-approval` or `system:*`. Partners read their
+    /// own people's subjects and `vendor` in place of the vendor's people.
+    async fn actor(&self, ctx: &Context<'_>) -> String {
+        crate::auth::actor::seen_by_partner_id(
+            super::principal(ctx),
+            &self.0.actor,
+            self.0.actor_partner_id,
+        )
     }
     /// Why, if a reason was given.
     async fn reason(&self) -> Option<&str> {

@@ -1,5 +1,6 @@
 //! cosell's integration suite: one binary, a real server per test, real HTTP.
 
+mod actors;
 mod attribution;
 mod auth;
 mod cli;

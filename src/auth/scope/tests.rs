@@ -185,6 +185,7 @@ fn generate(seed: u64) -> Program {
             resolution: None,
             winner_registration_id: None,
             resolved_by: None,
+            resolved_by_partner_id: None,
             resolution_reason: None,
             resolved_at: None,
             created_at: now,

@@ -159,7 +159,11 @@ impl StageChange {
             from_stage,
             to_stage,
             changed_at,
-            changed_by: vendor.then_some(changed_by),
+            changed_by: Some(crate::auth::actor::seen_by_partner_id(
+                principal,
+                &changed_by,
+                None,
+            )),
             reason: if vendor { reason } else { None },
         }
     }

@@ -277,6 +277,7 @@ async fn close(
             resolution: Set(resolution),
             winner_registration_id: Set(winner),
             resolved_by: Set(Some(actor.subject.clone())),
+            resolved_by_partner_id: Set(actor.partner_id()),
             resolution_reason: Set(Some(reason.to_string())),
             resolved_at: Set(Some(Utc::now())),
             ..Default::default()

@@ -60,6 +60,7 @@ pub(in crate::db) async fn step(
             from_status: Set(Some(from)),
             to_status: Set(*to),
             actor: Set(actor.subject.clone()),
+            actor_partner_id: Set(actor.partner_id()),
             reason: Set(reason.clone()),
             at: Set(now),
             ..Default::default()

@@ -185,6 +185,7 @@ async fn insert_draft(
         from_status: Set(None),
         to_status: Set(RegistrationStatus::Draft),
         actor: Set(principal.subject.clone()),
+        actor_partner_id: Set(principal.partner_id()),
         reason: Set(None),
         at: Set(now),
         ..Default::default()
