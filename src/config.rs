@@ -54,7 +54,7 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "COSELL_DATABASE_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 2_000
+        default_value_t = 1_500
     )]
     pub database_acquire_timeout_ms: u64,
 }

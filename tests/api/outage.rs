@@ -183,7 +183,8 @@ async fn an_unreachable_database_fails_fast_with_503_and_recovers_on_its_own() {
         assert_eq!(r.status, 503, "{what}: {}", r.body);
         assert_eq!(r.code(), "SERVICE_UNAVAILABLE", "{what}");
         assert!(r.headers.contains_key("retry-after"), "{what}");
-        assert!(took < Duration::from_secs(4), "{what} took {took:?}");
+        // The default acquire timeout (1.5 s) and the answer: within the 2 s promised.
+        assert!(took < Duration::from_secs(2), "{what} took {took:?}");
     }
     let started = Instant::now();
     let ready = app
