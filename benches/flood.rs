@@ -1,5 +1,6 @@
 //! Flood benchmark: the hostile-document corpus (tests/api/corpus.rs) sent to a real `cosell`
-//! process as fast as 50 clients can, while a prober times `/healthz` and `/readyz` every 5 ms.
+//! process as fast as 50 clients can, while a prober (on a thread and runtime of its own) times
+//! `/healthz` and `/readyz` every 5 ms.
 //! Prints the refusals' throughput and latency, the probes' latency during the flood and when
 //! idle, and the server's RSS before, at its peak and after each round. Run with
 //! `cargo bench --bench flood` (`BENCH_ROUNDS`, `BENCH_REQUESTS` per round and
@@ -94,7 +95,18 @@ async fn round(
     let client = reqwest::Client::new();
     let url = format!("{}/graphql", build.server.process.base);
     let stop = Arc::new(AtomicBool::new(false));
-    let prober = tokio::spawn(probe(build.server.process.base.clone(), stop.clone()));
+    // The prober runs on a thread and runtime of its own, as a health checker is a process of
+    // its own: its timings are the server's, not the flood clients' scheduling.
+    let prober = {
+        let (base, stop) = (build.server.process.base.clone(), stop.clone());
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(probe(base, stop))
+        })
+    };
     let started = Instant::now();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
@@ -146,7 +158,7 @@ async fn round(
     }
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
-    let (health, ready) = prober.await.unwrap();
+    let (health, ready) = prober.join().unwrap();
     let (_, peak) = build.server.process.rss_mib();
     // The flood is over when its clients have gone: their connections' buffers are the
     // server's memory until then.

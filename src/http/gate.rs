@@ -4,11 +4,13 @@
 //! - **admission**: at most `--max-in-flight` GraphQL HTTP requests are worked on at once;
 //!   the next one is answered 503 with `Retry-After` before its body is read, so the memory
 //!   held by request bodies and parsed documents has a ceiling;
-//! - **CPU isolation**: scanning, parsing and measuring a document run on blocking threads, at
-//!   most one per core at a time, so the async workers stay free for health checks, WebSocket
-//!   traffic and queries already past that point, and the request deadline can answer while a
-//!   document is still being looked at. Documents of up to [`INLINE_BYTES`] with plain scalar
-//!   variables are checked where they arrive: microseconds of work, less than the hand-off.
+//! - **CPU isolation**: scanning, parsing and measuring a document run on the gate's own
+//!   checker threads, one per core, at a lower scheduling priority than the async workers
+//!   (nice 10 on Linux). A flood of large or hostile documents then takes the CPU only that
+//!   the async workers leave: health checks, WebSocket traffic and queries already past that
+//!   point are served first, and the request deadline can answer while a document is still
+//!   being looked at. Documents of up to [`INLINE_BYTES`] with plain scalar variables are
+//!   checked where they arrive: microseconds of work, less than the hand-off.
 //!
 //! After a burst, freed memory goes back to the system. glibc's allocator keeps freed pages of
 //! its per-thread arenas, so a flood of large refused documents left RSS at 2.4x its idle level
@@ -24,10 +26,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct Gate {
     in_flight: Arc<Semaphore>,
-    cpu: Arc<Semaphore>,
+    /// Work for the checker threads; they end when the gate is dropped.
+    checks: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
     /// Whether a request was admitted since memory was last trimmed.
     busy: AtomicBool,
 }
+
+/// One document check for a checker thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The niceness of the checker threads: they yield the CPU to the async workers.
+const CHECKER_NICE: i32 = 10;
 
 /// Documents (with their variables) up to this size are checked on the request's own thread:
 /// the scan and parse take microseconds, under the limits' bounds that is at most about a
@@ -47,9 +56,33 @@ impl Gate {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         static TUNE: std::sync::Once = std::sync::Once::new();
         TUNE.call_once(tune_allocator);
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..cores {
+            let rx = rx.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("cosell-check-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        // The lock is held only to take the next job, never while running it.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "a document checker thread could not start");
+            }
+        }
         Self {
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
-            cpu: Arc::new(Semaphore::new(cores)),
+            checks: std::sync::Mutex::new(tx),
             busy: AtomicBool::new(false),
         }
     }
@@ -116,26 +149,26 @@ impl Gate {
         }
     }
 
-    /// Runs CPU-bound `work` on a blocking thread, one per core at a time. `None` if the work
-    /// panicked (a bug; logged).
+    /// Runs CPU-bound `work` on a checker thread (one per core, at a lower priority), in the
+    /// order the work came. `None` if the work panicked (a bug; logged) or the checkers are
+    /// gone (the server is stopping).
     pub async fn compute<T, F>(&self, work: F) -> Option<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = self.cpu.clone().acquire_owned().await.ok()?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            span.in_scope(work)
-        });
-        match job.await {
-            Ok(v) => Some(v),
-            Err(e) => {
-                tracing::error!(error = %e, "document check failed");
-                None
+        let job: Job = Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(work)));
+            if out.is_err() {
+                tracing::error!("document check failed");
             }
-        }
+            // The request may have given up (its deadline): nobody waits for the answer then.
+            let _ = tx.send(out.ok());
+        });
+        self.checks.lock().ok()?.send(job).ok()?;
+        rx.await.ok().flatten()
     }
 }
 
@@ -163,6 +196,23 @@ fn trim() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() {}
+
+/// Lowers the calling thread's scheduling priority to [`CHECKER_NICE`] (Linux sets niceness
+/// per thread).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority changes only this thread's niceness.
+    let failed = unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, CHECKER_NICE)
+    };
+    if failed != 0 {
+        tracing::debug!("document checkers run at the normal priority");
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn lower_priority() {}
 
 /// Large allocations get their own mapping, given back on free: a fixed threshold also stops
 /// glibc from raising it after the first large free, which sends later bodies into the arenas.
