@@ -101,6 +101,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_park(crate::http::gate::on_worker_park)
         .build()
     {
         Ok(rt) => rt,

@@ -16,9 +16,13 @@
 //! its per-thread arenas, so a flood of large refused documents left RSS at 2.4x its idle level
 //! (benches/flood.rs). Two measures bring it back near its idle level: allocations of 64 KiB and
 //! more (request bodies, documents) are mapped on their own and unmapped when freed, and
-//! [`Gate::spawn_trimmer`] returns the arenas' free pages when requests quieten down.
+//! [`Gate::spawn_trimmer`] returns the arenas' free pages when requests quieten down. With
+//! jemalloc (the `cosell` binary), each async worker also empties its thread cache the next
+//! time it falls idle after such a trim ([`on_worker_park`]): an idle thread's cache is never
+//! collected otherwise, and after 10,000 WebSocket connections closed it held about a quarter
+//! of the heap (benches/fanout.rs).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,6 +109,7 @@ impl Gate {
                     (Some(n), true) if n < TRIM_UNDER_LOAD => Some(n + 1),
                     (Some(_), _) => {
                         let _ = tokio::task::spawn_blocking(trim).await;
+                        TRIMS.fetch_add(1, Ordering::Relaxed);
                         None
                     }
                 };
@@ -171,6 +176,47 @@ impl Gate {
         rx.await.ok().flatten()
     }
 }
+
+/// Trims so far: an async worker that has not flushed its thread cache since the last one does
+/// so when it next falls idle.
+static TRIMS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The trim this thread last flushed its cache after.
+    static FLUSHED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The async runtime's park hook (`cli` sets it): after a trim, the worker's first idle moment
+/// empties its allocator thread cache into the shared arenas, whose free pages the allocator's
+/// background thread then hands back. One atomic load per park otherwise.
+pub fn on_worker_park() {
+    let trims = TRIMS.load(Ordering::Relaxed);
+    FLUSHED.with(|f| {
+        if f.get() != trims {
+            f.set(trims);
+            flush_thread_cache();
+        }
+    });
+}
+
+/// Empties this thread's jemalloc cache (a no-op for threads that never allocated with it).
+#[cfg(all(unix, not(target_env = "musl")))]
+fn flush_thread_cache() {
+    // SAFETY: `thread.tcache.flush` takes no input and returns nothing; the name is a
+    // NUL-terminated static string.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"thread.tcache.flush".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}
+
+#[cfg(not(all(unix, not(target_env = "musl"))))]
+fn flush_thread_cache() {}
 
 /// Hands glibc's free pages back. The `cosell` binary allocates with jemalloc, which returns
 /// its own on a timer (src/main.rs); this serves programs that embed the library on glibc's
