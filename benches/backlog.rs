@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench backlog` (SQLite) or with `COSELL_BENCH_DATABASE_URL=postgres://…/postgres`.
 //! `BENCH_ROUNDS` (3) rounds, each running every scenario once, interleaved; medians printed.
+//! `BENCH_BINARIES=label=path,label=path` runs several builds side by side, interleaved.
 //! `BENCH_EVENTS` (1,000) events a backlog, `BENCH_PARTNERS` (100) x 10 endpoints for the
 //! many-endpoint scenario. The server runs as a separate process with the default delivery
 //! settings (16 slots, 4 a party, 1 s poll) and `--webhook-retry-schedule 1s,…`; everything
@@ -395,27 +396,35 @@ fn median(v: &[f64]) -> f64 {
 async fn main() {
     let rounds = env("BENCH_ROUNDS", 3).max(1);
     let base = std::env::var("COSELL_BENCH_DATABASE_URL").ok();
-    let setup = Setup {
-        binary: env!("CARGO_BIN_EXE_cosell").to_string(),
-        dir: tempfile::tempdir().unwrap(),
-        events: env("BENCH_EVENTS", 1_000),
-        partners: env("BENCH_PARTNERS", 100),
-        base: base.clone(),
-    };
+    let builds = common::binaries();
+    let mut setups: Vec<Setup> = builds
+        .iter()
+        .map(|(_, binary)| Setup {
+            binary: binary.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            events: env("BENCH_EVENTS", 1_000),
+            partners: env("BENCH_PARTNERS", 100),
+            base: base.clone(),
+        })
+        .collect();
     let names = [
         "outage, instant receiver (1 endpoint)",
         "outage, 5 ms receiver (1 endpoint)",
         "outage, 1,000 endpoints",
         "kill -9 mid-drain, restart (5 ms receiver)",
     ];
-    let mut runs: Vec<Vec<Figures>> = vec![Vec::new(); names.len()];
+    // runs[build][scenario]: one figure a round; builds interleaved within each round.
+    let mut runs: Vec<Vec<Vec<Figures>>> = vec![vec![Vec::new(); names.len()]; builds.len()];
     for round in 0..rounds {
-        runs[0].push(outage(&setup, 0).await);
-        runs[1].push(outage(&setup, 5).await);
-        runs[2].push(many(&setup).await);
-        runs[3].push(crash(&setup).await);
+        for (b, setup) in setups.iter_mut().enumerate() {
+            runs[b][0].push(outage(setup, 0).await);
+            runs[b][1].push(outage(setup, 5).await);
+            runs[b][2].push(many(setup).await);
+            runs[b][3].push(crash(setup).await);
+        }
         eprintln!("round {} of {rounds} done", round + 1);
     }
+    let setup = &setups[0];
     let backend = if base.is_some() {
         "PostgreSQL"
     } else {
@@ -434,29 +443,30 @@ async fn main() {
             "release"
         }
     );
-    println!("| scenario | catch-up (s) | first delivery (s) | deliveries/s | vs the receiver's speed (its answer time) | gap p50 / p99 (ms) | commits per delivery | peak RSS (MiB) |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| build | scenario | catch-up (s) | first delivery (s) | deliveries/s | vs the receiver's speed (its answer time) | gap p50 / p99 (ms) | commits per delivery | peak RSS (MiB) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (i, name) in names.iter().enumerate() {
-        let r = &runs[i];
-        let col = |f: fn(&Figures) -> f64| r.iter().map(f).collect::<Vec<_>>();
-        let rates = col(|f| f.rate);
-        let service = median(&col(|f| f.service));
-        let ratio = match i {
-            1 | 3 => format!(
-                "{:.0} % of {:.0}/s ({service:.2} ms)",
-                median(&rates) * service / 10.0,
-                1000.0 / service
-            ),
-            _ => format!("answers at once ({service:.2} ms)"),
-        };
-        let list = |v: &[f64]| {
-            v.iter()
-                .map(|x| format!("{x:.1}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        println!(
-            "| {name} | {:.1} [{}] | {:.2} [{}] | {:.0} [{}] | {ratio} | {:.1} / {:.1} | {:.2} | {:.0} |",
+        for (b, (label, _)) in builds.iter().enumerate() {
+            let r = &runs[b][i];
+            let col = |f: fn(&Figures) -> f64| r.iter().map(f).collect::<Vec<_>>();
+            let rates = col(|f| f.rate);
+            let service = median(&col(|f| f.service));
+            let ratio = match i {
+                1 | 3 => format!(
+                    "{:.0} % of {:.0}/s ({service:.2} ms)",
+                    median(&rates) * service / 10.0,
+                    1000.0 / service
+                ),
+                _ => format!("answers at once ({service:.2} ms)"),
+            };
+            let list = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!(
+            "| {label} | {name} | {:.1} [{}] | {:.2} [{}] | {:.0} [{}] | {ratio} | {:.1} / {:.1} | {:.2} | {:.0} |",
             median(&col(|f| f.catch_up)),
             list(&col(|f| f.catch_up)),
             median(&col(|f| f.first)),
@@ -468,10 +478,11 @@ async fn main() {
             median(&col(|f| f.commits)),
             median(&col(|f| f.rss)),
         );
-        assert!(
-            r.iter().all(|f| f.complete),
-            "{name}: every delivery arrived"
-        );
+            assert!(
+                r.iter().all(|f| f.complete),
+                "{label}, {name}: every delivery arrived"
+            );
+        }
     }
     common::drop_database(base.as_deref(), "cosell_backlog_bench").await;
 }

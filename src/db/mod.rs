@@ -212,6 +212,28 @@ impl StatementLog {
 /// outbox tail, its LISTEN connection and subscribers' catch-up reads use it, so background
 /// reads neither queue behind requests nor blur the per-request statement figures.
 pub fn sibling_pool(db: &DatabaseConnection, max_connections: u32) -> DatabaseConnection {
+    sibling_pool_with(db, max_connections, Commit::Durable)
+}
+
+/// When a pool's commits return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Once the commit is on disk (the default).
+    Durable,
+    /// Before the commit is on disk (PostgreSQL's `synchronous_commit = off`): a crash of the
+    /// database may lose the last few milliseconds of commits, never half of one. Only for
+    /// bookkeeping whose loss repeats work (the webhook dispatcher's leases, cursors and log);
+    /// a transaction that appends an event sets `synchronous_commit = on` for itself.
+    Asynchronous,
+}
+
+/// [`sibling_pool`] whose commits return as `commit` says (PostgreSQL; SQLite's are as the
+/// main pool's).
+pub fn sibling_pool_with(
+    db: &DatabaseConnection,
+    max_connections: u32,
+    commit: Commit,
+) -> DatabaseConnection {
     use sea_orm::sqlx::pool::PoolOptions;
     macro_rules! opts {
         () => {
@@ -222,10 +244,11 @@ pub fn sibling_pool(db: &DatabaseConnection, max_connections: u32) -> DatabaseCo
     }
     match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
-            let o = db.get_postgres_connection_pool().connect_options();
-            sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
-                opts!().connect_lazy_with((*o).clone()),
-            )
+            let mut o = (*db.get_postgres_connection_pool().connect_options()).clone();
+            if commit == Commit::Asynchronous {
+                o = o.options([("synchronous_commit", "off")]);
+            }
+            sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(opts!().connect_lazy_with(o))
         }
         _ => {
             let o = db.get_sqlite_connection_pool().connect_options();

@@ -165,7 +165,8 @@ impl Gate {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
         let job: Job = Box::new(move || {
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(work)));
+            let out =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(work)));
             if out.is_err() {
                 tracing::error!("document check failed");
             }

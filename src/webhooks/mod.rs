@@ -69,8 +69,15 @@ pub fn spawn(state: &AppState) -> JoinHandle<()> {
         }
     };
     let dispatcher = Arc::new(Dispatcher {
-        // A pool of its own: deliveries neither queue behind requests nor count as theirs.
-        db: crate::db::sibling_pool(&state.db, settings.webhook_concurrency.clamp(2, 8)),
+        // A pool of its own: deliveries neither queue behind requests nor count as theirs. Its
+        // commits return before they reach the disk: a crash of the database can only lose a
+        // few milliseconds of cursors and log rows, whose events are then delivered again
+        // (receivers deduplicate by webhook-id), and each delivered event costs no disk wait.
+        db: crate::db::sibling_pool_with(
+            &state.db,
+            settings.webhook_concurrency.clamp(2, 8),
+            crate::db::Commit::Asynchronous,
+        ),
         instance: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         client,
         settings,
