@@ -215,6 +215,8 @@ struct Figures {
 async fn commits(base: &Option<String>) -> f64 {
     use sea_orm::ConnectionTrait;
     let Some(b) = base else { return f64::NAN };
+    // Backends publish their counts at most once a second.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let conn = sea_orm::Database::connect(b).await.unwrap();
     let row = conn
         .query_one_raw(sea_orm::Statement::from_string(
