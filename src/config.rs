@@ -348,8 +348,8 @@ impl Default for WebhookArgs {
 }
 
 impl WebhookArgs {
-    pub fn policy(&self) -> crate::domain::target::Policy {
-        crate::domain::target::Policy {
+    pub fn policy(&self) -> crate::domain::webhook::target::Policy {
+        crate::domain::webhook::target::Policy {
             allow_private: self.webhook_allow_private_targets,
             allow_http: self.webhook_allow_http,
         }

@@ -356,3 +356,27 @@ text_enum! {
         ExpectedCloseDate = "EXPECTED_CLOSE_DATE",
     }
 }
+
+text_enum! {
+    /// Whether a webhook endpoint receives deliveries.
+    WebhookEndpointStatus {
+        /// Deliveries are made.
+        Active = "ACTIVE",
+        /// No deliveries: paused by its owner, or turned off after deliveries kept failing
+        /// (`disabledReason` says which). Events are kept for it: turn it on again to receive
+        /// what it missed.
+        Disabled = "DISABLED",
+    }
+}
+
+text_enum! {
+    /// Whose view of the program a webhook endpoint's deliveries take.
+    WebhookView {
+        /// The vendor's: every event.
+        Vendor = "VENDOR",
+        /// One partner's: its own claims and the shared state of its deals, as its `events` query.
+        Partner = "PARTNER",
+        /// An app's: what its scopes allow of the party it acts for.
+        App = "APP",
+    }
+}

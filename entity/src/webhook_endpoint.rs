@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{WebhookEndpointStatus, WebhookView};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_endpoints")]
 pub struct Model {
@@ -11,18 +13,17 @@ pub struct Model {
     pub description: String,
     /// JSON array of topic prefixes; empty: every topic.
     pub topics: Json,
-    /// The party that manages the endpoint: `vendor` or `partner:<id>`.
-    pub owner_party: String,
+    /// The partner that registered the endpoint (its people or its app); `None` for the vendor.
+    pub owner_partner_id: Option<i64>,
     /// The app's subject when an app registered the endpoint (only that app manages it).
     pub owner_app: Option<String>,
-    /// Whose view deliveries take: `VENDOR`, `PARTNER` or `APP`.
-    pub deliver_kind: String,
+    /// Whose view deliveries take.
+    pub deliver_kind: WebhookView,
     /// The partner whose view deliveries take (a partner's, or an app acting for one).
     pub deliver_partner_id: Option<i64>,
     /// An app's scopes, space-separated: deliveries stay within them.
     pub deliver_scopes: Option<String>,
-    /// `ACTIVE` or `DISABLED`.
-    pub status: String,
+    pub status: WebhookEndpointStatus,
     pub disabled_reason: Option<String>,
     /// `whsec_<base64>`: signs every delivery.
     pub secret: String,

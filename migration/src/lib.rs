@@ -34,6 +34,7 @@ mod m20261203_000028_create_persisted_queries;
 mod m20261203_000029_create_webhooks;
 mod m20261204_000030_create_invitations;
 mod m20261207_000031_add_transition_actor_party;
+mod m20261207_000032_type_webhook_owner;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000029_create_webhooks::Migration),
             Box::new(m20261204_000030_create_invitations::Migration),
             Box::new(m20261207_000031_add_transition_actor_party::Migration),
+            Box::new(m20261207_000032_type_webhook_owner::Migration),
         ]
     }
 }

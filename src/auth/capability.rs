@@ -7,7 +7,7 @@
 
 use std::marker::PhantomData;
 
-use super::principal::{Party, Principal, PrincipalKind, Resource, VendorRole};
+use super::principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, VendorRole};
 use crate::error::{AppError, AppResult};
 
 /// A kind of change only the vendor makes.
@@ -38,7 +38,15 @@ pub enum VendorWrite {
     SetCollaborationRules,
     /// Invite partners to deals, and withdraw open invitations.
     InvitePartners,
+    /// Register, change, pause, replay and delete webhook endpoints (for the vendor's view or
+    /// any partner's). An app manages its own endpoints with `events:read` instead
+    /// ([`can::ManageWebhooks`]).
+    ManageWebhooks,
 }
+
+/// The partner roles that may make a kind of change to their own partner's part; the others
+/// (claims, contacts) are open to every partner role.
+const PARTNER_ADMINS: &[PartnerRole] = &[PartnerRole::PartnerAdmin];
 
 const ADMINS: &[VendorRole] = &[VendorRole::Admin];
 const DECIDERS: &[VendorRole] = &[VendorRole::Admin, VendorRole::ChannelManager];
@@ -64,6 +72,7 @@ impl VendorWrite {
             }
             Self::EditAccounts => Resource::Accounts,
             Self::EditContacts => Resource::Contacts,
+            Self::ManageWebhooks => Resource::Events,
         }
     }
 
@@ -79,7 +88,8 @@ impl VendorWrite {
             Self::ReopenOpportunities
             | Self::CorrectFinalAttribution
             | Self::SetAttributionSettings
-            | Self::SetCollaborationRules => ADMINS,
+            | Self::SetCollaborationRules
+            | Self::ManageWebhooks => ADMINS,
         }
     }
 
@@ -104,6 +114,7 @@ impl VendorWrite {
             Self::SetAttributionSettings => "change attribution settings",
             Self::SetCollaborationRules => "change collaboration rules",
             Self::InvitePartners => "invite partners to deals",
+            Self::ManageWebhooks => "manage webhook endpoints",
         }
     }
 
@@ -252,6 +263,30 @@ pub mod can {
     }
     impl PartnerCapability for ClaimDeals {}
 
+    /// Webhook endpoints: a vendor ADMIN manages every endpoint; a partner's PARTNER_ADMIN
+    /// those its partner's people registered; an app (with `events:read`) those it registered.
+    /// Which endpoints those are is the read rule's (`scope::WebhookEndpoints`).
+    pub struct ManageWebhooks;
+
+    impl Capability for ManageWebhooks {
+        fn check(p: &Principal) -> AppResult<()> {
+            match (p.kind, p.party) {
+                (PrincipalKind::App, _) if p.may_read(Resource::Events) => Ok(()),
+                (PrincipalKind::App, _) => Err(AppError::Forbidden(
+                    "managing webhooks needs the `events:read` scope".into(),
+                )),
+                (_, Party::Vendor) => VendorWrite::ManageWebhooks.check(p),
+                (_, Party::Partner(_)) => match p.partner_role {
+                    Some(r) if PARTNER_ADMINS.contains(&r) => Ok(()),
+                    _ => Err(AppError::Forbidden(
+                        "webhooks are managed by vendor ADMINs, partner PARTNER_ADMINs and apps"
+                            .into(),
+                    )),
+                },
+            }
+        }
+    }
+
     /// Contacts, links and engagements: any vendor role (see [`VendorWrite::EditContacts`]),
     /// or a partner on its own contacts (`contacts:write` for apps).
     pub struct WriteContacts;
@@ -287,7 +322,7 @@ pub mod can {
 mod tests {
     use super::*;
 
-    const ALL: [VendorWrite; 12] = [
+    const ALL: [VendorWrite; 13] = [
         VendorWrite::DecideRegistrations,
         VendorWrite::EditOpportunities,
         VendorWrite::ChooseAttribution,
@@ -300,6 +335,7 @@ mod tests {
         VendorWrite::SetAttributionSettings,
         VendorWrite::SetCollaborationRules,
         VendorWrite::InvitePartners,
+        VendorWrite::ManageWebhooks,
     ];
 
     #[test]
@@ -344,6 +380,9 @@ mod tests {
         let admin = Principal::vendor("admin", VendorRole::Admin);
         for w in ALL {
             assert!(w.check(&admin).is_ok(), "{w:?}");
+            if w == VendorWrite::ManageWebhooks {
+                continue; // apps manage their own endpoints through can::ManageWebhooks
+            }
             assert_eq!(w.check(&app).is_ok(), w.apps_may(), "{w:?}");
             assert_eq!(
                 w.check(&manager).is_ok(),
@@ -351,6 +390,34 @@ mod tests {
                 "{w:?}"
             );
             assert!(w.check(&Principal::partner("rep", 1)).is_err(), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn webhooks_are_managed_by_admins_partner_admins_and_apps_that_read_events() {
+        let app = |scopes: &[&str]| Principal {
+            subject: "app".into(),
+            kind: PrincipalKind::App,
+            party: Party::Partner(3),
+            vendor_role: None,
+            partner_role: None,
+            scopes: Some(scopes.iter().map(|s| s.to_string()).collect()),
+        };
+        let mut partner_admin = Principal::partner("pa", 3);
+        partner_admin.partner_role = Some(PartnerRole::PartnerAdmin);
+        let mut rep = Principal::partner("rep", 3);
+        rep.partner_role = Some(PartnerRole::PartnerRep);
+        let allowed = [
+            (Principal::vendor("admin", VendorRole::Admin), true),
+            (Principal::vendor("cm", VendorRole::ChannelManager), false),
+            (Principal::vendor("s", VendorRole::Sales), false),
+            (partner_admin, true),
+            (rep, false),
+            (app(&["events:read"]), true),
+            (app(&["registrations:read"]), false),
+        ];
+        for (p, ok) in allowed {
+            assert_eq!(p.grant::<can::ManageWebhooks>().is_ok(), ok, "{p:?}");
         }
     }
 

@@ -11,11 +11,14 @@
 //! sees.
 
 use entity::enums::RegistrationStatus;
-use entity::{account, conflict, contact, engagement, event, opportunity, partner, registration};
+use entity::{
+    account, conflict, contact, engagement, event, invitation, opportunity, partner, registration,
+    webhook_endpoint,
+};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
-use super::principal::{Party, Principal, Resource};
+use super::principal::{Party, Principal, PrincipalKind, Resource};
 
 /// What one caller may see of one kind of row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,17 +115,20 @@ impl Facts<'_> {
 /// One "who may see this kind of row" rule, in both forms.
 pub trait Rule {
     type Row;
-    /// The app scope that reads these rows.
-    const RESOURCE: Resource;
+    /// How the rule tells callers apart: [`View`] for most rows (the party, and whether an
+    /// app's scopes reach the rows at all).
+    type View: Clone + std::fmt::Debug;
+    /// The caller's view under this rule.
+    fn view(principal: &Principal) -> Self::View;
     /// The SQL condition on the rule's table for `view`.
-    fn condition(view: View) -> Condition;
+    fn condition(view: Self::View) -> Condition;
     /// The same rule for one row already read, with the `facts` it depends on.
-    fn admits(view: View, row: &Self::Row, facts: &Facts) -> bool;
+    fn admits(view: Self::View, row: &Self::Row, facts: &Facts) -> bool;
 }
 
 /// The SQL condition of rule `R` for `principal`.
 pub fn condition<R: Rule>(principal: &Principal) -> Condition {
-    R::condition(View::of(principal, R::RESOURCE))
+    R::condition(R::view(principal))
 }
 
 /// A condition that matches no row.
@@ -135,7 +141,10 @@ pub struct Partners;
 
 impl Rule for Partners {
     type Row = partner::Model;
-    const RESOURCE: Resource = Resource::Partners;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Partners)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -157,7 +166,10 @@ pub struct Registrations;
 
 impl Rule for Registrations {
     type Row = registration::Model;
-    const RESOURCE: Resource = Resource::Registrations;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Registrations)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -179,7 +191,10 @@ pub struct Opportunities;
 
 impl Rule for Opportunities {
     type Row = opportunity::Model;
-    const RESOURCE: Resource = Resource::Opportunities;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Opportunities)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -203,7 +218,10 @@ pub struct Accounts;
 
 impl Rule for Accounts {
     type Row = account::Model;
-    const RESOURCE: Resource = Resource::Accounts;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Accounts)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -227,7 +245,10 @@ pub struct Contacts;
 
 impl Rule for Contacts {
     type Row = contact::Model;
-    const RESOURCE: Resource = Resource::Contacts;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Contacts)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -258,7 +279,10 @@ pub struct Engagements;
 
 impl Rule for Engagements {
     type Row = engagement::Model;
-    const RESOURCE: Resource = Resource::Contacts;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Contacts)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Nothing => nothing(),
@@ -281,7 +305,10 @@ pub struct Conflicts;
 
 impl Rule for Conflicts {
     type Row = conflict::Model;
-    const RESOURCE: Resource = Resource::Registrations;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Registrations)
+    }
     fn condition(view: View) -> Condition {
         match view {
             View::Everything => Condition::all(),
@@ -304,6 +331,108 @@ impl Rule for Conflicts {
                 .iter()
                 .any(|r| r.id == row.registration_id && Registrations::admits(other, r, facts)),
         }
+    }
+}
+
+/// Invitations: a partner sees those made to it, never another invitee's; read with the
+/// registrations scope.
+pub struct Invitations;
+
+impl Rule for Invitations {
+    type Row = invitation::Model;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Registrations)
+    }
+    fn condition(view: View) -> Condition {
+        match view {
+            View::Nothing => nothing(),
+            View::Everything => Condition::all(),
+            View::Partner(p) => Condition::all().add(invitation::Column::PartnerId.eq(p)),
+        }
+    }
+    fn admits(view: View, row: &invitation::Model, _: &Facts) -> bool {
+        match view {
+            View::Nothing => false,
+            View::Everything => true,
+            View::Partner(p) => row.partner_id == p,
+        }
+    }
+}
+
+/// Whose webhook endpoints a caller sees (and, with `can::ManageWebhooks`, manages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// An app without `events:read`.
+    Nobody,
+    /// The vendor's people: every endpoint.
+    Everyone,
+    /// The endpoints registered by this party's people (`app: None`), or by this app.
+    Own {
+        /// The partner, or `None` for the vendor.
+        partner: Option<i64>,
+        /// The app's subject, for an app.
+        app: Option<String>,
+    },
+}
+
+/// Webhook endpoints: the vendor's people see every endpoint; a partner's people those their
+/// partner's people registered; an app only those it registered itself (apps are told apart by
+/// their subject), with `events:read`.
+pub struct WebhookEndpoints;
+
+impl Rule for WebhookEndpoints {
+    type Row = webhook_endpoint::Model;
+    type View = Owner;
+    fn view(principal: &Principal) -> Owner {
+        let partner = principal.partner_id();
+        match principal.kind {
+            PrincipalKind::App if !principal.may_read(Resource::Events) => Owner::Nobody,
+            PrincipalKind::App => Owner::Own {
+                partner,
+                app: Some(principal.subject.clone()),
+            },
+            _ if partner.is_none() => Owner::Everyone,
+            _ => Owner::Own { partner, app: None },
+        }
+    }
+    fn condition(view: Owner) -> Condition {
+        use webhook_endpoint::Column as C;
+        match view {
+            Owner::Nobody => nothing(),
+            Owner::Everyone => Condition::all(),
+            Owner::Own { partner, app } => Condition::all()
+                .add(match partner {
+                    Some(p) => C::OwnerPartnerId.eq(p),
+                    None => C::OwnerPartnerId.is_null(),
+                })
+                .add(match app {
+                    Some(a) => C::OwnerApp.eq(a),
+                    None => C::OwnerApp.is_null(),
+                }),
+        }
+    }
+    fn admits(view: Owner, row: &webhook_endpoint::Model, _: &Facts) -> bool {
+        match view {
+            Owner::Nobody => false,
+            Owner::Everyone => true,
+            Owner::Own { partner, app } => row.owner_partner_id == partner && row.owner_app == app,
+        }
+    }
+}
+
+impl Contacts {
+    /// The contacts the vendor may pass on to another party (in an invitation's snapshot):
+    /// its own and those their partner shared, never a partner's private ones.
+    pub fn shareable() -> Condition {
+        Condition::any()
+            .add(contact::Column::SourcedByPartnerId.is_null())
+            .add(contact::Column::Shared.eq(true))
+    }
+
+    /// [`Contacts::shareable`] for a contact already read.
+    pub fn is_shareable(row: &contact::Model) -> bool {
+        row.sourced_by_partner_id.is_none() || row.shared
     }
 }
 

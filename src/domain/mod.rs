@@ -5,6 +5,6 @@ pub mod attribution;
 pub mod money;
 pub mod opportunity;
 pub mod registration;
-pub mod target;
 pub mod text;
 pub mod threading;
+pub mod webhook;

@@ -2,39 +2,19 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use entity::enums::{WebhookEndpointStatus, WebhookView};
 use entity::webhook_attempt::Model as AttemptRow;
 use entity::webhook_endpoint::Model as EndpointRow;
 
 use super::events::parse_after;
 use super::{db, principal};
+use crate::auth::can;
 use crate::config::WebhookArgs;
 use crate::db::webhooks as data;
 use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::scalars::DateTime;
-
-/// Whether an endpoint receives deliveries.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum WebhookEndpointStatus {
-    /// Deliveries are made.
-    Active,
-    /// No deliveries: paused by its owner, or turned off after deliveries kept failing
-    /// (`disabledReason` says which). Events are kept for it: turn it on again to receive
-    /// what it missed.
-    Disabled,
-}
-
-/// Whose view of the program an endpoint's deliveries take.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum WebhookView {
-    /// The vendor's: every event.
-    Vendor,
-    /// One partner's: its own claims and the shared state of its deals, as its `events` query.
-    Partner,
-    /// An app's: what its scopes allow of the party it acts for.
-    App,
-}
 
 /// An HTTPS endpoint that receives events as signed POSTs (Standard Webhooks): the events its
 /// view may see, filtered by topic, in outbox order, each retried until the receiver answers
@@ -87,17 +67,9 @@ impl From<EndpointRow> for WebhookEndpoint {
             url: m.url,
             description: m.description,
             topics,
-            status: if m.status == data::ACTIVE {
-                WebhookEndpointStatus::Active
-            } else {
-                WebhookEndpointStatus::Disabled
-            },
+            status: m.status,
             disabled_reason: m.disabled_reason,
-            view: match m.deliver_kind.as_str() {
-                "APP" => WebhookView::App,
-                "PARTNER" => WebhookView::Partner,
-                _ => WebhookView::Vendor,
-            },
+            view: m.deliver_kind,
             partner_id: m
                 .deliver_partner_id
                 .map(|p| ids::encode(Kind::Partner, p).into()),
@@ -176,7 +148,8 @@ impl WebhookQuery {
             .as_ref()
             .map(|p| ids::decode_as(p, Kind::Partner).map_err(|e| e.at("partnerId")))
             .transpose()?;
-        let rows = data::list(db(ctx), principal(ctx), partner).await?;
+        let grant = principal(ctx).grant::<can::ManageWebhooks>()?;
+        let rows = data::list(db(ctx), &grant, partner).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
@@ -199,7 +172,8 @@ impl WebhookQuery {
                     .map_err(|_| AppError::bad_field("before", "`before` is a delivery's id"))
             })
             .transpose()?;
-        let rows = data::attempts(db(ctx), principal(ctx), id, before, n as u64).await?;
+        let grant = principal(ctx).grant::<can::ManageWebhooks>()?;
+        let rows = data::attempts(db(ctx), &grant, id, before, n as u64).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }
@@ -334,7 +308,11 @@ impl WebhookMutation {
             .map(|p| ids::decode_as(p, Kind::Partner).map_err(|e| e.at("partnerId")))
             .transpose()?;
         let after = parse_after(input.after.as_ref())?;
-        let (db, p, s) = (db(ctx).clone(), principal(ctx).clone(), settings(ctx));
+        let (db, p, s) = (
+            db(ctx).clone(),
+            principal(ctx).grant::<can::ManageWebhooks>()?,
+            settings(ctx),
+        );
         let new = data::NewEndpoint {
             url: input.url,
             description: input.description,
@@ -357,7 +335,11 @@ impl WebhookMutation {
         #[graphql(desc = "What to change.")] input: UpdateWebhookEndpointInput,
     ) -> Result<WebhookEndpointPayload> {
         let id = endpoint_id(&input.id, "id")?;
-        let (db, p, s) = (db(ctx).clone(), principal(ctx).clone(), settings(ctx));
+        let (db, p, s) = (
+            db(ctx).clone(),
+            principal(ctx).grant::<can::ManageWebhooks>()?,
+            settings(ctx),
+        );
         let changes = data::EndpointChanges {
             url: input.url,
             description: input.description,
@@ -385,7 +367,7 @@ impl WebhookMutation {
         let overlap = chrono::Duration::hours(input.overlap_hours as i64);
         let (db, p, expected) = (
             db(ctx).clone(),
-            principal(ctx).clone(),
+            principal(ctx).grant::<can::ManageWebhooks>()?,
             input.expected_version,
         );
         let (m, secret) = super::write(ctx, async move {
@@ -409,7 +391,7 @@ impl WebhookMutation {
         let after = parse_after(input.after.as_ref())?;
         let (db, p, expected) = (
             db(ctx).clone(),
-            principal(ctx).clone(),
+            principal(ctx).grant::<can::ManageWebhooks>()?,
             input.expected_version,
         );
         let m = super::write(ctx, async move {
@@ -428,7 +410,7 @@ impl WebhookMutation {
         let id = endpoint_id(&input.id, "id")?;
         let (db, p, expected) = (
             db(ctx).clone(),
-            principal(ctx).clone(),
+            principal(ctx).grant::<can::ManageWebhooks>()?,
             input.expected_version,
         );
         super::write(

@@ -8,8 +8,9 @@ use entity::event;
 use entity::webhook_endpoint::Model as Endpoint;
 use tokio::time::Instant;
 
-use super::{sign, target, Dispatcher, EVENTS_PER_LEASE};
+use super::{target, Dispatcher, EVENTS_PER_LEASE};
 use crate::db::webhooks::{self as store, Next, Outcome};
+use crate::domain::webhook::signature as sign;
 
 /// Bytes of a receiver's answer read (and discarded) at most.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;

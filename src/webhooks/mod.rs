@@ -29,7 +29,7 @@
 //!   a sweep every `--webhook-sweep-seconds` catches up whatever no wake-up announced.
 
 mod deliver;
-pub mod sign;
+
 pub mod target;
 
 use std::collections::HashMap;
@@ -95,8 +95,9 @@ struct Wake {
     /// Endpoints that have something to deliver (a new event is for them, or their last lease
     /// ended with more to go), waiting for a free slot in their party's share.
     pending: HashMap<i64, chrono::DateTime<Utc>>,
-    /// Endpoints this instance is delivering to now, by party.
-    holding: HashMap<i64, String>,
+    /// Endpoints this instance is delivering to now, with their owner (a partner, or `None`
+    /// for the vendor).
+    holding: HashMap<i64, Owner>,
     /// Read the directory again (an endpoint changed).
     reload: bool,
     /// Claim every endpoint behind the outbox.
@@ -119,19 +120,22 @@ impl Wake {
     }
 
     /// Deliveries in flight per party.
-    fn busy(&self) -> HashMap<&str, usize> {
+    fn busy(&self) -> HashMap<Owner, usize> {
         let mut busy = HashMap::new();
         for party in self.holding.values() {
-            *busy.entry(party.as_str()).or_default() += 1;
+            *busy.entry(*party).or_default() += 1;
         }
         busy
     }
 
     /// The party of an endpoint in the directory.
-    fn party_of(&self, id: i64) -> Option<&str> {
-        self.directory.get(&id).map(|(_, e)| e.owner_party.as_str())
+    fn party_of(&self, id: i64) -> Option<Owner> {
+        self.directory.get(&id).map(|(_, e)| e.owner_partner_id)
     }
 }
+
+/// The party an endpoint belongs to: its partner, or `None` for the vendor.
+type Owner = Option<i64>;
 
 /// A delivery task's report when it ends.
 struct Done {
@@ -300,7 +304,7 @@ impl Dispatcher {
                 .filter(|id| !wake.holding.contains_key(id))
                 .filter(|id| {
                     wake.party_of(*id)
-                        .is_some_and(|p| busy.get(p).copied().unwrap_or(0) < share)
+                        .is_some_and(|p| busy.get(&p).copied().unwrap_or(0) < share)
                 })
                 .collect()
         };
@@ -310,13 +314,14 @@ impl Dispatcher {
         }
         let mut claimed: Vec<Endpoint> = Vec::new();
         for due in dues {
-            let mut busy: HashMap<String, usize> = HashMap::new();
+            let mut busy: HashMap<Owner, usize> = HashMap::new();
             for party in wake
                 .holding
                 .values()
-                .chain(claimed.iter().map(|e| &e.owner_party))
+                .copied()
+                .chain(claimed.iter().map(|e| e.owner_partner_id))
             {
-                *busy.entry(party.clone()).or_default() += 1;
+                *busy.entry(party).or_default() += 1;
             }
             let free = concurrency.saturating_sub(wake.holding.len() + claimed.len());
             if free == 0 {
@@ -346,8 +351,8 @@ impl Dispatcher {
                         let got: Vec<i64> = c.iter().map(|e| e.id).collect();
                         for id in &wanted {
                             let party_full = wake.party_of(*id).is_some_and(|p| {
-                                busy.get(p).copied().unwrap_or(0)
-                                    + c.iter().filter(|e| e.owner_party == p).count()
+                                busy.get(&p).copied().unwrap_or(0)
+                                    + c.iter().filter(|e| e.owner_partner_id == p).count()
                                     >= share
                             });
                             if !got.contains(id) && !party_full {
@@ -390,8 +395,7 @@ impl Dispatcher {
             if wake.holding.contains_key(&endpoint.id) {
                 continue;
             }
-            wake.holding
-                .insert(endpoint.id, endpoint.owner_party.clone());
+            wake.holding.insert(endpoint.id, endpoint.owner_partner_id);
             let this = self.clone();
             let done = done.clone();
             tokio::spawn(async move {

@@ -1,10 +1,10 @@
-//! The delivery side of the target policy (`domain::target`): a resolver that keeps only the
+//! The delivery side of the target policy (`domain::webhook::target`): a resolver that keeps only the
 //! addresses the policy allows, and the HTTP client deliveries go through.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use crate::domain::target::{check_url, is_public, Policy};
+pub use crate::domain::webhook::target::{check_url, is_public, Policy};
 
 /// Resolves host names for deliveries, keeping only the addresses the policy allows: a name
 /// that resolves to the internal network only is refused before any connection is made.

@@ -43,6 +43,8 @@ struct Program {
     contacts: Vec<contact::Model>,
     engagements: Vec<engagement::Model>,
     conflicts: Vec<conflict::Model>,
+    invitations: Vec<invitation::Model>,
+    endpoints: Vec<webhook_endpoint::Model>,
     /// Each event's audience, in the order written.
     audiences: Vec<Vec<Audience>>,
 }
@@ -191,6 +193,58 @@ fn generate(seed: u64) -> Program {
             created_at: now,
         })
         .collect();
+    let invitations = (1..=10)
+        .map(|id| invitation::Model {
+            id,
+            // One invitation a deal: (deal, partner) is unique.
+            opportunity_id: id,
+            partner_id: 1 + rng.below(PARTNERS as usize) as i64,
+            role: rng.pick(&roles),
+            status: InvitationStatus::Open,
+            message: None,
+            shared: json!({}),
+            expires_at: now,
+            invited_by: "admin@vendor.example".into(),
+            decline_reason: None,
+            registration_id: None,
+            closed_at: None,
+            idempotency_key: None,
+            idempotency_fingerprint: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let apps = [None, Some("app"), Some("other-app")];
+    let endpoints = (1..=16)
+        .map(|id| webhook_endpoint::Model {
+            id,
+            url: "https://hooks.example.com/".into(),
+            description: String::new(),
+            topics: json!([]),
+            owner_partner_id: rng
+                .chance(70)
+                .then(|| 1 + rng.below(PARTNERS as usize) as i64),
+            owner_app: rng.pick(&apps).map(str::to_string),
+            deliver_kind: WebhookView::Vendor,
+            deliver_partner_id: None,
+            deliver_scopes: None,
+            status: WebhookEndpointStatus::Active,
+            disabled_reason: None,
+            secret: "whsec_x".into(),
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            cursor: 0,
+            attempts: 0,
+            next_attempt_at: now,
+            failing_since: None,
+            locked_by: None,
+            locked_until: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
     let audiences = (0..15)
         .map(|_| {
             let mut a: Vec<Audience> = (1..=PARTNERS)
@@ -211,6 +265,8 @@ fn generate(seed: u64) -> Program {
         contacts,
         engagements,
         conflicts,
+        invitations,
+        endpoints,
         audiences,
     }
 }
@@ -239,6 +295,8 @@ async fn write(db: &DatabaseConnection, p: &Program) {
     insert_all(db, &p.contacts).await;
     insert_all(db, &p.engagements).await;
     insert_all(db, &p.conflicts).await;
+    insert_all(db, &p.invitations).await;
+    insert_all(db, &p.endpoints).await;
     let actor = Principal::system("scope-test");
     let events = p
         .audiences
@@ -271,9 +329,10 @@ fn callers() -> Vec<Principal> {
     }
     for (party, scopes) in [
         (Party::Vendor, vec!["opportunities:read", "contacts:read"]),
+        (Party::Vendor, vec!["events:read"]),
         (
             Party::Partner(2),
-            vec!["registrations:read", "accounts:read"],
+            vec!["registrations:read", "accounts:read", "events:read"],
         ),
         (Party::Partner(3), vec![]),
     ] {
@@ -307,10 +366,10 @@ where
         .all(db)
         .await
         .unwrap();
-    let view = View::of(principal, R::RESOURCE);
+    let view = R::view(principal);
     let computed = rows
         .iter()
-        .filter(|r| R::admits(view, r, facts))
+        .filter(|r| R::admits(view.clone(), r, facts))
         .map(id)
         .collect();
     (read.iter().map(id).collect(), computed)
@@ -362,6 +421,14 @@ async fn sql_and_in_memory_forms_agree_on_generated_programs() {
                     "conflicts",
                     both::<Conflicts>(&db, &who, &p.conflicts, &facts, |r| r.id).await,
                 ),
+                (
+                    "invitations",
+                    both::<Invitations>(&db, &who, &p.invitations, &facts, |r| r.id).await,
+                ),
+                (
+                    "webhook endpoints",
+                    both::<WebhookEndpoints>(&db, &who, &p.endpoints, &facts, |r| r.id).await,
+                ),
             ];
             for (rule, (read, computed)) in checks {
                 assert_eq!(read, computed, "seed {seed}, {rule}, {who:?}");
@@ -397,5 +464,36 @@ async fn sql_and_in_memory_forms_agree_on_generated_programs() {
         }
     }
     // The programs are varied enough that callers see some rows and not others.
+    shareable_contacts_agree().await;
     assert!(seen_partial > 100, "only {seen_partial} partial views");
+}
+
+/// What the vendor may pass on of the contacts: the SQL and in-memory forms agree.
+async fn shareable_contacts_agree() {
+    for seed in 1..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("share.db").display());
+        let db = crate::db::connect(&url, 1, Default::default())
+            .await
+            .unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let p = generate(seed);
+        write(&db, &p).await;
+        let read: BTreeSet<i64> = contact::Entity::find()
+            .filter(Contacts::shareable())
+            .all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        let computed: BTreeSet<i64> = p
+            .contacts
+            .iter()
+            .filter(|c| Contacts::is_shareable(c))
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(read, computed, "seed {seed}");
+        assert!(!read.is_empty() && read.len() < p.contacts.len());
+    }
 }

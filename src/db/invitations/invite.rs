@@ -314,13 +314,9 @@ async fn snapshot(
         let contacts = entity::contact::Entity::find()
             .filter(entity::contact::Column::Id.is_in(share.contact_ids.iter().copied()))
             .filter(entity::contact::Column::AccountId.eq(account.id))
-            // What the vendor may pass on: its own contacts and those their partners shared,
-            // never a partner's private ones; and only people still reachable there.
-            .filter(
-                Condition::any()
-                    .add(entity::contact::Column::SourcedByPartnerId.is_null())
-                    .add(entity::contact::Column::Shared.eq(true)),
-            )
+            // What the vendor may pass on (the contacts rule's `shareable`), and only people
+            // still reachable there.
+            .filter(crate::auth::scope::Contacts::shareable())
             .filter(entity::contact::Column::Status.eq(entity::enums::ContactStatus::Active))
             .order_by_asc(entity::contact::Column::Id)
             .all(txn)

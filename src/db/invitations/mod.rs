@@ -28,7 +28,7 @@ use super::events::payload::{InvitationChanged, InvitationSnapshot};
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::auth::scope::Audience;
-use crate::auth::{can, Grant, Party, Principal, Resource};
+use crate::auth::{can, Grant, Principal, Resource};
 use crate::domain::{account::normalise_domain, money, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -44,12 +44,12 @@ pub const MAX_DAYS_OPEN: i64 = 90;
 /// Who expires invitations in the history and events.
 pub const EXPIRY: &str = "system:invitation-expiry";
 
-/// The invitations `principal` may see: all of them for the vendor, its own for a partner.
+/// The invitations `principal` may see (the read rule `scope::Invitations`): all of them for
+/// the vendor, those made to it for a partner.
 pub fn visible(principal: &Principal) -> Select<Entity> {
-    match principal.party {
-        Party::Vendor => Entity::find(),
-        Party::Partner(p) => Entity::find().filter(Column::PartnerId.eq(p)),
-    }
+    Entity::find().filter(crate::auth::scope::condition::<
+        crate::auth::scope::Invitations,
+    >(principal))
 }
 
 /// The invitations among `ids` that `principal` may see, by id.

@@ -21,10 +21,11 @@ pub enum Due<'a> {
 }
 
 /// How many endpoints a claim may take: at most `limit` in all, and no more of one party's
-/// than `share` less what it already has in flight (`busy`, by `owner_party`).
+/// than `share` less what it already has in flight (`busy`, by owner: a partner, or `None` for
+/// the vendor).
 pub struct Room<'a> {
     pub share: usize,
-    pub busy: &'a std::collections::HashMap<String, usize>,
+    pub busy: &'a std::collections::HashMap<Option<i64>, usize>,
     pub limit: usize,
 }
 
@@ -61,14 +62,19 @@ pub async fn claim(
     // statement; they are bounded by the concurrency setting).
     let mut turns = room.share.to_string();
     if !room.busy.is_empty() {
-        turns = String::from("CASE owner_party");
+        turns = String::from("CASE");
         for (party, n) in room.busy {
-            values.push(party.clone().into());
-            turns.push_str(&format!(
-                " WHEN ${} THEN {}",
-                values.len(),
-                room.share.saturating_sub(*n)
-            ));
+            let room = room.share.saturating_sub(*n);
+            match party {
+                None => turns.push_str(&format!(" WHEN owner_partner_id IS NULL THEN {room}")),
+                Some(p) => {
+                    values.push((*p).into());
+                    turns.push_str(&format!(
+                        " WHEN owner_partner_id = ${} THEN {room}",
+                        values.len()
+                    ));
+                }
+            }
         }
         turns.push_str(&format!(" ELSE {} END", room.share));
     }
@@ -78,8 +84,8 @@ pub async fn claim(
         "UPDATE webhook_endpoints SET locked_by = $1, locked_until = $2
          WHERE id IN (
            SELECT id FROM (
-             SELECT id, owner_party, next_attempt_at,
-                    ROW_NUMBER() OVER (PARTITION BY owner_party ORDER BY next_attempt_at, id) AS turn
+             SELECT id, next_attempt_at,
+                    ROW_NUMBER() OVER (PARTITION BY owner_partner_id ORDER BY next_attempt_at, id) AS turn
              FROM webhook_endpoints
              WHERE status = 'ACTIVE' AND next_attempt_at <= $3
                AND (locked_until IS NULL OR locked_until < $4) AND {which}) AS due
@@ -158,7 +164,7 @@ pub async fn lapse(db: &DatabaseConnection, id: i64, instance: &str) -> AppResul
 /// Every active endpoint (the dispatcher's directory of who hears what).
 pub async fn active(db: &DatabaseConnection) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
-        .filter(Column::Status.eq(ACTIVE))
+        .filter(Column::Status.eq(Status::Active))
         .all(db)
         .await?)
 }
@@ -238,7 +244,7 @@ pub async fn settle(
         }
         Next::Disable(reason) => {
             changes.attempts = Set(outcome.attempt);
-            changes.status = Set(DISABLED.into());
+            changes.status = Set(Status::Disabled);
             changes.disabled_reason = Set(Some(reason.clone()));
             changes.locked_by = Set(None);
             changes.locked_until = Set(None);

@@ -106,7 +106,7 @@ async fn endpoints_are_managed_only_by_their_owners_and_targets_are_checked() {
     )
     .await;
     // IPv6 forms that carry an IPv4 address, and other special blocks: refused at creation by
-    // a partner's admin and on update (the full table is the unit test in domain::target).
+    // a partner's admin and on update (the full table is the unit test in domain::webhook::target).
     let partner = strict.partner("Probing Partner").await;
     const UPDATE: &str = "mutation($i: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $i) { endpoint { id } } }";
     for host in [
