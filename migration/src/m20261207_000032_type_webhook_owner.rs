@@ -3,6 +3,7 @@
 //! reader parses a party back out of a string.
 
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::TransactionTrait;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -10,7 +11,9 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
+        // One connection for the whole change: SQLite connections of a pool each cache the
+        // schema, and an index dropped on one must not be found still there by the next.
+        let txn = manager.get_connection().begin().await?;
         for sql in [
             "ALTER TABLE webhook_endpoints ADD COLUMN owner_partner_id BIGINT NULL",
             "UPDATE webhook_endpoints SET owner_partner_id = CAST(SUBSTR(owner_party, 9) AS BIGINT)
@@ -19,13 +22,15 @@ impl MigrationTrait for Migration {
             "ALTER TABLE webhook_endpoints DROP COLUMN owner_party",
             "CREATE INDEX ix_webhook_endpoints_owner ON webhook_endpoints (owner_partner_id, id)",
         ] {
-            db.execute_unprepared(sql).await?;
+            txn.execute_unprepared(sql).await?;
         }
-        Ok(())
+        txn.commit().await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
+        // One connection for the whole change: SQLite connections of a pool each cache the
+        // schema, and an index dropped on one must not be found still there by the next.
+        let txn = manager.get_connection().begin().await?;
         for sql in [
             "ALTER TABLE webhook_endpoints ADD COLUMN owner_party TEXT NOT NULL DEFAULT 'vendor'",
             "UPDATE webhook_endpoints SET owner_party = 'partner:' || owner_partner_id
@@ -34,8 +39,8 @@ impl MigrationTrait for Migration {
             "ALTER TABLE webhook_endpoints DROP COLUMN owner_partner_id",
             "CREATE INDEX ix_webhook_endpoints_owner ON webhook_endpoints (owner_party, id)",
         ] {
-            db.execute_unprepared(sql).await?;
+            txn.execute_unprepared(sql).await?;
         }
-        Ok(())
+        txn.commit().await
     }
 }

@@ -69,6 +69,17 @@ pub fn deal_claims() -> Condition {
         .add(registration::Column::Status.is_in(SEES_DEAL))
 }
 
+/// The partners on deal `opportunity` (the SQL form of the partners [`Facts::on_deal`] names).
+pub fn partners_on_deal(opportunity: i64) -> SelectStatement {
+    Query::select()
+        .distinct()
+        .column(registration::Column::PartnerId)
+        .from(registration::Entity)
+        .and_where(Expr::col(registration::Column::OpportunityId).eq(opportunity))
+        .cond_where(deal_claims())
+        .to_owned()
+}
+
 /// Opportunity ids a partner is on.
 pub fn deals_of_partner(partner_id: i64) -> SelectStatement {
     Query::select()
@@ -112,8 +123,41 @@ impl Facts<'_> {
     }
 }
 
-/// One "who may see this kind of row" rule, in both forms.
+/// The kinds of data the rules read. Every event names the kind of its subject
+/// (`Topic::subject`), and its audience comes from that kind's rule ([`heard`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Partner,
+    Registration,
+    Opportunity,
+    Account,
+    Contact,
+    Engagement,
+    Conflict,
+    Invitation,
+    WebhookEndpoint,
+    /// The program's terms (collaboration rules): the vendor's to change.
+    Program,
+}
+
+/// The partners that hear of a change to a row, besides the vendor (who hears of every
+/// change): listed from the row itself, or found by a query of partner ids.
+pub enum Hearing {
+    Listed(Vec<i64>),
+    /// A `SELECT` of one column of partner ids.
+    Query(SelectStatement),
+}
+
+/// One "who may see this kind of row" rule, in both forms, and who hears of its changes.
 pub trait Rule {
+    /// The kind of data: events about these rows name it as their subject.
+    const SUBJECT: Subject;
+    /// Why some readers of these rows are not told of their changes by events, for a rule
+    /// whose audience is narrower than its readers; `None`: every reader is told (the
+    /// agreement test checks either way, and that nobody else is).
+    const NARROWER: Option<&'static str> = None;
+    /// The partners that hear of a change to `row`: those whose read rule admits it.
+    fn hearing(row: &Self::Row) -> Hearing;
     type Row;
     /// How the rule tells callers apart: [`View`] for most rows (the party, and whether an
     /// app's scopes reach the rows at all).
@@ -140,6 +184,10 @@ fn nothing() -> Condition {
 pub struct Partners;
 
 impl Rule for Partners {
+    const SUBJECT: Subject = Subject::Partner;
+    fn hearing(row: &partner::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = partner::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -165,6 +213,10 @@ impl Rule for Partners {
 pub struct Registrations;
 
 impl Rule for Registrations {
+    const SUBJECT: Subject = Subject::Registration;
+    fn hearing(row: &registration::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = registration::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -190,6 +242,10 @@ impl Rule for Registrations {
 pub struct Opportunities;
 
 impl Rule for Opportunities {
+    const SUBJECT: Subject = Subject::Opportunity;
+    fn hearing(row: &opportunity::Model) -> Hearing {
+        Hearing::Query(partners_on_deal(row.id))
+    }
     type Row = opportunity::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -217,6 +273,14 @@ impl Rule for Opportunities {
 pub struct Accounts;
 
 impl Rule for Accounts {
+    const SUBJECT: Subject = Subject::Account;
+    const NARROWER: Option<&'static str> = Some(
+        "a customer's record is the vendor's: partners on its deals read it, and hear of their \
+         deals' changes, not of the account's",
+    );
+    fn hearing(row: &account::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = account::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -244,6 +308,16 @@ impl Rule for Accounts {
 pub struct Contacts;
 
 impl Rule for Contacts {
+    const SUBJECT: Subject = Subject::Contact;
+    const NARROWER: Option<&'static str> = Some(
+        "a contact's changes are told to whoever keeps the record (the vendor, and the partner \
+         that sourced it); partners who read a shared contact through a deal at its account \
+         hear what it means for their deal (`threading.risk_raised`) and read its current \
+         state with `contacts(filter: { updatedSince })`",
+    );
+    fn hearing(row: &contact::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = contact::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -278,6 +352,10 @@ impl Rule for Contacts {
 pub struct Engagements;
 
 impl Rule for Engagements {
+    const SUBJECT: Subject = Subject::Engagement;
+    fn hearing(row: &engagement::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = engagement::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -304,6 +382,16 @@ impl Rule for Engagements {
 pub struct Conflicts;
 
 impl Rule for Conflicts {
+    const SUBJECT: Subject = Subject::Conflict;
+    fn hearing(row: &conflict::Model) -> Hearing {
+        Hearing::Query(
+            Query::select()
+                .column(registration::Column::PartnerId)
+                .from(registration::Entity)
+                .and_where(Expr::col(registration::Column::Id).eq(row.registration_id))
+                .to_owned(),
+        )
+    }
     type Row = conflict::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -339,6 +427,10 @@ impl Rule for Conflicts {
 pub struct Invitations;
 
 impl Rule for Invitations {
+    const SUBJECT: Subject = Subject::Invitation;
+    fn hearing(row: &invitation::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = invitation::Model;
     type View = View;
     fn view(principal: &Principal) -> View {
@@ -382,6 +474,10 @@ pub enum Owner {
 pub struct WebhookEndpoints;
 
 impl Rule for WebhookEndpoints {
+    const SUBJECT: Subject = Subject::WebhookEndpoint;
+    fn hearing(row: &webhook_endpoint::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
     type Row = webhook_endpoint::Model;
     type View = Owner;
     fn view(principal: &Principal) -> Owner {
@@ -434,6 +530,98 @@ impl Contacts {
     pub fn is_shareable(row: &contact::Model) -> bool {
         row.sourced_by_partner_id.is_none() || row.shared
     }
+}
+
+/// Who hears of one change: the vendor and the partners the subject's rule names. Only this
+/// module makes one ([`heard`], [`Heard::vendor`]), so an event's audience always comes from
+/// the read rule of what it is about, or is a part of that audience.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heard {
+    subject: Subject,
+    parties: Vec<Audience>,
+}
+
+impl Heard {
+    /// The vendor alone, of a change to `subject`: a part of every audience (the vendor reads
+    /// everything).
+    pub fn vendor(subject: Subject) -> Self {
+        Self {
+            subject,
+            parties: vec![Audience::Vendor],
+        }
+    }
+
+    /// What the event is about.
+    pub fn subject(&self) -> Subject {
+        self.subject
+    }
+
+    /// The parties, the vendor first.
+    pub fn parties(&self) -> &[Audience] {
+        &self.parties
+    }
+
+    /// This audience without the vendor (a partners' version of an event whose vendor
+    /// version says more).
+    pub fn partners(&self) -> Self {
+        Self {
+            subject: self.subject,
+            parties: self
+                .parties
+                .iter()
+                .copied()
+                .filter(|a| *a != Audience::Vendor)
+                .collect(),
+        }
+    }
+
+    /// Whether nobody is in it.
+    pub fn is_empty(&self) -> bool {
+        self.parties.is_empty()
+    }
+}
+
+/// A rule whose audience the row itself names (no query): [`heard_by_row`] gives it without a
+/// database round trip.
+pub trait NamesAudience: Rule {
+    /// The partners that hear of a change to `row`.
+    fn named(row: &Self::Row) -> Vec<i64>;
+}
+
+/// [`heard`] for a rule whose rows name their audience.
+pub fn heard_by_row<R: NamesAudience>(row: &R::Row) -> Heard {
+    heard_of::<R>(R::named(row))
+}
+
+fn heard_of<R: Rule>(mut partners: Vec<i64>) -> Heard {
+    partners.sort_unstable();
+    partners.dedup();
+    let mut parties = vec![Audience::Vendor];
+    parties.extend(partners.into_iter().map(Audience::Partner));
+    Heard {
+        subject: R::SUBJECT,
+        parties,
+    }
+}
+
+/// Who hears of a change to `row`: the vendor, and the partners rule `R` names for it (read
+/// from the database when the rule needs to, e.g. the partners on a deal).
+pub async fn heard<R: Rule, C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    row: &R::Row,
+) -> Result<Heard, sea_orm::DbErr> {
+    // Nothing but the boxed read lives across the await: this future sits inside every
+    // write's, whose size debug builds put on the stack.
+    let query = match R::hearing(row) {
+        Hearing::Listed(p) => return Ok(heard_of::<R>(p)),
+        Hearing::Query(q) => conn.get_database_backend().build(&q),
+    };
+    let partners = Box::pin(conn.query_all_raw(query))
+        .await?
+        .iter()
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(heard_of::<R>(partners))
 }
 
 /// Who hears of an event: the parties named in its audience, when it is written. The party's
@@ -493,3 +681,45 @@ impl Events {
 
 #[cfg(test)]
 mod tests;
+
+impl NamesAudience for Partners {
+    fn named(row: &partner::Model) -> Vec<i64> {
+        vec![row.id]
+    }
+}
+
+impl NamesAudience for Registrations {
+    fn named(row: &registration::Model) -> Vec<i64> {
+        vec![row.partner_id]
+    }
+}
+
+impl NamesAudience for Engagements {
+    fn named(row: &engagement::Model) -> Vec<i64> {
+        row.partner_id.into_iter().collect()
+    }
+}
+
+impl NamesAudience for Invitations {
+    fn named(row: &invitation::Model) -> Vec<i64> {
+        vec![row.partner_id]
+    }
+}
+
+impl NamesAudience for WebhookEndpoints {
+    fn named(row: &webhook_endpoint::Model) -> Vec<i64> {
+        row.owner_partner_id.into_iter().collect()
+    }
+}
+
+impl NamesAudience for Contacts {
+    fn named(row: &contact::Model) -> Vec<i64> {
+        row.sourced_by_partner_id.into_iter().collect()
+    }
+}
+
+impl NamesAudience for Accounts {
+    fn named(_: &account::Model) -> Vec<i64> {
+        Vec::new()
+    }
+}

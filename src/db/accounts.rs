@@ -9,8 +9,9 @@ use sea_orm::{
     Set,
 };
 
-use super::events::{self, vendor_only, NewEvent, Topic};
+use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use crate::auth::scope::{self, Accounts};
 use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::db::events::payload::{self, AccountSnapshot};
@@ -199,7 +200,7 @@ pub(in crate::db) async fn insert_in<C: sea_orm::ConnectionTrait>(
     index_name(txn, model.id, &model.name).await?;
     let ev = NewEvent::new(
         Topic::AccountCreated,
-        vendor_only(),
+        scope::heard::<Accounts, _>(txn, &model).await?,
         ids::encode(Kind::Account, model.id),
         &payload::AccountChanged {
             before: None,
@@ -262,7 +263,7 @@ pub async fn update(
     }
     let ev = NewEvent::new(
         Topic::AccountUpdated,
-        vendor_only(),
+        scope::heard::<Accounts, _>(&txn, &after).await?,
         ids::encode(Kind::Account, id),
         &payload::AccountChanged {
             before: Some(AccountSnapshot::of(&before)),

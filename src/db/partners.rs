@@ -13,7 +13,6 @@ use serde_json::json;
 
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::scope::Audience;
 use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::db::events::payload::{self, PartnerSnapshot};
@@ -178,7 +177,7 @@ pub async fn create(
     .map_err(|e| AppError::unique_or(e, DUPLICATE))?;
     let ev = NewEvent::new(
         Topic::PartnerCreated,
-        vec![Audience::Vendor, Audience::Partner(model.id)],
+        crate::auth::scope::heard::<crate::auth::scope::Partners, _>(&txn, &model).await?,
         ids::encode(Kind::Partner, model.id),
         &payload::PartnerChanged {
             before: None,
@@ -234,7 +233,7 @@ pub async fn update(
     })?;
     let ev = NewEvent::new(
         Topic::PartnerUpdated,
-        vec![Audience::Vendor, Audience::Partner(id)],
+        crate::auth::scope::heard::<crate::auth::scope::Partners, _>(&txn, &after).await?,
         ids::encode(Kind::Partner, id),
         &payload::PartnerChanged {
             before: Some(PartnerSnapshot::of(&before)),

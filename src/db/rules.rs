@@ -7,7 +7,8 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
 };
 
-use super::events::{self, vendor_only, NewEvent};
+use super::events::{self, NewEvent};
+use crate::auth::scope::{Heard, Subject};
 use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::db::events::payload::CollaborationRuleChanged;
@@ -135,7 +136,7 @@ pub async fn update(
         principal,
         NewEvent::new(
             events::Topic::CollaborationRuleUpdated,
-            vendor_only(),
+            Heard::vendor(Subject::Program),
             format!("CollaborationRule:{}", input.role.as_str()),
             &CollaborationRuleChanged {
                 role: after.role,

@@ -136,20 +136,27 @@ pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
 /// [`crate::db::shielded`]), and once it committed, relays its events into the outbox and wakes
 /// this instance's subscribers, in the same task: an abandoned request's events go out at once
 /// too, and the answer comes after its events are readable.
-pub async fn write<F, T>(ctx: &Context<'_>, write: F) -> crate::error::AppResult<T>
+///
+/// The write's future goes to the heap at once: a resolver then holds a pointer, not the
+/// write's whole state, and nor do the schema's futures around it (in debug builds those are
+/// laid out on the stack, and a mutation's state is tens of kilobytes).
+pub fn write<F, T>(
+    ctx: &Context<'_>,
+    write: F,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<T>> + Send>>
 where
     F: std::future::Future<Output = crate::error::AppResult<T>> + Send + 'static,
     T: Send + 'static,
 {
     let hub = ctx.data_unchecked::<Arc<crate::realtime::Hub>>().clone();
-    crate::db::shielded(async move {
+    let write = Box::pin(write);
+    Box::pin(crate::db::shielded(async move {
         let done = write.await;
         if done.is_ok() {
             hub.flush().await;
         }
         done
-    })
-    .await
+    }))
 }
 
 pub fn page_limits(ctx: &Context<'_>) -> PageLimits {

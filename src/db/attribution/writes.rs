@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use super::{compute, inputs};
+use crate::auth::scope;
 use crate::auth::Principal;
 use crate::auth::{can, Grant};
 use crate::db::events::payload;
@@ -62,7 +63,7 @@ async fn freeze(
         .insert(txn)
         .await?;
     }
-    let audience = crate::db::registrations::lifecycle::deal_audience(txn, opp.id).await?;
+    let audience = scope::heard::<scope::Opportunities, _>(txn, opp).await?;
     events::append(
         txn,
         actor,

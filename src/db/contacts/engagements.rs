@@ -11,7 +11,6 @@ use sea_orm::{
     QueryOrder, Select, Set,
 };
 
-use crate::auth::scope::Audience;
 use crate::auth::Principal;
 use crate::auth::{can, Grant};
 use crate::db::events::payload;
@@ -143,11 +142,7 @@ pub async fn record(
         principal,
         NewEvent::new(
             events::Topic::EngagementRecorded,
-            {
-                let mut a = vec![Audience::Vendor, Audience::of(principal)];
-                a.dedup();
-                a
-            },
+            crate::auth::scope::heard::<crate::auth::scope::Engagements, _>(&txn, &e).await?,
             ids::encode(Kind::Engagement, e.id),
             &payload::EngagementRecorded {
                 contact_id: ids::encode(Kind::Contact, contact.id),

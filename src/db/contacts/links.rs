@@ -109,7 +109,8 @@ pub async fn link(
         principal,
         NewEvent::new(
             Topic::ContactLinked,
-            events::vendor_only(),
+            // The org chart is the vendor's to keep.
+            crate::auth::scope::Heard::vendor(crate::auth::scope::Subject::Contact),
             ids::encode(Kind::Contact, from.id),
             &payload::ContactsLinked {
                 from: ids::encode(Kind::Contact, a),

@@ -210,7 +210,8 @@ pub(in crate::db) async fn refresh_scores(
             }
         }
         if previous.is_some_and(|p| p.score as u32 >= RISKY_BELOW) && a.score < RISKY_BELOW {
-            let audience = crate::db::registrations::lifecycle::deal_audience(txn, o.id).await?;
+            let audience =
+                crate::auth::scope::heard::<crate::auth::scope::Opportunities, _>(txn, &o).await?;
             let risks = a.risks.iter().map(|r| r.kind.api_name().into()).collect();
             events::append(
                 txn,

@@ -10,7 +10,6 @@ use sea_orm::{
 
 use super::email_key;
 use super::network::{self, ThreadingWindow};
-use crate::auth::scope::Audience;
 use crate::auth::{can, Grant};
 use crate::auth::{Party, Principal};
 use crate::db::events::payload::ContactChanged;
@@ -109,14 +108,6 @@ fn apply(m: &mut ActiveModel, c: Checked) {
     }
 }
 
-fn audience(c: &Model) -> Vec<Audience> {
-    let mut a = vec![Audience::Vendor];
-    if let Some(p) = c.sourced_by_partner_id {
-        a.push(Audience::Partner(p));
-    }
-    a
-}
-
 async fn event(
     txn: &DatabaseTransaction,
     principal: &Principal,
@@ -128,7 +119,7 @@ async fn event(
         principal,
         NewEvent::new(
             topic,
-            audience(c),
+            crate::auth::scope::heard::<crate::auth::scope::Contacts, _>(txn, c).await?,
             ids::encode(Kind::Contact, c.id),
             &ContactChanged::of(c),
         ),

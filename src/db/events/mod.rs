@@ -7,7 +7,7 @@ use entity::event;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::Value;
 
-use crate::auth::scope::{Audience, Events};
+use crate::auth::scope::{Audience, Events, Heard};
 use crate::auth::Principal;
 
 pub mod payload;
@@ -19,7 +19,7 @@ pub use topic::Topic;
 /// One event to append.
 pub struct NewEvent {
     pub topic: Topic,
-    /// Who hears of it.
+    /// Who hears of it: from the read rule of what it is about (`scope::heard`).
     pub audience: Vec<Audience>,
     /// Global id of the object the event is about.
     pub subject_id: String,
@@ -28,15 +28,18 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(
-        topic: Topic,
-        audience: Vec<Audience>,
-        subject_id: String,
-        payload: &impl Payload,
-    ) -> Self {
+    /// An event of `topic` about `subject_id`, heard by `heard`: the audience the read rule of
+    /// the topic's subject gives (or a part of it).
+    pub fn new(topic: Topic, heard: Heard, subject_id: String, payload: &impl Payload) -> Self {
+        debug_assert_eq!(
+            heard.subject(),
+            topic.subject(),
+            "{} is about another kind of data than its audience",
+            topic.name()
+        );
         Self {
             topic,
-            audience,
+            audience: heard.parties().to_vec(),
             subject_id,
             payload: payload.to_json(),
         }
@@ -227,11 +230,6 @@ pub async fn relay(db: &sea_orm::DatabaseConnection) -> Result<u64, DbErr> {
 /// The audience as stored on the event row: the parties' tags.
 fn tags(audience: &[Audience]) -> Value {
     Value::from(audience.iter().map(|a| a.tag()).collect::<Vec<_>>())
-}
-
-/// The audience of a change only the vendor hears of.
-pub fn vendor_only() -> Vec<Audience> {
-    vec![Audience::Vendor]
 }
 
 /// Whether `principal`'s party is in the audience of `ev`: its tag (`vendor`, `partner:<id>`)

@@ -27,7 +27,6 @@ use serde_json::{json, Map, Value};
 use super::events::payload::{InvitationChanged, InvitationSnapshot};
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::auth::scope::Audience;
 use crate::auth::{can, Grant, Principal, Resource};
 use crate::domain::{account::normalise_domain, money, text};
 use crate::error::{AppError, AppResult};
@@ -152,14 +151,10 @@ pub struct InvitePartners {
     pub idempotency_key: Option<String>,
 }
 
-fn audience(m: &Model) -> Vec<Audience> {
-    vec![Audience::Vendor, Audience::Partner(m.partner_id)]
-}
-
 fn event(m: &Model, reason: Option<String>) -> NewEvent {
     NewEvent::new(
         Topic::Invitation(m.status),
-        audience(m),
+        crate::auth::scope::heard_by_row::<crate::auth::scope::Invitations>(m),
         ids::encode(Kind::Invitation, m.id),
         &InvitationChanged {
             invitation: InvitationSnapshot::of(m),

@@ -8,11 +8,11 @@ use entity::opportunity_stage_change as stage_change;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use crate::auth::scope::Audience;
+use crate::auth::scope::{self, Heard, Opportunities, Subject};
 use crate::auth::Principal;
 use crate::auth::{can, Grant};
 use crate::db::events::payload::{self, OpportunitySnapshot};
-use crate::db::events::{self, vendor_only, NewEvent, Topic};
+use crate::db::events::{self, NewEvent, Topic};
 use crate::domain::{money, opportunity as rules, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -187,7 +187,8 @@ pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
     record_stage(txn, principal, &model, None, None).await?;
     let ev = NewEvent::new(
         Topic::OpportunityCreated,
-        vendor_only(),
+        // Nobody else is on a deal that was just created.
+        Heard::vendor(Subject::Opportunity),
         ids::encode(Kind::Opportunity, model.id),
         &payload::OpportunityChanged {
             before: None,
@@ -262,9 +263,9 @@ pub async fn update(
         ..was.clone()
     } != now;
     let audience = if shared_changed {
-        crate::db::registrations::lifecycle::deal_audience(&txn, id).await?
+        scope::heard::<Opportunities, _>(&txn, &after).await?
     } else {
-        vendor_only()
+        Heard::vendor(Subject::Opportunity)
     };
     let ev = NewEvent::new(
         Topic::OpportunityUpdated,
@@ -386,12 +387,13 @@ async fn change_stage(
         reopened: reopen,
         opportunity: OpportunitySnapshot::of(&after),
     };
-    let mut partners = crate::db::registrations::lifecycle::deal_audience(&txn, id).await?;
-    partners.retain(|a| *a != Audience::Vendor);
+    let partners = scope::heard::<Opportunities, _>(&txn, &after)
+        .await?
+        .partners();
     let subject = ids::encode(Kind::Opportunity, id);
     let mut evs = vec![NewEvent::new(
         Topic::OpportunityStageChanged,
-        events::vendor_only(),
+        Heard::vendor(Subject::Opportunity),
         subject.clone(),
         &moved(Some(reason.clone())),
     )];

@@ -14,6 +14,7 @@ use sea_orm::{
 };
 
 use super::lifecycle::{self, Approval};
+use crate::auth::scope;
 use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::db::events::payload::{self, ConflictSnapshot};
@@ -188,10 +189,6 @@ async fn direct_overlap(txn: &DatabaseTransaction, reg: &Registration) -> AppRes
     Ok(first)
 }
 
-pub fn audience(reg: &Registration) -> Vec<crate::auth::scope::Audience> {
-    lifecycle::audience(reg)
-}
-
 /// Stores the conflicts that hold `reg`, with their events. The events go to the vendor and
 /// to `reg`'s partner; they never name the other partner.
 pub async fn raise(
@@ -218,7 +215,7 @@ pub async fn raise(
             &detector,
             NewEvent::new(
                 events::Topic::ConflictRaised,
-                audience(reg),
+                scope::heard::<scope::Conflicts, _>(txn, &c).await?,
                 ids::encode(Kind::Conflict, c.id),
                 &payload::ConflictChanged {
                     conflict: ConflictSnapshot::of(&c),
@@ -295,16 +292,12 @@ async fn close(
         .one(txn)
         .await?
         .ok_or(AppError::NotFound("Conflict"))?;
-    let held = registration::Entity::find_by_id(c.registration_id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
     events::append(
         txn,
         actor,
         NewEvent::new(
             events::Topic::ConflictResolved,
-            audience(&held),
+            scope::heard::<scope::Conflicts, _>(txn, &after).await?,
             ids::encode(Kind::Conflict, c.id),
             &payload::ConflictChanged {
                 conflict: ConflictSnapshot::of(&after),

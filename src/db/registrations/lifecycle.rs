@@ -6,11 +6,9 @@ use chrono::Utc;
 use entity::enums::RegistrationStatus;
 use entity::registration::{ActiveModel, Column, Entity, Model};
 use entity::registration_transition as transition;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 
-use crate::auth::scope::Audience;
+use crate::auth::scope::{self, Heard};
 use crate::auth::Principal;
 use crate::db::events::payload::{self, RegistrationSnapshot};
 use crate::db::events::{self, NewEvent};
@@ -22,8 +20,9 @@ pub const POLICY: &str = "policy:auto-approval";
 pub const DETECTOR: &str = "system:conflict-detection";
 pub const EXPIRY: &str = "system:protection-expiry";
 
-pub fn audience(reg: &Model) -> Vec<Audience> {
-    vec![Audience::Vendor, Audience::Partner(reg.partner_id)]
+/// Who hears of a change to claim `reg` (the registrations read rule's audience).
+pub async fn audience<C: ConnectionTrait>(conn: &C, reg: &Model) -> AppResult<Heard> {
+    Ok(scope::heard::<scope::Registrations, _>(conn, reg).await?)
 }
 
 /// Serialises claims on one customer: concurrent submissions and decisions for the same
@@ -90,7 +89,7 @@ pub(in crate::db) async fn step(
         actor,
         NewEvent::new(
             events::Topic::Registration(from),
-            audience(&after),
+            audience(txn, &after).await?,
             ids::encode(Kind::Registration, reg.id),
             &payload::RegistrationTransition {
                 from: reg.status,
@@ -158,25 +157,6 @@ pub(in crate::db) async fn close_claims(
         .await?;
     }
     Ok(())
-}
-
-/// The audience of a change to a deal's shared state: the vendor and every partner on it.
-pub async fn deal_audience<C: ConnectionTrait>(
-    conn: &C,
-    opportunity_id: i64,
-) -> AppResult<Vec<Audience>> {
-    let partners: Vec<i64> = Entity::find()
-        .select_only()
-        .column(Column::PartnerId)
-        .distinct()
-        .filter(Column::OpportunityId.eq(opportunity_id))
-        .filter(crate::auth::scope::deal_claims())
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let mut out = vec![Audience::Vendor];
-    out.extend(partners.into_iter().map(Audience::Partner));
-    Ok(out)
 }
 
 pub use super::bulk::{bulk, BulkDecision, BulkItem, BulkItemResult};

@@ -72,7 +72,7 @@ async fn update_approved(
         actor,
         NewEvent::new(
             topic,
-            audience(&after),
+            audience(txn, &after).await?,
             ids::encode(Kind::Registration, reg.id),
             &payload::ProtectionChange {
                 change: terms,

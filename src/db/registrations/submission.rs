@@ -197,7 +197,7 @@ async fn insert_draft(
         principal,
         NewEvent::new(
             events::Topic::Registration(RegistrationStatus::Draft),
-            audience(&reg),
+            audience(txn, &reg).await?,
             ids::encode(Kind::Registration, reg.id),
             &payload::RegistrationDrafted {
                 registration: RegistrationSnapshot::of(&reg),

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use entity::enums::{WebhookEndpointStatus as Status, WebhookView};
 
 use super::events::{self, NewEvent, Payload, Topic};
-use crate::auth::scope::{self, Audience, WebhookEndpoints};
+use crate::auth::scope::{self, WebhookEndpoints};
 use crate::auth::{can, Grant, Party, Principal, PrincipalKind};
 use crate::error::{AppError, AppResult};
 
@@ -107,18 +107,10 @@ pub struct EndpointChanged {
 
 impl Payload for EndpointChanged {}
 
-/// Who hears of an endpoint's changes: the vendor, and the partner that owns it.
-fn audience(m: &Model) -> Vec<Audience> {
-    match m.owner_partner_id {
-        Some(p) => vec![Audience::Vendor, Audience::Partner(p)],
-        None => vec![Audience::Vendor],
-    }
-}
-
 fn changed(topic: Topic, m: &Model) -> NewEvent {
     NewEvent::new(
         topic,
-        audience(m),
+        scope::heard_by_row::<WebhookEndpoints>(m),
         crate::ids::encode(crate::ids::Kind::WebhookEndpoint, m.id),
         &EndpointChanged {
             endpoint: EndpointSnapshot::of(m),
