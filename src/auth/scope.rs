@@ -145,7 +145,7 @@ pub enum Subject {
 pub enum Hearing {
     Listed(Vec<i64>),
     /// A `SELECT` of one column of partner ids.
-    Query(SelectStatement),
+    Query(Box<SelectStatement>),
 }
 
 /// One "who may see this kind of row" rule, in both forms, and who hears of its changes.
@@ -244,7 +244,7 @@ pub struct Opportunities;
 impl Rule for Opportunities {
     const SUBJECT: Subject = Subject::Opportunity;
     fn hearing(row: &opportunity::Model) -> Hearing {
-        Hearing::Query(partners_on_deal(row.id))
+        Hearing::Query(Box::new(partners_on_deal(row.id)))
     }
     type Row = opportunity::Model;
     type View = View;
@@ -384,13 +384,13 @@ pub struct Conflicts;
 impl Rule for Conflicts {
     const SUBJECT: Subject = Subject::Conflict;
     fn hearing(row: &conflict::Model) -> Hearing {
-        Hearing::Query(
+        Hearing::Query(Box::new(
             Query::select()
                 .column(registration::Column::PartnerId)
                 .from(registration::Entity)
                 .and_where(Expr::col(registration::Column::Id).eq(row.registration_id))
                 .to_owned(),
-        )
+        ))
     }
     type Row = conflict::Model;
     type View = View;
@@ -614,7 +614,7 @@ pub async fn heard<R: Rule, C: sea_orm::ConnectionTrait>(
     // write's, whose size debug builds put on the stack.
     let query = match R::hearing(row) {
         Hearing::Listed(p) => return Ok(heard_of::<R>(p)),
-        Hearing::Query(q) => conn.get_database_backend().build(&q),
+        Hearing::Query(q) => conn.get_database_backend().build(&*q),
     };
     let partners = Box::pin(conn.query_all_raw(query))
         .await?
