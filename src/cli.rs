@@ -101,7 +101,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .on_thread_park(crate::http::gate::on_worker_park)
+        .on_thread_park(crate::pipeline::gate::on_worker_park)
         .build()
     {
         Ok(rt) => rt,

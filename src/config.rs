@@ -193,23 +193,6 @@ impl LimitArgs {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
-
-    pub fn scan(&self) -> crate::http::scan::ScanLimits {
-        crate::http::scan::ScanLimits {
-            max_document_bytes: self.max_document_bytes,
-            max_tokens: self.max_tokens,
-            max_nesting: self.max_nesting,
-            max_name_length: self.max_name_length,
-        }
-    }
-
-    pub fn measure(&self) -> crate::http::document::MeasureLimits {
-        crate::http::document::MeasureLimits {
-            max_depth: self.max_depth,
-            max_selections: self.max_selections,
-            max_nesting: self.max_nesting,
-        }
-    }
 }
 
 impl Default for LimitArgs {

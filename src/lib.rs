@@ -15,6 +15,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod pipeline;
 pub mod ratelimit;
 pub mod realtime;
 pub mod scalars;
@@ -49,15 +50,15 @@ pub struct AppState {
     /// This instance's outbox tail, feeding its subscriptions.
     pub hub: Arc<realtime::Hub>,
     /// Open WebSocket connections per principal on this instance.
-    pub connections: Arc<http::ws::Connections>,
+    pub connections: Arc<pipeline::slots::Connections>,
     /// Subscriptions of this instance that share their answers to each event.
-    pub live: Arc<http::live::Groups>,
+    pub live: Arc<pipeline::live::Groups>,
     /// Admission of GraphQL requests and the CPU threads that check documents.
-    pub gate: Arc<http::gate::Gate>,
+    pub gate: Arc<pipeline::gate::Gate>,
     /// Browser origins and the metrics listener (defaults: none, and `/metrics` here).
     pub http: Arc<HttpArgs>,
     /// Persisted documents: registered by hash, or the trusted ones only.
-    pub documents: Arc<http::persisted::Documents>,
+    pub documents: Arc<pipeline::persisted::Documents>,
     /// Where webhooks may go and how deliveries are retried.
     pub webhooks: Arc<WebhookArgs>,
 }
@@ -85,7 +86,7 @@ impl AppState {
             hub,
             connections: Default::default(),
             live: Default::default(),
-            gate: Arc::new(http::gate::Gate::new(limits.max_in_flight)),
+            gate: Arc::new(pipeline::gate::Gate::new(limits.max_in_flight)),
             db,
             verifier: Arc::new(verifier),
             rate_limiter: Arc::new(RateLimiter::new(limits.rate_limit_per_minute)),
@@ -106,7 +107,7 @@ impl AppState {
     /// The same state with `http`'s browser origins, metrics listener and persisted
     /// documents; refused when the trusted-documents manifest cannot be read.
     pub fn with_http(mut self, http: HttpArgs) -> Result<Self, String> {
-        self.documents = Arc::new(http::persisted::Documents::from_args(&http)?);
+        self.documents = Arc::new(pipeline::persisted::Documents::from_args(&http)?);
         self.http = Arc::new(http);
         Ok(self)
     }

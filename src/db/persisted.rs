@@ -1,4 +1,4 @@
-//! Documents registered by automatic persisted queries (`http::persisted`), shared by every
+//! Documents registered by automatic persisted queries (`pipeline::persisted`), shared by every
 //! instance through the database.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};

@@ -74,7 +74,7 @@ pub struct RealtimeSubscription;
 /// The transports share the work of many subscribers: a [`Mode::Probe`] checks the arguments
 /// and scopes and hands the subscriber's feed over, then each event the feed yields is
 /// resolved once in [`Mode::Render`] for every subscriber with the same view and the same
-/// document (see `http::live`).
+/// document (see `pipeline::live`).
 pub enum Mode {
     /// Check everything, open the caller's feed and leave it here; the field yields nothing.
     Probe(Arc<std::sync::Mutex<Option<Feed>>>),

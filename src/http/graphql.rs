@@ -5,25 +5,25 @@
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::OperationType;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{Map, Value};
-use tokio::time::Instant;
 
-use super::auth::authenticate;
-use super::execute::{self, Outcome};
-use super::limits;
-use super::persisted::Submitted;
-use super::prepare::{prepare, refusal_json};
-use super::response::{self, body, error, errors_only, Answer, MediaType};
-use super::scan;
+use super::admit::{credential, denied, with_quota};
+use super::response::{self, body, errors_only, MediaType};
 use super::sse;
 use super::RequestId;
-use crate::error::{code, AppError};
+use crate::error::code;
+use crate::pipeline::answer::{error, limit_error, refusal_json, Answer};
+use crate::pipeline::execute::Outcome;
+use crate::pipeline::limits;
+use crate::pipeline::operation::{self, Method, Refused};
+use crate::pipeline::persisted::Submitted;
+use crate::pipeline::scan;
+use crate::pipeline::session::admit_request;
 use crate::AppState;
 
 /// One GraphQL-over-HTTP request's parameters.
@@ -101,28 +101,6 @@ fn overloaded(state: &AppState, media: MediaType) -> Response {
     res
 }
 
-/// 503 with `Retry-After` when the database cannot be reached.
-fn unavailable(media: MediaType) -> Response {
-    let mut res = errors_only(
-        StatusCode::SERVICE_UNAVAILABLE,
-        media,
-        vec![error(
-            code::SERVICE_UNAVAILABLE,
-            crate::error::UNAVAILABLE_MESSAGE,
-        )],
-    );
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    res
-}
-
-pub(super) fn limit_error(limit: &str, max: usize, message: String) -> Value {
-    let mut e = error(code::LIMIT_EXCEEDED, message);
-    e["extensions"]["limit"] = Value::from(limit);
-    e["extensions"]["max"] = Value::from(max);
-    e
-}
-
 fn too_deep(what: &str) -> Value {
     limit_error(
         "json-depth",
@@ -166,9 +144,18 @@ pub async fn get(
         Err(m) => return bad_request(media, m),
     };
     if stream {
-        return sse::open(&state, &rid.0, &headers, params, true).await;
+        return sse::open(&state, &rid.0, &headers, params, Method::Get).await;
     }
-    run(&state, &rid, &headers, media, vec![params], false, true).await
+    run(
+        &state,
+        &rid,
+        &headers,
+        media,
+        vec![params],
+        false,
+        Method::Get,
+    )
+    .await
 }
 
 pub async fn post(
@@ -184,81 +171,10 @@ pub async fn post(
     let Some(_admitted) = state.gate.admit() else {
         return overloaded(&state, media);
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence != "application/json" {
-        return errors_only(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            media,
-            vec![error(
-                code::BAD_REQUEST,
-                "send the request body as Content-Type: application/json",
-            )],
-        );
-    }
-    let bytes = match to_bytes(raw, state.limits.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            return errors_only(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                media,
-                vec![error(
-                    code::LIMIT_EXCEEDED,
-                    format!(
-                        "the request body exceeds {} bytes",
-                        state.limits.max_body_bytes
-                    ),
-                )],
-            )
-        }
+    let (mut params, batch) = match read_body(&state, &headers, raw, media).await {
+        Ok(read) => read,
+        Err(res) => return res,
     };
-    if scan::json_depth(&bytes, scan::MAX_JSON_DEPTH) > scan::MAX_JSON_DEPTH {
-        state.metrics.error(code::LIMIT_EXCEEDED);
-        return errors_only(
-            StatusCode::BAD_REQUEST,
-            media,
-            vec![too_deep("the request body")],
-        );
-    }
-    let value: Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(_) => return bad_request(media, "the request body is not valid JSON"),
-    };
-    let (items, batch) = match value {
-        Value::Array(items) => (items, true),
-        other => (vec![other], false),
-    };
-    if batch && items.is_empty() {
-        return bad_request(media, "a batch must hold at least one request");
-    }
-    if items.len() > state.limits.max_batch {
-        return errors_only(
-            StatusCode::BAD_REQUEST,
-            media,
-            vec![error(
-                code::LIMIT_EXCEEDED,
-                format!(
-                    "a batch may hold at most {} operations",
-                    state.limits.max_batch
-                ),
-            )],
-        );
-    }
-    let mut params = Vec::with_capacity(items.len());
-    for item in &items {
-        match params_from_json(item) {
-            Ok(p) => params.push(p),
-            Err(m) => return bad_request(media, m),
-        }
-    }
     if stream {
         if batch {
             return bad_request(
@@ -269,11 +185,78 @@ pub async fn post(
         let Some(one) = params.pop() else {
             return bad_request(media, "the request holds no operation");
         };
-        return sse::open(&state, &rid.0, &headers, one, false).await;
+        return sse::open(&state, &rid.0, &headers, one, Method::Post).await;
     }
-    run(&state, &rid, &headers, media, params, batch, false).await
+    run(&state, &rid, &headers, media, params, batch, Method::Post).await
 }
 
+/// The operations of a POST body (one, or a batch), or the response refusing the body.
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: Body,
+    media: MediaType,
+) -> Result<(Vec<Params>, bool), Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(errors_only(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            vec![error(
+                code::BAD_REQUEST,
+                "send the request body as Content-Type: application/json",
+            )],
+        ));
+    }
+    let max = state.limits.max_body_bytes;
+    let Ok(bytes) = to_bytes(raw, max).await else {
+        return Err(errors_only(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            vec![error(
+                code::LIMIT_EXCEEDED,
+                format!("the request body exceeds {max} bytes"),
+            )],
+        ));
+    };
+    if scan::json_depth(&bytes, scan::MAX_JSON_DEPTH) > scan::MAX_JSON_DEPTH {
+        state.metrics.error(code::LIMIT_EXCEEDED);
+        let errors = vec![too_deep("the request body")];
+        return Err(errors_only(StatusCode::BAD_REQUEST, media, errors));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| bad_request(media, "the request body is not valid JSON"))?;
+    let (items, batch) = match value {
+        Value::Array(items) => (items, true),
+        other => (vec![other], false),
+    };
+    if batch && items.is_empty() {
+        return Err(bad_request(media, "a batch must hold at least one request"));
+    }
+    if items.len() > state.limits.max_batch {
+        let max = state.limits.max_batch;
+        return Err(errors_only(
+            StatusCode::BAD_REQUEST,
+            media,
+            vec![error(
+                code::LIMIT_EXCEEDED,
+                format!("a batch may hold at most {max} operations"),
+            )],
+        ));
+    }
+    let params = items
+        .iter()
+        .map(params_from_json)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| bad_request(media, m))?;
+    Ok((params, batch))
+}
+
+/// Admits the request, runs each of its operations and answers.
 async fn run(
     state: &AppState,
     rid: &RequestId,
@@ -281,63 +264,55 @@ async fn run(
     media: MediaType,
     params: Vec<Params>,
     batch: bool,
-    is_get: bool,
+    method: Method,
 ) -> Response {
-    let principal = match authenticate(state, headers).await {
-        Ok(p) => p,
-        Err(e) => {
-            let (status, message) = match &e {
-                AppError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, m.clone()),
-                AppError::Unavailable(err) => {
-                    tracing::warn!(error = %err, "authentication could not reach the database");
-                    state.metrics.error(e.code());
-                    return unavailable(media);
-                }
-                other => {
-                    tracing::error!(error = %other.message(), "authentication failed on an internal error");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        crate::error::INTERNAL_MESSAGE.to_string(),
-                    )
-                }
-            };
-            state.metrics.error(e.code());
-            let mut res = errors_only(status, media, vec![error(e.code(), message)]);
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return res;
-        }
+    let (principal, quota) = match admit_request(state, credential(headers)).await {
+        Ok(admitted) => admitted,
+        Err(denial) => return denied(denial, media),
     };
-    let quota = match state.rate_limiter.take(&principal.limit_key()) {
-        Ok(quota) => quota,
-        Err((wait, quota)) => {
-            state.metrics.error(code::RATE_LIMITED);
-            let secs = wait.as_secs().max(1);
-            let mut res = errors_only(
-                StatusCode::TOO_MANY_REQUESTS,
-                media,
-                vec![error(
-                    code::RATE_LIMITED,
-                    format!("too many requests; retry in {secs} s"),
-                )],
-            );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            return with_quota(res, quota);
-        }
-    };
-    let res = execute_all(state, rid, &principal, media, params, batch, is_get).await;
+    let res = execute_all(state, rid, &principal, media, params, batch, method).await;
     with_quota(res, quota)
 }
 
-/// Adds the caller's standing against its rate limit to a response.
-fn with_quota(mut res: Response, quota: Option<crate::ratelimit::Quota>) -> Response {
-    for (name, value) in quota.iter().flat_map(|q| q.headers()) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            res.headers_mut().insert(name, v);
+/// One operation's answer, whether it failed as a request, and its status alone.
+type OneAnswer = (Answer, bool, StatusCode);
+
+/// Serves one operation of a request; `None` when the whole request is refused (a mutation
+/// over GET).
+async fn serve_one(
+    state: &AppState,
+    rid: &RequestId,
+    principal: &crate::auth::Principal,
+    submitted: Params,
+    method: Method,
+) -> Option<OneAnswer> {
+    let ready = match operation::serve(state, principal, submitted, method).await {
+        Ok(ready) => ready,
+        Err(Refused::MutationOverGet) => return None,
+        Err(Refused::Checks(refusal)) => {
+            let status = refusal_status(&refusal);
+            return Some((Answer::Json(refusal), true, status));
         }
+    };
+    if ready.is_subscription() {
+        let r = limits::Refusal {
+            code: code::BAD_REQUEST,
+            message: "subscriptions are served over WebSocket at /graphql/ws, or here as Server-Sent Events with `Accept: text/event-stream`".into(),
+            line_col: None,
+            limit: None,
+        };
+        let answer = Answer::Json(refusal_json(&state.metrics, r));
+        return Some((answer, true, StatusCode::BAD_REQUEST));
     }
-    res
+    Some(match ready.execute(state, principal, &rid.0).await {
+        Outcome::Ran {
+            answer,
+            request_error: true,
+        } => (answer, true, StatusCode::BAD_REQUEST),
+        Outcome::Ran { answer, .. } => (answer, false, StatusCode::OK),
+        Outcome::Panicked(answer) => (answer, true, StatusCode::INTERNAL_SERVER_ERROR),
+        Outcome::TimedOut(answer) => (answer, true, StatusCode::GATEWAY_TIMEOUT),
+    })
 }
 
 /// Runs each operation of an admitted request and answers.
@@ -348,68 +323,14 @@ async fn execute_all(
     media: MediaType,
     params: Vec<Params>,
     batch: bool,
-    is_get: bool,
+    method: Method,
 ) -> Response {
-    let deadline = Instant::now() + state.limits.request_timeout();
     let mut results = Vec::with_capacity(params.len());
     for submitted in params {
-        let resolved = match state.documents.resolve(&state.db, submitted).await {
-            Ok(r) => r,
-            Err(refusal) => {
-                let refusal = refusal_json(state, refusal);
-                let status = refusal_status(&refusal);
-                results.push((Answer::Json(refusal), true, status));
-                continue;
-            }
-        };
-        let op = resolved.operation;
-        let prepared = prepare(
-            state,
-            principal,
-            op.query.clone(),
-            op.operation_name.clone(),
-            op.variables.clone(),
-            deadline,
-        );
-        let first = match prepared.await {
-            Ok(ready) => ready,
-            Err(refusal) => {
-                let status = refusal_status(&refusal);
-                results.push((Answer::Json(refusal), true, status));
-                continue;
-            }
-        };
-        if is_get && first.ty == Some(OperationType::Mutation) {
-            return method_not_allowed(media);
+        match serve_one(state, rid, principal, submitted, method).await {
+            Some(result) => results.push(result),
+            None => return method_not_allowed(media),
         }
-        if let Some(hash) = resolved.register {
-            state.documents.register(&state.db, hash, &op.query).await;
-        }
-        if first.ty == Some(OperationType::Subscription) {
-            let r = limits::Refusal {
-                code: code::BAD_REQUEST,
-                message: "subscriptions are served over WebSocket at /graphql/ws, or here as Server-Sent Events with `Accept: text/event-stream`".into(),
-                line_col: None,
-                limit: None,
-            };
-            results.push((
-                Answer::Json(refusal_json(state, r)),
-                true,
-                StatusCode::BAD_REQUEST,
-            ));
-            continue;
-        }
-        results.push(
-            match execute::run(state, principal, &rid.0, &op, first, deadline).await {
-                Outcome::Ran {
-                    answer,
-                    request_error: true,
-                } => (answer, true, StatusCode::BAD_REQUEST),
-                Outcome::Ran { answer, .. } => (answer, false, StatusCode::OK),
-                Outcome::Panicked(answer) => (answer, true, StatusCode::INTERNAL_SERVER_ERROR),
-                Outcome::TimedOut(answer) => (answer, true, StatusCode::GATEWAY_TIMEOUT),
-            },
-        );
     }
     if batch {
         let all: Vec<Answer> = results.into_iter().map(|(a, _, _)| a).collect();

@@ -1,19 +1,14 @@
-//! HTTP: the router, request ids, metrics and the small endpoints around `/graphql`.
+//! HTTP: the router, request ids, metrics and the small endpoints around `/graphql`, and the
+//! three framings of the one request pipeline (`crate::pipeline`): GraphQL over HTTP
+//! ([`graphql`]), Server-Sent Events ([`sse`]) and WebSocket ([`ws`]). Each only turns the
+//! pipeline's denials, refusals, answers and streams into its own status codes, close codes
+//! and messages.
 
-pub mod auth;
+pub mod admit;
 pub mod cors;
-pub mod document;
-pub mod execute;
-pub mod gate;
 pub mod graphiql;
 pub mod graphql;
-pub mod limits;
-pub mod live;
-pub mod order;
-pub mod persisted;
-pub mod prepare;
 pub mod response;
-pub mod scan;
 pub mod sse;
 pub mod ws;
 
@@ -148,7 +143,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render() + &live::render_metrics(&state),
+        state.metrics.render() + &crate::pipeline::live::render_metrics(&state),
     )
         .into_response()
 }

@@ -15,24 +15,24 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
-use super::auth::authenticate_with_expiry;
-use super::execute::{self, Outcome};
-use super::live::{self, Next, Start};
-use super::persisted::Submitted;
-use super::prepare::{prepare, refusal_json};
-use super::response::{error, errors_only, MediaType};
-use super::ws::{partner_changed, until_true, Connections, Slot};
-use crate::auth::Principal;
-use crate::error::{code, AppError};
+use super::admit::{credential, denied};
+use super::response::MediaType;
+use crate::error::code;
+use crate::pipeline::answer::error;
+use crate::pipeline::execute::Outcome;
+use crate::pipeline::live::{Next, Start, Subscriber};
+use crate::pipeline::operation::{self, Method};
+use crate::pipeline::persisted::Submitted;
+use crate::pipeline::session::{admit_session, Rate, Session};
+use crate::realtime::until_true;
 use crate::AppState;
 
 /// The media type of an event stream.
@@ -82,98 +82,27 @@ const COMPLETE: &[u8] = b"event: complete\ndata:\n\n";
 /// A comment line: keeps proxies from closing an idle stream.
 const KEEPALIVE: &[u8] = b":\n\n";
 
-/// A refusal before any stream opened, as JSON with its status.
-fn refused(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    errors_only(status, MediaType::Json, vec![error(code, message)])
-}
-
-/// Opens the event stream of one operation, after the same checks as any request.
+/// Opens the event stream of one operation, after the same admission as any request.
 pub async fn open(
     state: &AppState,
     request_id: &str,
     headers: &HeaderMap,
     submitted: Submitted,
-    is_get: bool,
+    method: Method,
 ) -> Response {
-    // Watched from before the partner's status is checked, so that a suspension committed
-    // after the check still ends the stream.
-    let Some(watching) = state.hub.partner_changes().await else {
-        state.metrics.error(code::SERVICE_UNAVAILABLE);
-        let mut res = refused(
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::SERVICE_UNAVAILABLE,
-            "the server is starting; try again",
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-        return res;
+    let session = match admit_session(state, credential(headers), Rate::Check).await {
+        Ok(session) => session,
+        Err(denial) => return denied(denial, MediaType::Json),
     };
-    let (principal, exp) = match authenticate_with_expiry(state, headers).await {
-        Ok(ok) => ok,
-        Err(AppError::Unauthenticated(m)) => {
-            state.metrics.error(code::UNAUTHENTICATED);
-            let mut res = refused(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, m);
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return res;
-        }
-        Err(AppError::Unavailable(e)) => {
-            tracing::warn!(error = %e, "authentication could not reach the database");
-            state.metrics.error(code::SERVICE_UNAVAILABLE);
-            let mut res = refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::SERVICE_UNAVAILABLE,
-                crate::error::UNAVAILABLE_MESSAGE,
-            );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-            return res;
-        }
-        Err(e) => {
-            tracing::error!(error = %e.message(), "authentication failed on an internal error");
-            state.metrics.error(code::INTERNAL);
-            return refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                code::INTERNAL,
-                crate::error::INTERNAL_MESSAGE,
-            );
-        }
-    };
-    if let Err(wait) = state.rate_limiter.check(&principal.limit_key()) {
-        state.metrics.error(code::RATE_LIMITED);
-        let secs = wait.as_secs().max(1);
-        let mut res = refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::RATE_LIMITED,
-            format!("too many requests; retry in {secs} s"),
-        );
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        return res;
-    }
-    let max = state.realtime.ws_max_connections_per_principal;
-    let Some(slot) = Connections::acquire(&state.connections, principal.limit_key(), max) else {
-        state.metrics.error(code::LIMIT_EXCEEDED);
-        return refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            code::LIMIT_EXCEEDED,
-            format!("too many open connections for this principal (limit {max}, WebSocket and event streams together); close one first"),
-        );
-    };
-    let leeway = state.verifier.leeway_seconds();
-    let left = (exp + leeway).saturating_sub(crate::auth::jwt::now());
     let (tx, rx) = mpsc::channel::<Bytes>(state.realtime.ws_send_buffer as usize);
     let stream = Stream {
         state: state.clone(),
         request_id: request_id.to_string(),
-        partner_changes: principal.partner_id().map(|_| watching),
-        principal,
-        expires_at: Instant::now() + Duration::from_secs(left),
+        session,
         out: tx,
-        _slot: slot,
     };
     state.metrics.sse_opened();
-    tokio::spawn(stream.run(submitted, is_get));
+    tokio::spawn(stream.run(submitted, method));
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -190,11 +119,8 @@ pub async fn open(
 struct Stream {
     state: AppState,
     request_id: String,
-    principal: Principal,
-    partner_changes: Option<tokio::sync::broadcast::Receiver<i64>>,
-    expires_at: Instant,
+    session: Session,
     out: mpsc::Sender<Bytes>,
-    _slot: Slot,
 }
 
 /// Why a subscription's stream stopped.
@@ -225,8 +151,8 @@ impl Stream {
         self.send(next_event(&json!({ "errors": errors }))).await
     }
 
-    async fn run(mut self, submitted: Submitted, is_get: bool) {
-        let end = self.operation(submitted, is_get).await;
+    async fn run(mut self, submitted: Submitted, method: Method) {
+        let end = self.operation(submitted, method).await;
         if matches!(end, End::Complete) {
             self.send(Bytes::from_static(COMPLETE)).await;
         }
@@ -234,53 +160,27 @@ impl Stream {
         self.state.gate.touch();
     }
 
-    async fn operation(&mut self, submitted: Submitted, is_get: bool) -> End {
+    /// Sends one result and completes; cut when the client is gone.
+    async fn last(&self, bytes: Bytes) -> End {
+        if self.send(bytes).await {
+            End::Complete
+        } else {
+            End::Cut
+        }
+    }
+
+    async fn operation(&mut self, submitted: Submitted, method: Method) -> End {
         let state = self.state.clone();
-        let resolved = match state.documents.resolve(&state.db, submitted).await {
-            Ok(r) => r,
-            Err(refusal) => {
-                self.errors(refusal_json(&state, refusal)["errors"].clone())
-                    .await;
+        let principal = self.session.principal.clone();
+        let ready = match operation::serve(&state, &principal, submitted, method).await {
+            Ok(ready) => ready,
+            Err(refused) => {
+                self.errors(refused.errors()).await;
                 return End::Complete;
             }
         };
-        let op = resolved.operation;
-        let deadline = Instant::now() + state.limits.request_timeout();
-        let prepared = prepare(
-            &state,
-            &self.principal,
-            op.query.clone(),
-            op.operation_name.clone(),
-            op.variables.clone(),
-            deadline,
-        );
-        let first = match prepared.await {
-            Ok(p) => p,
-            Err(refusal) => {
-                self.errors(refusal["errors"].clone()).await;
-                return End::Complete;
-            }
-        };
-        if is_get && first.ty == Some(OperationType::Mutation) {
-            self.errors(json!([error(
-                code::BAD_REQUEST,
-                "mutations are only accepted over POST"
-            )]))
-            .await;
-            return End::Complete;
-        }
-        if let Some(hash) = resolved.register {
-            state.documents.register(&state.db, hash, &op.query).await;
-        }
-        if first.ty != Some(OperationType::Subscription) {
-            let outcome = execute::run(
-                &state,
-                &self.principal,
-                &self.request_id,
-                &op,
-                first,
-                deadline,
-            );
+        if !ready.is_subscription() {
+            let outcome = ready.execute(&state, &principal, &self.request_id);
             let answer = tokio::select! {
                 outcome = outcome => match outcome {
                     Outcome::Ran { answer, .. }
@@ -289,38 +189,26 @@ impl Stream {
                 },
                 _ = self.out.closed() => return End::Cut,
             };
-            return if self.send(next_event(&answer)).await {
-                End::Complete
-            } else {
-                End::Cut
-            };
+            return self.last(next_event(&answer)).await;
         }
-        let mut sub = match Box::pin(live::start(
-            &state,
-            &self.principal,
-            first,
-            &self.request_id,
-        ))
-        .await
-        {
+        match ready.subscribe(&state, &principal, &self.request_id).await {
             Start::Refused(errors) => {
                 self.errors(errors).await;
-                return End::Complete;
+                End::Complete
             }
-            Start::Answered(payload) => {
-                return if self.send(next_raw(&payload)).await {
-                    End::Complete
-                } else {
-                    End::Cut
-                };
-            }
-            Start::Live(sub) => sub,
-        };
+            Start::Answered(payload) => self.last(next_raw(&payload)).await,
+            Start::Live(sub) => Box::pin(self.follow(sub)).await,
+        }
+    }
+
+    /// Streams a subscription's results until it, the token, the partner's access, the client
+    /// or the server ends.
+    async fn follow(&mut self, mut sub: Subscriber) -> End {
+        let state = self.state.clone();
         let ka = Duration::from_secs(state.realtime.ws_keepalive_seconds.max(1));
         let mut keepalive = tokio::time::interval_at(Instant::now() + ka, ka);
         let mut shutting_down = state.hub.closing();
-        let mine = self.principal.partner_id();
-        let mut partner_changes = self.partner_changes.take();
+        let expires_at = self.session.expires_at;
         loop {
             tokio::select! {
                 next = sub.next() => {
@@ -340,7 +228,7 @@ impl Stream {
                     // A full queue already means traffic; the keep-alive is not needed then.
                     let _ = self.out.try_send(Bytes::from_static(KEEPALIVE));
                 }
-                _ = sleep_until(self.expires_at) => {
+                _ = sleep_until(expires_at) => {
                     state.metrics.error(code::UNAUTHENTICATED);
                     self.errors(json!([error(
                         code::UNAUTHENTICATED,
@@ -349,35 +237,14 @@ impl Stream {
                     .await;
                     return End::Complete;
                 }
-                changed = partner_changed(&mut partner_changes) => {
-                    // A lagging receiver may have missed its partner: check then too.
-                    if changed.is_none_or(|id| Some(id) == mine) && !Box::pin(self.still_allowed()).await {
-                        state.metrics.error(code::FORBIDDEN);
-                        self.errors(json!([error(
-                            code::FORBIDDEN,
-                            "the token's partner is suspended",
-                        )]))
-                        .await;
+                () = self.session.partner_changed() => {
+                    if let Err(denial) = Box::pin(self.session.still_allowed(&state)).await {
+                        self.errors(json!([error(denial.code(), denial.message())])).await;
                         return End::Complete;
                     }
                 }
                 _ = self.out.closed() => return End::Cut,
                 _ = until_true(&mut shutting_down) => return End::Cut,
-            }
-        }
-    }
-
-    /// Whether the principal's partner (if any) is still active; a failed check keeps the
-    /// stream, as on the WebSocket.
-    async fn still_allowed(&self) -> bool {
-        let Some(id) = self.principal.partner_id() else {
-            return true;
-        };
-        match super::auth::partner_is_active(&self.state, id).await {
-            Ok(active) => active,
-            Err(e) => {
-                tracing::warn!(error = %e.message(), "checking a streaming partner's status failed");
-                true
             }
         }
     }

@@ -341,7 +341,7 @@ fn an_unreadable_manifest_stops_the_server_from_starting() {
         trusted_documents: Some(path.clone()),
         ..Default::default()
     };
-    let e = cosell::http::persisted::Documents::from_args(&http).unwrap_err();
+    let e = cosell::pipeline::persisted::Documents::from_args(&http).unwrap_err();
     assert!(
         e.contains("manifest.json") && e.contains("JSON object"),
         "{e}"
@@ -350,5 +350,5 @@ fn an_unreadable_manifest_stops_the_server_from_starting() {
         trusted_documents: Some(dir.path().join("absent.json")),
         ..Default::default()
     };
-    assert!(cosell::http::persisted::Documents::from_args(&missing).is_err());
+    assert!(cosell::pipeline::persisted::Documents::from_args(&missing).is_err());
 }

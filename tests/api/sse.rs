@@ -143,7 +143,7 @@ async fn a_query_answers_one_result_then_completes_and_refusals_arrive_as_result
     assert_eq!(s.next().await, Event::Complete);
     // Persisted documents work here too.
     let doc = "{ viewer { kind } }";
-    let hash = cosell::http::persisted::sha256_hex(doc);
+    let hash = cosell::pipeline::persisted::sha256_hex(doc);
     let pq = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
     let mut s = app
         .sse(Some(&app.vendor), json!({ "extensions": pq }))

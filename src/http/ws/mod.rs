@@ -6,18 +6,15 @@
 //! token expires, and a client that does not read cannot make the server buffer without bound.
 
 pub mod protocol;
-mod slots;
 mod tasks;
 
-pub(crate) use crate::realtime::until_true;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Extension;
 use futures_util::stream::SplitSink;
@@ -28,17 +25,15 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::{sleep_until, Instant};
 
 use self::protocol::{close, Incoming, Proto};
-use super::execute::{self, Operation, Outcome};
-use super::persisted::Submitted;
-use super::prepare::{prepare, refusal_json, Prepared};
-use super::response::error;
 use super::RequestId;
-use crate::auth::Principal;
 use crate::error::code;
+use crate::pipeline::answer::error;
+use crate::pipeline::operation::{self, Method};
+use crate::pipeline::persisted::Submitted;
+use crate::pipeline::session::{admit_session, Denial, Rate, Session};
+use crate::realtime::until_true;
 use crate::AppState;
 
-pub use self::slots::Connections;
-pub(crate) use self::slots::Slot;
 use self::tasks::{write, Op};
 
 /// What the writer task sends.
@@ -68,11 +63,7 @@ pub async fn upgrade(
         .selected_protocol()
         .and_then(|p| p.to_str().ok())
         .and_then(Proto::from_name);
-    let header_token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| super::auth::bearer(v).ok())
-        .map(str::to_string);
+    let header_token = super::admit::header_token(&headers);
     ws.on_upgrade(move |socket| async move {
         match proto {
             Some(proto) => Connection::run(state, socket, proto, header_token, rid.0).await,
@@ -100,13 +91,9 @@ struct Connection {
     /// Urgent close (slow consumer, shutdown): the writer stops sending data and closes.
     urgent: watch::Sender<Option<(u16, String)>>,
     init_received: bool,
-    principal: Option<Principal>,
-    expires_at: Option<Instant>,
-    _slot: Option<Slot>,
+    /// The admitted session, from `connection_init` on.
+    session: Option<Session>,
     operations: Operations,
-    /// For a partner's connection: partners whose record changed, to end it at once when its
-    /// partner is suspended rather than at the next keep-alive.
-    partner_changes: Option<tokio::sync::broadcast::Receiver<i64>>,
     generation: u64,
     /// Raised by an operation whose client stopped reading: the main loop closes with 1013.
     slow: Arc<Notify>,
@@ -171,11 +158,8 @@ impl Connection {
             out,
             urgent,
             init_received: false,
-            principal: None,
-            expires_at: None,
-            _slot: None,
+            session: None,
             operations: Operations::default(),
-            partner_changes: None,
             generation: 0,
             slow: slow.clone(),
             state,
@@ -191,7 +175,7 @@ impl Connection {
         let mut shutting_down = conn.state.hub.closing();
         let far = Instant::now() + Duration::from_secs(10 * 365 * 86_400);
         let closing: Closing = loop {
-            let expiry = conn.expires_at.unwrap_or(far);
+            let expiry = conn.session.as_ref().map_or(far, |s| s.expires_at);
             tokio::select! {
                 msg = stream.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
@@ -210,23 +194,19 @@ impl Connection {
                 _ = &mut init_deadline, if !conn.init_received => {
                     break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
                 }
-                changed = partner_changed(&mut conn.partner_changes) => {
-                    let mine = conn.principal.as_ref().and_then(Principal::partner_id);
-                    // A lagging receiver may have missed its partner: check then too.
-                    if changed.is_none_or(|id| Some(id) == mine) {
-                        if let Err(c) = Box::pin(conn.still_allowed()).await {
-                            break c;
-                        }
+                () = partner_changed(&mut conn.session) => {
+                    if let Err(c) = Box::pin(conn.still_allowed()).await {
+                        break c;
                     }
                 }
-                _ = keepalive.tick(), if conn.principal.is_some() && realtime.ws_keepalive_seconds > 0 => {
+                _ = keepalive.tick(), if conn.session.is_some() && realtime.ws_keepalive_seconds > 0 => {
                     if let Err(c) = Box::pin(conn.still_allowed()).await {
                         break c;
                     }
                     // A full queue already means traffic; the keep-alive is not needed then.
                     let _ = conn.out.try_send(Out::Text(protocol::keepalive(proto)));
                 }
-                _ = sleep_until(expiry), if conn.expires_at.is_some() => {
+                _ = sleep_until(expiry), if conn.session.is_some() => {
                     break Some((close::UNAUTHORIZED, "Unauthorized: the token expired; reconnect with a fresh one".into()));
                 }
                 _ = slow.notified() => {
@@ -349,49 +329,12 @@ impl Connection {
                 "send {\"Authorization\": \"Bearer <JWT>\"} in the connection_init payload".into(),
             );
         };
-        // Watched from before the token's partner status is checked, so that a suspension
-        // committed after that check still ends the connection at once.
-        let Some(watching) = self.state.hub.partner_changes().await else {
-            return Err(Some((
-                close::TRY_AGAIN_LATER,
-                "the server is starting; connect again".into(),
-            )));
+        let session = match admit_session(&self.state, Ok(token), Rate::AtEachOperation).await {
+            Ok(session) => session,
+            Err(Denial::Unauthenticated(m)) => return refuse(self, m),
+            Err(denial) => return Err(Some(Self::close_for(&denial))),
         };
-        let (principal, exp) = match super::auth::verify_token(&self.state, &token).await {
-            Ok(ok) => ok,
-            Err(crate::error::AppError::Unauthenticated(m)) => return refuse(self, m),
-            // The client's retry logic reconnects after 1013; 4401 would make it give up.
-            Err(crate::error::AppError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "WebSocket authentication could not reach the database");
-                return Err(Some((
-                    close::TRY_AGAIN_LATER,
-                    crate::error::UNAVAILABLE_MESSAGE.into(),
-                )));
-            }
-            Err(e) => {
-                tracing::error!(error = %e.message(), "WebSocket authentication failed on an internal error");
-                return Err(Some((close::INTERNAL, "internal error".into())));
-            }
-        };
-        let max = self.state.realtime.ws_max_connections_per_principal;
-        let Some(slot) = Connections::acquire(&self.state.connections, principal.limit_key(), max)
-        else {
-            return Err(Some((
-                close::POLICY,
-                format!(
-                    "too many open connections for this principal (limit {max}); close one first"
-                ),
-            )));
-        };
-        // The connection ends when the token does (the verifier's leeway included).
-        let leeway = self.state.verifier.leeway_seconds();
-        let left = (exp + leeway).saturating_sub(crate::auth::jwt::now());
-        self.expires_at = Some(Instant::now() + Duration::from_secs(left));
-        self._slot = Some(slot);
-        if principal.partner_id().is_some() {
-            self.partner_changes = Some(watching);
-        }
-        self.principal = Some(principal);
+        self.session = Some(session);
         self.send(protocol::ack(self.proto)).await?;
         if self.proto == Proto::Legacy {
             self.send(protocol::keepalive(self.proto)).await?;
@@ -399,30 +342,44 @@ impl Connection {
         Ok(())
     }
 
+    /// The close code and reason of a denied connection. The database being unreachable or the
+    /// server starting close with 1013, which a client's retry logic reconnects after (4401
+    /// would make it give up).
+    fn close_for(denial: &Denial) -> (u16, String) {
+        let code = match denial {
+            Denial::Unauthenticated(_) => close::UNAUTHORIZED,
+            Denial::Unavailable | Denial::Starting => close::TRY_AGAIN_LATER,
+            Denial::Internal => close::INTERNAL,
+            Denial::RateLimited { .. } | Denial::TooManyConnections { .. } => close::POLICY,
+            Denial::Suspended => close::FORBIDDEN,
+        };
+        let reason = match denial {
+            Denial::Unauthenticated(m) => format!("Unauthorized: {m}"),
+            Denial::Suspended => format!("Forbidden: {}", denial.message()),
+            Denial::Internal => "internal error".into(),
+            other => other.message(),
+        };
+        (code, reason)
+    }
+
     /// A partner suspended while connected loses the connection, as its next HTTP request
     /// would be refused. Checked when its partner's record changes (the `partner.updated`
     /// event reaches every instance), at each operation and at each keep-alive.
     async fn still_allowed(&self) -> Result<(), Closing> {
-        let Some(id) = self.principal.as_ref().and_then(Principal::partner_id) else {
-            return Ok(());
-        };
-        match super::auth::partner_is_active(&self.state, id).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Some((
-                close::FORBIDDEN,
-                "Forbidden: the token's partner is suspended".into(),
-            ))),
-            Err(e) => {
-                tracing::warn!(error = %e.message(), "checking a WebSocket partner's status failed");
-                Ok(())
-            }
+        match &self.session {
+            Some(session) => session
+                .still_allowed(&self.state)
+                .await
+                .map_err(|denial| Some(Self::close_for(&denial))),
+            None => Ok(()),
         }
     }
 
     async fn on_subscribe(&mut self, id: String, submitted: Submitted) -> Result<(), Closing> {
-        let Some(principal) = self.principal.clone() else {
+        let Some(session) = &self.session else {
             return Err(Some((close::UNAUTHORIZED, "Unauthorized".into())));
         };
+        let principal = session.principal.clone();
         self.still_allowed().await?;
         if self.operations.lock().contains_key(&id) {
             return Err(Some((
@@ -430,67 +387,29 @@ impl Connection {
                 protocol::reason(&format!("Subscriber for {id} already exists")),
             )));
         }
-        let refuse = |code: &'static str, message: String| json!([error(code, message)]);
         let max = self.state.realtime.ws_max_subscriptions;
         if self.operations.lock().len() >= max {
             self.state.metrics.error(code::LIMIT_EXCEEDED);
-            let errors = refuse(
+            let errors = json!([error(
                 code::LIMIT_EXCEEDED,
                 format!(
                     "a connection may run at most {max} operations at once; complete one first"
                 ),
-            );
+            )]);
             return self.send(protocol::refused(&id, errors)).await;
         }
-        if let Err(wait) = self.state.rate_limiter.check(&principal.limit_key()) {
-            self.state.metrics.error(code::RATE_LIMITED);
-            let errors = refuse(
-                code::RATE_LIMITED,
-                format!("too many requests; retry in {} s", wait.as_secs().max(1)),
-            );
+        if let Err(denial) = session.check_rate(&self.state) {
+            let errors = json!([error(denial.code(), denial.message())]);
             return self.send(protocol::refused(&id, errors)).await;
         }
-        let resolved = match self
-            .state
-            .documents
-            .resolve(&self.state.db, submitted)
-            .await
-        {
-            Ok(r) => r,
-            Err(refusal) => {
-                let errors = refusal_json(&self.state, refusal)["errors"].clone();
-                return self.send(protocol::refused(&id, errors)).await;
-            }
-        };
-        let op = resolved.operation;
-        let deadline = Instant::now() + self.state.limits.request_timeout();
-        let prepared = prepare(
-            &self.state,
-            &principal,
-            op.query.clone(),
-            op.operation_name.clone(),
-            op.variables.clone(),
-            deadline,
-        );
-        let first = match prepared.await {
+        let ready = match operation::serve(&self.state, &principal, submitted, Method::Post).await {
             Ok(ready) => ready,
-            Err(refusal) => {
-                let errors = refusal["errors"].clone();
-                return self.send(protocol::refused(&id, errors)).await;
-            }
+            Err(refused) => return self.send(protocol::refused(&id, refused.errors())).await,
         };
-        if let Some(hash) = resolved.register {
-            self.state
-                .documents
-                .register(&self.state.db, hash, &op.query)
-                .await;
-        }
         self.generation += 1;
         let run = Op {
             state: self.state.clone(),
             principal,
-            operation: op,
-            deadline,
             proto: self.proto,
             id: id.clone(),
             request_id: format!("{}/{id}", self.request_id),
@@ -501,7 +420,7 @@ impl Connection {
         };
         // Under the lock: an operation that ends at once takes itself out after this.
         let mut operations = self.operations.lock();
-        let task = tokio::spawn(run.run(Box::new(first)));
+        let task = tokio::spawn(run.run(Box::new(ready)));
         operations.insert(id, (self.generation, task.abort_handle()));
         Ok(())
     }
@@ -514,18 +433,11 @@ async fn signalled(rx: &mut watch::Receiver<Option<(u16, String)>>) {
     }
 }
 
-/// The next partner whose record changed (`None`: some were missed), for a partner's
-/// connection; never resolves for others.
-pub(crate) async fn partner_changed(
-    rx: &mut Option<tokio::sync::broadcast::Receiver<i64>>,
-) -> Option<i64> {
-    use tokio::sync::broadcast::error::RecvError;
-    let Some(r) = rx.as_mut() else {
-        return std::future::pending().await;
-    };
-    match r.recv().await {
-        Ok(id) => Some(id),
-        Err(RecvError::Lagged(_)) => None,
-        Err(RecvError::Closed) => std::future::pending().await,
+/// Completes when the session's partner changed (see [`Session::partner_changed`]); never
+/// before `connection_init` admitted one.
+async fn partner_changed(session: &mut Option<Session>) {
+    match session {
+        Some(session) => session.partner_changed().await,
+        None => std::future::pending().await,
     }
 }

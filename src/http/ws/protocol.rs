@@ -2,7 +2,7 @@
 //! the `graphql-ws` client library) and the older `graphql-ws` of subscriptions-transport-ws.
 //! Both carry the same operations; they differ in message names and close codes.
 
-use crate::http::scan::MAX_JSON_DEPTH;
+use crate::pipeline::scan::MAX_JSON_DEPTH;
 use serde_json::{json, Map, Value};
 
 /// The subprotocol a connection negotiated.
@@ -52,7 +52,7 @@ pub enum Incoming {
     Init(Option<Map<String, Value>>),
     Subscribe {
         id: String,
-        payload: crate::http::persisted::Submitted,
+        payload: crate::pipeline::persisted::Submitted,
     },
     Complete {
         id: String,
@@ -65,7 +65,7 @@ pub enum Incoming {
 
 /// Reads one text frame; the error is the close reason for 4400.
 pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
-    if crate::http::scan::json_depth(text.as_bytes(), MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
+    if crate::pipeline::scan::json_depth(text.as_bytes(), MAX_JSON_DEPTH) > MAX_JSON_DEPTH {
         return Err(format!(
             "Invalid message received: nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
         ));
@@ -90,7 +90,7 @@ pub fn parse(proto: Proto, text: &str) -> Result<Incoming, String> {
             .get("payload")
             .and_then(Value::as_object)
             .ok_or("Invalid message received: no payload")?;
-        let payload = crate::http::persisted::Submitted::from_json(payload)
+        let payload = crate::pipeline::persisted::Submitted::from_json(payload)
             .map_err(|m| format!("Invalid message received: payload: {m}"))?;
         if payload.query.is_none() && payload.reference.is_none() {
             return Err("Invalid message received: payload.query must be a string".into());
@@ -127,7 +127,7 @@ pub fn token_from_init(payload: &Map<String, Value>) -> Result<Option<String>, S
             let v = v
                 .as_str()
                 .ok_or("the Authorization value must be `Bearer <JWT>`")?;
-            return crate::http::auth::bearer(v)
+            return crate::pipeline::auth::bearer(v)
                 .map(|t| Some(t.to_string()))
                 .map_err(|e| e.message());
         }

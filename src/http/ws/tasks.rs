@@ -2,14 +2,15 @@
 //! they queue.
 
 use super::*;
-use crate::http::live::{self, Next, Start};
+use crate::auth::Principal;
+use crate::pipeline::execute::Outcome;
+use crate::pipeline::live::{Next, Start, Subscriber};
+use crate::pipeline::operation::Ready;
 
 /// One running operation of a connection.
 pub(super) struct Op {
     pub(super) state: AppState,
     pub(super) principal: Principal,
-    pub(super) operation: Operation,
-    pub(super) deadline: Instant,
     pub(super) proto: Proto,
     pub(super) id: String,
     pub(super) request_id: String,
@@ -36,19 +37,13 @@ impl Op {
     /// Runs the operation, then takes it out of the connection's operations before its last
     /// message (`complete`, or `error` when it was refused).
     ///
-    /// `first` comes boxed and each phase's future is boxed, so that a subscription's task
+    /// `ready` comes boxed and each phase's future is boxed, so that a subscription's task
     /// holds only what it needs while it waits for events.
-    pub(super) async fn run(mut self, first: Box<Prepared>) {
-        let last = if first.ty == Some(OperationType::Subscription) {
-            // The document's text is the group's business from here on.
-            drop(std::mem::take(&mut self.operation));
-            let started = Box::pin(live::start(
-                &self.state,
-                &self.principal,
-                *first,
-                &self.request_id,
-            ))
-            .await;
+    pub(super) async fn run(self, ready: Box<Ready>) {
+        let last = if ready.is_subscription() {
+            let started = ready
+                .subscribe(&self.state, &self.principal, &self.request_id)
+                .await;
             match started {
                 Start::Refused(errors) => Some(protocol::refused(&self.id, errors)),
                 Start::Answered(payload) => self
@@ -58,7 +53,7 @@ impl Op {
                 Start::Live(sub) => self.follow(sub).await,
             }
         } else {
-            Box::pin(self.answer(*first)).await
+            Box::pin(self.answer(*ready)).await
         };
         self.operations.finished(&self.id, self.generation);
         if let Some(last) = last {
@@ -67,7 +62,7 @@ impl Op {
     }
 
     /// Sends a subscription's results; its last message when it ends by itself.
-    async fn follow(&self, mut sub: live::Subscriber) -> Option<String> {
+    async fn follow(&self, mut sub: Subscriber) -> Option<String> {
         loop {
             let (payload, last) = match sub.next().await {
                 Next::Result(p) => (p, false),
@@ -87,10 +82,10 @@ impl Op {
     }
 
     /// Runs a query or mutation and sends its result; its last message.
-    async fn answer(&self, first: Prepared) -> Option<String> {
-        let (state, principal, rid) = (&self.state, &self.principal, &self.request_id);
-        let outcome =
-            execute::run(state, principal, rid, &self.operation, first, self.deadline).await;
+    async fn answer(&self, ready: Ready) -> Option<String> {
+        let outcome = ready
+            .execute(&self.state, &self.principal, &self.request_id)
+            .await;
         let json = match outcome {
             Outcome::Ran {
                 answer,

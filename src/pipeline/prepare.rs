@@ -6,15 +6,12 @@ use async_graphql::Variables;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
-use super::execute::timeout_json;
-use super::graphql::limit_error;
+use super::answer::{error, refusal_json, timeout_json};
 use super::limits::{self, Checks};
-use super::response::error;
-use super::{document, scan};
+use super::persisted::Operation;
+use super::{context, document, scan};
 use crate::config::LimitArgs;
-use crate::db::contacts::network::ThreadingWindow;
 use crate::error::code;
-use crate::graphql::loaders::Loaders;
 use crate::AppState;
 
 /// A document that passed every check before validation.
@@ -35,9 +32,9 @@ fn check(
     operation_name: Option<&str>,
     variables: Map<String, Value>,
 ) -> Result<Checked, limits::Refusal> {
-    scan::document(&query, &limits.scan())?;
+    scan::document(&query, &limits.into())?;
     let doc = limits::parse(&query)?;
-    document::measure(&doc, &limits.measure())?;
+    document::measure(&doc, &limits.into())?;
     Checks {
         max_aliases: limits.max_aliases,
         max_page_size: limits.max_page_size,
@@ -100,19 +97,21 @@ pub struct Prepared {
     pub shape: super::order::Shape,
 }
 
-/// Checks one operation (off the async workers, within `deadline`) and builds its request with
-/// the principal, the parsed document and fresh per-request loaders. Over HTTP and WebSocket
-/// alike; the refusal is a response body.
+/// Checks `op` (off the async workers, within `deadline`) and builds its request with the
+/// principal, the parsed document and fresh per-request loaders. The refusal is a response
+/// body.
 pub async fn prepare(
     state: &AppState,
     principal: &crate::auth::Principal,
-    query: String,
-    operation_name: Option<String>,
-    variables: Map<String, Value>,
+    op: &Operation,
     deadline: Instant,
 ) -> Result<Prepared, Value> {
     let limits = state.limits.clone();
-    let name = operation_name.clone();
+    let (query, name, variables) = (
+        op.query.clone(),
+        op.operation_name.clone(),
+        op.variables.clone(),
+    );
     // The work grows with the document and with nested variables; plain scalar variables
     // (ids, page sizes, short strings) add next to nothing.
     let scalars = variables.len() <= 16
@@ -127,51 +126,39 @@ pub async fn prepare(
     });
     let checked = match tokio::time::timeout_at(deadline, work).await {
         Ok(Some(Ok(checked))) => checked,
-        Ok(Some(Err(refusal))) => return Err(refusal_json(state, refusal)),
+        Ok(Some(Err(refusal))) => return Err(refusal_json(&state.metrics, refusal)),
         Ok(None) => {
             state.metrics.error(code::INTERNAL);
             return Err(serde_json::json!({
                 "errors": [error(code::INTERNAL, crate::error::INTERNAL_MESSAGE)]
             }));
         }
-        Err(_) => return Err(timeout_json(state)),
+        Err(_) => {
+            return Err(timeout_json(
+                &state.metrics,
+                state.limits.request_timeout_ms,
+            ))
+        }
     };
-    let mut req = async_graphql::Request::new(checked.query)
-        .variables(Variables::from_json(Value::Object(checked.variables)))
-        .data(principal.clone())
-        .data(state.webhooks.clone())
-        .data(Loaders::new(
-            &state.db,
-            principal,
-            ThreadingWindow(state.program.threading_window_days as i64),
-            // Only a query reads one moment: a mutation changes rows between its root fields, a
-            // subscription reads each event's objects as they are then.
-            checked.ty == Some(OperationType::Query),
-        ));
     let shape = super::order::Shape::new(
         std::sync::Arc::new(checked.doc.clone()),
-        operation_name.clone(),
+        op.operation_name.clone(),
     );
-    req.set_parsed_query(checked.doc);
-    if let Some(op) = operation_name {
-        req = req.operation_name(op);
-    }
+    let request = context::request(
+        state,
+        principal,
+        checked.query,
+        Variables::from_json(Value::Object(checked.variables)),
+        checked.doc,
+        op.operation_name.clone(),
+        // Only a query reads one moment: a mutation changes rows between its root fields, a
+        // subscription reads each event's objects as they are then.
+        checked.ty == Some(OperationType::Query),
+    );
     Ok(Prepared {
-        request: req,
+        request,
         ty: checked.ty,
         one_field: checked.one_field,
         shape,
     })
-}
-
-pub fn refusal_json(state: &AppState, r: limits::Refusal) -> Value {
-    state.metrics.error(r.code);
-    let mut e = match r.limit {
-        Some((limit, max)) => limit_error(limit, max, r.message),
-        None => error(r.code, r.message),
-    };
-    if let Some((line, column)) = r.line_col {
-        e["locations"] = serde_json::json!([{ "line": line, "column": column }]);
-    }
-    serde_json::json!({ "errors": [e] })
 }

@@ -185,6 +185,16 @@ pub fn measure(doc: &ExecutableDocument, limits: &MeasureLimits) -> Result<(), R
     Ok(())
 }
 
+impl From<&crate::config::LimitArgs> for MeasureLimits {
+    fn from(l: &crate::config::LimitArgs) -> Self {
+        MeasureLimits {
+            max_depth: l.max_depth,
+            max_selections: l.max_selections,
+            max_nesting: l.max_nesting,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,12 +27,10 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use super::answer::graphql_result;
 use super::order::Shape;
 use super::prepare::Prepared;
-use super::response::graphql_result;
 use crate::auth::Principal;
-use crate::db::contacts::network::ThreadingWindow;
-use crate::graphql::loaders::Loaders;
 use crate::graphql::subscription::Mode;
 use crate::realtime::feed::Feed;
 use crate::AppState;
@@ -143,22 +141,17 @@ impl Group {
     /// Runs the group's document in `mode` (one event, or one error) and writes its answer.
     async fn resolve(&self, mode: Mode, request_id: &str) -> Answer {
         let state = &self.state;
-        let mut req = async_graphql::Request::new(self.key.query.clone())
-            .variables(self.variables.clone())
-            .data(self.principal.clone())
-            .data(state.webhooks.clone())
-            .data(Loaders::new(
-                &state.db,
-                &self.principal,
-                ThreadingWindow(state.program.threading_window_days as i64),
-                // One event's objects are read at one moment.
-                true,
-            ))
-            .data(mode);
-        req.set_parsed_query((*self.doc).clone());
-        if let Some(op) = &self.key.operation {
-            req = req.operation_name(op.clone());
-        }
+        let req = super::context::request(
+            state,
+            &self.principal,
+            self.key.query.clone(),
+            self.variables.clone(),
+            (*self.doc).clone(),
+            self.key.operation.clone(),
+            // One event's objects are read at one moment.
+            true,
+        )
+        .data(mode);
         state.live.resolved.fetch_add(1, Ordering::Relaxed);
         let resp = state.schema.execute_stream(req).next().await?;
         let (answer, _) = graphql_result(resp, request_id, &state.metrics, &self.shape);
@@ -236,7 +229,7 @@ pub async fn start(
         state
             .metrics
             .error(crate::error::code::GRAPHQL_VALIDATION_FAILED);
-        return Start::Refused(serde_json::json!([super::response::error(
+        return Start::Refused(serde_json::json!([super::answer::error(
             crate::error::code::GRAPHQL_VALIDATION_FAILED,
             "a subscription selects exactly one root field (GraphQL specification, \"Single root field\"); subscribe to each separately",
         )]));

@@ -1,25 +1,18 @@
 //! Running one query or mutation, over HTTP and WebSocket alike: the deadline, a resolver's
 //! panic, and the write that gave way to a concurrent one and runs again. Subscriptions stream
-//! instead (`ws`); everything before execution is in `prepare`.
+//! instead (`live`); everything before execution is in `prepare`.
 
 use async_graphql::parser::types::OperationType;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::answer::{self, error, timeout_json, Answer};
+use super::persisted::Operation;
 use super::prepare::{prepare, Prepared};
-use super::response::{self, error, Answer};
 use crate::auth::Principal;
 use crate::error::code;
 use crate::AppState;
-
-/// One operation as the client sent it, kept so that a write can be prepared again.
-#[derive(Clone, Debug, Default)]
-pub struct Operation {
-    pub query: String,
-    pub operation_name: Option<String>,
-    pub variables: Map<String, Value>,
-}
 
 /// How a query or mutation ended.
 pub enum Outcome {
@@ -79,15 +72,7 @@ pub async fn run(
             pause as u64 * attempt as u64,
         ))
         .await;
-        let again = prepare(
-            state,
-            principal,
-            op.query.clone(),
-            op.operation_name.clone(),
-            op.variables.clone(),
-            deadline,
-        );
-        outcome = match again.await {
+        outcome = match prepare(state, principal, op, deadline).await {
             Ok(p) => once(state, request_id, p.request, &shape, deadline).await,
             Err(refusal) => Outcome::Ran {
                 answer: Answer::Json(refusal),
@@ -118,7 +103,7 @@ async fn once(
     match joined {
         Ok(Ok(resp)) => {
             let (answer, request_error) =
-                response::graphql_result(resp, request_id, &state.metrics, shape);
+                answer::graphql_result(resp, request_id, &state.metrics, shape);
             Outcome::Ran {
                 answer,
                 request_error,
@@ -136,14 +121,10 @@ async fn once(
                 timeout_ms = state.limits.request_timeout_ms,
                 "request timed out"
             );
-            Outcome::TimedOut(Answer::Json(timeout_json(state)))
+            Outcome::TimedOut(Answer::Json(timeout_json(
+                &state.metrics,
+                state.limits.request_timeout_ms,
+            )))
         }
     }
-}
-
-/// The response of an operation abandoned at its deadline.
-pub fn timeout_json(state: &AppState) -> Value {
-    state.metrics.error(code::TIMEOUT);
-    let msg = format!("the operation took longer than {} ms and was abandoned; a change it had started commits or rolls back as a whole, so re-read before retrying", state.limits.request_timeout_ms);
-    serde_json::json!({ "errors": [error(code::TIMEOUT, msg)] })
 }

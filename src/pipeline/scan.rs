@@ -245,6 +245,17 @@ pub fn json_depth(text: &[u8], max: usize) -> usize {
     deepest
 }
 
+impl From<&crate::config::LimitArgs> for ScanLimits {
+    fn from(l: &crate::config::LimitArgs) -> Self {
+        ScanLimits {
+            max_document_bytes: l.max_document_bytes,
+            max_tokens: l.max_tokens,
+            max_nesting: l.max_nesting,
+            max_name_length: l.max_name_length,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,10 +17,17 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::execute::Operation;
 use super::limits::Refusal;
 use crate::config::{HttpArgs, PersistedQueryMode};
 use crate::error::code;
+
+/// One operation as the client sent it, kept so that a write can be prepared again.
+#[derive(Clone, Debug, Default)]
+pub struct Operation {
+    pub query: String,
+    pub operation_name: Option<String>,
+    pub variables: Map<String, Value>,
+}
 
 /// The error codes of persisted documents, as Apollo's clients and router know them.
 pub mod codes {

@@ -1,32 +1,11 @@
-//! Authentication at the edge: `Authorization: Bearer <JWT>` to a [`Principal`].
-
-use axum::http::{header, HeaderMap};
+//! Authentication: a `Bearer <JWT>` credential to a [`Principal`], whichever transport
+//! carried it.
 
 use crate::auth::jwt::principal_from_claims;
 use crate::auth::Principal;
 use crate::db::partners;
 use crate::error::AppError;
 use crate::AppState;
-
-/// Reads and verifies the bearer token. A partner token whose partner is unknown or suspended
-/// is refused.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, AppError> {
-    Ok(authenticate_with_expiry(state, headers).await?.0)
-}
-
-/// [`authenticate`], with the token's expiry (seconds since the Unix epoch).
-pub async fn authenticate_with_expiry(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(Principal, u64), AppError> {
-    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
-        AppError::Unauthenticated("send a token: `Authorization: Bearer <JWT>`".into())
-    })?;
-    let value = value.to_str().map_err(|_| {
-        AppError::Unauthenticated("the Authorization header is not readable text".into())
-    })?;
-    verify_token(state, bearer(value)?).await
-}
 
 /// The JWT of an `Authorization` value, which must be `Bearer <JWT>` (the scheme in any case),
 /// whichever transport carries it: the HTTP header, or `connection_init`'s payload.
