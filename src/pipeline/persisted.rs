@@ -306,44 +306,64 @@ impl Documents {
             variables,
             reference,
         } = s;
-        let run = |query: String, register: Option<String>| Resolved {
+        let (query, register) = match &self.trusted {
+            Some(manifest) => (Self::trusted(manifest, reference, query)?, None),
+            None => self.automatic(db, reference, query).await?,
+        };
+        Ok(Resolved {
             operation: Operation {
                 query,
-                operation_name: operation_name.clone(),
-                variables: variables.clone(),
+                operation_name,
+                variables,
             },
             register,
-        };
-        if let Some(manifest) = &self.trusted {
-            return match (reference, query) {
-                (Some(r), query) => {
-                    let name = match &r {
-                        Reference::Sha256(h) | Reference::Id(h) => h,
-                    };
-                    let Some(body) = manifest.by_name.get(name) else {
-                        return Err(refusal(
-                            codes::NOT_IN_LIST,
-                            format!("no trusted document has the id `{name}`"),
-                        ));
-                    };
-                    if query.is_some_and(|q| *q != **body) {
-                        return Err(refusal(
-                            code::BAD_REQUEST,
-                            "the query sent is not the trusted document its id names",
-                        ));
-                    }
-                    Ok(run(body.to_string(), None))
-                }
-                (None, Some(q)) if manifest.hashes.contains(&sha256_hex(&q)) => Ok(run(q, None)),
-                (None, Some(_)) => Err(refusal(
-                    codes::QUERY_NOT_IN_LIST,
-                    "this server runs only trusted documents, and the query sent is not one of them; send a listed document or its id",
-                )),
-                (None, None) => Err(no_query()),
-            };
-        }
+        })
+    }
+
+    /// The text of a trusted document: named by its id, or sent whole and listed.
+    fn trusted(
+        manifest: &Manifest,
+        reference: Option<Reference>,
+        query: Option<String>,
+    ) -> Result<String, Refusal> {
         match (reference, query) {
-            (None, Some(q)) => Ok(run(q, None)),
+            (Some(r), query) => {
+                let name = match &r {
+                    Reference::Sha256(h) | Reference::Id(h) => h,
+                };
+                let Some(body) = manifest.by_name.get(name) else {
+                    return Err(refusal(
+                        codes::NOT_IN_LIST,
+                        format!("no trusted document has the id `{name}`"),
+                    ));
+                };
+                if query.is_some_and(|q| *q != **body) {
+                    return Err(refusal(
+                        code::BAD_REQUEST,
+                        "the query sent is not the trusted document its id names",
+                    ));
+                }
+                Ok(body.to_string())
+            }
+            (None, Some(q)) if manifest.hashes.contains(&sha256_hex(&q)) => Ok(q),
+            (None, Some(_)) => Err(refusal(
+                codes::QUERY_NOT_IN_LIST,
+                "this server runs only trusted documents, and the query sent is not one of them; send a listed document or its id",
+            )),
+            (None, None) => Err(no_query()),
+        }
+    }
+
+    /// The text of a document sent whole or named by its hash (automatic persisted queries),
+    /// with the hash to register when it is new here.
+    async fn automatic(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        reference: Option<Reference>,
+        query: Option<String>,
+    ) -> Result<(String, Option<String>), Refusal> {
+        match (reference, query) {
+            (None, Some(q)) => Ok((q, None)),
             (None, None) => Err(no_query()),
             (Some(_), _) if !self.automatic => {
                 Err(refusal(codes::NOT_SUPPORTED, "PersistedQueryNotSupported"))
@@ -360,17 +380,17 @@ impl Documents {
                     ));
                 }
                 let register = self.cached(&hash).is_none().then_some(hash);
-                Ok(run(q, register))
+                Ok((q, register))
             }
             (Some(Reference::Sha256(hash)), None) => {
                 if let Some(doc) = self.cached(&hash) {
-                    return Ok(run(doc.to_string(), None));
+                    return Ok((doc.to_string(), None));
                 }
                 match crate::db::persisted::find(db, &hash).await {
                     Ok(Some(doc)) => {
                         let doc: Arc<str> = doc.into();
                         self.remember(hash, doc.clone());
-                        Ok(run(doc.to_string(), None))
+                        Ok((doc.to_string(), None))
                     }
                     Ok(None) => Err(refusal(codes::NOT_FOUND, "PersistedQueryNotFound")),
                     Err(e) => {

@@ -129,81 +129,11 @@ pub fn document(text: &str, limits: &ScanLimits) -> Result<(), Refusal> {
         line: 1,
         line_start: 0,
     };
-    let t = c.text;
     let (mut tokens, mut depth) = (0usize, 0usize);
-    while c.i < t.len() {
-        let b = t[c.i];
+    while c.i < c.text.len() {
         let start = c.i;
-        match b {
-            b'\n' => {
-                c.newline(c.i);
-                c.i += 1;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | b',' => {
-                c.i += 1;
-                continue;
-            }
-            b'#' => {
-                while c.i < t.len() && t[c.i] != b'\n' && t[c.i] != b'\r' {
-                    c.i += 1;
-                }
-                continue;
-            }
-            b'"' => c.skip_string(),
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > limits.max_nesting {
-                    return Err(limit_refusal(
-                        "max-nesting",
-                        limits.max_nesting,
-                        format!(
-                            "the document nests brackets deeper than {} levels",
-                            limits.max_nesting
-                        ),
-                        Some(c.position(start)),
-                    ));
-                }
-                c.i += 1;
-            }
-            b'}' | b']' | b')' => {
-                depth = depth.saturating_sub(1);
-                c.i += 1;
-            }
-            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
-                while c.i < t.len() && (t[c.i] == b'_' || t[c.i].is_ascii_alphanumeric()) {
-                    c.i += 1;
-                }
-                if c.i - start > limits.max_name_length {
-                    return Err(limit_refusal(
-                        "max-name-length",
-                        limits.max_name_length,
-                        format!(
-                            "a name in the document is {} characters long; at most {} are allowed",
-                            c.i - start,
-                            limits.max_name_length
-                        ),
-                        Some(c.position(start)),
-                    ));
-                }
-            }
-            b'-' | b'0'..=b'9' => {
-                c.i += 1;
-                while c.i < t.len()
-                    && matches!(t[c.i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
-                {
-                    c.i += 1;
-                }
-            }
-            b'.' if t[c.i..].starts_with(b"...") => c.i += 3,
-            // Punctuators, and anything the parser will refuse: one token each. A multi-byte
-            // character is skipped whole.
-            _ => {
-                c.i += 1;
-                while c.i < t.len() && (t[c.i] & 0xC0) == 0x80 {
-                    c.i += 1;
-                }
-            }
+        if !c.token(limits, &mut depth)? {
+            continue;
         }
         tokens += 1;
         if tokens > limits.max_tokens {
@@ -216,6 +146,91 @@ pub fn document(text: &str, limits: &ScanLimits) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+impl Cursor<'_> {
+    /// Moves past one token, or past white space or a comment (then `false`), refusing
+    /// brackets nested deeper than the limit and names longer than it.
+    fn token(&mut self, limits: &ScanLimits, depth: &mut usize) -> Result<bool, Refusal> {
+        let t = self.text;
+        let start = self.i;
+        match t[self.i] {
+            b'\n' => {
+                self.newline(self.i);
+                self.i += 1;
+                return Ok(false);
+            }
+            b' ' | b'\t' | b'\r' | b',' => {
+                self.i += 1;
+                return Ok(false);
+            }
+            b'#' => {
+                while self.i < t.len() && t[self.i] != b'\n' && t[self.i] != b'\r' {
+                    self.i += 1;
+                }
+                return Ok(false);
+            }
+            b'"' => self.skip_string(),
+            b'{' | b'[' | b'(' => {
+                *depth += 1;
+                if *depth > limits.max_nesting {
+                    return Err(limit_refusal(
+                        "max-nesting",
+                        limits.max_nesting,
+                        format!(
+                            "the document nests brackets deeper than {} levels",
+                            limits.max_nesting
+                        ),
+                        Some(self.position(start)),
+                    ));
+                }
+                self.i += 1;
+            }
+            b'}' | b']' | b')' => {
+                *depth = depth.saturating_sub(1);
+                self.i += 1;
+            }
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => self.name(limits.max_name_length)?,
+            b'-' | b'0'..=b'9' => {
+                self.i += 1;
+                while self.i < t.len()
+                    && matches!(t[self.i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    self.i += 1;
+                }
+            }
+            b'.' if t[self.i..].starts_with(b"...") => self.i += 3,
+            // Punctuators, and anything the parser will refuse: one token each. A multi-byte
+            // character is skipped whole.
+            _ => {
+                self.i += 1;
+                while self.i < t.len() && (t[self.i] & 0xC0) == 0x80 {
+                    self.i += 1;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Moves past a name, refusing one longer than `max`.
+    fn name(&mut self, max: usize) -> Result<(), Refusal> {
+        let (t, start) = (self.text, self.i);
+        while self.i < t.len() && (t[self.i] == b'_' || t[self.i].is_ascii_alphanumeric()) {
+            self.i += 1;
+        }
+        if self.i - start > max {
+            return Err(limit_refusal(
+                "max-name-length",
+                max,
+                format!(
+                    "a name in the document is {} characters long; at most {max} are allowed",
+                    self.i - start,
+                ),
+                Some(self.position(start)),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The deepest nesting of arrays and objects in JSON text, without parsing it. Stops counting

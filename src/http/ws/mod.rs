@@ -167,22 +167,37 @@ impl Connection {
         conn.state.metrics.ws_opened();
         // The upgrade request's buffers were just freed: trim once opening quietens down.
         conn.state.gate.touch();
-        let realtime = conn.state.realtime.clone();
+        let closing = conn.serve(&mut stream, &slow).await;
+        conn.operations.abort_all();
+        let Connection {
+            out, urgent, state, ..
+        } = conn;
+        // Boxed: the closing handshake's future would otherwise size the connection's task.
+        Box::pin(Self::close(state, out, urgent, writer, closing, grace)).await;
+    }
+
+    /// Reads and answers the client's messages until the connection must end: how it closes.
+    async fn serve(
+        &mut self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        slow: &Notify,
+    ) -> Closing {
+        let realtime = self.state.realtime.clone();
         let init_deadline = tokio::time::sleep(Duration::from_millis(realtime.ws_init_timeout_ms));
         tokio::pin!(init_deadline);
         let ka = Duration::from_secs(realtime.ws_keepalive_seconds.max(1));
         let mut keepalive = tokio::time::interval_at(Instant::now() + ka, ka);
-        let mut shutting_down = conn.state.hub.closing();
+        let mut shutting_down = self.state.hub.closing();
         let far = Instant::now() + Duration::from_secs(10 * 365 * 86_400);
-        let closing: Closing = loop {
-            let expiry = conn.session.as_ref().map_or(far, |s| s.expires_at);
+        loop {
+            let expiry = self.session.as_ref().map_or(far, |s| s.expires_at);
             tokio::select! {
                 msg = stream.next() => match msg {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
                     Some(Ok(Message::Text(text))) => {
                         // Boxed, as below: rarely run, the futures of these steps would otherwise
                         // size every idle connection's task.
-                        if let Err(c) = Box::pin(conn.on_text(text.as_str())).await {
+                        if let Err(c) = Box::pin(self.on_text(text.as_str())).await {
                             break c;
                         }
                     }
@@ -191,43 +206,37 @@ impl Connection {
                     }
                     Some(Ok(_)) => {}
                 },
-                _ = &mut init_deadline, if !conn.init_received => {
+                _ = &mut init_deadline, if !self.init_received => {
                     break Some((close::INIT_TIMEOUT, "Connection initialisation timeout".into()));
                 }
-                () = partner_changed(&mut conn.session) => {
-                    if let Err(c) = Box::pin(conn.still_allowed()).await {
+                () = partner_changed(&mut self.session) => {
+                    if let Err(c) = Box::pin(self.still_allowed()).await {
                         break c;
                     }
                 }
-                _ = keepalive.tick(), if conn.session.is_some() && realtime.ws_keepalive_seconds > 0 => {
-                    if let Err(c) = Box::pin(conn.still_allowed()).await {
+                _ = keepalive.tick(), if self.session.is_some() && realtime.ws_keepalive_seconds > 0 => {
+                    if let Err(c) = Box::pin(self.still_allowed()).await {
                         break c;
                     }
                     // A full queue already means traffic; the keep-alive is not needed then.
-                    let _ = conn.out.try_send(Out::Text(protocol::keepalive(proto)));
+                    let _ = self.out.try_send(Out::Text(protocol::keepalive(self.proto)));
                 }
-                _ = sleep_until(expiry), if conn.session.is_some() => {
+                _ = sleep_until(expiry), if self.session.is_some() => {
                     break Some((close::UNAUTHORIZED, "Unauthorized: the token expired; reconnect with a fresh one".into()));
                 }
                 _ = slow.notified() => {
                     tracing::warn!("closing a WebSocket whose client does not read its messages");
                     let reason = "slow consumer: messages were not read in time; reconnect with after: <last event id>";
-                    let _ = conn.urgent.send(Some((close::TRY_AGAIN_LATER, reason.into())));
+                    let _ = self.urgent.send(Some((close::TRY_AGAIN_LATER, reason.into())));
                     break Some((close::TRY_AGAIN_LATER, reason.into()));
                 }
                 _ = until_true(&mut shutting_down) => {
                     let reason = "the server is restarting; reconnect with after: <last event id>";
-                    let _ = conn.urgent.send(Some((close::GOING_AWAY, reason.into())));
+                    let _ = self.urgent.send(Some((close::GOING_AWAY, reason.into())));
                     break Some((close::GOING_AWAY, reason.into()));
                 }
             }
-        };
-        conn.operations.abort_all();
-        let Connection {
-            out, urgent, state, ..
-        } = conn;
-        // Boxed: the closing handshake's future would otherwise size the connection's task.
-        Box::pin(Self::close(state, out, urgent, writer, closing, grace)).await;
+        }
     }
 
     /// Ends the connection: the close frame after what is queued (or at once when the close
