@@ -1,10 +1,11 @@
-//! Delivery over the WebSocket: approvals pushed the moment they commit, rolled-back changes
-//! sending nothing, events crossing server instances, and slow consumers cut off without
-//! holding up the others.
+//! Delivery: approvals pushed the moment they commit, rolled-back changes sending nothing and
+//! events crossing server instances (over the WebSocket), and slow consumers cut off without
+//! holding up the others (over either transport).
 
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::transport::*;
 
 #[tokio::test]
 async fn an_approval_reaches_the_vendor_and_the_partner_the_moment_it_commits() {
@@ -191,17 +192,25 @@ async fn an_event_committed_on_one_instance_reaches_subscribers_on_another() {
 
 #[tokio::test]
 async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others() {
+    for t in BOTH {
+        slow_consumer_is_cut_off(t).await;
+    }
+}
+
+/// A subscriber over `t` replayed far more than it reads, and one that keeps up beside it.
+async fn slow_consumer_is_cut_off(t: Transport) {
+    eprintln!("over {t:?}");
     let app = spawn_app_with(|s| {
         s.realtime.ws_send_buffer = 4;
         s.realtime.ws_slow_consumer_ms = 300;
         // The client drains tens of megabytes before it reads the close frame; on a loaded
         // machine that takes longer than the default grace.
         s.realtime.ws_close_grace_ms = 60_000;
-        s.realtime.ws_max_subscriptions = 100;
+        s.limits.max_aliases = 250;
     })
     .await;
-    // History with large messages: replaying it to many subscriptions is far more than the
-    // socket buffers between server and client hold (about 40 MB).
+    // History with large messages, each result repeating them a hundred times: replaying it is
+    // far more than the socket buffers between server and client hold (about 40 MB).
     let p = app.create_partner("Verbose").await;
     let long = "x".repeat(3900);
     for i in 0..60 {
@@ -209,14 +218,15 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
         d["justification"] = json!(long);
         submit(&app, &p, d).await;
     }
-    let query = "subscription { registrationStatusChanged(after: \"0\") { event { id: cursor } registration { justification privateNotes } } }";
-    let mut slow = app.ws_as(&partner_token(&p)).await;
-    for i in 0..100 {
-        slow.subscribe(&format!("s{i}"), query, json!({})).await;
-    }
+    let fields: String = (0..100)
+        .map(|i| format!("j{i}: justification n{i}: privateNotes "))
+        .collect();
+    let query = format!(
+        "subscription {{ registrationStatusChanged(after: \"0\") {{ event {{ id: cursor }} registration {{ {fields} }} }} }}"
+    );
+    let mut slow = app.open(t, &partner_token(&p), &query, json!({})).await;
     // Meanwhile a reader that keeps up gets every new event promptly.
-    let mut fast = app.ws_as(&app.vendor).await;
-    fast.subscribe("f", EVENTS, json!({})).await;
+    let mut fast = app.open(t, &app.vendor, EVENTS, json!({})).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let mut fresh = BTreeSet::new();
     for i in 0..5 {
@@ -224,7 +234,7 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
     }
     let mut got = BTreeSet::new();
     while got.len() < 5 {
-        let m = fast.next_payload("f").await;
+        let m = fast.result().await;
         got.insert(
             m["data"]["events"]["subjectId"]
                 .as_str()
@@ -232,24 +242,36 @@ async fn a_subscriber_that_does_not_read_is_closed_without_holding_up_the_others
                 .to_string(),
         );
     }
-    assert_eq!(got, fresh);
-    // The server gives up on the slow one while it is still not reading...
-    // A bound on liveness, not a timing: the replay to 100 subscriptions is slow when the
-    // whole suite shares two cores with PostgreSQL.
+    assert_eq!(got, fresh, "{t:?}");
+    // The server gives up on the slow one while it is still not reading (the fast one's stream
+    // stays open)...
+    // A bound on liveness, not a timing: the replay is slow when the whole suite shares two
+    // cores with PostgreSQL.
+    let (metric, given_up) = match t {
+        Transport::Sse => ("cosell_sse_streams", 1.0),
+        Transport::Ws => ("cosell_ws_closed_total{code=\"1013\"}", 1.0),
+    };
     let mut cut_off = false;
     for _ in 0..900 {
-        if app.metric("cosell_ws_closed_total{code=\"1013\"}").await == Some(1.0) {
+        if app.metric(metric).await == Some(given_up) {
             cut_off = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(cut_off, "the slow consumer was closed");
-    // ...and the slow one, reading at last, finds it was cut off with a reason it can act on, after what was already in flight.
+    assert!(cut_off, "{t:?}: the slow consumer was closed");
+    // ...and the slow one, reading at last, finds it was cut off after what was already in
+    // flight: an event stream without `complete` (the client resumes), a WebSocket with a
+    // reason it can act on.
     let (code, reason) = slow.closed().await;
-    assert_eq!(code, 1013, "{reason}");
-    assert!(
-        reason.contains("slow consumer") && reason.contains("after"),
-        "{reason}"
-    );
+    match t {
+        Transport::Sse => assert_eq!((code, reason.as_str()), (None, "")),
+        Transport::Ws => {
+            assert_eq!(code, Some(1013), "{reason}");
+            assert!(
+                reason.contains("slow consumer") && reason.contains("after"),
+                "{reason}"
+            );
+        }
+    }
 }
