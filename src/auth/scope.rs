@@ -1,8 +1,9 @@
 //! Who may see what, each rule written once in the two forms it is needed in: the SQL
 //! condition data access reads with ([`Rule::condition`]), and the same rule over rows already
 //! in memory ([`Rule::admits`]) for what arrives without a query (live events) and for checks.
-//! The rules themselves are in [`rules`], who hears of a change in [`audience`]; the unit tests
-//! generate programs and check the two forms agree on every row for every kind of caller.
+//! The rules themselves are in `scope/rules.rs`, who hears of a change in `scope/audience.rs`;
+//! the unit tests generate programs and check the two forms agree on every row for every kind
+//! of caller.
 //!
 //! The rules (DESIGN.md, "Authorization"): the vendor sees everything; a partner sees its own
 //! organisation, claims and engagements, the deals it holds a sent claim on (see [`SEES_DEAL`]),
