@@ -1,13 +1,16 @@
-//! Deal registrations by concern: the lifecycle, conflicts, what each partner sees, the
-//! approval policy, protection windows, the review queue and figures, and the cost of a page.
+//! Deal registrations by concern: the lifecycle, what a claim may ask for, closing, conflicts,
+//! what each partner sees, the approval policy, protection windows, the review queue and
+//! figures, and the cost of a page.
 //! The helpers here are shared by those files and by other suites that need a claim.
 
+mod closing;
 mod conflicts;
 mod lifecycle;
 mod nested;
 mod policy;
 mod protection;
 mod review;
+mod submission;
 mod visibility;
 
 use cosell::ids::decode;
