@@ -106,90 +106,26 @@ impl Metrics {
         *m.webhook_attempts.entry(outcome).or_default() += 1;
     }
 
+    /// Every metric in the text exposition format, the process's own last.
     pub fn render(&self) -> String {
         let m = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        out.push_str("# HELP cosell_http_requests_total HTTP requests by route and status.\n");
-        out.push_str("# TYPE cosell_http_requests_total counter\n");
-        for ((route, status), n) in &m.requests {
-            let _ = writeln!(
-                out,
-                "cosell_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP cosell_graphql_errors_total GraphQL errors by extensions.code.\n");
-        out.push_str("# TYPE cosell_graphql_errors_total counter\n");
-        for (code, n) in &m.errors {
-            let _ = writeln!(out, "cosell_graphql_errors_total{{code=\"{code}\"}} {n}");
-        }
-        out.push_str(
-            "# HELP cosell_http_request_duration_seconds HTTP request latency by route.\n",
+        m.render_http(&mut out);
+        m.render_streams(&mut out);
+        m.render_webhooks(&mut out);
+        header(
+            &mut out,
+            "cosell_sql_statements_total",
+            "counter",
+            "SQL statements executed.",
         );
-        out.push_str("# TYPE cosell_http_request_duration_seconds histogram\n");
-        for (route, h) in &m.latency {
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "cosell_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {}",
-                    h.counts[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "cosell_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "cosell_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "cosell_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        out.push_str("# HELP cosell_ws_connections Open WebSocket connections.\n");
-        out.push_str("# TYPE cosell_ws_connections gauge\n");
-        let _ = writeln!(out, "cosell_ws_connections {}", m.ws_open);
-        out.push_str(
-            "# HELP cosell_ws_closed_total WebSocket connections ended, by close code (1013: slow consumer).\n",
-        );
-        out.push_str("# TYPE cosell_ws_closed_total counter\n");
-        for (code, n) in &m.ws_closes {
-            let _ = writeln!(out, "cosell_ws_closed_total{{code=\"{code}\"}} {n}");
-        }
-        out.push_str(
-            "# HELP cosell_sse_streams Open GraphQL event streams (Server-Sent Events).\n",
-        );
-        out.push_str("# TYPE cosell_sse_streams gauge\n");
-        let _ = writeln!(out, "cosell_sse_streams {}", m.sse_open);
-        out.push_str("# HELP cosell_sse_streams_total GraphQL event streams opened.\n");
-        out.push_str("# TYPE cosell_sse_streams_total counter\n");
-        let _ = writeln!(out, "cosell_sse_streams_total {}", m.sse_total);
-        out.push_str(
-            "# HELP cosell_webhook_attempts_total Webhook delivery attempts by outcome.\n",
-        );
-        out.push_str("# TYPE cosell_webhook_attempts_total counter\n");
-        for (outcome, n) in &m.webhook_attempts {
-            let _ = writeln!(
-                out,
-                "cosell_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        out.push_str("# HELP cosell_webhook_endpoints_claimed_total Webhook endpoints leased for delivery (an endpoint is leased only when an event is for it, a retry is due, or at a sweep).\n");
-        out.push_str("# TYPE cosell_webhook_endpoints_claimed_total counter\n");
-        let _ = writeln!(
-            out,
-            "cosell_webhook_endpoints_claimed_total {}",
-            m.webhook_claimed
-        );
-        out.push_str("# HELP cosell_sql_statements_total SQL statements executed.\n");
-        out.push_str("# TYPE cosell_sql_statements_total counter\n");
         let _ = writeln!(out, "cosell_sql_statements_total {}", self.statements.get());
-        out.push_str("# HELP cosell_build_info The running build: 1, labelled with its version.\n");
-        out.push_str("# TYPE cosell_build_info gauge\n");
+        header(
+            &mut out,
+            "cosell_build_info",
+            "gauge",
+            "The running build: 1, labelled with its version.",
+        );
         let _ = writeln!(
             out,
             "cosell_build_info{{version=\"{}\"}} 1",
@@ -197,6 +133,78 @@ impl Metrics {
         );
         process(&mut out);
         out
+    }
+}
+
+/// Writes a metric's `# HELP` and `# TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+impl Inner {
+    /// HTTP requests by route and status, GraphQL errors by code, and the latency histogram.
+    fn render_http(&self, out: &mut String) {
+        let name = "cosell_http_requests_total";
+        header(out, name, "counter", "HTTP requests by route and status.");
+        for ((route, status), n) in &self.requests {
+            let _ = writeln!(out, "{name}{{route=\"{route}\",status=\"{status}\"}} {n}");
+        }
+        let name = "cosell_graphql_errors_total";
+        header(out, name, "counter", "GraphQL errors by extensions.code.");
+        for (code, n) in &self.errors {
+            let _ = writeln!(out, "{name}{{code=\"{code}\"}} {n}");
+        }
+        let name = "cosell_http_request_duration_seconds";
+        header(out, name, "histogram", "HTTP request latency by route.");
+        for (route, h) in &self.latency {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let n = h.counts[i];
+                let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"{b}\"}} {n}");
+            }
+            let n = h.count;
+            let _ = writeln!(out, "{name}_bucket{{route=\"{route}\",le=\"+Inf\"}} {n}");
+            let _ = writeln!(out, "{name}_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{{route=\"{route}\"}} {n}");
+        }
+    }
+
+    /// Open and ended WebSocket connections and GraphQL event streams.
+    fn render_streams(&self, out: &mut String) {
+        let name = "cosell_ws_connections";
+        header(out, name, "gauge", "Open WebSocket connections.");
+        let _ = writeln!(out, "{name} {}", self.ws_open);
+        let name = "cosell_ws_closed_total";
+        let help = "WebSocket connections ended, by close code (1013: slow consumer).";
+        header(out, name, "counter", help);
+        for (code, n) in &self.ws_closes {
+            let _ = writeln!(out, "{name}{{code=\"{code}\"}} {n}");
+        }
+        let name = "cosell_sse_streams";
+        let help = "Open GraphQL event streams (Server-Sent Events).";
+        header(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {}", self.sse_open);
+        let name = "cosell_sse_streams_total";
+        header(out, name, "counter", "GraphQL event streams opened.");
+        let _ = writeln!(out, "{name} {}", self.sse_total);
+    }
+
+    /// Webhook delivery attempts by outcome and endpoints leased.
+    fn render_webhooks(&self, out: &mut String) {
+        let name = "cosell_webhook_attempts_total";
+        header(
+            out,
+            name,
+            "counter",
+            "Webhook delivery attempts by outcome.",
+        );
+        for (outcome, n) in &self.webhook_attempts {
+            let _ = writeln!(out, "{name}{{outcome=\"{outcome}\"}} {n}");
+        }
+        let name = "cosell_webhook_endpoints_claimed_total";
+        let help = "Webhook endpoints leased for delivery (an endpoint is leased only when an event is for it, a retry is due, or at a sweep).";
+        header(out, name, "counter", help);
+        let _ = writeln!(out, "{name} {}", self.webhook_claimed);
     }
 }
 

@@ -7,7 +7,7 @@
 //! history and no events. The same inputs give the same program (a fixed pseudo-random
 //! sequence).
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{
     OpportunityStage, PartnerStatus, PartnerTier, RegistrationRole, RegistrationStatus,
 };
@@ -86,6 +86,25 @@ pub fn account_name(id: u64) -> String {
 
 /// Writes `size` into `db`, which must hold no partners yet. Returns what was written.
 pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
+    check(db, size).await?;
+    let registrations = size.registrations.min(size.opportunities * SLOTS);
+    let now = Utc::now();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    write_partners(db, size.partners, now).await?;
+    write_accounts(db, size.accounts, now).await?;
+    let deals = write_opportunities(db, size, now, &mut rng).await?;
+    write_registrations(db, size, registrations, &deals, now, &mut rng).await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        catch_up_sequences(db).await?;
+    }
+    Ok(Size {
+        registrations,
+        ..size
+    })
+}
+
+/// Refuses a database that already holds a program, and a size too small for the partner slots.
+async fn check(db: &DatabaseConnection, size: Size) -> AppResult<()> {
     if partner::Entity::find().count(db).await? > 0 {
         return Err(AppError::bad_input(
             "the database already holds a program; seed a new, empty one",
@@ -96,17 +115,19 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
             "seed at least {SLOTS} partners, one account and one opportunity"
         )));
     }
-    let registrations = size.registrations.min(size.opportunities * SLOTS);
-    let now = Utc::now();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    Ok(())
+}
+
+/// Partners 1..=`count`, active, their tier going round the four.
+async fn write_partners(db: &DatabaseConnection, count: u64, now: DateTime<Utc>) -> AppResult<()> {
     let tiers = [
         PartnerTier::Registered,
         PartnerTier::Silver,
         PartnerTier::Gold,
         PartnerTier::Platinum,
     ];
-    for start in (1..=size.partners).step_by(BATCH as usize) {
-        let rows = (start..(start + BATCH).min(size.partners + 1)).map(|id| partner::ActiveModel {
+    for start in (1..=count).step_by(BATCH as usize) {
+        let rows = (start..(start + BATCH).min(count + 1)).map(|id| partner::ActiveModel {
             id: Set(id as i64),
             name: Set(format!("Partner {id:05}")),
             tier: Set(tiers[(id % 4) as usize]),
@@ -118,8 +139,13 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
         });
         partner::Entity::insert_many(rows).exec(db).await?;
     }
-    for start in (1..=size.accounts).step_by(BATCH as usize) {
-        let ids: Vec<u64> = (start..(start + BATCH).min(size.accounts + 1)).collect();
+    Ok(())
+}
+
+/// Accounts 1..=`count` ([`account_name`]) with their name keys.
+async fn write_accounts(db: &DatabaseConnection, count: u64, now: DateTime<Utc>) -> AppResult<()> {
+    for start in (1..=count).step_by(BATCH as usize) {
+        let ids: Vec<u64> = (start..(start + BATCH).min(count + 1)).collect();
         let names: Vec<String> = ids.iter().map(|id| account_name(*id)).collect();
         let rows = ids
             .iter()
@@ -153,6 +179,17 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Opportunities 1..=`size.opportunities` on random accounts and stages. Returns each deal's
+/// account and stage, in id order, for its registrations.
+async fn write_opportunities(
+    db: &DatabaseConnection,
+    size: Size,
+    now: DateTime<Utc>,
+    rng: &mut Rng,
+) -> AppResult<Vec<(u64, OpportunityStage)>> {
     let stages = [
         OpportunityStage::Prospecting,
         OpportunityStage::Qualification,
@@ -162,7 +199,6 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
         OpportunityStage::ClosedWon,
         OpportunityStage::ClosedLost,
     ];
-    // Each deal's account and stage, kept for its registrations.
     let mut deals: Vec<(u64, OpportunityStage)> = Vec::with_capacity(size.opportunities as usize);
     let close = NaiveDate::from_ymd_opt(2027, 6, 30).unwrap_or_default();
     for start in (1..=size.opportunities).step_by(BATCH as usize) {
@@ -192,8 +228,19 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
         }
         opportunity::Entity::insert_many(rows).exec(db).await?;
     }
-    // Registrations go round the deals; the k-th claim on a deal is by partner slot k (distinct
-    // partners) and only slot 0 holds the exclusive RESELLER role.
+    Ok(deals)
+}
+
+/// Registrations 1..=`count`, going round the `deals`; the k-th claim on a deal is by partner
+/// slot k (distinct partners) and only slot 0 holds the exclusive RESELLER role.
+async fn write_registrations(
+    db: &DatabaseConnection,
+    size: Size,
+    count: u64,
+    deals: &[(u64, OpportunityStage)],
+    now: DateTime<Utc>,
+    rng: &mut Rng,
+) -> AppResult<()> {
     let roles = [
         RegistrationRole::Reseller,
         RegistrationRole::Referral,
@@ -205,34 +252,14 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
         RegistrationRole::Services,
     ];
     let spread = size.partners / SLOTS;
-    for start in (0..registrations).step_by(BATCH as usize) {
+    for start in (0..count).step_by(BATCH as usize) {
         let mut rows = Vec::new();
-        for i in start..(start + BATCH).min(registrations) {
+        for i in start..(start + BATCH).min(count) {
             let deal = i % size.opportunities;
             let slot = i / size.opportunities;
             let (acct, stage) = deals[deal as usize];
             let partner = 1 + (slot * spread + (deal * 7919) % spread) % size.partners;
-            let open = match rng.below(10) {
-                0..=3 => RegistrationStatus::Approved,
-                4 => RegistrationStatus::Submitted,
-                5 => RegistrationStatus::UnderReview,
-                6 => RegistrationStatus::Rejected,
-                7 => RegistrationStatus::Withdrawn,
-                _ => RegistrationStatus::Expired,
-            };
-            let status = match (stage, open) {
-                (OpportunityStage::ClosedWon, RegistrationStatus::Approved) => {
-                    RegistrationStatus::Won
-                }
-                (OpportunityStage::ClosedLost, RegistrationStatus::Approved) => {
-                    RegistrationStatus::Lost
-                }
-                (
-                    OpportunityStage::ClosedWon | OpportunityStage::ClosedLost,
-                    RegistrationStatus::Submitted | RegistrationStatus::UnderReview,
-                ) => RegistrationStatus::Withdrawn,
-                (_, s) => s,
-            };
+            let status = claim_status(stage, rng);
             let decided = !matches!(
                 status,
                 RegistrationStatus::Submitted | RegistrationStatus::UnderReview
@@ -260,18 +287,40 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
         }
         registration::Entity::insert_many(rows).exec(db).await?;
     }
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // Explicit ids leave the sequences behind; later inserts continue after the seed.
-        for table in ["partners", "accounts", "opportunities", "registrations"] {
-            db.execute_unprepared(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
-            ))
-            .await?;
-        }
-        db.execute_unprepared("ANALYZE").await?;
+    Ok(())
+}
+
+/// A random claim's status that fits its deal's `stage`: an approved claim on a closed deal is
+/// won or lost with it, and an undecided one was withdrawn.
+fn claim_status(stage: OpportunityStage, rng: &mut Rng) -> RegistrationStatus {
+    let open = match rng.below(10) {
+        0..=3 => RegistrationStatus::Approved,
+        4 => RegistrationStatus::Submitted,
+        5 => RegistrationStatus::UnderReview,
+        6 => RegistrationStatus::Rejected,
+        7 => RegistrationStatus::Withdrawn,
+        _ => RegistrationStatus::Expired,
+    };
+    match (stage, open) {
+        (OpportunityStage::ClosedWon, RegistrationStatus::Approved) => RegistrationStatus::Won,
+        (OpportunityStage::ClosedLost, RegistrationStatus::Approved) => RegistrationStatus::Lost,
+        (
+            OpportunityStage::ClosedWon | OpportunityStage::ClosedLost,
+            RegistrationStatus::Submitted | RegistrationStatus::UnderReview,
+        ) => RegistrationStatus::Withdrawn,
+        (_, s) => s,
     }
-    Ok(Size {
-        registrations,
-        ..size
-    })
+}
+
+/// PostgreSQL only: explicit ids leave the sequences behind, so later inserts continue after
+/// the seed; then fresh planner statistics.
+async fn catch_up_sequences(db: &DatabaseConnection) -> AppResult<()> {
+    for table in ["partners", "accounts", "opportunities", "registrations"] {
+        db.execute_unprepared(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+        ))
+        .await?;
+    }
+    db.execute_unprepared("ANALYZE").await?;
+    Ok(())
 }

@@ -72,6 +72,68 @@ fn read(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
     })
 }
 
+/// The configured algorithm for an RS256 or ES256 key (RS256 unless set); `why` says what the
+/// key needs when HS256 is configured.
+fn asymmetric(cfg: &JwtArgs, why: &'static str) -> Result<JwtAlgorithm, ConfigError> {
+    let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
+    if alg == JwtAlgorithm::Hs256 {
+        return Err(ConfigError::AlgorithmMismatch(alg, why));
+    }
+    Ok(alg)
+}
+
+/// The PEM public key at `path`, RSA or EC by the configured algorithm.
+fn public_key(cfg: &JwtArgs, path: &std::path::Path) -> Result<(JwtAlgorithm, Keys), ConfigError> {
+    let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
+    let pem = read(path)?;
+    let key = match alg {
+        JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(&pem),
+        JwtAlgorithm::Es256 => DecodingKey::from_ec_pem(&pem),
+        JwtAlgorithm::Hs256 => {
+            return Err(ConfigError::AlgorithmMismatch(
+                alg,
+                "a public key needs RS256 or ES256",
+            ))
+        }
+    }
+    .map_err(|e| ConfigError::Parse {
+        path: path.display().to_string(),
+        what: "PEM public key",
+        err: e.to_string(),
+    })?;
+    Ok((alg, Keys::Single(Box::new(key))))
+}
+
+/// A shared secret of at least 32 bytes, for HS256 only.
+fn shared_secret(cfg: &JwtArgs, secret: &str) -> Result<(JwtAlgorithm, Keys), ConfigError> {
+    if secret.len() < 32 {
+        return Err(ConfigError::ShortSecret);
+    }
+    let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Hs256);
+    if alg != JwtAlgorithm::Hs256 {
+        return Err(ConfigError::AlgorithmMismatch(
+            alg,
+            "a shared secret needs HS256",
+        ));
+    }
+    let key = DecodingKey::from_secret(secret.as_bytes());
+    Ok((alg, Keys::Single(Box::new(key))))
+}
+
+/// Accepts `alg` only; requires `exp`, `sub`, `iss` and `aud`, checks the configured issuer and
+/// audience, and tolerates at most 60 s of clock skew.
+fn validation(cfg: &JwtArgs, alg: JwtAlgorithm) -> Validation {
+    let mut validation = Validation::new(alg_of(alg));
+    validation.algorithms = vec![alg_of(alg)];
+    validation.leeway = cfg.jwt_leeway_seconds.min(60);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+    validation.set_issuer(&[&cfg.jwt_issuer]);
+    validation.set_audience(&[&cfg.jwt_audience]);
+    validation
+}
+
 impl Verifier {
     /// Builds the verifier; with no key configured and `allow_dev` set, uses the development
     /// secret.
@@ -90,32 +152,9 @@ impl Verifier {
         }
         let mut is_dev_secret = false;
         let (alg, keys) = if let Some(path) = &cfg.jwt_public_key_file {
-            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
-            let pem = read(path)?;
-            let key = match alg {
-                JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(&pem),
-                JwtAlgorithm::Es256 => DecodingKey::from_ec_pem(&pem),
-                JwtAlgorithm::Hs256 => {
-                    return Err(ConfigError::AlgorithmMismatch(
-                        alg,
-                        "a public key needs RS256 or ES256",
-                    ))
-                }
-            }
-            .map_err(|e| ConfigError::Parse {
-                path: path.display().to_string(),
-                what: "PEM public key",
-                err: e.to_string(),
-            })?;
-            (alg, Keys::Single(Box::new(key)))
+            public_key(cfg, path)?
         } else if let Some(path) = &cfg.jwt_jwks_file {
-            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
-            if alg == JwtAlgorithm::Hs256 {
-                return Err(ConfigError::AlgorithmMismatch(
-                    alg,
-                    "a JWKS needs RS256 or ES256",
-                ));
-            }
+            let alg = asymmetric(cfg, "a JWKS needs RS256 or ES256")?;
             let keys = jwks::parse(&read(path)?).map_err(|err| ConfigError::Parse {
                 path: path.display().to_string(),
                 what: "JWKS document",
@@ -123,13 +162,7 @@ impl Verifier {
             })?;
             (alg, Keys::Jwks(Arc::new(keys)))
         } else if let Some(url) = &cfg.jwt_jwks_url {
-            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Rs256);
-            if alg == JwtAlgorithm::Hs256 {
-                return Err(ConfigError::AlgorithmMismatch(
-                    alg,
-                    "a JWKS needs RS256 or ES256",
-                ));
-            }
+            let alg = asymmetric(cfg, "a JWKS needs RS256 or ES256")?;
             let remote = RemoteKeys::new(url.clone()).map_err(ConfigError::JwksUrl)?;
             (alg, Keys::Remote(Arc::new(remote)))
         } else {
@@ -141,32 +174,11 @@ impl Verifier {
                 }
                 None => return Err(ConfigError::ShortSecret),
             };
-            if secret.len() < 32 {
-                return Err(ConfigError::ShortSecret);
-            }
-            let alg = cfg.jwt_algorithm.unwrap_or(JwtAlgorithm::Hs256);
-            if alg != JwtAlgorithm::Hs256 {
-                return Err(ConfigError::AlgorithmMismatch(
-                    alg,
-                    "a shared secret needs HS256",
-                ));
-            }
-            (
-                alg,
-                Keys::Single(Box::new(DecodingKey::from_secret(secret.as_bytes()))),
-            )
+            shared_secret(cfg, &secret)?
         };
-        let mut validation = Validation::new(alg_of(alg));
-        validation.algorithms = vec![alg_of(alg)];
-        validation.leeway = cfg.jwt_leeway_seconds.min(60);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        validation.set_issuer(&[&cfg.jwt_issuer]);
-        validation.set_audience(&[&cfg.jwt_audience]);
         Ok(Self {
             keys,
-            validation,
+            validation: validation(cfg, alg),
             is_dev_secret,
             refresh_every: std::time::Duration::from_secs(cfg.jwt_jwks_refresh_seconds.max(1)),
         })

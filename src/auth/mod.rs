@@ -8,4 +8,4 @@ pub mod principal;
 pub mod scope;
 
 pub use capability::{can, Grant, VendorWrite};
-pub use principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, Scope, VendorRole};
+pub use principal::{PartnerRole, Party, Principal, PrincipalKind, Resource, VendorRole};

@@ -82,10 +82,6 @@ impl Resource {
     }
 }
 
-/// An app scope such as `opportunities:read`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Scope(pub String);
-
 /// Scopes an app token may carry.
 pub const KNOWN_SCOPES: &[&str] = &[
     "partners:read",
@@ -157,7 +153,11 @@ impl Principal {
     /// The key per-principal limits (rate, WebSocket connections) count under: kind, party and
     /// subject, so one app installed for several partners has a budget for each.
     pub fn limit_key(&self) -> String {
-        let party = super::scope::Audience::of(self).tag();
+        // The party as events tag their audience (`vendor`, `partner:<id>`).
+        let party = match self.party {
+            Party::Vendor => "vendor".to_string(),
+            Party::Partner(id) => format!("partner:{id}"),
+        };
         format!("{:?}:{party}:{}", self.kind, self.subject)
     }
 

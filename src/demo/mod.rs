@@ -1,8 +1,10 @@
 //! The demo data set: a small but realistic partner program, loaded idempotently by
-//! `cosell serve --demo`, and the ready-to-use tokens printed for it. The contact networks are
-//! in `contacts`.
+//! `cosell serve --demo`, and the ready-to-use tokens printed for it. The registrations, contact
+//! networks and invitations are in their own modules.
 
 mod contacts;
+mod invitations;
+mod registrations;
 
 use std::net::SocketAddr;
 
@@ -10,16 +12,15 @@ use chrono::{Days, Utc};
 use entity::enums::{OpportunityStage, PartnerTier};
 use sea_orm::DatabaseConnection;
 
-use self::contacts::{load_contacts, partner_principal};
+use self::contacts::load_contacts;
+use self::invitations::load_invitations;
+use self::registrations::load_registrations;
 use crate::auth::jwt::{self, Claims};
 use crate::auth::{Principal, PrincipalKind, VendorRole};
 use crate::config::JwtArgs;
-use crate::db::registrations::lifecycle::{self, RegistrationDraft, SubmitRegistration};
 use crate::db::{accounts, opportunities, partners};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
-use entity::enums::RegistrationRole;
-use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// What the demo loader made or found.
 pub struct Loaded {
@@ -263,245 +264,6 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<Loaded> {
         opportunities: DEALS.len(),
         registrations,
     })
-}
-
-fn draft(
-    domain: &str,
-    account: &str,
-    deal: &str,
-    role: RegistrationRole,
-    amount: i64,
-    why: &str,
-) -> RegistrationDraft {
-    RegistrationDraft {
-        opportunity_id: None,
-        account_domain: Some(domain.into()),
-        account_name: Some(account.into()),
-        deal_name: Some(deal.into()),
-        amount: Some(amount),
-        currency: Some("USD".into()),
-        expected_close_date: None,
-        role,
-        justification: why.into(),
-        private_notes: Some("Our own notes: only we and the vendor can read these.".into()),
-    }
-}
-
-/// Multi-partner deals in several states, with a live conflict to resolve. Loaded once.
-async fn load_registrations(
-    db: &DatabaseConnection,
-    vendor: &Principal,
-    partners: &[(i64, String)],
-) -> AppResult<usize> {
-    let existing = entity::registration::Entity::find().count(db).await?;
-    if existing > 0 {
-        return Ok(existing as usize);
-    }
-    let as_partner = |i: usize| partner_principal(partners, i);
-    let submit = |i: usize, d: RegistrationDraft| {
-        let p = as_partner(i);
-        async move {
-            let input = SubmitRegistration {
-                id: None,
-                expected_version: None,
-                draft: Some(d),
-                idempotency_key: None,
-            };
-            lifecycle::submit(db, &p.grant()?, input).await
-        }
-    };
-    let store_opp = match accounts::find_by_domain(db, "globex.com").await? {
-        Some(a) => opportunities::find_by_name(db, a.id, "Store analytics platform").await?,
-        None => None,
-    };
-    // A multi-partner deal: Contoso integrates and Fabrikam builds the dashboards.
-    for (i, role, why) in [
-        (
-            1,
-            RegistrationRole::SystemIntegrator,
-            "We run Globex's data platform and scoped the integration with their CIO.",
-        ),
-        (
-            2,
-            RegistrationRole::Services,
-            "We built Globex's current store dashboards and will migrate them.",
-        ),
-    ] {
-        let reg = submit(
-            i,
-            draft(
-                "globex.com",
-                "Globex Retail",
-                "Store analytics",
-                role,
-                18_500_000,
-                why,
-            ),
-        )
-        .await?;
-        let input = lifecycle::ApproveRegistration {
-            id: ids::encode(Kind::Registration, reg.id),
-            expected_version: reg.version,
-            opportunity_id: store_opp
-                .as_ref()
-                .map(|o| ids::encode(Kind::Opportunity, o.id)),
-            create_opportunity: true,
-            reason: Some("Known partners on this account".into()),
-        };
-        lifecycle::approve(db, &vendor.grant()?, input).await?;
-    }
-    // A live conflict: Northwind claims Acme's CRM roll-out, which the direct team is already
-    // working past QUALIFICATION (DIRECT_DEAL_OVERLAP).
-    let acme = draft(
-        "acme-manufacturing.com",
-        "ACME Manufacturing GmbH",
-        "CRM for 800 seats",
-        RegistrationRole::Reseller,
-        48_000_000,
-        "Acme's CFO asked us for a quote last month.",
-    );
-    submit(0, acme).await?;
-    // Waiting in the review queue.
-    let umbrella = draft(
-        "umbrella-health.com",
-        "Umbrella Health",
-        "Patient CRM distribution",
-        RegistrationRole::Distributor,
-        64_000_000,
-        "We supply Umbrella's three regional resellers.",
-    );
-    submit(3, umbrella).await?;
-    // Sent back for more information.
-    let initech = draft(
-        "soylent-foods.com",
-        "Soylent Foods",
-        "Bottling line automation",
-        RegistrationRole::SystemIntegrator,
-        5_000_000,
-        "Workshop held with Soylent plant operations.",
-    );
-    let litware = submit(4, initech).await?;
-    let ask = lifecycle::RegistrationDecision {
-        id: ids::encode(Kind::Registration, litware.id),
-        expected_version: litware.version,
-        reason: Some("Who is your sponsor at Soylent, and what is the timeline?".into()),
-    };
-    lifecycle::request_info(db, &vendor.grant()?, ask).await?;
-    // A draft still being written.
-    let wayne = draft(
-        "wayne-enterprises.com",
-        "Wayne Enterprises",
-        "Cloud migration",
-        RegistrationRole::SystemIntegrator,
-        90_000_000,
-        "Early talks with Wayne's IT director.",
-    );
-    lifecycle::create_draft(db, &as_partner(1).grant()?, wayne).await?;
-    Ok(entity::registration::Entity::find().count(db).await? as usize)
-}
-
-/// Vendor referrals: one invitation open for the first partner (its token is printed, so it
-/// can accept it), one accepted and one declined. Loaded once.
-async fn load_invitations(
-    db: &DatabaseConnection,
-    vendor: &Principal,
-    partners: &[(i64, String)],
-) -> AppResult<()> {
-    use crate::db::invitations::{self, Answer, InvitePartners, Lead, Share};
-    use entity::enums::SharedField;
-    if entity::invitation::Entity::find().count(db).await? > 0 || partners.len() < 3 {
-        return Ok(());
-    }
-    let lead = |domain: &str, account: &str, deal: &str, amount: i64| Lead {
-        account_domain: domain.into(),
-        account_name: account.into(),
-        deal_name: deal.into(),
-        amount: Some(amount),
-        currency: Some("USD".into()),
-        expected_close_date: None,
-    };
-    let share = Share {
-        fields: vec![
-            SharedField::CustomerName,
-            SharedField::DealName,
-            SharedField::Amount,
-            SharedField::Stage,
-        ],
-        contact_ids: vec![],
-    };
-    let now = Utc::now();
-    let invite = |l: Lead, partner: i64, role: RegistrationRole, message: &str| InvitePartners {
-        opportunity_id: None,
-        lead: Some(l),
-        partner_ids: vec![partner],
-        role,
-        message: Some(message.into()),
-        share: share.clone(),
-        expires_at: now + chrono::Duration::days(14),
-        idempotency_key: None,
-    };
-    let grant = vendor.grant()?;
-    invitations::invite(
-        db,
-        &grant,
-        invite(
-            lead(
-                "initech.example",
-                "Initech",
-                "Initech CRM rollout",
-                45_000_000,
-            ),
-            partners[0].0,
-            RegistrationRole::Services,
-            "We need an implementation partner for a 400-seat rollout in Q3.",
-        ),
-    )
-    .await?;
-    let accepted = invitations::invite(
-        db,
-        &grant,
-        invite(
-            lead("hooli.example", "Hooli", "Hooli analytics", 120_000_000),
-            partners[2].0,
-            RegistrationRole::SystemIntegrator,
-            "Hooli asked for an integrator with data-platform experience.",
-        ),
-    )
-    .await?;
-    let declined = invitations::invite(
-        db,
-        &grant,
-        invite(
-            lead(
-                "vandelay.example",
-                "Vandelay Industries",
-                "Vandelay import desk",
-                8_000_000,
-            ),
-            partners[1].0,
-            RegistrationRole::Influencer,
-            "Your team knows their CFO: would you help us in?",
-        ),
-    )
-    .await?;
-    let as_partner = |i: usize| partner_principal(partners, i);
-    for inv in accepted {
-        let answer = Answer {
-            id: ids::encode(Kind::Invitation, inv.id),
-            expected_version: inv.version,
-            text: Some("We delivered Hooli's last data platform; glad to join.".into()),
-        };
-        invitations::accept(db, &as_partner(2).grant()?, answer).await?;
-    }
-    for inv in declined {
-        let answer = Answer {
-            id: ids::encode(Kind::Invitation, inv.id),
-            expected_version: inv.version,
-            text: Some("No capacity in that region this quarter.".into()),
-        };
-        invitations::decline(db, &as_partner(1).grant()?, answer).await?;
-    }
-    Ok(())
 }
 
 fn token(

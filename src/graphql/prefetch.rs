@@ -64,45 +64,7 @@ pub fn opportunities<'a: 'b, 'b>(
         };
         let claims = async {
             if registrations.exists() {
-                // Each `registrations` field (aliases apart) reads the summaries or the whole
-                // rows by what it selects, as its resolver will.
-                let fields = registrations.selection_fields();
-                let summary = fields.iter().any(|f| super::registration::summary_only(*f));
-                let whole = fields
-                    .iter()
-                    .any(|f| !super::registration::summary_only(*f));
-                let mut found = HashMap::new();
-                let mut came = Read::default();
-                if summary && registrations.field("partner").exists() {
-                    // The claims and their partners in one statement.
-                    let (claims, partners) = db::registrations::load_summaries_with_partners(
-                        super::db(ctx),
-                        super::principal(ctx),
-                        &ids,
-                    )
-                    .await?;
-                    let claims = claims
-                        .into_iter()
-                        .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
-                        .collect();
-                    found.extend(
-                        keep_lists(&l.opportunity_registration_summaries, &ids, claims).await,
-                    );
-                    l.partners
-                        .feed_many(partners.into_iter().map(|p| (p.id, Arc::new(p))))
-                        .await;
-                    came.partners = true;
-                } else if summary {
-                    found.extend(prime_lists(&l.opportunity_registration_summaries, &ids).await?);
-                }
-                if whole {
-                    // The whole rows win where both are read: the look-ahead below reads only
-                    // ids, partners and deals, which both carry.
-                    found.extend(prime_lists(&l.opportunity_registrations, &ids).await?);
-                }
-                let rows: Vec<&registration::Model> =
-                    found.values().flatten().map(|r| &**r).collect();
-                self::registrations(ctx, &rows, registrations, true, came).await?;
+                deal_claims(ctx, &ids, registrations).await?;
             }
             Ok(())
         };
@@ -134,6 +96,47 @@ pub fn opportunities<'a: 'b, 'b>(
         Ok(())
     }
     .boxed()
+}
+
+/// Loads the claims on the deals `ids` that `sel` (their `registrations` field) asks for, then
+/// what it asks of them. Each `registrations` field (aliases apart) reads the summaries or the
+/// whole rows by what it selects, as its resolver will.
+async fn deal_claims<'a>(ctx: &'a Context<'a>, ids: &[i64], sel: Lookahead<'a>) -> Result<()> {
+    let l = loaders(ctx);
+    let fields = sel.selection_fields();
+    let summary = fields.iter().any(|f| super::registration::summary_only(*f));
+    let whole = fields
+        .iter()
+        .any(|f| !super::registration::summary_only(*f));
+    let mut found = HashMap::new();
+    let mut came = Read::default();
+    if summary && sel.field("partner").exists() {
+        // The claims and their partners in one statement.
+        let (claims, partners) = db::registrations::load_summaries_with_partners(
+            super::db(ctx),
+            super::principal(ctx),
+            ids,
+        )
+        .await?;
+        let claims = claims
+            .into_iter()
+            .map(|(k, rows)| (k, rows.into_iter().map(Arc::new).collect()))
+            .collect();
+        found.extend(keep_lists(&l.opportunity_registration_summaries, ids, claims).await);
+        l.partners
+            .feed_many(partners.into_iter().map(|p| (p.id, Arc::new(p))))
+            .await;
+        came.partners = true;
+    } else if summary {
+        found.extend(prime_lists(&l.opportunity_registration_summaries, ids).await?);
+    }
+    if whole {
+        // The whole rows win where both are read: the look-ahead below reads only ids,
+        // partners and deals, which both carry.
+        found.extend(prime_lists(&l.opportunity_registrations, ids).await?);
+    }
+    let rows: Vec<&registration::Model> = found.values().flatten().map(|r| &**r).collect();
+    registrations(ctx, &rows, sel, true, came).await
 }
 
 /// Loads what `sel` asks of `regs`: partners, opportunities (and what it asks of them),
