@@ -17,8 +17,8 @@
 //! 10. `seed`, `demo`, `cli`: the commands that drive all of the above.
 //!
 //! The crate root (`src/lib.rs`: `AppState`, composing the layers) and `src/main.rs` sit above
-//! them all. No modules import each other, directly or round a circle (a folder is a DAG),
-//! except the GraphQL object types under `src/graphql/`, which mirror the schema's graph (a deal
+//! them all. No modules import each other, directly or round a circle (a folder is a DAG:
+//! its `mod.rs` is the façade that declares and re-exports its children, who may use it), except the GraphQL object types under `src/graphql/`, which mirror the schema's graph (a deal
 //! names its claims, a claim its deal). Imports are read from `use` trees and paths in code,
 //! each resolved to the deepest module file it names, outside `#[cfg(test)]` items.
 
@@ -165,7 +165,7 @@ fn graph() -> (BTreeSet<Module>, Vec<Edge>) {
         }
     }
     let mut modules: BTreeSet<Module> = files.keys().cloned().collect();
-    modules.retain(|m| !m.is_empty() && !tests.contains(m));
+    modules.retain(|m| !m.is_empty() && !tests.iter().any(|t| m.starts_with(t)));
     let mut edges = vec![];
     for (here, (file, toks)) in files.iter().filter(|(m, _)| modules.contains(*m)) {
         edges.extend(imports(here, file, toks, &modules));
@@ -237,8 +237,10 @@ fn refuse(what: &str, broken: impl Fn(&Edge) -> Option<String>) {
 #[test]
 fn no_import_circles_outside_the_graphql_objects() {
     let (modules, edges) = graph();
-    // The first import of each pair of modules (the later ones would repeat it).
-    let by_pair = edges.iter().rev().map(|e| ((&e.from, &e.to), &e.at));
+    // The first import of each pair of modules (the later ones would repeat it). A folder's
+    // own module (`mod.rs`) is the façade of its children: its imports of them are not edges.
+    let below = |e: &&Edge| !e.to.starts_with(&e.from);
+    let by_pair = edges.iter().filter(below).rev().map(|e| ((&e.from, &e.to), &e.at));
     let first: BTreeMap<_, _> = by_pair.collect();
     let reach = |from: &Module| {
         let (mut seen, mut todo) = (BTreeSet::new(), vec![from]);
