@@ -2,6 +2,29 @@
 //!
 //! The library exposes [`app`] (the router) and [`serve`] (run it until shutdown) so tests
 //! start the real server on an ephemeral port; `main.rs` only parses the command line.
+//!
+//! # Layers
+//!
+//! A module imports only from its own layer or a lower one, lowest first:
+//!
+//! 0. [`ids`], [`error`]: leaves every other module may use;
+//! 1. [`domain`] (the partner program's rules, free of storage and transport), [`scalars`];
+//! 2. [`config`] (typed settings), [`telemetry`];
+//! 3. [`auth`]: who is calling; `auth::scope`, the one place read rules, write grants and
+//!    event audiences live;
+//! 4. [`db`] (data access, every read already scoped by `auth::scope`), [`ratelimit`],
+//!    [`metrics`];
+//! 5. [`realtime`]: the outbox tail that feeds subscriptions;
+//! 6. [`graphql`]: the schema, thin resolvers over data access;
+//! 7. [`pipeline`]: the one way in for every transport: admission, documents, execution,
+//!    streams;
+//! 8. [`webhooks`], [`jobs`]: background work;
+//! 9. [`http`]: the transports (GraphQL over HTTP, Server-Sent Events, WebSocket), framing only;
+//! 10. [`seed`], [`demo`], [`cli`]: the commands that drive all of the above.
+//!
+//! This crate root composes them ([`AppState`]). No modules import each other round a circle
+//! (a folder's `mod.rs` is the façade of its children), except the GraphQL object types, which
+//! mirror the schema's graph. `tests/layering.rs` checks all of this on the source.
 
 pub mod auth;
 pub mod cli;

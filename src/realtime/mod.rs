@@ -38,7 +38,7 @@ pub async fn until_true(rx: &mut watch::Receiver<bool>) {
 pub const CHANNEL: &str = "cosell_events";
 
 /// A receiver of the events the tail reads, in id order (before any scoping).
-pub type Live = broadcast::Receiver<Arc<event::Model>>;
+pub type TailReceiver = broadcast::Receiver<Arc<event::Model>>;
 
 /// The newest events the tail has read, in id order, and the id they all come after.
 struct Recent {
@@ -212,7 +212,7 @@ impl Hub {
     /// The last event the tail has read, and a receiver of every event after it: taken
     /// together (the tail broadcasts under the same lock), so a subscriber that starts there
     /// needs no read of the outbox. Meaningful once the tail has [started](Self::started).
-    pub fn live_from_head(&self) -> (i64, Live) {
+    pub fn live_from_head(&self) -> (i64, TailReceiver) {
         let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
         (recent.head, self.live.subscribe())
     }
@@ -221,7 +221,7 @@ impl Hub {
     /// call, with a receiver of every event after it. However many subscribers open at once,
     /// they share the tail's reads rather than each reading the outbox's head. `None` when no
     /// read succeeds within [`TAIL_START_WAIT`].
-    pub async fn head_now(&self) -> Option<(i64, Live)> {
+    pub async fn head_now(&self) -> Option<(i64, TailReceiver)> {
         let mut ticket = 0;
         self.wake.send_modify(|n| {
             *n += 1;
@@ -238,7 +238,7 @@ impl Hub {
     /// Every event after `after` that the tail has read, from memory, and a receiver of every
     /// later one, taken together; `None` when memory does not reach back to `after` and the
     /// subscriber must read the outbox.
-    pub fn live_after(&self, after: i64) -> Option<(Vec<Arc<event::Model>>, Live)> {
+    pub fn live_after(&self, after: i64) -> Option<(Vec<Arc<event::Model>>, TailReceiver)> {
         let recent = self.recent.read().unwrap_or_else(|e| e.into_inner());
         if after < recent.covers_after {
             return None;
