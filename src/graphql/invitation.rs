@@ -4,7 +4,6 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use entity::enums::{InvitationStatus, OpportunityStage, RegistrationRole, SharedField};
 use entity::invitation::Model;
-use serde_json::Value;
 
 use super::connection::{self, connection, TotalCount};
 use super::opportunity::{Money, Opportunity};
@@ -30,13 +29,7 @@ impl From<Model> for Invitation {
 
 /// What the vendor showed the invited partners of the deal, as it was when it invited them.
 /// A field the vendor did not share is null (see `fields`).
-pub struct SharedDeal(Value);
-
-impl SharedDeal {
-    fn text(&self, key: &str) -> Option<String> {
-        self.0.get(key).and_then(Value::as_str).map(str::to_string)
-    }
-}
+pub struct SharedDeal(data::Snapshot);
 
 /// A contact at the customer the vendor shared with the invitation.
 #[derive(SimpleObject)]
@@ -49,84 +42,62 @@ pub struct SharedContact {
     pub email: String,
 }
 
+impl From<&data::SharedContact> for SharedContact {
+    fn from(c: &data::SharedContact) -> Self {
+        Self {
+            name: c.name.clone(),
+            title: c.title.clone(),
+            email: c.email.clone(),
+        }
+    }
+}
+
 /// What the vendor showed the invited partners of the deal, as it was when it invited them.
 #[Object]
 impl SharedDeal {
     /// Which fields the vendor shared (contacts are listed in `contacts`).
     async fn fields(&self) -> Vec<SharedField> {
-        let has = |k: &str| self.0.get(k).is_some();
-        let mut out = Vec::new();
-        for (f, key) in [
-            (SharedField::CustomerName, "customerName"),
-            (SharedField::CustomerDomain, "customerDomain"),
-            (SharedField::DealName, "dealName"),
-            (SharedField::Amount, "amount"),
-            (SharedField::Stage, "stage"),
-            (SharedField::Products, "products"),
-            (SharedField::Region, "region"),
-            (SharedField::ExpectedCloseDate, "expectedCloseDate"),
-        ] {
-            if has(key) {
-                out.push(f);
-            }
-        }
-        out
+        self.0.fields()
     }
     /// The customer's company name (CUSTOMER_NAME).
-    async fn customer_name(&self) -> Option<String> {
-        self.text("customerName")
+    async fn customer_name(&self) -> Option<&str> {
+        self.0.customer_name.as_deref()
     }
     /// The customer's web domain (CUSTOMER_DOMAIN).
-    async fn customer_domain(&self) -> Option<String> {
-        self.text("customerDomain")
+    async fn customer_domain(&self) -> Option<&str> {
+        self.0.customer_domain.as_deref()
     }
     /// The deal's name (DEAL_NAME).
-    async fn deal_name(&self) -> Option<String> {
-        self.text("dealName")
+    async fn deal_name(&self) -> Option<&str> {
+        self.0.deal_name.as_deref()
     }
     /// The deal's amount (AMOUNT).
     async fn amount(&self) -> Option<Money> {
-        let minor = self.0.get("amount").and_then(Value::as_i64)?;
-        Some(Money::new(minor, self.text("currency").unwrap_or_default()))
+        let minor = self.0.amount?;
+        Some(Money::new(
+            minor,
+            self.0.currency.clone().unwrap_or_default(),
+        ))
     }
     /// The deal's stage (STAGE).
     async fn stage(&self) -> Option<OpportunityStage> {
-        self.0
-            .get("stage")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        self.0.stage
     }
     /// The products on the deal (PRODUCTS).
-    async fn products(&self) -> Option<Vec<String>> {
-        self.0
-            .get("products")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    async fn products(&self) -> Option<&[String]> {
+        self.0.products.as_deref()
     }
     /// The deal's region (REGION; null also when the deal has none).
-    async fn region(&self) -> Option<String> {
-        self.text("region")
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_ref().and_then(|r| r.as_deref())
     }
     /// When the deal is expected to close (EXPECTED_CLOSE_DATE).
     async fn expected_close_date(&self) -> Option<Date> {
-        self.0
-            .get("expectedCloseDate")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .map(Date)
+        self.0.expected_close_date.map(Date)
     }
     /// Contacts at the customer the vendor chose to share: name, title and email.
     async fn contacts(&self) -> Vec<SharedContact> {
-        self.0
-            .get("contacts")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .map(|c| SharedContact {
-                        name: c["name"].as_str().unwrap_or_default().to_string(),
-                        title: c["title"].as_str().map(str::to_string),
-                        email: c["email"].as_str().unwrap_or_default().to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.0.contacts.iter().map(SharedContact::from).collect()
     }
 }
 
@@ -151,7 +122,7 @@ impl Invitation {
     }
     /// The fields of the deal the vendor shared with the partner.
     async fn shared(&self) -> SharedDeal {
-        SharedDeal(self.0.shared.clone())
+        SharedDeal(data::Snapshot::read(&self.0.shared))
     }
     /// When an OPEN invitation expires.
     async fn expires_at(&self) -> DateTime {

@@ -14,6 +14,7 @@
 //! moves what an instance that went away had queued.
 
 pub mod active;
+pub mod envelope;
 pub mod feed;
 
 use std::sync::atomic::{AtomicU64, Ordering};

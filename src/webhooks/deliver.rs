@@ -6,11 +6,13 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::event;
 use entity::webhook_endpoint::Model as Endpoint;
+use serde::Serialize;
 use tokio::time::Instant;
 
 use super::{target, Dispatcher, EVENTS_PER_LEASE};
 use crate::db::webhooks::{self as store, Next, Outcome};
 use crate::domain::webhook::signature as sign;
+use crate::realtime::envelope::{timestamp, Envelope};
 
 /// Bytes of a receiver's answer read (and discarded) at most.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -97,32 +99,11 @@ impl Dispatcher {
 
     /// One signed POST of `ev` to the endpoint.
     async fn attempt(&self, ep: &Endpoint, ev: &event::Model, attempt: i32) -> Outcome {
-        let id = crate::ids::encode(crate::ids::Kind::Event, ev.id);
-        let created = ev
-            .created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let body = serde_json::json!({
-            "type": ev.topic,
-            "timestamp": created,
-            "data": {
-                "id": id,
-                "cursor": ev.id.to_string(),
-                "topic": ev.topic,
-                "subjectId": ev.subject_id,
-                "payload": ev.payload,
-                "createdAt": created,
-            },
-        });
-        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let envelope = Envelope::from(ev);
+        let body = super::body(&envelope);
         let now = Utc::now();
-        let mut secrets = vec![ep.secret.as_str()];
-        if let (Some(old), Some(until)) = (&ep.previous_secret, ep.previous_secret_expires_at) {
-            if until > now {
-                secrets.push(old.as_str());
-            }
-        }
         let timestamp = now.timestamp();
-        let signature = sign::header(&secrets, &id, timestamp, &body);
+        let signature = sign::header(&signing_secrets(ep, now), &envelope.id, timestamp, &body);
         let mut outcome = Outcome {
             event_id: ev.id,
             topic: ev.topic.clone(),
@@ -141,42 +122,79 @@ impl Dispatcher {
             .client
             .post(&ep.url)
             .header("content-type", "application/json")
-            .header("webhook-id", &id)
+            .header("webhook-id", &envelope.id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signature)
             .body(body)
             .send()
             .await;
         match sent {
-            Ok(mut res) => {
-                let status = res.status();
-                outcome.response_code = Some(status.as_u16() as i32);
-                // Read a bounded part of the answer so the connection can be reused; a
-                // receiver that streams more is cut off.
-                let mut read = 0;
-                while read < MAX_RESPONSE_BYTES {
-                    match res.chunk().await {
-                        Ok(Some(c)) => read += c.len(),
-                        _ => break,
-                    }
-                }
-                if !status.is_success() {
-                    outcome.error = Some(format!("the receiver answered HTTP {}", status.as_u16()));
-                }
+            Ok(res) => {
+                outcome.response_code = Some(res.status().as_u16() as i32);
+                outcome.error = read_answer(res).await;
             }
-            Err(e) => {
-                outcome.error = Some(if e.is_timeout() {
-                    format!("no answer within {} ms", self.settings.webhook_timeout_ms)
-                } else if e.is_connect() {
-                    format!("could not connect: {}", root_cause(&e))
-                } else {
-                    format!("the request failed: {}", root_cause(&e))
-                });
-            }
+            Err(e) => outcome.error = Some(self.failure(&e)),
         }
         outcome.latency_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
         outcome
     }
+
+    /// Why a request got no answer, as the delivery log says it.
+    fn failure(&self, e: &reqwest::Error) -> String {
+        if e.is_timeout() {
+            format!("no answer within {} ms", self.settings.webhook_timeout_ms)
+        } else if e.is_connect() {
+            format!("could not connect: {}", root_cause(e))
+        } else {
+            format!("the request failed: {}", root_cause(e))
+        }
+    }
+}
+
+/// A delivery's body, in the Standard Webhooks form: the topic as `type`, the event's time as
+/// `timestamp`, and as `data` the event as the `events` query gives it (its [`Envelope`]).
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: String,
+    data: &'a Envelope,
+}
+
+/// The bytes a delivery of `envelope` POSTs (and signs).
+pub(crate) fn body(envelope: &Envelope) -> Vec<u8> {
+    let body = Body {
+        kind: &envelope.topic,
+        timestamp: timestamp(envelope.created_at),
+        data: envelope,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// The secrets that sign a delivery at `now`: the endpoint's, and its previous one while a
+/// rotation's overlap lasts.
+fn signing_secrets(ep: &Endpoint, now: chrono::DateTime<Utc>) -> Vec<&str> {
+    let mut secrets = vec![ep.secret.as_str()];
+    if let (Some(old), Some(until)) = (&ep.previous_secret, ep.previous_secret_expires_at) {
+        if until > now {
+            secrets.push(old.as_str());
+        }
+    }
+    secrets
+}
+
+/// Reads a bounded part of the receiver's answer so the connection can be reused (a receiver
+/// that streams more is cut off); returns the error to log unless it answered 2xx.
+async fn read_answer(mut res: reqwest::Response) -> Option<String> {
+    let status = res.status();
+    let mut read = 0;
+    while read < MAX_RESPONSE_BYTES {
+        match res.chunk().await {
+            Ok(Some(c)) => read += c.len(),
+            _ => break,
+        }
+    }
+    (!status.is_success()).then(|| format!("the receiver answered HTTP {}", status.as_u16()))
 }
 
 /// The innermost error's message (reqwest's outer ones repeat the URL).

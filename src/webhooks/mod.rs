@@ -32,6 +32,8 @@ mod deliver;
 
 pub mod target;
 
+pub(crate) use deliver::body;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,13 +121,68 @@ impl Wake {
         }
     }
 
-    /// Deliveries in flight per party.
-    fn busy(&self) -> HashMap<Owner, usize> {
+    /// Deliveries in flight per party, counting `claimed` (not started yet) as in flight.
+    fn busy(&self, claimed: &[Endpoint]) -> HashMap<Owner, usize> {
         let mut busy = HashMap::new();
-        for party in self.holding.values() {
-            *busy.entry(*party).or_default() += 1;
+        for party in self
+            .holding
+            .values()
+            .copied()
+            .chain(claimed.iter().map(|e| e.owner_partner_id))
+        {
+            *busy.entry(party).or_default() += 1;
         }
         busy
+    }
+
+    /// The pending endpoints not held here whose party has room in its `share`.
+    fn wanted(&self, share: usize) -> Vec<i64> {
+        let busy = self.busy(&[]);
+        self.pending
+            .keys()
+            .copied()
+            .filter(|id| !self.holding.contains_key(id))
+            .filter(|id| {
+                self.party_of(*id)
+                    .is_some_and(|p| busy.get(&p).copied().unwrap_or(0) < share)
+            })
+            .collect()
+    }
+
+    /// After a claim of `wanted` that got `got` with slots to spare: a wanted endpoint that
+    /// was not claimed although its party had room is not claimable (in back-off, which the
+    /// retry poll finds, or held by another instance, which reads on to the new event itself),
+    /// so it is no longer pending here.
+    fn unclaimable(
+        &mut self,
+        wanted: &[i64],
+        got: &[Endpoint],
+        busy: &HashMap<Owner, usize>,
+        share: usize,
+    ) {
+        let ids: Vec<i64> = got.iter().map(|e| e.id).collect();
+        for id in wanted {
+            let party_full = self.party_of(*id).is_some_and(|p| {
+                busy.get(&p).copied().unwrap_or(0)
+                    + got.iter().filter(|e| e.owner_partner_id == p).count()
+                    >= share
+            });
+            if !ids.contains(id) && !party_full {
+                self.pending.remove(id);
+            }
+        }
+    }
+
+    /// Delivery tasks that ended: their slots are free, and those with more to go are pending.
+    fn finished(&mut self, done: &mut mpsc::UnboundedReceiver<Done>, first: Done) {
+        let mut next = Some(first);
+        while let Some(d) = next {
+            self.holding.remove(&d.endpoint);
+            if d.more {
+                self.pending.insert(d.endpoint, Utc::now());
+            }
+            next = done.try_recv().ok();
+        }
     }
 
     /// The party of an endpoint in the directory.
@@ -167,17 +224,14 @@ impl Dispatcher {
             .clamp(1, self.settings.webhook_concurrency) as usize
     }
 
+    /// The dispatcher's loop: a round at start and after every wake-up (a new event, a
+    /// delivery that ended, the poll), until the server shuts down.
     async fn run(self: Arc<Self>) {
         use tokio::sync::broadcast::error::RecvError;
         let hub = self.hub.clone();
         let mut closing = hub.closing();
-        // The first sweep reads the outbox's head after the tail has, so that no event falls
-        // between the sweep and the broadcast.
-        loop {
-            tokio::select! {
-                started = hub.started(Duration::from_secs(10)) => if started { break },
-                _ = crate::realtime::until_true(&mut closing) => return,
-            }
+        if !self.tail_started(&mut closing).await {
+            return;
         }
         let mut live = hub.receiver();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
@@ -209,12 +263,7 @@ impl Dispatcher {
                         wake.reload = true;
                     }
                 }
-                _ = heartbeat.tick(), if !wake.holding.is_empty() => {
-                    let held: Vec<i64> = wake.holding.keys().copied().collect();
-                    if let Err(e) = store::renew(&self.db, &self.instance, &held, self.lease_until()).await {
-                        tracing::warn!(error = %e.message(), "renewing webhook leases failed");
-                    }
-                }
+                _ = heartbeat.tick(), if !wake.holding.is_empty() => self.renew(&wake).await,
                 got = live.recv() => match got {
                     Ok(ev) => {
                         wake.heard(&ev);
@@ -229,16 +278,7 @@ impl Dispatcher {
                     }
                     Err(RecvError::Closed) => live = hub.receiver(),
                 },
-                Some(done) = done_rx.recv() => {
-                    let mut done = Some(done);
-                    while let Some(d) = done {
-                        wake.holding.remove(&d.endpoint);
-                        if d.more {
-                            wake.pending.insert(d.endpoint, Utc::now());
-                        }
-                        done = done_rx.try_recv().ok();
-                    }
-                }
+                Some(done) = done_rx.recv() => wake.finished(&mut done_rx, done),
                 _ = crate::realtime::until_true(&mut closing) => {
                     // Another instance takes over at once instead of after the lease; an
                     // attempt in flight here then records nothing and is made again there.
@@ -246,6 +286,26 @@ impl Dispatcher {
                     return;
                 }
             }
+        }
+    }
+
+    /// Waits until the outbox tail has started: the first sweep reads the outbox's head after
+    /// the tail has, so that no event falls between the sweep and the broadcast. False when
+    /// the server shuts down first.
+    async fn tail_started(&self, closing: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+        loop {
+            tokio::select! {
+                started = self.hub.started(Duration::from_secs(10)) => if started { return true },
+                _ = crate::realtime::until_true(closing) => return false,
+            }
+        }
+    }
+
+    /// Renews the leases of every endpoint this instance is delivering to.
+    async fn renew(&self, wake: &Wake) {
+        let held: Vec<i64> = wake.holding.keys().copied().collect();
+        if let Err(e) = store::renew(&self.db, &self.instance, &held, self.lease_until()).await {
+            tracing::warn!(error = %e.message(), "renewing webhook leases failed");
         }
     }
 
@@ -278,17 +338,14 @@ impl Dispatcher {
     /// at a sweep, every endpoint behind the outbox. With nothing announced, a round is one
     /// statement.
     async fn round(self: &Arc<Self>, wake: &mut Wake, done: &mpsc::UnboundedSender<Done>) {
-        let concurrency = self.settings.webhook_concurrency as usize;
-        if wake.holding.len() >= concurrency {
+        if wake.holding.len() >= self.settings.webhook_concurrency as usize {
             return;
         }
-        let share = self.share();
         // The outbox's head, read before any claimed endpoint reads its events.
         let head = if std::mem::take(&mut wake.sweep) {
-            match crate::db::events::last_id(&self.db).await {
-                Ok(h) => Some(h),
-                Err(e) => {
-                    tracing::warn!(error = %e.message(), "webhook dispatch could not read the outbox");
+            match self.head().await {
+                Some(h) => Some(h),
+                None => {
                     wake.sweep = true;
                     return;
                 }
@@ -296,78 +353,7 @@ impl Dispatcher {
         } else {
             None
         };
-        let wanted: Vec<i64> = {
-            let busy = wake.busy();
-            wake.pending
-                .keys()
-                .copied()
-                .filter(|id| !wake.holding.contains_key(id))
-                .filter(|id| {
-                    wake.party_of(*id)
-                        .is_some_and(|p| busy.get(&p).copied().unwrap_or(0) < share)
-                })
-                .collect()
-        };
-        let mut dues = vec![store::Due::Ids(&wanted), store::Due::Retries];
-        if let Some(h) = head {
-            dues.push(store::Due::Behind(h));
-        }
-        let mut claimed: Vec<Endpoint> = Vec::new();
-        for due in dues {
-            let mut busy: HashMap<Owner, usize> = HashMap::new();
-            for party in wake
-                .holding
-                .values()
-                .copied()
-                .chain(claimed.iter().map(|e| e.owner_partner_id))
-            {
-                *busy.entry(party).or_default() += 1;
-            }
-            let free = concurrency.saturating_sub(wake.holding.len() + claimed.len());
-            if free == 0 {
-                break;
-            }
-            let is_ids = matches!(due, store::Due::Ids(_));
-            let room = store::Room {
-                share,
-                busy: &busy,
-                limit: free,
-            };
-            match store::claim(
-                &self.db,
-                &self.instance,
-                due,
-                Utc::now(),
-                self.lease_until(),
-                room,
-            )
-            .await
-            {
-                Ok(c) => {
-                    // A wanted endpoint that was not claimed although its party had room and
-                    // slots were left is not claimable: in back-off (the retry poll finds it),
-                    // or held by another instance (which reads on to the new event itself).
-                    if is_ids && c.len() < free {
-                        let got: Vec<i64> = c.iter().map(|e| e.id).collect();
-                        for id in &wanted {
-                            let party_full = wake.party_of(*id).is_some_and(|p| {
-                                busy.get(&p).copied().unwrap_or(0)
-                                    + c.iter().filter(|e| e.owner_partner_id == p).count()
-                                    >= share
-                            });
-                            if !got.contains(id) && !party_full {
-                                wake.pending.remove(id);
-                            }
-                        }
-                    }
-                    claimed.extend(c);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e.message(), "claiming webhook endpoints failed");
-                    break;
-                }
-            }
-        }
+        let claimed = self.claim(wake, head).await;
         if claimed.is_empty() {
             return;
         }
@@ -378,13 +364,10 @@ impl Dispatcher {
         }
         let head = match head {
             Some(h) => h,
-            None => match crate::db::events::last_id(&self.db).await {
-                Ok(h) => h,
-                Err(e) => {
-                    // Claimed but not delivered: the leases lapse and they are claimed again.
-                    tracing::warn!(error = %e.message(), "webhook dispatch could not read the outbox");
-                    return;
-                }
+            // Claimed but not delivered: the leases lapse and they are claimed again.
+            None => match self.head().await {
+                Some(h) => h,
+                None => return,
             },
         };
         self.metrics.webhook_claimed(claimed.len() as u64);
@@ -396,20 +379,77 @@ impl Dispatcher {
                 continue;
             }
             wake.holding.insert(endpoint.id, endpoint.owner_partner_id);
-            let this = self.clone();
-            let done = done.clone();
-            tokio::spawn(async move {
-                let id = endpoint.id;
-                let more = match this.deliver(endpoint, head).await {
-                    Ok(ended) => ended == deliver::Ended::Yielded,
-                    Err(e) => {
-                        tracing::warn!(endpoint = id, error = %e.message(), "webhook delivery stopped; it is tried again at the next poll");
-                        let _ = store::lapse(&this.db, id, &this.instance).await;
-                        false
-                    }
-                };
-                let _ = done.send(Done { endpoint: id, more });
-            });
+            self.start(endpoint, head, done.clone());
         }
+    }
+
+    /// The outbox's last id; `None` (logged) when it cannot be read.
+    async fn head(&self) -> Option<i64> {
+        match crate::db::events::last_id(&self.db).await {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "webhook dispatch could not read the outbox");
+                None
+            }
+        }
+    }
+
+    /// Leases what is due, in turn: the pending endpoints, retries that fell due (and lapsed
+    /// leases), and with `head` (a sweep) every endpoint behind it, as long as slots are free
+    /// and within each party's share.
+    async fn claim(&self, wake: &mut Wake, head: Option<i64>) -> Vec<Endpoint> {
+        let concurrency = self.settings.webhook_concurrency as usize;
+        let share = self.share();
+        let wanted = wake.wanted(share);
+        let mut dues = vec![store::Due::Ids(&wanted), store::Due::Retries];
+        if let Some(h) = head {
+            dues.push(store::Due::Behind(h));
+        }
+        let mut claimed: Vec<Endpoint> = Vec::new();
+        for due in dues {
+            let busy = wake.busy(&claimed);
+            let free = concurrency.saturating_sub(wake.holding.len() + claimed.len());
+            if free == 0 {
+                break;
+            }
+            let is_ids = matches!(due, store::Due::Ids(_));
+            let room = store::Room {
+                share,
+                busy: &busy,
+                limit: free,
+            };
+            let now = Utc::now();
+            match store::claim(&self.db, &self.instance, due, now, self.lease_until(), room).await {
+                Ok(c) => {
+                    if is_ids && c.len() < free {
+                        wake.unclaimable(&wanted, &c, &busy, share);
+                    }
+                    claimed.extend(c);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message(), "claiming webhook endpoints failed");
+                    break;
+                }
+            }
+        }
+        claimed
+    }
+
+    /// Delivers to `endpoint` (claimed, and now held) in a task of its own, which reports to
+    /// `done` when it ends.
+    fn start(self: &Arc<Self>, endpoint: Endpoint, head: i64, done: mpsc::UnboundedSender<Done>) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let id = endpoint.id;
+            let more = match this.deliver(endpoint, head).await {
+                Ok(ended) => ended == deliver::Ended::Yielded,
+                Err(e) => {
+                    tracing::warn!(endpoint = id, error = %e.message(), "webhook delivery stopped; it is tried again at the next poll");
+                    let _ = store::lapse(&this.db, id, &this.instance).await;
+                    false
+                }
+            };
+            let _ = done.send(Done { endpoint: id, more });
+        });
     }
 }

@@ -8,6 +8,7 @@ mod contacts;
 mod contention;
 mod corpus;
 mod dashboard;
+mod event_envelope;
 mod events;
 mod graphiql;
 mod helpers;

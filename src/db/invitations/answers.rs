@@ -73,8 +73,8 @@ pub struct Answer {
     pub text: Option<String>,
 }
 
-/// The partner accepts: its registration in the proposed role, through the lifecycle, and the
-/// invitation ACCEPTED, in one transaction.
+/// For the invited partner (a `ClaimDeals` grant): accepts, in one transaction; returns the
+/// invitation ACCEPTED and its registration in the proposed role, made through the lifecycle.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
     db: &DatabaseConnection,
@@ -149,7 +149,8 @@ pub async fn accept(
     Ok((accepted, reg))
 }
 
-/// The partner declines, with its reason.
+/// For the invited partner (a `ClaimDeals` grant): declines, with its reason; returns the
+/// invitation DECLINED.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn decline(
     db: &DatabaseConnection,
@@ -172,7 +173,8 @@ pub async fn decline(
     Ok(declined)
 }
 
-/// The vendor takes back an open invitation.
+/// For the vendor (an `InvitePartners` grant): takes back an open invitation; returns it
+/// WITHDRAWN.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw(
     db: &DatabaseConnection,
@@ -191,10 +193,10 @@ pub async fn withdraw(
     Ok(withdrawn)
 }
 
-/// Withdraws the OPEN invitations to deal `opportunity`, in the transaction that closes it: a
-/// partner cannot join a closed deal, so it hears now rather than at the expiry. The caller
-/// has updated the deal's row, so this follows the lock order (deal, then its invitations);
-/// one answered meanwhile (a decline) keeps its answer.
+/// For the writer that closes deal `opportunity`, in its transaction: withdraws the deal's OPEN
+/// invitations and returns how many. A partner cannot join a closed deal, so it hears now
+/// rather than at the expiry. The caller has updated the deal's row, so this follows the lock
+/// order (deal, then its invitations); one answered meanwhile (a decline) keeps its answer.
 pub async fn withdraw_for_closed_deal(
     txn: &DatabaseTransaction,
     principal: &Principal,
@@ -222,8 +224,9 @@ pub async fn withdraw_for_closed_deal(
     Ok(withdrawn)
 }
 
-/// Expires the OPEN invitations whose time ran out, each in its own transaction under its
-/// version, so instances sweeping together expire each once. Returns how many it expired.
+/// For the background expiry job: expires the OPEN invitations whose time ran out, each in its
+/// own transaction under its version, so instances sweeping together expire each once. Returns
+/// how many it expired.
 pub async fn expire_due(db: &DatabaseConnection) -> AppResult<usize> {
     let now = Utc::now();
     let due: Vec<(i64, i32)> = Entity::find()

@@ -68,7 +68,9 @@ impl Acc {
     }
 }
 
-/// Acceptance rate and time to answer, overall, by partner and by role.
+/// For a reader with `registrations:read` (refused otherwise): returns the acceptance rate and
+/// time to answer of the invitations `principal` may see made in `[from, to)`, overall, by
+/// partner and by role.
 pub async fn figures(
     db: &DatabaseConnection,
     principal: &Principal,

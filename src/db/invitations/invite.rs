@@ -3,7 +3,9 @@
 
 use super::*;
 
-/// Invites each partner of `input` to the deal; one transaction, one event per invitation.
+/// For the vendor (an `InvitePartners` grant): invites each partner of `input` to the deal in
+/// one transaction, one event per invitation; returns the invitations, one per partner in the
+/// order of their ids (on a retry with the same key, those the first request made).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn invite(
     db: &DatabaseConnection,
@@ -61,6 +63,8 @@ pub async fn invite(
     }
 }
 
+/// Makes the invitations of one request in one transaction: the deal (found, or created from
+/// the lead), the checks of the partners, the rows and their events.
 async fn invite_once(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -72,72 +76,10 @@ async fn invite_once(
     let (key, print) = key.unzip();
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let opp = match (input.opportunity_id, &input.lead) {
-        (Some(id), None) => entity::opportunity::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| {
-                AppError::bad_field("opportunityId", "opportunityId names no opportunity")
-            })?,
-        (None, Some(lead)) => create_lead(&txn, principal, lead.clone()).await?,
-        _ => {
-            return Err(AppError::bad_input(
-                "give either `opportunityId` (an existing deal) or `lead` (a new one)",
-            ))
-        }
-    };
-    if matches!(
-        opp.stage,
-        OpportunityStage::ClosedWon | OpportunityStage::ClosedLost
-    ) {
-        return Err(AppError::Conflict(
-            "the opportunity is closed: partners can no longer join it".into(),
-        ));
-    }
-    let found = entity::partner::Entity::find()
-        .filter(entity::partner::Column::Id.is_in(partners.iter().copied()))
-        .all(&txn)
-        .await?;
-    for p in partners {
-        match found.iter().find(|f| f.id == *p) {
-            None => {
-                return Err(AppError::bad_field(
-                    "partnerIds",
-                    format!("{} names no partner", ids::encode(Kind::Partner, *p)),
-                ))
-            }
-            Some(f) if f.status != entity::enums::PartnerStatus::Active => {
-                return Err(AppError::bad_field(
-                    "partnerIds",
-                    format!("the partner {} is suspended", f.name),
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    // A partner already on the deal (an approved claim) needs no invitation.
-    let parties: Vec<i64> = entity::registration::Entity::find()
-        .select_only()
-        .column(entity::registration::Column::PartnerId)
-        .filter(entity::registration::Column::OpportunityId.eq(opp.id))
-        .filter(entity::registration::Column::PartnerId.is_in(partners.iter().copied()))
-        .filter(entity::registration::Column::Status.is_in([
-            entity::enums::RegistrationStatus::Approved,
-            entity::enums::RegistrationStatus::Won,
-        ]))
-        .into_tuple()
-        .all(&txn)
-        .await?;
-    if let Some(p) = parties.first() {
-        return Err(AppError::bad_field(
-            "partnerIds",
-            format!(
-                "the partner {} is already a party to this deal",
-                ids::encode(Kind::Partner, *p)
-            ),
-        ));
-    }
-    let shared = snapshot(&txn, &opp, &input.share).await?;
+    let opp = open_deal(&txn, principal, input).await?;
+    check_partners(&txn, partners).await?;
+    check_not_parties(&txn, opp.id, partners).await?;
+    let shared = snapshot(&txn, &opp, &input.share).await?.to_stored();
     let mut made = Vec::with_capacity(partners.len());
     for &p in partners {
         let m = ActiveModel {
@@ -180,6 +122,94 @@ async fn invite_once(
     .await?;
     txn.commit().await?;
     Ok(made)
+}
+
+/// The deal of a request: the existing opportunity it names, or the one its lead creates;
+/// refused when it is closed.
+async fn open_deal(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    input: &InvitePartners,
+) -> AppResult<entity::opportunity::Model> {
+    let opp = match (input.opportunity_id, &input.lead) {
+        (Some(id), None) => entity::opportunity::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| {
+                AppError::bad_field("opportunityId", "opportunityId names no opportunity")
+            })?,
+        (None, Some(lead)) => create_lead(txn, principal, lead.clone()).await?,
+        _ => {
+            return Err(AppError::bad_input(
+                "give either `opportunityId` (an existing deal) or `lead` (a new one)",
+            ))
+        }
+    };
+    if matches!(
+        opp.stage,
+        OpportunityStage::ClosedWon | OpportunityStage::ClosedLost
+    ) {
+        return Err(AppError::Conflict(
+            "the opportunity is closed: partners can no longer join it".into(),
+        ));
+    }
+    Ok(opp)
+}
+
+/// Refuses partners that do not exist or are suspended.
+async fn check_partners(txn: &DatabaseTransaction, partners: &[i64]) -> AppResult<()> {
+    let found = entity::partner::Entity::find()
+        .filter(entity::partner::Column::Id.is_in(partners.iter().copied()))
+        .all(txn)
+        .await?;
+    for p in partners {
+        match found.iter().find(|f| f.id == *p) {
+            None => {
+                return Err(AppError::bad_field(
+                    "partnerIds",
+                    format!("{} names no partner", ids::encode(Kind::Partner, *p)),
+                ))
+            }
+            Some(f) if f.status != entity::enums::PartnerStatus::Active => {
+                return Err(AppError::bad_field(
+                    "partnerIds",
+                    format!("the partner {} is suspended", f.name),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Refuses partners already on the deal (an approved claim): they need no invitation.
+async fn check_not_parties(
+    txn: &DatabaseTransaction,
+    opportunity: i64,
+    partners: &[i64],
+) -> AppResult<()> {
+    let parties: Vec<i64> = entity::registration::Entity::find()
+        .select_only()
+        .column(entity::registration::Column::PartnerId)
+        .filter(entity::registration::Column::OpportunityId.eq(opportunity))
+        .filter(entity::registration::Column::PartnerId.is_in(partners.iter().copied()))
+        .filter(entity::registration::Column::Status.is_in([
+            entity::enums::RegistrationStatus::Approved,
+            entity::enums::RegistrationStatus::Won,
+        ]))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    match parties.first() {
+        Some(p) => Err(AppError::bad_field(
+            "partnerIds",
+            format!(
+                "the partner {} is already a party to this deal",
+                ids::encode(Kind::Partner, *p)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// What an invitation request asks for, without its key and its default expiry: FNV-1a over
@@ -270,46 +300,18 @@ async fn create_lead(
     crate::db::opportunities::insert_in(txn, principal, fields).await
 }
 
-/// The JSON the invited partners read: only the fields the vendor chose, as they are now.
+/// What the invited partners read: only the fields the vendor chose, as they are now, and the
+/// contacts it shares.
 async fn snapshot(
     txn: &DatabaseTransaction,
     opp: &entity::opportunity::Model,
     share: &Share,
-) -> AppResult<Value> {
+) -> AppResult<Snapshot> {
     let account = entity::account::Entity::find_by_id(opp.account_id)
         .one(txn)
         .await?
         .ok_or(AppError::NotFound("Account"))?;
-    let mut out = Map::new();
-    for f in &share.fields {
-        match f {
-            SharedField::CustomerName => {
-                out.insert("customerName".into(), json!(account.name));
-            }
-            SharedField::CustomerDomain => {
-                out.insert("customerDomain".into(), json!(account.domain));
-            }
-            SharedField::DealName => {
-                out.insert("dealName".into(), json!(opp.name));
-            }
-            SharedField::Amount => {
-                out.insert("amount".into(), json!(opp.amount_minor));
-                out.insert("currency".into(), json!(opp.currency));
-            }
-            SharedField::Stage => {
-                out.insert("stage".into(), json!(opp.stage));
-            }
-            SharedField::Products => {
-                out.insert("products".into(), opp.products.clone());
-            }
-            SharedField::Region => {
-                out.insert("region".into(), json!(opp.region));
-            }
-            SharedField::ExpectedCloseDate => {
-                out.insert("expectedCloseDate".into(), json!(opp.expected_close_date));
-            }
-        }
-    }
+    let mut out = Snapshot::of(&account, opp, &share.fields);
     if !share.contact_ids.is_empty() {
         let contacts = entity::contact::Entity::find()
             .filter(entity::contact::Column::Id.is_in(share.contact_ids.iter().copied()))
@@ -332,11 +334,7 @@ async fn snapshot(
                 "share only active contacts at the deal's account that are the vendor's own or were shared by their partner",
             ));
         }
-        let list: Vec<Value> = contacts
-            .iter()
-            .map(|c| json!({ "name": c.name, "title": c.title, "email": c.email }))
-            .collect();
-        out.insert("contacts".into(), Value::Array(list));
+        out.contacts = contacts.iter().map(SharedContact::from).collect();
     }
-    Ok(Value::Object(out))
+    Ok(out)
 }

@@ -15,15 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use entity::enums::{InvitationStatus, OpportunityStage, RegistrationRole, SharedField};
-use entity::invitation::{ActiveModel, Column, Entity, Model};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
-};
-use serde_json::{json, Map, Value};
-
 use super::events::payload::{InvitationChanged, InvitationSnapshot};
 use super::events::{self, NewEvent, Topic};
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
@@ -31,6 +22,13 @@ use crate::auth::{can, Grant, Principal, Resource};
 use crate::domain::{account::normalise_domain, money, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use entity::enums::{InvitationStatus, OpportunityStage, RegistrationRole, SharedField};
+use entity::invitation::{ActiveModel, Column, Entity, Model};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
 
 /// Written into cursors of the invitation list.
 pub const ORDERING: &str = "invitations:id";
@@ -43,15 +41,16 @@ pub const MAX_DAYS_OPEN: i64 = 90;
 /// Who expires invitations in the history and events.
 pub const EXPIRY: &str = "system:invitation-expiry";
 
-/// The invitations `principal` may see (the read rule `scope::Invitations`): all of them for
-/// the vendor, those made to it for a partner.
+/// For any reader acting as `principal`: returns the query of the invitations it may see (the
+/// read rule `scope::Invitations`): all of them for the vendor, those made to it for a partner.
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(crate::auth::scope::condition::<
         crate::auth::scope::Invitations,
     >(principal))
 }
 
-/// The invitations among `ids` that `principal` may see, by id.
+/// For any reader acting as `principal` (`node`, subscriptions): returns the invitations among
+/// `ids` it may see, by id; none without `registrations:read`.
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -80,8 +79,8 @@ pub struct InvitationFilter {
     pub expiring_before: Option<DateTime<Utc>>,
 }
 
-/// A page of the invitations `principal` may see, oldest first, and the filtered query for
-/// its count.
+/// For a reader with `registrations:read` (refused otherwise): returns a page of the
+/// invitations `principal` may see, oldest first, and the filtered query for its count.
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -166,7 +165,9 @@ fn event(m: &Model, reason: Option<String>) -> NewEvent {
 mod answers;
 mod figures;
 mod invite;
+mod snapshot;
 
 pub use answers::{accept, decline, expire_due, withdraw, withdraw_for_closed_deal, Answer};
 pub use figures::{figures, AnswerFigures, InvitationFigures};
 pub use invite::invite;
+pub use snapshot::{SharedContact, Snapshot};
