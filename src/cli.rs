@@ -291,26 +291,6 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses a lifetime such as `90s`, `30m`, `12h`, `7d` or plain seconds.
-pub fn parse_ttl(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a lifetime like 30m or 12h"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{s}` is not a lifetime like 30m or 12h")),
-    };
-    match n.checked_mul(mult) {
-        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
-        _ => Err("a token lifetime must be between 1 s and 366 days".into()),
-    }
-}
-
 fn mint(a: &TokenArgs) -> Result<String, String> {
     let secret =
         match (&a.jwt.jwt_secret, a.insecure_dev_secret) {
@@ -377,27 +357,11 @@ fn mint(a: &TokenArgs) -> Result<String, String> {
         partner_id: partner.map(|id| ids::encode(Kind::Partner, id)),
         scope: scope.map(Into::into),
         scp: None,
-        exp: now + parse_ttl(&a.ttl)?,
+        exp: now + crate::config::parse_ttl(&a.ttl)?,
         nbf: Some(now),
         iat: Some(now),
         iss: a.jwt.jwt_issuer.clone(),
         aud: a.jwt.jwt_audience.clone().into(),
     };
     jwt::mint_hs256(&claims, &secret).map_err(|e| format!("cannot sign the token: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ttl;
-
-    #[test]
-    fn ttls() {
-        assert_eq!(parse_ttl("90").unwrap(), 90);
-        assert_eq!(parse_ttl("30m").unwrap(), 1800);
-        assert_eq!(parse_ttl("12h").unwrap(), 43_200);
-        assert_eq!(parse_ttl("7d").unwrap(), 604_800);
-        assert!(parse_ttl("0").is_err());
-        assert!(parse_ttl("1y").is_err());
-        assert!(parse_ttl("h").is_err());
-    }
 }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use entity::enums::{WebhookEndpointStatus as Status, WebhookView};
 
 use super::events::{self, NewEvent, Payload, Topic};
-use crate::auth::scope::{self, WebhookEndpoints};
+use crate::auth::scope::{self, Owner, WebhookEndpoints};
 use crate::auth::{can, Grant, Party, Principal, PrincipalKind};
 use crate::error::{AppError, AppResult};
 
