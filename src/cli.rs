@@ -136,26 +136,11 @@ async fn bind(at: &str) -> Result<tokio::net::TcpListener, String> {
     Err(last)
 }
 
+/// Runs one command.
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { demo, config } => serve(config, demo).await,
-        Command::Migrate { database } => {
-            let conn = db::connect(
-                &database.database_url,
-                database.database_max_connections,
-                StatementCounter::default(),
-            )
-            .await
-            .map_err(|e| {
-                let url = &database.database_url;
-                db::scrubbed(&format!("cannot open {}: {e}", db::redacted(url)), url)
-            })?;
-            db::migrate(&conn).await.map_err(|e| {
-                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
-            })?;
-            println!("migrated {}", db::redacted(&database.database_url));
-            Ok(())
-        }
+        Command::Migrate { database } => migrate(&database).await,
         Command::Seed {
             database,
             partners,
@@ -163,68 +148,88 @@ async fn run(cli: Cli) -> Result<(), String> {
             opportunities,
             registrations,
         } => {
-            let conn = db::connect(
-                &database.database_url,
-                database.database_max_connections,
-                StatementCounter::default(),
-            )
-            .await
-            .map_err(|e| {
-                db::scrubbed(
-                    &format!("cannot open the database: {e}"),
-                    &database.database_url,
-                )
-            })?;
-            db::migrate(&conn).await.map_err(|e| {
-                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
-            })?;
-            let started = std::time::Instant::now();
             let size = crate::seed::Size {
                 partners,
                 accounts,
                 opportunities,
                 registrations,
             };
-            let done = crate::seed::run(&conn, size)
-                .await
-                .map_err(|e| e.message())?;
-            println!(
-                "seeded {} partners, {} accounts, {} opportunities, {} registrations in {:.1} s",
-                done.partners,
-                done.accounts,
-                done.opportunities,
-                done.registrations,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
+            seed(&database, size).await
         }
         Command::Token(args) => {
             let token = mint(&args)?;
             println!("{token}");
             Ok(())
         }
-        Command::Schema { check } => {
-            let sdl = crate::graphql::sdl();
-            match check {
-                None => {
-                    print!("{sdl}");
-                    Ok(())
-                }
-                Some(path) => {
-                    let on_disk = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    if on_disk == sdl {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{} is stale: run `cosell schema > {}`",
-                            path.display(),
-                            path.display()
-                        ))
-                    }
-                }
-            }
-        }
+        Command::Schema { check } => schema(check),
+    }
+}
+
+/// Connects to the database and migrates it; `cannot_open` words a failed connection.
+async fn open_migrated(
+    database: &DatabaseArgs,
+    cannot_open: impl FnOnce(&dyn std::fmt::Display) -> String,
+) -> Result<sea_orm::DatabaseConnection, String> {
+    let url = &database.database_url;
+    let conn = db::connect(
+        url,
+        database.database_max_connections,
+        StatementCounter::default(),
+    )
+    .await
+    .map_err(|e| db::scrubbed(&cannot_open(&e), url))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| db::scrubbed(&format!("migration failed: {e}"), url))?;
+    Ok(conn)
+}
+
+/// `cosell migrate`.
+async fn migrate(database: &DatabaseArgs) -> Result<(), String> {
+    let url = &database.database_url;
+    open_migrated(database, |e| {
+        format!("cannot open {}: {e}", db::redacted(url))
+    })
+    .await?;
+    println!("migrated {}", db::redacted(url));
+    Ok(())
+}
+
+/// `cosell seed`.
+async fn seed(database: &DatabaseArgs, size: crate::seed::Size) -> Result<(), String> {
+    let conn = open_migrated(database, |e| format!("cannot open the database: {e}")).await?;
+    let started = std::time::Instant::now();
+    let done = crate::seed::run(&conn, size)
+        .await
+        .map_err(|e| e.message())?;
+    println!(
+        "seeded {} partners, {} accounts, {} opportunities, {} registrations in {:.1} s",
+        done.partners,
+        done.accounts,
+        done.opportunities,
+        done.registrations,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cosell schema`: prints the SDL, or checks the file `check` against it.
+fn schema(check: Option<PathBuf>) -> Result<(), String> {
+    let sdl = crate::graphql::sdl();
+    let Some(path) = check else {
+        print!("{sdl}");
+        return Ok(());
+    };
+    let on_disk = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if on_disk == sdl {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is stale: run `cosell schema > {}`",
+            path.display(),
+            path.display()
+        ))
     }
 }
 
