@@ -34,6 +34,7 @@ pub async fn of<C: ConnectionTrait>(conn: &C, role: RegistrationRole) -> AppResu
         .ok_or_else(|| AppError::Internal(format!("no collaboration rule for {}", role.as_str())))
 }
 
+/// The auto-approval policy a role's rule sets (the submission path, on a rule it read).
 pub fn auto_approval(rule: &Model) -> AutoApproval {
     AutoApproval {
         enabled: rule.auto_approve,

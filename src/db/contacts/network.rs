@@ -253,6 +253,9 @@ pub struct SeenParty {
     pub partner_id: Option<i64>,
 }
 
+/// How `principal` sees party `party` on a relationship map (map readers): the vendor as the
+/// vendor, a partner by id to the vendor, itself as YOU, any other partner as ANOTHER_PARTNER with
+/// no id.
 pub fn seen(principal: &Principal, party: PartyTag) -> SeenParty {
     match (principal.party, party) {
         (_, PartyTag::Vendor) => SeenParty {

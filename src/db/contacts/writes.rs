@@ -189,6 +189,8 @@ pub struct CreateContact {
     pub contact: ContactFields,
 }
 
+/// Creates a contact (vendor people, or a partner sourcing it, through the `WriteContacts` grant);
+/// returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -243,6 +245,8 @@ async fn save(
     Ok(after)
 }
 
+/// Changes a contact (vendor people, or the partner that sourced it, through the `WriteContacts`
+/// grant); returns it as it now stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
@@ -286,6 +290,8 @@ pub struct MarkContact {
     pub successor_id: Option<String>,
 }
 
+/// Marks a contact as left or moved, naming a successor (vendor people, or the partner that sourced
+/// it, through the `WriteContacts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn mark(
     db: &DatabaseConnection,
@@ -322,6 +328,8 @@ pub async fn mark(
     Ok(after)
 }
 
+/// Shares a contact with the parties of its account's deals (vendor people, or the partner that
+/// sourced it, through the `WriteContacts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn share(
     db: &DatabaseConnection,

@@ -31,6 +31,7 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Opportunities>(principal)
 }
 
+/// The opportunities `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
@@ -80,6 +81,8 @@ pub fn redact(principal: &Principal, m: Model) -> Model {
     }
 }
 
+/// One opportunity as `principal` may see it, redacted for partners (any caller with
+/// `opportunities:read`); an invisible id is NOT_FOUND.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Opportunities)?;
@@ -88,6 +91,8 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Opportunity"))
 }
 
+/// The visible opportunities among `ids`, by id, redacted for partners (any caller; DataLoaders
+/// batch it).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,

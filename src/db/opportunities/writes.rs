@@ -95,6 +95,7 @@ async fn record_stage<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Creates an opportunity (vendor sellers, through the `EditOpportunities` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -201,6 +202,8 @@ pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
     Ok(model)
 }
 
+/// Changes an opportunity's fields (vendor sellers, through the `EditOpportunities` grant); returns
+/// it as it now stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,

@@ -33,6 +33,7 @@ pub struct Found {
 }
 
 impl Found {
+    /// The API name of the conflict's kind (for messages and events).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             ConflictKind::DuplicateRegistration => "DUPLICATE_REGISTRATION",
@@ -234,6 +235,8 @@ pub fn open_conflict_registrations() -> SelectStatement {
         .to_owned()
 }
 
+/// The open conflicts holding registration `registration_id`, read in the transaction (the data
+/// layer's writes, which decide on them).
 pub async fn open_for(txn: &DatabaseTransaction, registration_id: i64) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
         .filter(Column::RegistrationId.eq(registration_id))
@@ -312,10 +315,13 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Conflicts>(principal)
 }
 
+/// The conflicts `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
+/// One conflict `principal` may see (any caller with `registrations:read`); an invisible id is
+/// NOT_FOUND.
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Registrations)?;
     visible(principal)
@@ -325,6 +331,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Conflict"))
 }
 
+/// The visible conflicts among `ids`, by id (any caller; DataLoaders batch it).
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -355,6 +362,8 @@ pub async fn load_by_registration(
     Ok(out)
 }
 
+/// A page of the conflicts `principal` may see, optionally in one status, with the query behind it
+/// (any caller with `registrations:read`).
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,

@@ -176,6 +176,8 @@ pub struct ApproveRegistration {
     pub reason: Option<String>,
 }
 
+/// Approves a submitted registration, linking or creating its opportunity (vendor deciders, through
+/// the `DecideRegistrations` grant); returns it APPROVED.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn approve(
     db: &DatabaseConnection,
@@ -216,6 +218,8 @@ pub struct RegistrationDecision {
     pub reason: Option<String>,
 }
 
+/// Rejects `reg` in the caller's transaction, closing the conflicts that hold it (the data layer's
+/// decision paths, under a `DecideRegistrations` grant); returns it REJECTED.
 pub(in crate::db) async fn reject_in(
     txn: &DatabaseTransaction,
     actor: &Principal,
@@ -237,6 +241,8 @@ pub(in crate::db) async fn reject_in(
     step(txn, actor, reg, Action::Reject, Some(reason), c).await
 }
 
+/// Rejects a submitted registration with a reason (vendor deciders, through the
+/// `DecideRegistrations` grant); returns it REJECTED.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reject(
     db: &DatabaseConnection,
@@ -254,6 +260,8 @@ pub async fn reject(
     Ok(after)
 }
 
+/// Takes a submitted registration into review (vendor deciders, through the `DecideRegistrations`
+/// grant); returns it UNDER_REVIEW.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_review(
     db: &DatabaseConnection,
@@ -270,6 +278,8 @@ pub async fn start_review(
     Ok(after)
 }
 
+/// Sends a submitted registration back with a question (vendor deciders, through the
+/// `DecideRegistrations` grant); returns it NEEDS_INFO.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_info(
     db: &DatabaseConnection,
@@ -296,6 +306,8 @@ pub async fn request_info(
     Ok(after)
 }
 
+/// Withdraws one of the partner's open registrations (the partner, through the `ClaimDeals` grant);
+/// returns it WITHDRAWN.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw(
     db: &DatabaseConnection,

@@ -55,6 +55,8 @@ pub const AWAITING_VENDOR: [RegistrationStatus; 2] = [
     RegistrationStatus::UnderReview,
 ];
 
+/// A page of the registrations `principal` may see, filtered and ordered, with the query behind it
+/// (any caller with `registrations:read`).
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,

@@ -21,6 +21,7 @@ pub fn scope(principal: &Principal) -> Condition {
     scope::condition::<scope::Registrations>(principal)
 }
 
+/// The registrations `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
@@ -46,6 +47,8 @@ pub async fn count_deals(db: &DatabaseConnection, partner_id: i64) -> AppResult<
     Ok(n as u64)
 }
 
+/// One registration `principal` may see (any caller with `registrations:read`); an invisible id is
+/// NOT_FOUND.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Registrations)?;
@@ -56,6 +59,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Registration"))
 }
 
+/// The visible registrations among `ids`, by id (any caller; DataLoaders batch it).
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,

@@ -86,6 +86,7 @@ pub struct EndpointSnapshot {
 }
 
 impl EndpointSnapshot {
+    /// The snapshot of endpoint row `m` an event carries (the endpoint writers).
     pub fn of(m: &Model) -> Self {
         Self {
             id: crate::ids::encode(crate::ids::Kind::WebhookEndpoint, m.id),
