@@ -136,26 +136,11 @@ async fn bind(at: &str) -> Result<tokio::net::TcpListener, String> {
     Err(last)
 }
 
+/// Runs one command.
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { demo, config } => serve(config, demo).await,
-        Command::Migrate { database } => {
-            let conn = db::connect(
-                &database.database_url,
-                database.database_max_connections,
-                StatementCounter::default(),
-            )
-            .await
-            .map_err(|e| {
-                let url = &database.database_url;
-                db::scrubbed(&format!("cannot open {}: {e}", db::redacted(url)), url)
-            })?;
-            db::migrate(&conn).await.map_err(|e| {
-                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
-            })?;
-            println!("migrated {}", db::redacted(&database.database_url));
-            Ok(())
-        }
+        Command::Migrate { database } => migrate(&database).await,
         Command::Seed {
             database,
             partners,
@@ -163,68 +148,88 @@ async fn run(cli: Cli) -> Result<(), String> {
             opportunities,
             registrations,
         } => {
-            let conn = db::connect(
-                &database.database_url,
-                database.database_max_connections,
-                StatementCounter::default(),
-            )
-            .await
-            .map_err(|e| {
-                db::scrubbed(
-                    &format!("cannot open the database: {e}"),
-                    &database.database_url,
-                )
-            })?;
-            db::migrate(&conn).await.map_err(|e| {
-                db::scrubbed(&format!("migration failed: {e}"), &database.database_url)
-            })?;
-            let started = std::time::Instant::now();
             let size = crate::seed::Size {
                 partners,
                 accounts,
                 opportunities,
                 registrations,
             };
-            let done = crate::seed::run(&conn, size)
-                .await
-                .map_err(|e| e.message())?;
-            println!(
-                "seeded {} partners, {} accounts, {} opportunities, {} registrations in {:.1} s",
-                done.partners,
-                done.accounts,
-                done.opportunities,
-                done.registrations,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
+            seed(&database, size).await
         }
         Command::Token(args) => {
             let token = mint(&args)?;
             println!("{token}");
             Ok(())
         }
-        Command::Schema { check } => {
-            let sdl = crate::graphql::sdl();
-            match check {
-                None => {
-                    print!("{sdl}");
-                    Ok(())
-                }
-                Some(path) => {
-                    let on_disk = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    if on_disk == sdl {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "{} is stale: run `cosell schema > {}`",
-                            path.display(),
-                            path.display()
-                        ))
-                    }
-                }
-            }
-        }
+        Command::Schema { check } => schema(check),
+    }
+}
+
+/// Connects to the database and migrates it; `cannot_open` words a failed connection.
+async fn open_migrated(
+    database: &DatabaseArgs,
+    cannot_open: impl FnOnce(&dyn std::fmt::Display) -> String,
+) -> Result<sea_orm::DatabaseConnection, String> {
+    let url = &database.database_url;
+    let conn = db::connect(
+        url,
+        database.database_max_connections,
+        StatementCounter::default(),
+    )
+    .await
+    .map_err(|e| db::scrubbed(&cannot_open(&e), url))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| db::scrubbed(&format!("migration failed: {e}"), url))?;
+    Ok(conn)
+}
+
+/// `cosell migrate`.
+async fn migrate(database: &DatabaseArgs) -> Result<(), String> {
+    let url = &database.database_url;
+    open_migrated(database, |e| {
+        format!("cannot open {}: {e}", db::redacted(url))
+    })
+    .await?;
+    println!("migrated {}", db::redacted(url));
+    Ok(())
+}
+
+/// `cosell seed`.
+async fn seed(database: &DatabaseArgs, size: crate::seed::Size) -> Result<(), String> {
+    let conn = open_migrated(database, |e| format!("cannot open the database: {e}")).await?;
+    let started = std::time::Instant::now();
+    let done = crate::seed::run(&conn, size)
+        .await
+        .map_err(|e| e.message())?;
+    println!(
+        "seeded {} partners, {} accounts, {} opportunities, {} registrations in {:.1} s",
+        done.partners,
+        done.accounts,
+        done.opportunities,
+        done.registrations,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cosell schema`: prints the SDL, or checks the file `check` against it.
+fn schema(check: Option<PathBuf>) -> Result<(), String> {
+    let sdl = crate::graphql::sdl();
+    let Some(path) = check else {
+        print!("{sdl}");
+        return Ok(());
+    };
+    let on_disk = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if on_disk == sdl {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is stale: run `cosell schema > {}`",
+            path.display(),
+            path.display()
+        ))
     }
 }
 
@@ -289,26 +294,6 @@ async fn serve(config: ServeConfig, load_demo: bool) -> Result<(), String> {
     tracing::info!("stopped");
     let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     Ok(())
-}
-
-/// Parses a lifetime such as `90s`, `30m`, `12h`, `7d` or plain seconds.
-pub fn parse_ttl(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a lifetime like 30m or 12h"))?;
-    let mult = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{s}` is not a lifetime like 30m or 12h")),
-    };
-    match n.checked_mul(mult) {
-        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
-        _ => Err("a token lifetime must be between 1 s and 366 days".into()),
-    }
 }
 
 fn mint(a: &TokenArgs) -> Result<String, String> {
@@ -377,27 +362,11 @@ fn mint(a: &TokenArgs) -> Result<String, String> {
         partner_id: partner.map(|id| ids::encode(Kind::Partner, id)),
         scope: scope.map(Into::into),
         scp: None,
-        exp: now + parse_ttl(&a.ttl)?,
+        exp: now + crate::config::parse_ttl(&a.ttl)?,
         nbf: Some(now),
         iat: Some(now),
         iss: a.jwt.jwt_issuer.clone(),
         aud: a.jwt.jwt_audience.clone().into(),
     };
     jwt::mint_hs256(&claims, &secret).map_err(|e| format!("cannot sign the token: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ttl;
-
-    #[test]
-    fn ttls() {
-        assert_eq!(parse_ttl("90").unwrap(), 90);
-        assert_eq!(parse_ttl("30m").unwrap(), 1800);
-        assert_eq!(parse_ttl("12h").unwrap(), 43_200);
-        assert_eq!(parse_ttl("7d").unwrap(), 604_800);
-        assert!(parse_ttl("0").is_err());
-        assert!(parse_ttl("1y").is_err());
-        assert!(parse_ttl("h").is_err());
-    }
 }

@@ -300,10 +300,30 @@ pub struct WebhookArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule(pub Vec<Duration>);
 
+/// Parses a lifetime such as `90s`, `30m`, `12h`, `7d` or plain seconds.
+pub fn parse_ttl(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a lifetime like 30m or 12h"))?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}` is not a lifetime like 30m or 12h")),
+    };
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 && v <= 366 * 86_400 => Ok(v),
+        _ => Err("a token lifetime must be between 1 s and 366 days".into()),
+    }
+}
+
 fn parse_schedule(s: &str) -> Result<Schedule, String> {
     let waits = s
         .split(',')
-        .map(|w| crate::cli::parse_ttl(w).map(Duration::from_secs))
+        .map(|w| parse_ttl(w).map(Duration::from_secs))
         .collect::<Result<Vec<_>, _>>()?;
     if waits.is_empty() || waits.len() > 50 {
         return Err("give between 1 and 50 waits, e.g. 5s,1m,1h".into());
@@ -510,4 +530,20 @@ pub struct ServeConfig {
     /// `traceparent` is continued. Off by default.
     #[arg(long, env = "COSELL_OTLP_ENDPOINT", value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+
+    #[test]
+    fn ttls() {
+        assert_eq!(parse_ttl("90").unwrap(), 90);
+        assert_eq!(parse_ttl("30m").unwrap(), 1800);
+        assert_eq!(parse_ttl("12h").unwrap(), 43_200);
+        assert_eq!(parse_ttl("7d").unwrap(), 604_800);
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
 }

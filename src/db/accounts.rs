@@ -24,10 +24,12 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Accounts>(principal)
 }
 
+/// The accounts `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
+/// One account `principal` may see (any caller with `accounts:read`); an invisible id is NOT_FOUND.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Accounts)?;
@@ -38,6 +40,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Account"))
 }
 
+/// The visible accounts among `ids`, by id (any caller; DataLoaders batch it).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,
@@ -76,6 +79,8 @@ pub enum AccountOrder {
     CreatedDesc,
 }
 
+/// A page of the accounts `principal` may see, with the query behind it (any caller with
+/// `accounts:read`).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -157,6 +162,7 @@ fn duplicate(domain: &str) -> String {
     format!("an account with domain {domain} already exists")
 }
 
+/// Creates an account (vendor sellers, through the `EditAccounts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -211,6 +217,8 @@ pub(in crate::db) async fn insert_in<C: sea_orm::ConnectionTrait>(
     Ok(model)
 }
 
+/// Changes an account (vendor sellers, through the `EditAccounts` grant); returns it as it now
+/// stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,

@@ -46,6 +46,9 @@ pub mod webhooks;
 
 mod sqlite_busy;
 
+#[cfg(test)]
+mod layering;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;

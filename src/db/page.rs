@@ -85,9 +85,11 @@ impl<T> Page<T> {
             has_previous: self.has_previous,
         }
     }
+    /// The cursor of the page's first row, if any (any caller of a list).
     pub fn start_cursor(&self) -> Option<String> {
         self.items.first().map(|(c, _)| c.clone())
     }
+    /// The cursor of the page's last row, if any (any caller of a list).
     pub fn end_cursor(&self) -> Option<String> {
         self.items.last().map(|(c, _)| c.clone())
     }

@@ -25,6 +25,7 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Partners>(principal)
 }
 
+/// The partners `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
@@ -151,6 +152,7 @@ pub struct UpdatePartner {
 
 const DUPLICATE: &str = "a partner with this name already exists";
 
+/// Creates a partner (vendor deciders, through the `EditPartners` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -189,6 +191,8 @@ pub async fn create(
     Ok(model)
 }
 
+/// Changes a partner (vendor deciders, through the `EditPartners` grant); returns it as it now
+/// stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,

@@ -3,6 +3,8 @@
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};
 
+/// A statement of `sql` in `db`'s dialect, its `$1`-style placeholders spelt `?` for SQLite (the
+/// persisted-query store's own reads and writes).
 pub(crate) fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
     let backend = db.get_database_backend();
     let sql = match backend {

@@ -34,6 +34,7 @@ pub async fn of<C: ConnectionTrait>(conn: &C, role: RegistrationRole) -> AppResu
         .ok_or_else(|| AppError::Internal(format!("no collaboration rule for {}", role.as_str())))
 }
 
+/// The auto-approval policy a role's rule sets (the submission path, on a rule it read).
 pub fn auto_approval(rule: &Model) -> AutoApproval {
     AutoApproval {
         enabled: rule.auto_approve,
@@ -68,13 +69,8 @@ pub struct UpdateCollaborationRule {
     pub clear_auto_approve_max_amount: bool,
 }
 
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn update(
-    db: &DatabaseConnection,
-    grant: &Grant<can::SetCollaborationRules>,
-    input: UpdateCollaborationRule,
-) -> AppResult<Model> {
-    let principal = grant.principal();
+/// The checked changes `input` asks for, as a row to write.
+fn changes(input: &UpdateCollaborationRule) -> AppResult<ActiveModel> {
     let mut c = <ActiveModel as Default>::default();
     if let Some(e) = input.exclusive {
         c.exclusive = Set(e);
@@ -116,6 +112,19 @@ pub async fn update(
         }
         c.auto_approve_max_amount_minor = Set(Some(a));
     }
+    Ok(c)
+}
+
+/// Changes one role's rule (vendor ADMINs, through the `SetCollaborationRules` grant);
+/// returns the rule as it now stands.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn update(
+    db: &DatabaseConnection,
+    grant: &Grant<can::SetCollaborationRules>,
+    input: UpdateCollaborationRule,
+) -> AppResult<Model> {
+    let principal = grant.principal();
+    let mut c = changes(&input)?;
     let txn = super::begin_write(db).await?;
     let before = of(&txn, input.role).await?;
     super::check_version("CollaborationRule", input.expected_version, before.version)?;

@@ -4,12 +4,13 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::attribution::{choice, rate};
-use entity::enums::{AttributionModel, PartnerTier, RegistrationStatus};
+use entity::enums::{AttributionModel, PartnerTier};
 use entity::{collaboration_rule, engagement, opportunity, partner, registration};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::settings_of;
 use crate::domain::attribution::{engagement_weight, split, Deal, Line, PartyOnDeal, Terms};
+use crate::domain::registration::approval::HOLDS_ROLE;
 use crate::error::AppResult;
 
 /// What the splits of a set of deals are computed from, read in a fixed number of statements.
@@ -20,7 +21,26 @@ pub(super) struct Inputs {
     engagement_weights: HashMap<(i64, Option<i64>), u64>,
 }
 
+/// Reads the inputs of the splits of deals `opps` (the attribution module's own reads, for
+/// deals the caller already may see).
 pub(super) async fn inputs<C: ConnectionTrait>(conn: &C, opps: &[i64]) -> AppResult<Inputs> {
+    let choices = choice::Entity::find()
+        .filter(choice::Column::OpportunityId.is_in(opps.to_vec()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.opportunity_id, c))
+        .collect();
+    Ok(Inputs {
+        terms: terms(conn).await?,
+        parties: parties(conn, opps).await?,
+        choices,
+        engagement_weights: engagement_weights(conn, opps).await?,
+    })
+}
+
+/// The program's terms: its attribution settings, role weights and incentive rates.
+async fn terms<C: ConnectionTrait>(conn: &C) -> AppResult<Terms> {
     let settings = settings_of(conn).await?;
     let role_weights = collaboration_rule::Entity::find()
         .all(conn)
@@ -34,12 +54,23 @@ pub(super) async fn inputs<C: ConnectionTrait>(conn: &C, opps: &[i64]) -> AppRes
         .into_iter()
         .map(|r| ((r.tier, r.role), r.rate_bps))
         .collect();
+    Ok(Terms {
+        default_model: settings.default_model,
+        include_direct_team: settings.include_direct_team,
+        direct_team_weight_bps: settings.direct_team_weight_bps,
+        role_weights,
+        rates,
+    })
+}
+
+/// The partners on each of deals `opps`, with their tiers and the roles they hold there.
+async fn parties<C: ConnectionTrait>(
+    conn: &C,
+    opps: &[i64],
+) -> AppResult<HashMap<i64, Vec<PartyOnDeal>>> {
     let regs = registration::Entity::find()
         .filter(registration::Column::OpportunityId.is_in(opps.to_vec()))
-        .filter(
-            registration::Column::Status
-                .is_in([RegistrationStatus::Approved, RegistrationStatus::Won]),
-        )
+        .filter(registration::Column::Status.is_in(HOLDS_ROLE))
         .order_by_asc(registration::Column::PartnerId)
         .all(conn)
         .await?;
@@ -72,35 +103,26 @@ pub(super) async fn inputs<C: ConnectionTrait>(conn: &C, opps: &[i64]) -> AppRes
             }),
         }
     }
-    let choices = choice::Entity::find()
-        .filter(choice::Column::OpportunityId.is_in(opps.to_vec()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|c| (c.opportunity_id, c))
-        .collect();
-    let mut engagement_weights: HashMap<(i64, Option<i64>), u64> = HashMap::new();
+    Ok(parties)
+}
+
+/// The engagement weight of each party (a partner, or `None` for the vendor) on each of deals
+/// `opps`.
+async fn engagement_weights<C: ConnectionTrait>(
+    conn: &C,
+    opps: &[i64],
+) -> AppResult<HashMap<(i64, Option<i64>), u64>> {
+    let mut weights: HashMap<(i64, Option<i64>), u64> = HashMap::new();
     for e in engagement::Entity::find()
         .filter(engagement::Column::OpportunityId.is_in(opps.to_vec()))
         .all(conn)
         .await?
     {
         if let Some(o) = e.opportunity_id {
-            *engagement_weights.entry((o, e.partner_id)).or_default() += engagement_weight(e.kind);
+            *weights.entry((o, e.partner_id)).or_default() += engagement_weight(e.kind);
         }
     }
-    Ok(Inputs {
-        terms: Terms {
-            default_model: settings.default_model,
-            include_direct_team: settings.include_direct_team,
-            direct_team_weight_bps: settings.direct_team_weight_bps,
-            role_weights,
-            rates,
-        },
-        parties,
-        choices,
-        engagement_weights,
-    })
+    Ok(weights)
 }
 
 /// Computes the split of one open deal from the inputs.

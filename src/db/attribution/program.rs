@@ -22,6 +22,8 @@ pub async fn settings(
     settings_of(db).await
 }
 
+/// The program's attribution settings, read on `conn` (the data layer's own computations; callers
+/// read them through the scoped `settings`).
 pub async fn settings_of<C: ConnectionTrait>(conn: &C) -> AppResult<settings::Model> {
     settings::Entity::find_by_id(1)
         .one(conn)
@@ -40,6 +42,8 @@ pub struct SetIncentiveRate {
     pub rate_bps: i32,
 }
 
+/// Sets the incentive rate of a tier and role (vendor deciders, through the `SetProgramTerms`
+/// grant); returns the stored rate.
 pub async fn set_rate(
     db: &DatabaseConnection,
     _grant: &Grant<can::SetProgramTerms>,
@@ -68,6 +72,8 @@ pub async fn set_rate(
     Ok(saved)
 }
 
+/// Every incentive rate, by tier then role (any caller with `registrations:read`: the program's
+/// published terms).
 pub async fn rates(db: &DatabaseConnection, principal: &Principal) -> AppResult<Vec<rate::Model>> {
     principal.require_read(Resource::Registrations)?;
     Ok(rate::Entity::find()
@@ -90,6 +96,8 @@ pub struct UpdateAttributionSettings {
     pub direct_team_weight_bps: Option<i32>,
 }
 
+/// Changes the attribution settings (vendor ADMINs, through the `SetAttributionSettings` grant);
+/// returns them as they now stand.
 pub async fn update_settings(
     db: &DatabaseConnection,
     _grant: &Grant<can::SetAttributionSettings>,

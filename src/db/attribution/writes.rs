@@ -181,6 +181,8 @@ async fn check_manual(
     Ok(serde_json::to_value(out).unwrap_or_default())
 }
 
+/// Chooses a deal's attribution model and manual shares (vendor deciders, through the
+/// `ChooseAttribution` grant); returns the stored choice.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_model(
     db: &DatabaseConnection,
@@ -268,6 +270,8 @@ pub struct CorrectAttribution {
     pub reason: String,
 }
 
+/// Corrects a won deal's frozen split (vendor ADMINs, through the `CorrectFinalAttribution` grant);
+/// returns the new version's number.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn correct(
     db: &DatabaseConnection,

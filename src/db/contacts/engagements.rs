@@ -24,6 +24,7 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Engagements>(principal)
 }
 
+/// The engagements `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
@@ -79,6 +80,8 @@ pub struct RecordEngagement {
     pub notes: Option<String>,
 }
 
+/// Records an engagement with a contact (vendor people, or a partner on contacts it sees, through
+/// the `WriteContacts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn record(
     db: &DatabaseConnection,

@@ -29,6 +29,8 @@ pub struct LinkContacts {
     pub kind: ContactLinkKind,
 }
 
+/// Links two contacts at one account (vendor people, or a partner on contacts it sees,
+/// through the `WriteContacts` grant); returns the stored link.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn link(
     db: &DatabaseConnection,
@@ -49,48 +51,9 @@ pub async fn link(
         ids::decode_field(&input.to_contact_id, Kind::Contact, "toContactId")?,
     )
     .await?;
-    if from.id == to.id {
-        return Err(AppError::bad_field(
-            "toContactId",
-            "a contact cannot be linked to itself",
-        ));
-    }
-    if from.account_id != to.account_id {
-        return Err(AppError::bad_field(
-            "toContactId",
-            "both contacts must be at the same account",
-        ));
-    }
-    let (a, b) = match input.kind {
-        // WORKS_WITH is symmetric: store it one way only, so a duplicate is caught either way.
-        ContactLinkKind::WorksWith if from.id > to.id => (to.id, from.id),
-        _ => (from.id, to.id),
-    };
+    let (a, b) = ends(&from, &to, input.kind)?;
     if input.kind == ContactLinkKind::ReportsTo {
-        // The org chart as the caller sees it: links between contacts it may see. A cycle
-        // through contacts it cannot see is not refused, or the refusal would tell it they
-        // exist (the ranking is well defined on any graph).
-        let seen = || {
-            super::visible(principal)
-                .select_only()
-                .column(Column::Id)
-                .into_query()
-        };
-        let reports: Vec<(i64, i64)> = contact_link::Entity::find()
-            .filter(contact_link::Column::AccountId.eq(from.account_id))
-            .filter(contact_link::Column::Kind.eq(ContactLinkKind::ReportsTo))
-            .filter(contact_link::Column::FromContactId.in_subquery(seen()))
-            .filter(contact_link::Column::ToContactId.in_subquery(seen()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|l| (l.from_contact_id, l.to_contact_id))
-            .collect();
-        if threading::reports_to_cycle(&reports, a, b) {
-            return Err(AppError::Conflict(
-                "this REPORTS_TO link would make the org chart a cycle".into(),
-            ));
-        }
+        refuse_cycle(&txn, principal, from.account_id, a, b).await?;
     }
     let link = contact_link::ActiveModel {
         account_id: Set(from.account_id),
@@ -122,4 +85,64 @@ pub async fn link(
     .await?;
     txn.commit().await?;
     Ok(link)
+}
+
+/// The ends a link of `kind` from `from` to `to` is stored with: two contacts at the same
+/// account; WORKS_WITH, being symmetric, one way only, so a duplicate is caught either way.
+fn ends(
+    from: &entity::contact::Model,
+    to: &entity::contact::Model,
+    kind: ContactLinkKind,
+) -> AppResult<(i64, i64)> {
+    if from.id == to.id {
+        return Err(AppError::bad_field(
+            "toContactId",
+            "a contact cannot be linked to itself",
+        ));
+    }
+    if from.account_id != to.account_id {
+        return Err(AppError::bad_field(
+            "toContactId",
+            "both contacts must be at the same account",
+        ));
+    }
+    Ok(match kind {
+        ContactLinkKind::WorksWith if from.id > to.id => (to.id, from.id),
+        _ => (from.id, to.id),
+    })
+}
+
+/// Refuses a REPORTS_TO link from `a` to `b` that would close a cycle in the org chart as the
+/// caller sees it: links between contacts it may see. A cycle through contacts it cannot see
+/// is not refused, or the refusal would tell it they exist (the ranking is well defined on any
+/// graph).
+async fn refuse_cycle(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: &crate::auth::Principal,
+    account_id: i64,
+    a: i64,
+    b: i64,
+) -> AppResult<()> {
+    let seen = || {
+        super::visible(principal)
+            .select_only()
+            .column(Column::Id)
+            .into_query()
+    };
+    let reports: Vec<(i64, i64)> = contact_link::Entity::find()
+        .filter(contact_link::Column::AccountId.eq(account_id))
+        .filter(contact_link::Column::Kind.eq(ContactLinkKind::ReportsTo))
+        .filter(contact_link::Column::FromContactId.in_subquery(seen()))
+        .filter(contact_link::Column::ToContactId.in_subquery(seen()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|l| (l.from_contact_id, l.to_contact_id))
+        .collect();
+    if threading::reports_to_cycle(&reports, a, b) {
+        return Err(AppError::Conflict(
+            "this REPORTS_TO link would make the org chart a cycle".into(),
+        ));
+    }
+    Ok(())
 }

@@ -28,10 +28,13 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Contacts>(principal)
 }
 
+/// The contacts `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
+/// One contact `principal` may see, read on `conn` (any caller with `contacts:read`); an invisible
+/// id is NOT_FOUND.
 pub async fn get<C: ConnectionTrait>(conn: &C, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Contacts)?;
     visible(principal)
@@ -41,6 +44,7 @@ pub async fn get<C: ConnectionTrait>(conn: &C, principal: &Principal, id: i64) -
         .ok_or(AppError::NotFound("Contact"))
 }
 
+/// The visible contacts among `ids`, by id (any caller; DataLoaders batch it).
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -149,6 +153,8 @@ pub async fn list(
     Ok((page, q))
 }
 
+/// Checks an email address (contact writers); returns it trimmed, and lower-cased as the key that
+/// matches it however it is capitalised.
 pub fn email_key(email: &str) -> AppResult<(String, String)> {
     let e = email.trim();
     let (local, domain) = e

@@ -253,6 +253,9 @@ pub struct SeenParty {
     pub partner_id: Option<i64>,
 }
 
+/// How `principal` sees party `party` on a relationship map (map readers): the vendor as the
+/// vendor, a partner by id to the vendor, itself as YOU, any other partner as ANOTHER_PARTNER with
+/// no id.
 pub fn seen(principal: &Principal, party: PartyTag) -> SeenParty {
     match (principal.party, party) {
         (_, PartyTag::Vendor) => SeenParty {
@@ -296,6 +299,24 @@ pub struct RelationshipMap {
     pub unengaged_influencers: Vec<MapNode>,
 }
 
+/// The parties that engaged each contact in the window, as the caller may see them.
+fn known_by(
+    principal: &Principal,
+    engagements: &[engagement::Model],
+    window: ThreadingWindow,
+) -> BTreeMap<i64, Vec<SeenParty>> {
+    let since = Utc::now().date_naive() - Duration::days(window.0);
+    let mut known: BTreeMap<i64, Vec<SeenParty>> = BTreeMap::new();
+    for e in engagements.iter().filter(|e| e.occurred_on >= since) {
+        let v = known.entry(e.contact_id).or_default();
+        let s = seen(principal, tag(e.partner_id));
+        if !v.contains(&s) {
+            v.push(s);
+        }
+    }
+    known
+}
+
 /// The relationship map of an account the caller may see (five statements, whatever the size).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn relationship_map(
@@ -323,15 +344,7 @@ pub async fn relationship_map(
         .map(|l| (l.from_contact_id, l.to_contact_id, l.kind))
         .collect();
     let rank = threading::influence(&all, &edges);
-    let since = Utc::now().date_naive() - Duration::days(window.0);
-    let mut known: BTreeMap<i64, Vec<SeenParty>> = BTreeMap::new();
-    for e in data.engagements.iter().filter(|e| e.occurred_on >= since) {
-        let v = known.entry(e.contact_id).or_default();
-        let s = seen(principal, tag(e.partner_id));
-        if !v.contains(&s) {
-            v.push(s);
-        }
-    }
+    let known = known_by(principal, &data.engagements, window);
     let visible: HashSet<i64> = data
         .contacts
         .iter()

@@ -189,6 +189,8 @@ pub struct CreateContact {
     pub contact: ContactFields,
 }
 
+/// Creates a contact (vendor people, or a partner sourcing it, through the `WriteContacts` grant);
+/// returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -243,6 +245,8 @@ async fn save(
     Ok(after)
 }
 
+/// Changes a contact (vendor people, or the partner that sourced it, through the `WriteContacts`
+/// grant); returns it as it now stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
@@ -286,6 +290,8 @@ pub struct MarkContact {
     pub successor_id: Option<String>,
 }
 
+/// Marks a contact as left or moved, naming a successor (vendor people, or the partner that sourced
+/// it, through the `WriteContacts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn mark(
     db: &DatabaseConnection,
@@ -322,6 +328,8 @@ pub async fn mark(
     Ok(after)
 }
 
+/// Shares a contact with the parties of its account's deals (vendor people, or the partner that
+/// sourced it, through the `WriteContacts` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn share(
     db: &DatabaseConnection,
@@ -378,7 +386,19 @@ fn failed(index: usize, e: &AppError) -> UpsertResult {
     }
 }
 
-/// Idempotent: sending the same batch twice creates nothing the second time.
+fn written(index: usize, outcome: &str, contact_id: i64) -> UpsertResult {
+    UpsertResult {
+        index: index as i32,
+        outcome: outcome.into(),
+        contact_id: Some(contact_id),
+        error_code: None,
+        error_message: None,
+    }
+}
+
+/// Upserts a batch of contacts at one account (vendor people, or a partner on its own
+/// contacts, through the `WriteContacts` grant); returns one result per contact. Idempotent:
+/// sending the same batch twice creates nothing the second time.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn upsert(
     db: &DatabaseConnection,
@@ -392,28 +412,12 @@ pub async fn upsert(
     }
     let txn = crate::db::begin_write(db).await?;
     let account = writable_account(&txn, principal, &input.account_id).await?;
-    // The contacts the caller can see at the account, by email: its own record of a person
-    // first (the vendor's and each partner's records are their own; see
-    // [`refuse_visible_duplicate`]).
-    let mut existing: std::collections::HashMap<String, Model> = std::collections::HashMap::new();
-    for c in super::visible(principal)
-        .filter(Column::AccountId.eq(account))
-        .all(&txn)
-        .await?
-    {
-        let own = c.sourced_by_partner_id == principal.partner_id();
-        match existing.get(&c.email_key) {
-            Some(kept) if kept.sourced_by_partner_id == principal.partner_id() || !own => {}
-            _ => {
-                existing.insert(c.email_key.clone(), c);
-            }
-        }
-    }
+    let existing = visible_by_email(&txn, principal, account).await?;
     let mut results = Vec::with_capacity(input.contacts.len());
     let mut seen = std::collections::HashSet::new();
     let mut any_failed = false;
     for (i, f) in input.contacts.iter().enumerate() {
-        let r: AppResult<UpsertResult> = async {
+        let r = async {
             let c = check(f)?;
             if !seen.insert(c.email_key.clone()) {
                 return Err(AppError::bad_field(
@@ -421,52 +425,7 @@ pub async fn upsert(
                     "this email appears twice in the batch",
                 ));
             }
-            match existing.get(&c.email_key) {
-                None => {
-                    let m = insert(&txn, principal, account, c).await?;
-                    Ok(UpsertResult {
-                        index: i as i32,
-                        outcome: "CREATED".into(),
-                        contact_id: Some(m.id),
-                        error_code: None,
-                        error_message: None,
-                    })
-                }
-                Some(old) => {
-                    if let Party::Partner(p) = principal.party {
-                        if old.sourced_by_partner_id != Some(p) {
-                            return Err(AppError::Conflict(DUPLICATE.into()));
-                        }
-                    }
-                    let same = old.name == c.name
-                        && old.email == c.email
-                        && old.title == c.title
-                        && old.department == c.department
-                        && old.seniority == c.seniority
-                        && old.buying_role == c.buying_role
-                        && c.shared.is_none_or(|s| s == old.shared);
-                    let id = Some(old.id);
-                    if same {
-                        return Ok(UpsertResult {
-                            index: i as i32,
-                            outcome: "UNCHANGED".into(),
-                            contact_id: id,
-                            error_code: None,
-                            error_message: None,
-                        });
-                    }
-                    let mut m = <ActiveModel as Default>::default();
-                    apply(&mut m, c);
-                    save(&txn, principal, old, m, Topic::ContactUpdated).await?;
-                    Ok(UpsertResult {
-                        index: i as i32,
-                        outcome: "UPDATED".into(),
-                        contact_id: id,
-                        error_code: None,
-                        error_message: None,
-                    })
-                }
-            }
+            upsert_one(&txn, principal, account, existing.get(&c.email_key), i, c).await
         }
         .await;
         match r {
@@ -485,25 +444,94 @@ pub async fn upsert(
     }
     if any_failed && !input.allow_partial {
         drop(txn);
-        let results = results
-            .into_iter()
-            .map(|r| {
-                if r.outcome == "FAILED" {
-                    r
-                } else {
-                    UpsertResult {
-                        outcome: "NOT_WRITTEN".into(),
-                        contact_id: None,
-                        ..r
-                    }
-                }
-            })
-            .collect();
-        return Ok(results);
+        return Ok(not_written(results));
     }
     network::refresh_scores(&txn, principal, account, window).await?;
     txn.commit().await?;
     Ok(results)
+}
+
+/// The contacts the caller can see at the account, by email: its own record of a person
+/// first (the vendor's and each partner's records are their own; see
+/// [`refuse_visible_duplicate`]).
+async fn visible_by_email(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    account: i64,
+) -> AppResult<std::collections::HashMap<String, Model>> {
+    let mut existing: std::collections::HashMap<String, Model> = std::collections::HashMap::new();
+    for c in super::visible(principal)
+        .filter(Column::AccountId.eq(account))
+        .all(txn)
+        .await?
+    {
+        let own = c.sourced_by_partner_id == principal.partner_id();
+        match existing.get(&c.email_key) {
+            Some(kept) if kept.sourced_by_partner_id == principal.partner_id() || !own => {}
+            _ => {
+                existing.insert(c.email_key.clone(), c);
+            }
+        }
+    }
+    Ok(existing)
+}
+
+/// Writes contact `c` (item `i` of the batch): creates it, or updates `old`, the caller's
+/// record of the same person, unless nothing changed.
+async fn upsert_one(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    account: i64,
+    old: Option<&Model>,
+    i: usize,
+    c: Checked,
+) -> AppResult<UpsertResult> {
+    let Some(old) = old else {
+        let m = insert(txn, principal, account, c).await?;
+        return Ok(written(i, "CREATED", m.id));
+    };
+    if let Party::Partner(p) = principal.party {
+        if old.sourced_by_partner_id != Some(p) {
+            return Err(AppError::Conflict(DUPLICATE.into()));
+        }
+    }
+    if unchanged(old, &c) {
+        return Ok(written(i, "UNCHANGED", old.id));
+    }
+    let mut m = <ActiveModel as Default>::default();
+    apply(&mut m, c);
+    save(txn, principal, old, m, Topic::ContactUpdated).await?;
+    Ok(written(i, "UPDATED", old.id))
+}
+
+/// Whether writing `c` over `old` would change nothing.
+fn unchanged(old: &Model, c: &Checked) -> bool {
+    old.name == c.name
+        && old.email == c.email
+        && old.title == c.title
+        && old.department == c.department
+        && old.seniority == c.seniority
+        && old.buying_role == c.buying_role
+        && c.shared.is_none_or(|s| s == old.shared)
+}
+
+/// A batch that failed in part and was not written: the failures stand, the rest are
+/// NOT_WRITTEN.
+fn not_written(results: Vec<UpsertResult>) -> Vec<UpsertResult> {
+    results
+        .into_iter()
+        .map(|r| {
+            if r.outcome == "FAILED" {
+                r
+            } else {
+                UpsertResult {
+                    outcome: "NOT_WRITTEN".into(),
+                    contact_id: None,
+                    ..r
+                }
+            }
+        })
+        .collect()
 }
 
 pub use super::links::{link, LinkContacts};

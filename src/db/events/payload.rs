@@ -67,6 +67,7 @@ pub struct PartnerSnapshot {
 }
 
 impl PartnerSnapshot {
+    /// The snapshot of partner row `m` an event carries (event writers in the data layer).
     pub fn of(m: &entity::partner::Model) -> Self {
         Self {
             id: ids::encode(Kind::Partner, m.id),
@@ -99,6 +100,7 @@ pub struct AccountSnapshot {
 }
 
 impl AccountSnapshot {
+    /// The snapshot of account row `m` an event carries (event writers in the data layer).
     pub fn of(m: &entity::account::Model) -> Self {
         Self {
             id: ids::encode(Kind::Account, m.id),
@@ -139,6 +141,7 @@ pub struct OpportunitySnapshot {
 }
 
 impl OpportunitySnapshot {
+    /// The snapshot of opportunity row `m` an event carries (event writers in the data layer).
     pub fn of(m: &entity::opportunity::Model) -> Self {
         // Named field by field: a new column stays out of events until someone decides.
         let entity::opportunity::Model {
@@ -210,6 +213,7 @@ pub struct RegistrationSnapshot {
 }
 
 impl RegistrationSnapshot {
+    /// The snapshot of registration row `m` an event carries (event writers in the data layer).
     pub fn of(m: &entity::registration::Model) -> Self {
         Self {
             id: ids::encode(Kind::Registration, m.id),
@@ -269,6 +273,7 @@ pub struct ConflictSnapshot {
 }
 
 impl ConflictSnapshot {
+    /// The snapshot of conflict row `c` an event carries (event writers in the data layer).
     pub fn of(c: &entity::conflict::Model) -> Self {
         Self {
             id: ids::encode(Kind::Conflict, c.id),
@@ -305,6 +310,7 @@ pub struct ContactChanged {
 }
 
 impl ContactChanged {
+    /// The snapshot of contact row `c` an event carries (event writers in the data layer).
     pub fn of(c: &entity::contact::Model) -> Self {
         Self {
             contact: ContactSnapshot {

@@ -31,6 +31,7 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Opportunities>(principal)
 }
 
+/// The opportunities `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
@@ -80,6 +81,8 @@ pub fn redact(principal: &Principal, m: Model) -> Model {
     }
 }
 
+/// One opportunity as `principal` may see it, redacted for partners (any caller with
+/// `opportunities:read`); an invisible id is NOT_FOUND.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Opportunities)?;
@@ -88,6 +91,8 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Opportunity"))
 }
 
+/// The visible opportunities among `ids`, by id, redacted for partners (any caller; DataLoaders
+/// batch it).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn load(
     db: &DatabaseConnection,
@@ -333,21 +338,8 @@ async fn fetch_page<R: PageRow>(
     Ok(page.map(R::split))
 }
 
-/// A page of the opportunities `principal` may see. With `with_accounts`, their accounts are
-/// read in the same statement (a left join under the accounts' own scope).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn list(
-    db: &DatabaseConnection,
-    principal: &Principal,
-    filter: OpportunityFilter,
-    order: OpportunityOrder,
-    args: &PageArgs,
-    limits: PageLimits,
-    long: LongColumns,
-    with_accounts: bool,
-) -> AppResult<Listed> {
-    principal.require_read(Resource::Opportunities)?;
-    let mut q = visible(principal);
+/// `q` narrowed by every filter given.
+fn filtered(mut q: Select<Entity>, filter: OpportunityFilter) -> AppResult<Select<Entity>> {
     if let Some(stages) = filter.stage_in {
         q = q.filter(Column::Stage.is_in(stages));
     }
@@ -383,6 +375,24 @@ pub async fn list(
     if let Some(n) = filter.name_contains.as_deref() {
         q = q.filter(super::contains_ci(Column::Name, "nameContains", n)?);
     }
+    Ok(q)
+}
+
+/// A page of the opportunities `principal` may see. With `with_accounts`, their accounts are
+/// read in the same statement (a left join under the accounts' own scope).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn list(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: OpportunityFilter,
+    order: OpportunityOrder,
+    args: &PageArgs,
+    limits: PageLimits,
+    long: LongColumns,
+    with_accounts: bool,
+) -> AppResult<Listed> {
+    principal.require_read(Resource::Opportunities)?;
+    let q = filtered(visible(principal), filter)?;
     let (ord, key) = ordering(order);
     let mut select = q.clone();
     if long == LongColumns::Skip {

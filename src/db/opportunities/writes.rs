@@ -5,7 +5,9 @@ use chrono::{NaiveDate, Utc};
 use entity::enums::OpportunityStage;
 use entity::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::opportunity_stage_change as stage_change;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set,
+};
 use serde_json::json;
 
 use crate::auth::scope::{self, Heard, Opportunities, Subject};
@@ -93,6 +95,7 @@ async fn record_stage<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Creates an opportunity (vendor sellers, through the `EditOpportunities` grant); returns it.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -199,6 +202,8 @@ pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
     Ok(model)
 }
 
+/// Changes an opportunity's fields (vendor sellers, through the `EditOpportunities` grant); returns
+/// it as it now stands.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &DatabaseConnection,
@@ -366,36 +371,57 @@ async fn change_stage(
     .await?;
     record_stage(&txn, principal, &after, Some(before.stage), reason.clone()).await?;
     if stage.is_closed() {
-        crate::db::registrations::lifecycle::close_claims(
-            &txn,
-            principal,
-            id,
-            stage == OpportunityStage::ClosedWon,
-        )
-        .await?;
-        crate::db::invitations::withdraw_for_closed_deal(&txn, principal, id, stage).await?;
+        settle_closed(&txn, principal, &after).await?;
     }
-    if stage == OpportunityStage::ClosedWon {
-        crate::db::attribution::finalize_in(&txn, principal, &after).await?;
+    announce_move(&txn, principal, before.stage, &after, reopen, reason).await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// What closing deal `after` settles, in the stage change's transaction: its approved claims
+/// become WON or LOST, its open invitations are withdrawn, and a won deal's attribution is
+/// frozen.
+async fn settle_closed(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    after: &Model,
+) -> AppResult<()> {
+    let won = after.stage == OpportunityStage::ClosedWon;
+    crate::db::registrations::lifecycle::close_claims(txn, principal, after.id, won).await?;
+    crate::db::invitations::withdraw_for_closed_deal(txn, principal, after.id, after.stage).await?;
+    if won {
+        crate::db::attribution::finalize_in(txn, principal, after).await?;
     }
-    // Who moved the deal and why are the vendor's: the partners on the deal hear of the move
-    // in an event of their own that leaves the reason out.
+    Ok(())
+}
+
+/// The events of a stage move from `from` to `after`'s stage. Who moved the deal and why are
+/// the vendor's: the partners on the deal hear of the move in an event of their own that
+/// leaves the reason out.
+async fn announce_move(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    from: OpportunityStage,
+    after: &Model,
+    reopened: bool,
+    reason: Option<String>,
+) -> AppResult<()> {
     let moved = |reason| payload::StageChanged {
-        from: before.stage,
+        from,
         to: after.stage,
         reason,
-        reopened: reopen,
-        opportunity: OpportunitySnapshot::of(&after),
+        reopened,
+        opportunity: OpportunitySnapshot::of(after),
     };
-    let partners = scope::heard::<Opportunities, _>(&txn, &after)
+    let partners = scope::heard::<Opportunities, _>(txn, after)
         .await?
         .partners();
-    let subject = ids::encode(Kind::Opportunity, id);
+    let subject = ids::encode(Kind::Opportunity, after.id);
     let mut evs = vec![NewEvent::new(
         Topic::OpportunityStageChanged,
         Heard::vendor(Subject::Opportunity),
         subject.clone(),
-        &moved(Some(reason.clone())),
+        &moved(Some(reason)),
     )];
     if !partners.is_empty() {
         evs.push(NewEvent::new(
@@ -405,7 +431,6 @@ async fn change_stage(
             &moved(None),
         ));
     }
-    events::append_all(&txn, principal, evs).await?;
-    txn.commit().await?;
-    Ok(after)
+    events::append_all(txn, principal, evs).await?;
+    Ok(())
 }

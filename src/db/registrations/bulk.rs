@@ -42,6 +42,8 @@ pub struct BulkItemResult {
     pub version: Option<i32>,
 }
 
+/// Approves or rejects up to 100 registrations, each in its own transaction (vendor deciders,
+/// through the `DecideRegistrations` grant); returns one result per item.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn bulk(
     db: &DatabaseConnection,

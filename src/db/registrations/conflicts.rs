@@ -13,18 +13,14 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
-use super::lifecycle::{self, Approval};
+use super::lifecycle;
 use crate::auth::scope;
-use crate::auth::{can, Grant};
 use crate::auth::{Principal, Resource};
 use crate::db::events::payload::{self, ConflictSnapshot};
 use crate::db::events::{self, NewEvent};
 use crate::db::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use crate::domain::registration::conflicts::{
-    plan, same_customer, ClaimState, Side, Step, HOLDS_DEAL, LATE_STAGES, OPEN_CLAIMS,
-};
+use crate::domain::registration::conflicts::{same_customer, HOLDS_DEAL, LATE_STAGES, OPEN_CLAIMS};
 use crate::domain::registration::{collisions, Claim};
-use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -37,6 +33,7 @@ pub struct Found {
 }
 
 impl Found {
+    /// The API name of the conflict's kind (for messages and events).
     pub fn kind_name(&self) -> &'static str {
         match self.kind {
             ConflictKind::DuplicateRegistration => "DUPLICATE_REGISTRATION",
@@ -238,6 +235,8 @@ pub fn open_conflict_registrations() -> SelectStatement {
         .to_owned()
 }
 
+/// The open conflicts holding registration `registration_id`, read in the transaction (the data
+/// layer's writes, which decide on them).
 pub async fn open_for(txn: &DatabaseTransaction, registration_id: i64) -> AppResult<Vec<Model>> {
     Ok(Entity::find()
         .filter(Column::RegistrationId.eq(registration_id))
@@ -260,7 +259,9 @@ pub(in crate::db) async fn close_all_for(
     Ok(())
 }
 
-async fn close(
+/// Resolves open conflict `c` as `actor` with `resolution` (and `winner`), with its event;
+/// refused when someone resolved it first.
+pub(super) async fn close(
     txn: &DatabaseTransaction,
     actor: &Principal,
     c: &Model,
@@ -314,10 +315,13 @@ pub fn scope(principal: &Principal) -> Condition {
     crate::auth::scope::condition::<crate::auth::scope::Conflicts>(principal)
 }
 
+/// The conflicts `principal` may see, as a query (any caller; its scope rule filters).
 pub fn visible(principal: &Principal) -> Select<Entity> {
     Entity::find().filter(scope(principal))
 }
 
+/// One conflict `principal` may see (any caller with `registrations:read`); an invisible id is
+/// NOT_FOUND.
 pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> AppResult<Model> {
     principal.require_read(Resource::Registrations)?;
     visible(principal)
@@ -327,6 +331,7 @@ pub async fn get(db: &DatabaseConnection, principal: &Principal, id: i64) -> App
         .ok_or(AppError::NotFound("Conflict"))
 }
 
+/// The visible conflicts among `ids`, by id (any caller; DataLoaders batch it).
 pub async fn load(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -357,6 +362,8 @@ pub async fn load_by_registration(
     Ok(out)
 }
 
+/// A page of the conflicts `principal` may see, optionally in one status, with the query behind it
+/// (any caller with `registrations:read`).
 pub async fn list(
     db: &DatabaseConnection,
     principal: &Principal,
@@ -379,135 +386,4 @@ pub async fn list(
     Ok((page, q))
 }
 
-/// A vendor's resolution of a conflict.
-#[derive(Debug)]
-pub struct ResolveConflict {
-    /// The open conflict's global ID; it and the registration and opportunity IDs are decoded
-    /// here.
-    pub id: String,
-    /// WINNER_CHOSEN (name the winner), CO_SELL_ALLOWED (approve the held registration
-    /// alongside the others) or REJECTED (reject the held registration).
-    pub resolution: ConflictResolution,
-    /// With WINNER_CHOSEN: the held registration or the one it overlaps.
-    pub winner_registration_id: Option<String>,
-    /// For a held proposed deal that is approved: the opportunity it is (defaults to the one
-    /// the conflict names).
-    pub opportunity_id: Option<String>,
-    /// Why, recorded on the conflict and in the registrations' history (1 to 2000 characters).
-    pub reason: String,
-    /// The held registration's version you read; when given, the resolution is refused with
-    /// VERSION_MISMATCH if the registration changed since.
-    pub expected_version: Option<i32>,
-}
-
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn resolve(
-    db: &DatabaseConnection,
-    grant: &Grant<can::DecideRegistrations>,
-    input: ResolveConflict,
-) -> AppResult<Model> {
-    let principal = grant.principal();
-    let id = ids::decode_field(&input.id, Kind::Conflict, "id")?;
-    let reason = text::required("reason", &input.reason, 2000)?;
-    let link = match &input.opportunity_id {
-        Some(o) => Some(ids::decode_field(o, Kind::Opportunity, "opportunityId")?),
-        None => None,
-    };
-    let txn = crate::db::begin_write(db).await?;
-    let conflict = Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Conflict"))?;
-    if conflict.status != ConflictStatus::Open {
-        return Err(AppError::Conflict(
-            "the conflict is already resolved".into(),
-        ));
-    }
-    let held = registration::Entity::find_by_id(conflict.registration_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("Registration"))?;
-    if let Some(v) = input.expected_version {
-        crate::db::check_version("Registration", v, held.version)?;
-    }
-    lifecycle::lock_deal(&txn, &held.account_domain).await?;
-    let other = match conflict.other_registration_id {
-        Some(o) => registration::Entity::find_by_id(o).one(&txn).await?,
-        None => None,
-    };
-    let opportunity = link
-        .or(held.opportunity_id)
-        .or(other.as_ref().and_then(|o| o.opportunity_id))
-        .or(conflict.opportunity_id);
-    let approval = |co_sell| Approval {
-        link: if held.opportunity_id.is_none() {
-            opportunity
-        } else {
-            None
-        },
-        create: true,
-        reason: Some(reason.clone()),
-        co_sell,
-    };
-    let winner = match &input.winner_registration_id {
-        Some(w) => Some(ids::decode_field(
-            w,
-            Kind::Registration,
-            "winnerRegistrationId",
-        )?),
-        None => None,
-    };
-    let state = |r: &registration::Model| ClaimState {
-        id: r.id,
-        partner_id: r.partner_id,
-        status: r.status,
-    };
-    let decided = plan(
-        input.resolution,
-        winner,
-        &state(&held),
-        other.as_ref().map(state).as_ref(),
-    )?;
-    let resolved = close(
-        &txn,
-        principal,
-        &conflict,
-        Some(input.resolution),
-        decided.winner,
-        &reason,
-    )
-    .await?;
-    for step in decided.steps {
-        let (side, approve) = match step {
-            Step::Reject(side) => (side, None),
-            Step::Approve { side, co_sell } => (side, Some(co_sell)),
-        };
-        let claim = match side {
-            Side::Held => &held,
-            // The plan names the other claim only when there is one.
-            Side::Other => other.as_ref().ok_or(AppError::NotFound("Registration"))?,
-        };
-        match approve {
-            None => {
-                lifecycle::reject_in(&txn, principal, claim, reason.clone()).await?;
-            }
-            // Another open conflict may still hold the claim: it stays in review until that
-            // one is resolved too.
-            Some(_) if !open_for(&txn, claim.id).await?.is_empty() => {}
-            Some(co_sell) => {
-                let a = match side {
-                    Side::Held => approval(co_sell),
-                    Side::Other => Approval {
-                        link: None,
-                        create: true,
-                        reason: Some(reason.clone()),
-                        co_sell,
-                    },
-                };
-                lifecycle::approve_in(&txn, principal, claim, a, false).await?;
-            }
-        }
-    }
-    txn.commit().await?;
-    Ok(resolved)
-}
+pub use super::resolution::{resolve, ResolveConflict};

@@ -2,10 +2,11 @@
 //! opportunity), rejection, review and info request, and the partner's withdrawal.
 
 use chrono::{Duration, Utc};
-use entity::enums::{OpportunityStage, RegistrationStatus};
+use entity::enums::OpportunityStage;
 use entity::registration::{Column, Entity, Model};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 
 use super::conflicts;
@@ -13,6 +14,7 @@ use super::lifecycle::{changes, check_version, load_for_write, lock_deal, step};
 use crate::auth::Principal;
 use crate::auth::{can, Grant};
 use crate::db::{accounts, opportunities, rules};
+use crate::domain::registration::approval::{self, Link, RoleClaim};
 use crate::domain::registration::{transition as lifecycle, Action};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -51,40 +53,23 @@ pub(in crate::db) async fn approve_in(
                 .into(),
         ));
     }
-    let opportunity_id = match (reg.opportunity_id, approval.link) {
-        (Some(o), None) => o,
-        (Some(o), Some(l)) if o == l => o,
-        (Some(_), Some(_)) => return Err(AppError::bad_field("opportunityId", "the registration already names another opportunity")),
-        (None, Some(l)) => {
-            entity::opportunity::Entity::find_by_id(l)
+    let opportunity_id = match approval::link(reg.opportunity_id, approval.link, approval.create)? {
+        Link::Named(o) => o,
+        Link::Chosen(o) => {
+            entity::opportunity::Entity::find_by_id(o)
                 .one(txn)
                 .await?
-                .ok_or_else(|| AppError::bad_field("opportunityId", "opportunityId names no opportunity"))?;
-            l
+                .ok_or_else(|| {
+                    AppError::bad_field("opportunityId", "opportunityId names no opportunity")
+                })?;
+            o
         }
-        (None, None) if approval.create => create_opportunity_for(txn, actor, reg).await?,
-        (None, None) => {
-            return Err(AppError::bad_field(
-                "opportunityId",
-                "this registration proposes a new deal: pass opportunityId to link it, or createOpportunity: true",
-            ))
-        }
+        Link::Create => create_opportunity_for(txn, actor, reg).await?,
     };
     let rule = rules::of(txn, reg.role).await?;
-    if rule.exclusive && !approval.co_sell {
-        let holder = Entity::find()
-            .filter(Column::OpportunityId.eq(opportunity_id))
-            .filter(Column::Role.eq(reg.role))
-            .filter(Column::PartnerId.ne(reg.partner_id))
-            .filter(Column::Status.is_in([RegistrationStatus::Approved, RegistrationStatus::Won]))
-            .one(txn)
-            .await?;
-        if holder.is_some() {
-            return Err(AppError::Conflict(format!(
-                "the exclusive role {} on this opportunity is already held by another partner",
-                reg.role.as_str()
-            )));
-        }
+    if approval::checks_holders(rule.exclusive, approval.co_sell) {
+        let holders = role_holders(txn, opportunity_id, reg).await?;
+        approval::check_exclusive(&role_claim(reg), rule.exclusive, approval.co_sell, &holders)?;
     }
     let now = Utc::now();
     let mut c = changes();
@@ -107,6 +92,32 @@ pub(in crate::db) async fn approve_in(
         c,
     )
     .await
+}
+
+fn role_claim(r: &Model) -> RoleClaim {
+    RoleClaim {
+        partner_id: r.partner_id,
+        role: r.role,
+        status: r.status,
+    }
+}
+
+/// The other partners' claims holding `reg`'s role on opportunity `opportunity_id` (an
+/// index-driven read of the few that [`approval::check_exclusive`] decides on).
+async fn role_holders(
+    txn: &DatabaseTransaction,
+    opportunity_id: i64,
+    reg: &Model,
+) -> AppResult<Vec<RoleClaim>> {
+    let rows = Entity::find()
+        .filter(Column::OpportunityId.eq(opportunity_id))
+        .filter(Column::Role.eq(reg.role))
+        .filter(Column::PartnerId.ne(reg.partner_id))
+        .filter(Column::Status.is_in(approval::HOLDS_ROLE))
+        .limit(1)
+        .all(txn)
+        .await?;
+    Ok(rows.iter().map(role_claim).collect())
 }
 
 /// Creates the account (if its domain is new) and the opportunity a proposed deal describes.
@@ -165,6 +176,8 @@ pub struct ApproveRegistration {
     pub reason: Option<String>,
 }
 
+/// Approves a submitted registration, linking or creating its opportunity (vendor deciders, through
+/// the `DecideRegistrations` grant); returns it APPROVED.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn approve(
     db: &DatabaseConnection,
@@ -205,6 +218,8 @@ pub struct RegistrationDecision {
     pub reason: Option<String>,
 }
 
+/// Rejects `reg` in the caller's transaction, closing the conflicts that hold it (the data layer's
+/// decision paths, under a `DecideRegistrations` grant); returns it REJECTED.
 pub(in crate::db) async fn reject_in(
     txn: &DatabaseTransaction,
     actor: &Principal,
@@ -226,6 +241,8 @@ pub(in crate::db) async fn reject_in(
     step(txn, actor, reg, Action::Reject, Some(reason), c).await
 }
 
+/// Rejects a submitted registration with a reason (vendor deciders, through the
+/// `DecideRegistrations` grant); returns it REJECTED.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reject(
     db: &DatabaseConnection,
@@ -243,6 +260,8 @@ pub async fn reject(
     Ok(after)
 }
 
+/// Takes a submitted registration into review (vendor deciders, through the `DecideRegistrations`
+/// grant); returns it UNDER_REVIEW.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_review(
     db: &DatabaseConnection,
@@ -259,6 +278,8 @@ pub async fn start_review(
     Ok(after)
 }
 
+/// Sends a submitted registration back with a question (vendor deciders, through the
+/// `DecideRegistrations` grant); returns it NEEDS_INFO.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_info(
     db: &DatabaseConnection,
@@ -285,6 +306,8 @@ pub async fn request_info(
     Ok(after)
 }
 
+/// Withdraws one of the partner's open registrations (the partner, through the `ClaimDeals` grant);
+/// returns it WITHDRAWN.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn withdraw(
     db: &DatabaseConnection,

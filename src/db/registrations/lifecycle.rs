@@ -104,6 +104,7 @@ pub(in crate::db) async fn step(
     Ok(after)
 }
 
+/// An empty set of changes to a registration (the lifecycle's writers fill in theirs).
 pub(super) fn changes() -> ActiveModel {
     <ActiveModel as Default>::default()
 }
@@ -124,6 +125,7 @@ pub(super) async fn load_for_write(
         .ok_or(AppError::NotFound("Registration"))
 }
 
+/// Refuses with VERSION_MISMATCH when `reg` is not at version `expected` (the lifecycle's writers).
 pub(super) fn check_version(reg: &Model, expected: i32) -> AppResult<()> {
     crate::db::check_version("Registration", expected, reg.version)
 }

@@ -84,6 +84,8 @@ async fn update_approved(
     Ok(after)
 }
 
+/// Asks for a longer protection window on an approved registration (the partner, through the
+/// `ClaimDeals` grant); returns the registration.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_extension(
     db: &DatabaseConnection,
@@ -116,6 +118,8 @@ pub async fn request_extension(
     Ok(after)
 }
 
+/// Extends an approved registration's protection window (vendor deciders, through the
+/// `DecideRegistrations` grant); returns the registration.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn extend_protection(
     db: &DatabaseConnection,

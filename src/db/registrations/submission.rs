@@ -219,6 +219,7 @@ pub struct UpdateRegistrationDraft {
     pub draft: RegistrationDraft,
 }
 
+/// Replaces a draft's content (the partner, through the `ClaimDeals` grant); returns the draft.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_draft(
     db: &DatabaseConnection,
@@ -269,6 +270,8 @@ pub struct SubmitRegistration {
     pub idempotency_key: Option<String>,
 }
 
+/// Submits a draft, or creates and submits one (the partner, through the `ClaimDeals` grant);
+/// returns the registration held for review or auto-approved.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn submit(
     db: &DatabaseConnection,
@@ -501,6 +504,8 @@ pub struct AnswerInfoRequest {
     pub justification: Option<String>,
 }
 
+/// Answers the vendor's question on a registration (the partner, through the `ClaimDeals` grant);
+/// returns it SUBMITTED again.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn answer_info(
     db: &DatabaseConnection,

@@ -190,6 +190,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Whether the attempt was delivered (the dispatcher, on an attempt's outcome).
     pub fn succeeded(&self) -> bool {
         self.error.is_none()
     }

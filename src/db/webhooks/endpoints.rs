@@ -4,14 +4,6 @@
 
 use super::*;
 
-/// The partner a party is, if any.
-fn party_partner(party: Party) -> Option<i64> {
-    match party {
-        Party::Partner(p) => Some(p),
-        Party::Vendor => None,
-    }
-}
-
 /// Checks topic prefixes: each non-empty, at most 100 characters, at most [`MAX_TOPICS`].
 fn check_topics(topics: &[String]) -> AppResult<Vec<String>> {
     if topics.len() > MAX_TOPICS {
@@ -55,37 +47,9 @@ pub async fn create(
     input: NewEndpoint,
 ) -> AppResult<(Model, String)> {
     let principal = grant.principal();
-    // Whose view deliveries take, and whose partner's.
-    let (view, partner) = match (principal.kind, principal.party, input.partner) {
-        (PrincipalKind::Vendor, _, None) => (WebhookView::Vendor, None),
-        (PrincipalKind::Vendor, _, Some(p)) => {
-            if entity::partner::Entity::find_by_id(p)
-                .one(db)
-                .await?
-                .is_none()
-            {
-                return Err(AppError::bad_field("partnerId", "no such partner"));
-            }
-            (WebhookView::Partner, Some(p))
-        }
-        (PrincipalKind::Partner, Party::Partner(me), None) => (WebhookView::Partner, Some(me)),
-        (PrincipalKind::Partner, Party::Partner(me), Some(p)) if p == me => {
-            (WebhookView::Partner, Some(me))
-        }
-        (PrincipalKind::App, party, None) => (WebhookView::App, party_partner(party)),
-        _ => {
-            return Err(AppError::bad_field(
-                "partnerId",
-                "only the vendor registers endpoints for a partner",
-            ))
-        }
-    };
-    crate::domain::webhook::target::check_url(&input.url, settings.policy())
-        .map_err(|m| AppError::bad_field("url", m))?;
-    let topics = check_topics(&input.topics)?;
-    if input.description.chars().count() > 500 {
-        return Err(AppError::bad_field("description", "at most 500 characters"));
-    }
+    let owner = <WebhookEndpoints as scope::Rule>::view(principal);
+    let (view, partner) = deliver_view(db, &owner, input.partner).await?;
+    let topics = check_new(settings, &input)?;
     let cursor = match input.after {
         Some(a) => {
             events::check_cursor(db, a).await?;
@@ -93,51 +57,27 @@ pub async fn create(
         }
         None => events::last_id(db).await?,
     };
-    let owner = principal.partner_id();
     let secret = crate::domain::webhook::signature::new_secret().map_err(AppError::Internal)?;
-    let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
-    let owned = Entity::find()
-        .filter(match owner {
-            Some(p) => Column::OwnerPartnerId.eq(p),
-            None => Column::OwnerPartnerId.is_null(),
-        })
-        .count(&txn)
-        .await?;
-    if owned >= settings.webhook_max_endpoints as u64 {
-        return Err(AppError::Conflict(format!(
-            "this party already has {} webhook endpoints, the most allowed; delete one first",
-            settings.webhook_max_endpoints
-        )));
-    }
-    let row = ActiveModel {
-        url: Set(input.url),
-        description: Set(input.description),
-        topics: Set(serde_json::json!(topics)),
-        owner_partner_id: Set(owner),
-        owner_app: Set((principal.kind == PrincipalKind::App).then(|| principal.subject.clone())),
-        deliver_kind: Set(view),
-        deliver_partner_id: Set(partner),
-        deliver_scopes: Set(principal
+    check_room(&txn, principal.partner_id(), settings).await?;
+    let row = NewRow {
+        input,
+        topics,
+        owner: principal.partner_id(),
+        app: match owner {
+            Owner::Own { app, .. } => app,
+            Owner::Everyone | Owner::Nobody => None,
+        },
+        view,
+        partner,
+        scopes: principal
             .scopes
             .as_ref()
-            .map(|s| s.iter().cloned().collect::<Vec<_>>().join(" "))),
-        status: Set(Status::Active),
-        disabled_reason: Set(None),
-        secret: Set(secret.clone()),
-        previous_secret: Set(None),
-        previous_secret_expires_at: Set(None),
-        cursor: Set(cursor),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        failing_since: Set(None),
-        locked_by: Set(None),
-        locked_until: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+            .map(|s| s.iter().cloned().collect::<Vec<_>>().join(" ")),
+        secret: secret.clone(),
+        cursor,
     }
+    .into_active()
     .insert(&txn)
     .await?;
     events::append(
@@ -148,6 +88,132 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok((row, secret))
+}
+
+/// Whose view a new endpoint's deliveries take, and whose partner's, for the holder whose
+/// endpoints are `owner`: the vendor's people register for the vendor's view or (naming it)
+/// one partner's; a partner's people for their partner's; an app for its own view.
+async fn deliver_view(
+    db: &DatabaseConnection,
+    owner: &Owner,
+    named: Option<i64>,
+) -> AppResult<(WebhookView, Option<i64>)> {
+    match (owner, named) {
+        (Owner::Everyone, None) => Ok((WebhookView::Vendor, None)),
+        (Owner::Everyone, Some(p)) => {
+            if entity::partner::Entity::find_by_id(p)
+                .one(db)
+                .await?
+                .is_none()
+            {
+                return Err(AppError::bad_field("partnerId", "no such partner"));
+            }
+            Ok((WebhookView::Partner, Some(p)))
+        }
+        (
+            Owner::Own {
+                partner: Some(me),
+                app: None,
+            },
+            None,
+        ) => Ok((WebhookView::Partner, Some(*me))),
+        (
+            Owner::Own {
+                partner: Some(me),
+                app: None,
+            },
+            Some(p),
+        ) if p == *me => Ok((WebhookView::Partner, Some(*me))),
+        (
+            Owner::Own {
+                partner,
+                app: Some(_),
+            },
+            None,
+        ) => Ok((WebhookView::App, *partner)),
+        _ => Err(AppError::bad_field(
+            "partnerId",
+            "only the vendor registers endpoints for a partner",
+        )),
+    }
+}
+
+/// Checks a new endpoint's URL, topics and description; returns its topics.
+fn check_new(settings: &crate::config::WebhookArgs, input: &NewEndpoint) -> AppResult<Vec<String>> {
+    crate::domain::webhook::target::check_url(&input.url, settings.policy())
+        .map_err(|m| AppError::bad_field("url", m))?;
+    let topics = check_topics(&input.topics)?;
+    if input.description.chars().count() > 500 {
+        return Err(AppError::bad_field("description", "at most 500 characters"));
+    }
+    Ok(topics)
+}
+
+/// Refuses a new endpoint when the party (`owner`: a partner, or `None` for the vendor)
+/// already has the most allowed.
+async fn check_room(
+    txn: &sea_orm::DatabaseTransaction,
+    owner: Option<i64>,
+    settings: &crate::config::WebhookArgs,
+) -> AppResult<()> {
+    let owned = Entity::find()
+        .filter(match owner {
+            Some(p) => Column::OwnerPartnerId.eq(p),
+            None => Column::OwnerPartnerId.is_null(),
+        })
+        .count(txn)
+        .await?;
+    if owned >= settings.webhook_max_endpoints as u64 {
+        return Err(AppError::Conflict(format!(
+            "this party already has {} webhook endpoints, the most allowed; delete one first",
+            settings.webhook_max_endpoints
+        )));
+    }
+    Ok(())
+}
+
+/// A new endpoint's row, before it is stored.
+struct NewRow {
+    input: NewEndpoint,
+    topics: Vec<String>,
+    owner: Option<i64>,
+    app: Option<String>,
+    view: WebhookView,
+    partner: Option<i64>,
+    scopes: Option<String>,
+    secret: String,
+    cursor: i64,
+}
+
+impl NewRow {
+    fn into_active(self) -> ActiveModel {
+        let now = Utc::now();
+        ActiveModel {
+            url: Set(self.input.url),
+            description: Set(self.input.description),
+            topics: Set(serde_json::json!(self.topics)),
+            owner_partner_id: Set(self.owner),
+            owner_app: Set(self.app),
+            deliver_kind: Set(self.view),
+            deliver_partner_id: Set(self.partner),
+            deliver_scopes: Set(self.scopes),
+            status: Set(Status::Active),
+            disabled_reason: Set(None),
+            secret: Set(self.secret),
+            previous_secret: Set(None),
+            previous_secret_expires_at: Set(None),
+            cursor: Set(self.cursor),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            failing_since: Set(None),
+            locked_by: Set(None),
+            locked_until: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
 }
 
 /// Changes to an endpoint; `None` keeps a field.

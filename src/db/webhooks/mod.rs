@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use entity::enums::{WebhookEndpointStatus as Status, WebhookView};
 
 use super::events::{self, NewEvent, Payload, Topic};
-use crate::auth::scope::{self, WebhookEndpoints};
+use crate::auth::scope::{self, Owner, WebhookEndpoints};
 use crate::auth::{can, Grant, Party, Principal, PrincipalKind};
 use crate::error::{AppError, AppResult};
 
@@ -86,6 +86,7 @@ pub struct EndpointSnapshot {
 }
 
 impl EndpointSnapshot {
+    /// The snapshot of endpoint row `m` an event carries (the endpoint writers).
     pub fn of(m: &Model) -> Self {
         Self {
             id: crate::ids::encode(crate::ids::Kind::WebhookEndpoint, m.id),

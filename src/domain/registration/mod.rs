@@ -5,6 +5,7 @@ use entity::enums::{PartnerTier, RegistrationStatus as S};
 
 use crate::error::{AppError, AppResult};
 
+pub mod approval;
 pub mod conflicts;
 
 /// What someone asks to do to a registration.

@@ -116,6 +116,111 @@ fn named(c: &ContactFacts) -> String {
     }
 }
 
+/// What a deal's account shows in the window: who was engaged, where, in which roles, by
+/// which parties, and how long ago the last engagement was.
+struct Coverage<'a> {
+    /// The engagements of the window.
+    recent: Vec<&'a EngagementFacts>,
+    /// The active contacts engaged in the window.
+    engaged: BTreeSet<i64>,
+    engaged_contacts: Vec<&'a ContactFacts>,
+    departments: BTreeSet<String>,
+    /// Listed only from contacts the caller may see; the score counts them all.
+    visible_departments: BTreeSet<String>,
+    roles: BTreeSet<BuyingRole>,
+    parties: BTreeSet<PartyTag>,
+    days_since: Option<i64>,
+}
+
+impl<'a> Coverage<'a> {
+    fn of(
+        contacts: &'a [ContactFacts],
+        engagements: &'a [EngagementFacts],
+        today: NaiveDate,
+        window_days: i64,
+    ) -> Self {
+        let by_id: HashMap<i64, &ContactFacts> = contacts.iter().map(|c| (c.id, c)).collect();
+        let since = today - chrono::Duration::days(window_days);
+        let recent: Vec<&EngagementFacts> = engagements
+            .iter()
+            .filter(|e| e.on >= since && e.on <= today)
+            .collect();
+        let engaged: BTreeSet<i64> = recent
+            .iter()
+            .filter(|e| {
+                by_id
+                    .get(&e.contact_id)
+                    .is_some_and(|c| c.status == ContactStatus::Active)
+            })
+            .map(|e| e.contact_id)
+            .collect();
+        let engaged_contacts: Vec<&ContactFacts> = engaged
+            .iter()
+            .filter_map(|id| by_id.get(id).copied())
+            .collect();
+        let departments_of = |visible_only: bool| -> BTreeSet<String> {
+            engaged_contacts
+                .iter()
+                .filter(|c| c.visible || !visible_only)
+                .filter_map(|c| c.department.clone())
+                .collect()
+        };
+        let last = engagements
+            .iter()
+            .filter(|e| e.on <= today)
+            .map(|e| e.on)
+            .max();
+        Self {
+            departments: departments_of(false),
+            visible_departments: departments_of(true),
+            roles: engaged_contacts
+                .iter()
+                .filter_map(|c| c.buying_role)
+                .collect(),
+            parties: recent
+                .iter()
+                .filter(|e| engaged.contains(&e.contact_id))
+                .map(|e| e.party)
+                .collect(),
+            days_since: last.map(|d| (today - d).num_days()),
+            recent,
+            engaged,
+            engaged_contacts,
+        }
+    }
+
+    /// The score, by the table in the module's documentation.
+    fn score(&self) -> u32 {
+        let breadth = 7 * self.engaged.len().min(5) as u32;
+        let dept = (7 * self.departments.len().min(3) as u32).min(20);
+        let has = |r: BuyingRole| self.roles.contains(&r);
+        let role_points = [
+            (has(BuyingRole::EconomicBuyer), 10),
+            (has(BuyingRole::ExecutiveSponsor), 5),
+            (has(BuyingRole::Champion), 5),
+            (
+                has(BuyingRole::DecisionMaker) || has(BuyingRole::TechnicalEvaluator),
+                5,
+            ),
+        ]
+        .iter()
+        .filter(|(held, _)| *held)
+        .map(|(_, points)| points)
+        .sum::<u32>();
+        let party_points = match self.parties.len() {
+            0 => 0,
+            1 => 5,
+            _ => 10,
+        };
+        let recency = match self.days_since {
+            Some(d) if d <= 14 => 10,
+            Some(d) if d <= 30 => 5,
+            _ => 0,
+        };
+        breadth + dept + role_points + party_points + recency
+    }
+}
+
 /// Assesses a deal's threading from its account's contacts and engagements.
 pub fn assess(
     contacts: &[ContactFacts],
@@ -123,108 +228,53 @@ pub fn assess(
     today: NaiveDate,
     window_days: i64,
 ) -> Assessment {
-    let by_id: HashMap<i64, &ContactFacts> = contacts.iter().map(|c| (c.id, c)).collect();
-    let since = today - chrono::Duration::days(window_days);
-    let recent: Vec<&EngagementFacts> = engagements
-        .iter()
-        .filter(|e| e.on >= since && e.on <= today)
-        .collect();
-    let engaged: BTreeSet<i64> = recent
-        .iter()
-        .filter(|e| {
-            by_id
-                .get(&e.contact_id)
-                .is_some_and(|c| c.status == ContactStatus::Active)
-        })
-        .map(|e| e.contact_id)
-        .collect();
-    let engaged_contacts: Vec<&ContactFacts> = engaged
-        .iter()
-        .filter_map(|id| by_id.get(id).copied())
-        .collect();
-    let departments: BTreeSet<String> = engaged_contacts
-        .iter()
-        .filter_map(|c| c.department.clone())
-        .collect();
-    // Listed only from contacts the caller may see; the score counts them all.
-    let visible_departments: BTreeSet<String> = engaged_contacts
-        .iter()
-        .filter(|c| c.visible)
-        .filter_map(|c| c.department.clone())
-        .collect();
-    let roles: BTreeSet<BuyingRole> = engaged_contacts
-        .iter()
-        .filter_map(|c| c.buying_role)
-        .collect();
-    let parties: BTreeSet<PartyTag> = recent
-        .iter()
-        .filter(|e| engaged.contains(&e.contact_id))
-        .map(|e| e.party)
-        .collect();
-    let last = engagements
-        .iter()
-        .filter(|e| e.on <= today)
-        .map(|e| e.on)
-        .max();
-    let days_since = last.map(|d| (today - d).num_days());
-
-    let breadth = 7 * engaged.len().min(5) as u32;
-    let dept = (7 * departments.len().min(3) as u32).min(20);
-    let role_points = if roles.contains(&BuyingRole::EconomicBuyer) {
-        10
-    } else {
-        0
-    } + if roles.contains(&BuyingRole::ExecutiveSponsor) {
-        5
-    } else {
-        0
-    } + if roles.contains(&BuyingRole::Champion) {
-        5
-    } else {
-        0
-    } + if roles.contains(&BuyingRole::DecisionMaker)
-        || roles.contains(&BuyingRole::TechnicalEvaluator)
-    {
-        5
-    } else {
-        0
-    };
-    let party_points = match parties.len() {
-        0 => 0,
-        1 => 5,
-        _ => 10,
-    };
-    let recency = match days_since {
-        Some(d) if d <= 14 => 10,
-        Some(d) if d <= 30 => 5,
-        _ => 0,
-    };
-    let score = breadth + dept + role_points + party_points + recency;
-
+    let cov = Coverage::of(contacts, engagements, today, window_days);
     let mut risks = Vec::new();
-    if engaged.len() <= 1 {
-        let evidence = match engaged_contacts.first() {
-            Some(c) => format!(
+    risks.extend(single_threaded(&cov, window_days));
+    risks.extend(champion_left(contacts));
+    risks.extend(coverage_risks(&cov));
+    risks.extend(negative_sentiment(&cov));
+    Assessment {
+        score: cov.score(),
+        engaged_contacts: cov.engaged.len(),
+        departments: cov.visible_departments.into_iter().collect(),
+        buying_roles: cov.roles.into_iter().collect(),
+        parties: cov.parties.into_iter().collect(),
+        days_since_last_engagement: cov.days_since,
+        risks,
+    }
+}
+
+/// SINGLE_THREADED: at most one active contact engaged in the window.
+fn single_threaded(cov: &Coverage, window_days: i64) -> Option<Risk> {
+    if cov.engaged.len() > 1 {
+        return None;
+    }
+    let (evidence, recommendation) = match cov.engaged_contacts.first() {
+        Some(c) => (
+            format!(
                 "only {} was engaged in the last {window_days} days",
                 named(c)
             ),
-            None => format!("no active contact was engaged in the last {window_days} days"),
-        };
-        let recommendation = match engaged_contacts.first() {
-            Some(c) => format!(
+            format!(
                 "ask {} for introductions to their manager and to finance",
                 named(c)
             ),
-            None => {
-                "book meetings with at least three stakeholders in different departments".into()
-            }
-        };
-        risks.push(Risk {
-            kind: RiskKind::SingleThreaded,
-            evidence,
-            recommendation,
-        });
-    }
+        ),
+        None => (
+            format!("no active contact was engaged in the last {window_days} days"),
+            "book meetings with at least three stakeholders in different departments".into(),
+        ),
+    };
+    Some(Risk {
+        kind: RiskKind::SingleThreaded,
+        evidence,
+        recommendation,
+    })
+}
+
+/// CHAMPION_LEFT: a champion left or changed role, and no other champion is active.
+fn champion_left(contacts: &[ContactFacts]) -> Option<Risk> {
     let champions: Vec<&ContactFacts> = contacts
         .iter()
         .filter(|c| c.buying_role == Some(BuyingRole::Champion))
@@ -238,90 +288,96 @@ pub fn assess(
             )
         })
         .collect();
-    if !gone.is_empty() && !champions.iter().any(|c| c.status == ContactStatus::Active) {
-        let who = gone.iter().map(|c| named(c)).collect::<Vec<_>>().join(", ");
-        risks.push(Risk {
-            kind: RiskKind::ChampionLeft,
-            evidence: format!("the champion ({who}) left the company or changed role and no other champion is active"),
-            recommendation: "find a new champion: ask the successor or the champion's former manager for a meeting".into(),
-        });
+    if gone.is_empty() || champions.iter().any(|c| c.status == ContactStatus::Active) {
+        return None;
     }
-    if !roles.contains(&BuyingRole::EconomicBuyer) {
-        risks.push(Risk {
-            kind: RiskKind::NoEconomicBuyer,
-            evidence: "no economic buyer was engaged in the window".into(),
-            recommendation: "ask the champion for an introduction to finance or the budget owner"
+    let who = gone.iter().map(|c| named(c)).collect::<Vec<_>>().join(", ");
+    Some(Risk {
+        kind: RiskKind::ChampionLeft,
+        evidence: format!(
+            "the champion ({who}) left the company or changed role and no other champion is active"
+        ),
+        recommendation:
+            "find a new champion: ask the successor or the champion's former manager for a meeting"
                 .into(),
-        });
+    })
+}
+
+/// The risks of what the window's engagements leave uncovered: no economic buyer, no
+/// executive sponsor, stale engagement, one party, one department.
+fn coverage_risks(cov: &Coverage) -> Vec<Risk> {
+    let mut risks = Vec::new();
+    let risk = |kind, evidence: String, recommendation: &str| Risk {
+        kind,
+        evidence,
+        recommendation: recommendation.into(),
+    };
+    if !cov.roles.contains(&BuyingRole::EconomicBuyer) {
+        risks.push(risk(
+            RiskKind::NoEconomicBuyer,
+            "no economic buyer was engaged in the window".into(),
+            "ask the champion for an introduction to finance or the budget owner",
+        ));
     }
-    if !roles.contains(&BuyingRole::ExecutiveSponsor) {
-        risks.push(Risk {
-            kind: RiskKind::NoExecutiveSponsor,
-            evidence: "no executive sponsor was engaged in the window".into(),
-            recommendation: "arrange an executive-to-executive meeting".into(),
-        });
+    if !cov.roles.contains(&BuyingRole::ExecutiveSponsor) {
+        risks.push(risk(
+            RiskKind::NoExecutiveSponsor,
+            "no executive sponsor was engaged in the window".into(),
+            "arrange an executive-to-executive meeting",
+        ));
     }
-    if days_since.is_none_or(|d| d > 30) {
-        risks.push(Risk {
-            kind: RiskKind::StaleEngagement,
-            evidence: match days_since {
+    if cov.days_since.is_none_or(|d| d > 30) {
+        risks.push(risk(
+            RiskKind::StaleEngagement,
+            match cov.days_since {
                 Some(d) => format!("the last engagement was {d} days ago"),
                 None => "nobody has engaged anyone at the account".into(),
             },
-            recommendation: "re-engage this week with a concrete next step".into(),
-        });
+            "re-engage this week with a concrete next step",
+        ));
     }
-    if parties.len() == 1 {
-        risks.push(Risk {
-            kind: RiskKind::SinglePartyCoverage,
-            evidence: "every relationship is held by one party".into(),
-            recommendation: "have another party on the deal meet the customer's stakeholders too"
-                .into(),
-        });
+    if cov.parties.len() == 1 {
+        risks.push(risk(
+            RiskKind::SinglePartyCoverage,
+            "every relationship is held by one party".into(),
+            "have another party on the deal meet the customer's stakeholders too",
+        ));
     }
-    if engaged.len() >= 2 && departments.len() <= 1 {
-        risks.push(Risk {
-            kind: RiskKind::SingleDepartment,
-            evidence: format!(
+    if cov.engaged.len() >= 2 && cov.departments.len() <= 1 {
+        let department = cov.visible_departments.iter().next();
+        risks.push(risk(
+            RiskKind::SingleDepartment,
+            format!(
                 "every engaged contact sits in {}",
-                visible_departments
-                    .iter()
-                    .next()
-                    .map(String::as_str)
-                    .unwrap_or("one department")
+                department.map(String::as_str).unwrap_or("one department")
             ),
-            recommendation:
-                "reach the departments that sign off: finance, procurement and the business owner"
-                    .into(),
-        });
+            "reach the departments that sign off: finance, procurement and the business owner",
+        ));
     }
-    let mut latest: Vec<&&EngagementFacts> = recent.iter().collect();
+    risks
+}
+
+/// NEGATIVE_SENTIMENT: most of the window's last five engagements (at least two) were
+/// negative.
+fn negative_sentiment(cov: &Coverage) -> Option<Risk> {
+    let mut latest: Vec<&EngagementFacts> = cov.recent.clone();
     latest.sort_by_key(|e| std::cmp::Reverse(e.on));
-    let last_five: Vec<&&&EngagementFacts> = latest.iter().take(5).collect();
+    let last_five: Vec<&EngagementFacts> = latest.into_iter().take(5).collect();
     let negative = last_five
         .iter()
         .filter(|e| e.sentiment == Sentiment::Negative)
         .count();
-    if last_five.len() >= 2 && negative * 2 > last_five.len() {
-        risks.push(Risk {
-            kind: RiskKind::NegativeSentiment,
-            evidence: format!(
-                "{negative} of the last {} engagements were negative",
-                last_five.len()
-            ),
-            recommendation: "find out what worries them and bring in the vendor's specialist"
-                .into(),
-        });
+    if last_five.len() < 2 || negative * 2 <= last_five.len() {
+        return None;
     }
-    Assessment {
-        score,
-        engaged_contacts: engaged.len(),
-        departments: visible_departments.into_iter().collect(),
-        buying_roles: roles.into_iter().collect(),
-        parties: parties.into_iter().collect(),
-        days_since_last_engagement: days_since,
-        risks,
-    }
+    Some(Risk {
+        kind: RiskKind::NegativeSentiment,
+        evidence: format!(
+            "{negative} of the last {} engagements were negative",
+            last_five.len()
+        ),
+        recommendation: "find out what worries them and bring in the vendor's specialist".into(),
+    })
 }
 
 /// PageRank over the contact network (damping 0.85, 60 iterations). Influence flows to the
