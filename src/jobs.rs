@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::db::registrations::lifecycle;
+use crate::db::registrations;
 use crate::AppState;
 
 /// Starts the jobs the configuration turns on; abort the handle to stop them.
@@ -100,7 +100,7 @@ fn spawn_expiry(state: &AppState) -> JoinHandle<()> {
                     tracing::warn!(error = %e.message(), "invitation-expiry sweep failed; retrying next tick")
                 }
             }
-            match lifecycle::expire_due(&db).await {
+            match registrations::expire_due(&db).await {
                 Ok(0) => {}
                 Ok(n) => {
                     hub.flush().await;

@@ -240,7 +240,11 @@ fn no_import_circles_outside_the_graphql_objects() {
     // The first import of each pair of modules (the later ones would repeat it). A folder's
     // own module (`mod.rs`) is the façade of its children: its imports of them are not edges.
     let below = |e: &&Edge| !e.to.starts_with(&e.from);
-    let by_pair = edges.iter().filter(below).rev().map(|e| ((&e.from, &e.to), &e.at));
+    let by_pair = edges
+        .iter()
+        .filter(below)
+        .rev()
+        .map(|e| ((&e.from, &e.to), &e.at));
     let first: BTreeMap<_, _> = by_pair.collect();
     let reach = |from: &Module| {
         let (mut seen, mut todo) = (BTreeSet::new(), vec![from]);

@@ -7,7 +7,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use super::contacts::partner_principal;
 use crate::auth::Principal;
-use crate::db::registrations::lifecycle::{self, RegistrationDraft, SubmitRegistration};
+use crate::db::registrations::{self, RegistrationDraft, SubmitRegistration};
 use crate::db::{accounts, opportunities};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
@@ -59,7 +59,7 @@ async fn load_shared_deal(
             why,
         );
         let reg = submit(db, partners, i, claim).await?;
-        let input = lifecycle::ApproveRegistration {
+        let input = registrations::ApproveRegistration {
             id: ids::encode(Kind::Registration, reg.id),
             expected_version: reg.version,
             opportunity_id: store_opp
@@ -68,7 +68,7 @@ async fn load_shared_deal(
             create_opportunity: true,
             reason: Some("Known partners on this account".into()),
         };
-        lifecycle::approve(db, &vendor.grant()?, input).await?;
+        registrations::approve(db, &vendor.grant()?, input).await?;
     }
     Ok(())
 }
@@ -111,12 +111,12 @@ async fn load_open_claims(
         "Workshop held with Soylent plant operations.",
     );
     let litware = submit(db, partners, 4, initech).await?;
-    let ask = lifecycle::RegistrationDecision {
+    let ask = registrations::RegistrationDecision {
         id: ids::encode(Kind::Registration, litware.id),
         expected_version: litware.version,
         reason: Some("Who is your sponsor at Soylent, and what is the timeline?".into()),
     };
-    lifecycle::request_info(db, &vendor.grant()?, ask).await?;
+    registrations::request_info(db, &vendor.grant()?, ask).await?;
     // A draft still being written.
     let wayne = draft(
         "wayne-enterprises.com",
@@ -127,7 +127,7 @@ async fn load_open_claims(
         "Early talks with Wayne's IT director.",
     );
     let grant = partner_principal(partners, 1).grant()?;
-    lifecycle::create_draft(db, &grant, wayne).await?;
+    registrations::create_draft(db, &grant, wayne).await?;
     Ok(())
 }
 
@@ -144,7 +144,7 @@ async fn submit(
         draft: Some(draft),
         idempotency_key: None,
     };
-    lifecycle::submit(db, &partner_principal(partners, i).grant()?, input).await
+    registrations::submit(db, &partner_principal(partners, i).grant()?, input).await
 }
 
 /// A claim on a new deal in USD, with the partner's private notes.

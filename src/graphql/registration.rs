@@ -22,7 +22,7 @@ use super::opportunity::{Money, Opportunity};
 use super::outcomes::BulkDecideRegistrationsPayload;
 use super::partner::Partner;
 use super::{db, loaders, page_limits, principal};
-use crate::db::registrations::{self as data, conflicts, figures, lifecycle};
+use crate::db::registrations::{self as data, conflicts, figures};
 use crate::db::registrations::{ReviewSla, AWAITING_VENDOR};
 use crate::db::rules;
 use crate::error::AppError;

@@ -3,7 +3,7 @@
 use entity::enums::RegistrationStatus;
 use sea_orm::DatabaseConnection;
 
-use super::lifecycle::{approve, reject, ApproveRegistration, RegistrationDecision};
+use super::decisions::{approve, reject, ApproveRegistration, RegistrationDecision};
 use crate::auth::{can, Grant};
 use crate::error::{code, AppError, AppResult};
 

@@ -385,5 +385,3 @@ pub async fn list(
     let page = page::fetch(db, q.clone(), &ord, args, limits, |_| SortKey::Id, |m| m.id).await?;
     Ok((page, q))
 }
-
-pub use super::resolution::{resolve, ResolveConflict};

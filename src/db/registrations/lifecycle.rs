@@ -160,18 +160,3 @@ pub(in crate::db) async fn close_claims(
     }
     Ok(())
 }
-
-pub use super::bulk::{bulk, BulkDecision, BulkItem, BulkItemResult};
-pub use super::decisions::{
-    approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistration,
-    RegistrationDecision,
-};
-pub use super::protection::{
-    expire_due, extend_protection, request_extension, ProtectionExtension,
-};
-pub use super::submission::{
-    answer_info, create_draft, submit, update_draft, AnswerInfoRequest, RegistrationDraft,
-    SubmitRegistration, UpdateRegistrationDraft,
-};
-
-pub(in crate::db) use super::decisions::{approve_in, reject_in};

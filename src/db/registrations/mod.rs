@@ -16,9 +16,20 @@ pub mod submission;
 pub mod summaries;
 
 pub use crate::auth::scope::{deals_of_partner, SEES_DEAL};
+pub use bulk::{bulk, BulkDecision, BulkItem, BulkItemResult};
+pub use decisions::{
+    approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistration,
+    RegistrationDecision,
+};
 pub use list::{list, RegistrationFilter, RegistrationOrder, ReviewSla, AWAITING_VENDOR};
+pub use protection::{expire_due, extend_protection, request_extension, ProtectionExtension};
 pub use reads::{
     count_deals, get, load, load_by_opportunity, load_history, load_roles_filled, load_texts,
     scope, visible, Texts,
+};
+pub use resolution::{resolve, ResolveConflict};
+pub use submission::{
+    answer_info, create_draft, submit, update_draft, AnswerInfoRequest, RegistrationDraft,
+    SubmitRegistration, UpdateRegistrationDraft,
 };
 pub use summaries::{load_summaries_by_opportunity, load_summaries_with_partners, SUMMARY};

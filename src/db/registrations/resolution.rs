@@ -9,7 +9,8 @@ use entity::registration::{self, Model as Registration};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait};
 
 use super::conflicts::{close, open_for};
-use super::lifecycle::{self, Approval};
+use super::decisions::{self, Approval};
+use super::lifecycle;
 use crate::auth::{can, Grant, Principal};
 use crate::domain::registration::approval::{resolution_link, ResolutionDeals};
 use crate::domain::registration::conflicts::{plan, ClaimState, Side, Step};
@@ -175,7 +176,7 @@ async fn carry_out(
     let claim = parties.claim(side)?;
     match approve {
         None => {
-            lifecycle::reject_in(txn, actor, claim, reason.to_string()).await?;
+            decisions::reject_in(txn, actor, claim, reason.to_string()).await?;
         }
         // Another open conflict may still hold the claim: it stays in review until that one is
         // resolved too.
@@ -187,7 +188,7 @@ async fn carry_out(
                 reason: Some(reason.to_string()),
                 co_sell,
             };
-            lifecycle::approve_in(txn, actor, claim, approval, false).await?;
+            decisions::approve_in(txn, actor, claim, approval, false).await?;
         }
     }
     Ok(())

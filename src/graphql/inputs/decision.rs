@@ -4,7 +4,7 @@
 use async_graphql::{Enum, InputObject, ID};
 use entity::enums::{ConflictResolution, PartnerTier, RegistrationRole};
 
-use crate::db::registrations::{conflicts, lifecycle};
+use crate::db::registrations;
 use crate::db::rules;
 use crate::scalars::MinorUnits;
 
@@ -24,7 +24,7 @@ pub struct ApproveRegistrationInput {
     pub reason: Option<String>,
 }
 
-impl From<ApproveRegistrationInput> for lifecycle::ApproveRegistration {
+impl From<ApproveRegistrationInput> for registrations::ApproveRegistration {
     fn from(i: ApproveRegistrationInput) -> Self {
         Self {
             id: i.id.0,
@@ -48,7 +48,7 @@ pub struct RegistrationDecisionInput {
     pub reason: Option<String>,
 }
 
-impl From<RegistrationDecisionInput> for lifecycle::RegistrationDecision {
+impl From<RegistrationDecisionInput> for registrations::RegistrationDecision {
     fn from(i: RegistrationDecisionInput) -> Self {
         Self {
             id: i.id.0,
@@ -97,7 +97,7 @@ pub struct BulkItemInput {
     pub expected_version: i32,
 }
 
-impl From<BulkItemInput> for lifecycle::BulkItem {
+impl From<BulkItemInput> for registrations::BulkItem {
     fn from(i: BulkItemInput) -> Self {
         Self {
             id: i.id.0,
@@ -126,7 +126,7 @@ pub struct ResolveConflictInput {
     pub expected_version: Option<i32>,
 }
 
-impl From<ResolveConflictInput> for conflicts::ResolveConflict {
+impl From<ResolveConflictInput> for registrations::ResolveConflict {
     fn from(i: ResolveConflictInput) -> Self {
         Self {
             id: i.id.0,

@@ -4,7 +4,7 @@
 use async_graphql::{Enum, InputObject, ID};
 use entity::enums::{RegistrationRole, RegistrationStatus};
 
-use crate::db::registrations::{self as data, lifecycle};
+use crate::db::registrations::{self as data};
 use crate::scalars::{Date, DateTime, MinorUnits};
 
 /// Filters for registration lists; all given filters must match.
@@ -81,7 +81,7 @@ pub struct RegistrationDraftInput {
     pub private_notes: Option<String>,
 }
 
-impl From<RegistrationDraftInput> for lifecycle::RegistrationDraft {
+impl From<RegistrationDraftInput> for data::RegistrationDraft {
     fn from(d: RegistrationDraftInput) -> Self {
         Self {
             opportunity_id: d.opportunity_id.map(|o| o.0),
@@ -109,7 +109,7 @@ pub struct UpdateRegistrationDraftInput {
     pub draft: RegistrationDraftInput,
 }
 
-impl From<UpdateRegistrationDraftInput> for lifecycle::UpdateRegistrationDraft {
+impl From<UpdateRegistrationDraftInput> for data::UpdateRegistrationDraft {
     fn from(i: UpdateRegistrationDraftInput) -> Self {
         Self {
             id: i.id.0,
@@ -136,7 +136,7 @@ pub struct SubmitRegistrationInput {
     pub idempotency_key: Option<String>,
 }
 
-impl From<SubmitRegistrationInput> for lifecycle::SubmitRegistration {
+impl From<SubmitRegistrationInput> for data::SubmitRegistration {
     fn from(i: SubmitRegistrationInput) -> Self {
         Self {
             id: i.id.map(|id| id.0),
@@ -160,7 +160,7 @@ pub struct AnswerInfoRequestInput {
     pub justification: Option<String>,
 }
 
-impl From<AnswerInfoRequestInput> for lifecycle::AnswerInfoRequest {
+impl From<AnswerInfoRequestInput> for data::AnswerInfoRequest {
     fn from(i: AnswerInfoRequestInput) -> Self {
         Self {
             id: i.id.0,
@@ -185,7 +185,7 @@ pub struct ProtectionExtensionInput {
     pub reason: Option<String>,
 }
 
-impl From<ProtectionExtensionInput> for lifecycle::ProtectionExtension {
+impl From<ProtectionExtensionInput> for data::ProtectionExtension {
     fn from(i: ProtectionExtensionInput) -> Self {
         Self {
             id: i.id.0,
@@ -241,7 +241,7 @@ mod tests {
                 "{:?}|{:?}|{:?}",
                 input.id, input.expected_version, input.draft
             );
-            let command = lifecycle::SubmitRegistration::from(input);
+            let command = data::SubmitRegistration::from(input);
             assert_eq!(
                 crate::db::registrations::submission::request_text(&command),
                 before

@@ -172,7 +172,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What you claim.")] input: RegistrationDraftInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::create_draft(d, p, input.into()))
+        write!(ctx, |d, p| data::create_draft(d, p, input.into()))
     }
 
     /// Partners: replaces the content of a DRAFT.
@@ -181,7 +181,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The draft and its new content.")] input: UpdateRegistrationDraftInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::update_draft(d, p, input.into()))
+        write!(ctx, |d, p| data::update_draft(d, p, input.into()))
     }
 
     /// Partners: submits a draft, or creates and submits in one call. Conflicts hold it
@@ -194,7 +194,7 @@ impl RegistrationMutation {
         #[graphql(desc = "The draft, or a new claim, and your idempotency key.")]
         input: SubmitRegistrationInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::submit(d, p, input.into()))
+        write!(ctx, |d, p| data::submit(d, p, input.into()))
     }
 
     /// Partners: answers a NEEDS_INFO request; the registration is submitted again.
@@ -203,7 +203,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Your answer.")] input: AnswerInfoRequestInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::answer_info(d, p, input.into()))
+        write!(ctx, |d, p| data::answer_info(d, p, input.into()))
     }
 
     /// Partners: withdraws an open registration (final).
@@ -213,7 +213,7 @@ impl RegistrationMutation {
         #[graphql(desc = "The registration and an optional reason.")]
         input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::withdraw(d, p, input.into()))
+        write!(ctx, |d, p| data::withdraw(d, p, input.into()))
     }
 
     /// Partners: asks the vendor to extend an APPROVED registration's protection.
@@ -222,7 +222,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Days and why.")] input: ProtectionExtensionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::request_extension(d, p, input.into()))
+        write!(ctx, |d, p| data::request_extension(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): takes a SUBMITTED registration into review.
@@ -232,7 +232,7 @@ impl RegistrationMutation {
         #[graphql(desc = "The registration and the version you read.")]
         input: StartRegistrationReviewInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::start_review(
+        write!(ctx, |d, p| data::start_review(
             d,
             p,
             &input.id,
@@ -247,7 +247,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and how to link it.")] input: ApproveRegistrationInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::approve(d, p, input.into()))
+        write!(ctx, |d, p| data::approve(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): rejects a registration; `reason` is required.
@@ -256,7 +256,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and why.")] input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::reject(d, p, input.into()))
+        write!(ctx, |d, p| data::reject(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): asks the partner for more information; `reason` is
@@ -266,7 +266,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The registration and your question.")] input: RegistrationDecisionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::request_info(d, p, input.into()))
+        write!(ctx, |d, p| data::request_info(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): extends an APPROVED registration's protection.
@@ -275,7 +275,7 @@ impl RegistrationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Days to add.")] input: ProtectionExtensionInput,
     ) -> Result<RegistrationPayload> {
-        write!(ctx, |d, p| lifecycle::extend_protection(d, p, input.into()))
+        write!(ctx, |d, p| data::extend_protection(d, p, input.into()))
     }
 
     /// Vendor (CHANNEL_MANAGER, ADMIN): resolves a conflict by naming a winner, allowing
@@ -286,9 +286,10 @@ impl RegistrationMutation {
         #[graphql(desc = "The conflict and the resolution.")] input: ResolveConflictInput,
     ) -> Result<ResolveConflictPayload> {
         let (d, p) = (db(ctx).clone(), principal(ctx).grant()?);
-        let c = crate::graphql::write(ctx, async move {
-            conflicts::resolve(&d, &p, input.into()).await
-        })
+        let c = crate::graphql::write(
+            ctx,
+            async move { data::resolve(&d, &p, input.into()).await },
+        )
         .await?;
         Ok(ResolveConflictPayload { conflict: c.into() })
     }
@@ -311,7 +312,7 @@ impl RegistrationMutation {
         } = input;
         let items = items.into_iter().map(Into::into).collect();
         let results = crate::graphql::write(ctx, async move {
-            lifecycle::bulk(&d, &p, decision.into(), items, reason).await
+            data::bulk(&d, &p, decision.into(), items, reason).await
         })
         .await?;
         Ok(BulkDecideRegistrationsPayload {

@@ -29,7 +29,7 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
     }
     // Nothing is due yet.
     assert_eq!(
-        cosell::db::registrations::lifecycle::expire_due(&app.db)
+        cosell::db::registrations::expire_due(&app.db)
             .await
             .unwrap(),
         0
@@ -38,8 +38,8 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
         expire_window(&app, Some(num(&r["id"]))).await;
     }
     let (a, b) = tokio::join!(
-        cosell::db::registrations::lifecycle::expire_due(&app.db),
-        cosell::db::registrations::lifecycle::expire_due(&app.db)
+        cosell::db::registrations::expire_due(&app.db),
+        cosell::db::registrations::expire_due(&app.db)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 3);
     // Called directly, not through a request: move the queued events into the outbox as the
@@ -75,7 +75,7 @@ async fn two_concurrent_sweeps_expire_each_registration_once() {
         }
     }
     assert_eq!(
-        cosell::db::registrations::lifecycle::expire_due(&app.db)
+        cosell::db::registrations::expire_due(&app.db)
             .await
             .unwrap(),
         0
