@@ -111,6 +111,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// An app of `party` limited to `scopes` (no role: apps have scopes instead).
+    pub fn app(subject: String, party: Party, scopes: BTreeSet<String>) -> Self {
+        Self {
+            subject,
+            kind: PrincipalKind::App,
+            party,
+            vendor_role: None,
+            partner_role: None,
+            scopes: Some(scopes),
+        }
+    }
+
     pub fn vendor(subject: &str, role: VendorRole) -> Self {
         Self {
             subject: subject.to_string(),

@@ -31,40 +31,13 @@ const ABOVE: &[&str] = &[
 ];
 
 /// Deliberate exceptions: (file under `src/db/`, text of the line, pattern, why).
-const EXCEPTIONS: &[(&str, &str, &str, &str)] = &[
-    (
-        "webhooks/mod.rs",
-        "kind: PrincipalKind::App,",
-        "PrincipalKind",
-        "an app endpoint's deliveries are read as the app that registered it: the reader \
-         rebuilds that principal from the stored view (kind, party, scopes), deciding nothing",
-    ),
-    (
-        "webhooks/mod.rs",
-        "vendor_role: None,",
-        "vendor_role",
-        "the rebuilt app principal carries no role; naming the field is building it",
-    ),
-    (
-        "webhooks/mod.rs",
-        "partner_role: None,",
-        "partner_role",
-        "the rebuilt app principal carries no role; naming the field is building it",
-    ),
-    (
-        "webhooks/mod.rs",
-        "use crate::auth::{can, Grant, Party, Principal, PrincipalKind};",
-        "PrincipalKind",
-        "the import the rebuilt app principal above needs",
-    ),
-    (
-        "attribution/inputs.rs",
-        "Some(p) => p.roles.push(r.role),",
-        ".roles",
-        "the registration roles a partner holds on a deal (its claims' roles, which weigh its \
+const EXCEPTIONS: &[(&str, &str, &str, &str)] = &[(
+    "attribution/inputs.rs",
+    "Some(p) => p.roles.push(r.role),",
+    ".roles",
+    "the registration roles a partner holds on a deal (its claims' roles, which weigh its \
          attribution share), not a caller's role",
-    ),
-];
+)];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("src/db is readable") {

@@ -27,7 +27,7 @@ use entity::enums::{WebhookEndpointStatus as Status, WebhookView};
 
 use super::events::{self, NewEvent, Payload, Topic};
 use crate::auth::scope::{self, Owner, WebhookEndpoints};
-use crate::auth::{can, Grant, Party, Principal, PrincipalKind};
+use crate::auth::{can, Grant, Party, Principal};
 use crate::error::{AppError, AppResult};
 
 /// Most topic prefixes one endpoint may filter on.
@@ -40,21 +40,16 @@ pub fn reader(m: &Model) -> Principal {
         None => Party::Vendor,
     };
     match m.deliver_kind {
-        WebhookView::App => Principal {
-            subject: m.owner_app.clone().unwrap_or_else(|| "webhook".into()),
-            kind: PrincipalKind::App,
+        WebhookView::App => Principal::app(
+            m.owner_app.clone().unwrap_or_else(|| "webhook".into()),
             party,
-            vendor_role: None,
-            partner_role: None,
-            scopes: Some(
-                m.deliver_scopes
-                    .as_deref()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect::<BTreeSet<_>>(),
-            ),
-        },
+            m.deliver_scopes
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<BTreeSet<_>>(),
+        ),
         _ => match party {
             Party::Vendor => Principal::system("webhook"),
             Party::Partner(p) => Principal::partner("webhook", p),
