@@ -136,6 +136,8 @@ pub enum Subject {
     WebhookEndpoint,
     /// The program's terms (collaboration rules): the vendor's to change.
     Program,
+    /// The split of a deal's credit between its parties.
+    Attribution,
 }
 
 /// The partners that hear of a change to a row, besides the vendor (who hears of every
@@ -183,8 +185,8 @@ mod rules;
 
 pub use audience::{heard, heard_by_row, Audience, Events, Heard, NamesAudience};
 pub use rules::{
-    Accounts, Conflicts, Contacts, Engagements, Invitations, Opportunities, Owner, Partners,
-    Registrations, WebhookEndpoints,
+    Accounts, AttributionRows, AttributionVersions, Conflicts, Contacts, Engagements, Invitations,
+    Opportunities, Owner, Partners, Registrations, WebhookEndpoints,
 };
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::rules::{
-    Accounts, Contacts, Engagements, Invitations, Partners, Registrations, WebhookEndpoints,
+    Accounts, AttributionRows, Contacts, Engagements, Invitations, Partners, Registrations,
+    WebhookEndpoints,
 };
 use super::{Hearing, Rule, Subject};
 use crate::auth::principal::{Party, Principal};
@@ -163,6 +164,12 @@ impl Events {
         ev.audience
             .as_array()
             .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
+    }
+}
+
+impl NamesAudience for AttributionRows {
+    fn named(row: &entity::attribution::row::Model) -> Vec<i64> {
+        row.partner_id.into_iter().collect()
     }
 }
 

@@ -1,6 +1,7 @@
 //! The read rule of each kind of row, in its two forms: the SQL condition and the in-memory
 //! check over a row already read.
 
+use entity::attribution::{row as attribution_row, version as attribution_version};
 use entity::{
     account, conflict, contact, engagement, invitation, opportunity, partner, registration,
     webhook_endpoint,
@@ -363,5 +364,70 @@ impl Contacts {
     /// [`Contacts::shareable`] for a contact already read.
     pub fn is_shareable(row: &contact::Model) -> bool {
         row.sourced_by_partner_id.is_none() || row.shared
+    }
+}
+
+/// Attribution rows (each party's share of a deal's credit, frozen when it is won, or a live
+/// split's lines before): the vendor reads every row, a partner only its own and nothing of the
+/// other partners' shares; an app needs the registrations scope (shares are claims).
+pub struct AttributionRows;
+
+impl AttributionRows {
+    /// The rule over the party of a line (`None`: the vendor's own team), for a live split's
+    /// lines, which are computed rather than read.
+    pub fn admits_party(view: View, partner_id: Option<i64>) -> bool {
+        match view {
+            View::Nothing => false,
+            View::Everything => true,
+            View::Partner(p) => partner_id == Some(p),
+        }
+    }
+}
+
+impl Rule for AttributionRows {
+    const SUBJECT: Subject = Subject::Attribution;
+    fn hearing(row: &attribution_row::Model) -> Hearing {
+        Hearing::Listed(Self::named(row))
+    }
+    type Row = attribution_row::Model;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Registrations)
+    }
+    fn condition(view: View) -> Condition {
+        match view {
+            View::Nothing => nothing(),
+            View::Everything => Condition::all(),
+            View::Partner(p) => Condition::all().add(attribution_row::Column::PartnerId.eq(p)),
+        }
+    }
+    fn admits(view: View, row: &attribution_row::Model, _: &Facts) -> bool {
+        Self::admits_party(view, row.partner_id)
+    }
+}
+
+/// Attribution versions (a won deal's split as frozen, then each correction): the vendor's
+/// record of how credit was decided. A partner reads its own rows of the current version
+/// instead ([`AttributionRows`]); an app needs the registrations scope.
+pub struct AttributionVersions;
+
+impl Rule for AttributionVersions {
+    const SUBJECT: Subject = Subject::Attribution;
+    fn hearing(_: &attribution_version::Model) -> Hearing {
+        Hearing::Listed(vec![])
+    }
+    type Row = attribution_version::Model;
+    type View = View;
+    fn view(principal: &Principal) -> View {
+        View::of(principal, Resource::Registrations)
+    }
+    fn condition(view: View) -> Condition {
+        match view {
+            View::Everything => Condition::all(),
+            View::Nothing | View::Partner(_) => nothing(),
+        }
+    }
+    fn admits(view: View, _: &attribution_version::Model, _: &Facts) -> bool {
+        matches!(view, View::Everything)
     }
 }

@@ -16,7 +16,8 @@ use entity::enums::AttributionModel;
 use entity::opportunity;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::scope::{condition, AttributionRows, AttributionVersions, Rule};
+use crate::auth::Principal;
 use crate::error::AppResult;
 use inputs::{compute, inputs};
 
@@ -33,19 +34,13 @@ pub struct Split {
     pub lines: Vec<Line>,
 }
 
-/// Only the vendor sees every line; a partner sees its own line and nothing of the others.
+/// The lines of a split `principal` may read, under the attribution rows' read rule.
 fn visible_lines(principal: &Principal, lines: Vec<Line>) -> Vec<Line> {
-    // Shares are claims: an app needs the registrations scope to read them.
-    if !principal.may_read(Resource::Registrations) {
-        return vec![];
-    }
-    match principal.party {
-        Party::Vendor => lines,
-        Party::Partner(p) => lines
-            .into_iter()
-            .filter(|l| l.partner_id == Some(p))
-            .collect(),
-    }
+    let view = AttributionRows::view(principal);
+    lines
+        .into_iter()
+        .filter(|l| AttributionRows::admits_party(view, l.partner_id))
+        .collect()
 }
 
 /// The splits of the visible opportunities among `ids`: frozen for won deals, a live preview
@@ -125,10 +120,8 @@ pub async fn versions(
     principal: &Principal,
     opp_id: i64,
 ) -> AppResult<Vec<version::Model>> {
-    if !principal.is_vendor_party() {
-        return Ok(vec![]);
-    }
     Ok(version::Entity::find()
+        .filter(condition::<AttributionVersions>(principal))
         .filter(version::Column::OpportunityId.eq(opp_id))
         .order_by_desc(version::Column::Number)
         .all(db)

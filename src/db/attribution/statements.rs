@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::attribution::{row, version};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::auth::scope::{condition, AttributionRows};
 use crate::auth::{Party, Principal, Resource};
 use crate::error::{AppError, AppResult};
 
@@ -61,6 +62,7 @@ pub async fn statement(
         .map(|v| v.id)
         .collect();
     let mut q = row::Entity::find()
+        .filter(condition::<AttributionRows>(principal))
         .filter(row::Column::PartnerId.eq(pid))
         .filter(row::Column::VersionId.is_in(current));
     if let Some(f) = from {

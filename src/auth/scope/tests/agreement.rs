@@ -78,6 +78,14 @@ async fn rules_agree(db: &DatabaseConnection, who: &Principal, p: &Program, seed
             "webhook endpoints",
             both::<WebhookEndpoints>(db, who, &p.endpoints, &facts, |r| r.id).await,
         ),
+        (
+            "attribution rows",
+            both::<AttributionRows>(db, who, &p.shares, &facts, |r| r.id).await,
+        ),
+        (
+            "attribution versions",
+            both::<AttributionVersions>(db, who, &p.versions, &facts, |r| r.id).await,
+        ),
     ];
     let mut partial = 0;
     for (rule, (read, computed)) in checks {

@@ -131,6 +131,14 @@ async fn each_rule_s_audience_is_its_readers() {
             audiences_agree::<WebhookEndpoints>(&db, &p.endpoints, &facts, owning_app).await,
             0
         );
+        assert_eq!(
+            audiences_agree::<AttributionRows>(&db, &p.shares, &facts, no_app).await,
+            0
+        );
+        assert_eq!(
+            audiences_agree::<AttributionVersions>(&db, &p.versions, &facts, no_app).await,
+            0
+        );
         // The two rules that say why their audience is narrower (partners on an account's
         // deals read it, and shared contacts there, without hearing of their changes).
         audiences_agree::<Accounts>(&db, &p.accounts, &facts, no_app).await;
@@ -152,6 +160,7 @@ fn every_topic_s_subject_has_a_rule_whose_audience_is_checked() {
         Conflicts::SUBJECT,
         Invitations::SUBJECT,
         WebhookEndpoints::SUBJECT,
+        AttributionRows::SUBJECT,
     ];
     for topic in Topic::all() {
         // The program's terms are the vendor's: their events go to the vendor alone

@@ -2,6 +2,7 @@
 //! and written to a database.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::attribution;
 use entity::enums::*;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Iterable};
 use serde_json::json;
@@ -39,6 +40,8 @@ pub(super) struct Program {
     pub(super) conflicts: Vec<conflict::Model>,
     pub(super) invitations: Vec<invitation::Model>,
     pub(super) endpoints: Vec<webhook_endpoint::Model>,
+    pub(super) versions: Vec<attribution::version::Model>,
+    pub(super) shares: Vec<attribution::row::Model>,
     /// Each event's audience, in the order written.
     pub(super) audiences: Vec<Vec<Audience>>,
 }
@@ -70,6 +73,7 @@ pub(super) fn generate(seed: u64) -> Program {
     let invitations = g.invitations();
     let endpoints = g.endpoints();
     let audiences = g.audiences();
+    let (versions, shares) = g.attribution(deals.len());
     Program {
         partners,
         accounts,
@@ -80,6 +84,8 @@ pub(super) fn generate(seed: u64) -> Program {
         conflicts,
         invitations,
         endpoints,
+        versions,
+        shares,
         audiences,
     }
 }
@@ -332,6 +338,58 @@ impl Gen {
     }
 }
 
+impl Gen {
+    /// A frozen split on some deals (of `deals`): a version and a row for each of a few
+    /// parties, partners or the vendor's own team.
+    fn attribution(
+        &mut self,
+        deals: usize,
+    ) -> (
+        Vec<attribution::version::Model>,
+        Vec<attribution::row::Model>,
+    ) {
+        let (mut versions, mut shares) = (vec![], vec![]);
+        for deal in 1..=deals as i64 {
+            if !self.rng.chance(40) {
+                continue;
+            }
+            let version = versions.len() as i64 + 1;
+            versions.push(attribution::version::Model {
+                id: version,
+                opportunity_id: deal,
+                number: 1,
+                model: AttributionModel::Equal,
+                amount_minor: 100_000,
+                currency: "USD".into(),
+                current: true,
+                finalized_at: self.now,
+                finalized_by: "scope-test".into(),
+                reason: None,
+            });
+            for _ in 0..1 + self.rng.below(3) {
+                let partner_id = self
+                    .rng
+                    .chance(80)
+                    .then(|| 1 + self.rng.below(PARTNERS as usize) as i64);
+                shares.push(attribution::row::Model {
+                    id: shares.len() as i64 + 1,
+                    version_id: version,
+                    opportunity_id: deal,
+                    partner_id,
+                    role: None,
+                    share_bps: 5_000,
+                    amount_minor: 50_000,
+                    currency: "USD".into(),
+                    incentive_rate_bps: 0,
+                    incentive_minor: 0,
+                    finalized_at: self.now,
+                });
+            }
+        }
+        (versions, shares)
+    }
+}
+
 /// Inserts `rows` as they are, ids included.
 async fn insert_all<M>(db: &DatabaseConnection, rows: &[M])
 where
@@ -360,6 +418,8 @@ pub(super) async fn write(db: &DatabaseConnection, p: &Program) {
     insert_all(db, &p.conflicts).await;
     insert_all(db, &p.invitations).await;
     insert_all(db, &p.endpoints).await;
+    insert_all(db, &p.versions).await;
+    insert_all(db, &p.shares).await;
     let actor = Principal::system("scope-test");
     let events = p
         .audiences
