@@ -13,12 +13,14 @@ pub fn spawn(state: &AppState) -> JoinHandle<()> {
     let expiry = spawn_expiry(state);
     let retention = spawn_retention(state);
     let tally = spawn_tally(state);
+    let threading = spawn_threading(state);
     tokio::spawn(async move {
         // Aborting this task drops the guards, which abort the jobs.
         let _guards = (
             AbortOnDrop(expiry),
             AbortOnDrop(retention),
             AbortOnDrop(tally),
+            AbortOnDrop(threading),
         );
         std::future::pending::<()>().await
     })
@@ -55,6 +57,45 @@ fn spawn_retention(state: &AppState) -> JoinHandle<()> {
             // The webhook delivery log is kept as long as the events it tells of.
             if let Err(e) = crate::db::webhooks::prune_attempts(&db, cutoff).await {
                 tracing::warn!(error = %e.message(), "pruning the webhook delivery log failed; retrying next hour");
+            }
+        }
+    })
+}
+
+/// Keeps the kept threading assessments holding: on each tick of the expiry sweep, assesses
+/// again, batch by batch, the accounts whose assessments the calendar changed, the new deals, and
+/// (once at start) those made with another window (see `db::contacts::network::kept`).
+fn spawn_threading(state: &AppState) -> JoinHandle<()> {
+    use crate::db::contacts::network::{kept, ThreadingWindow};
+    let db = state.db.clone();
+    let hub = state.hub.clone();
+    let every = state.program.expiry_interval_seconds;
+    let window = ThreadingWindow(state.program.threading_window_days as i64);
+    tokio::spawn(async move {
+        if every == 0 {
+            return;
+        }
+        if let Err(e) = kept::expire_other_windows(&db, window).await {
+            tracing::warn!(error = %e.message(), "re-dating assessments of another window failed");
+        }
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut accounts = 0;
+            loop {
+                match kept::assess_due(&db, window).await {
+                    Ok(0) => break,
+                    Ok(n) => accounts += n,
+                    Err(e) => {
+                        tracing::warn!(error = %e.message(), "threading sweep failed; retrying next tick");
+                        break;
+                    }
+                }
+            }
+            if accounts > 0 {
+                hub.flush().await;
+                tracing::info!(accounts, "threading assessments brought up to date");
             }
         }
     })

@@ -20,7 +20,7 @@ pub mod opportunity_stage_change;
 pub mod partner;
 pub mod registration;
 pub mod registration_transition;
-pub mod threading_score;
+pub mod threading_assessment;
 pub mod webhook_attempt;
 pub mod webhook_endpoint;
 

@@ -11,11 +11,16 @@
 //!    on one customer take turns, so conflict detection sees every earlier claim; at most one
 //!    per transaction;
 //! 2. registration rows, through version-guarded updates;
-//! 3. new rows only (accounts and opportunities created by an approval, transitions,
+//! 3. an account's threading lock, `pg_advisory_xact_lock(7468, <account>)`
+//!    (`contacts::network::kept`), then the rows of its deals' kept assessments: contact and
+//!    engagement writes take it last, after the contact's row; the threading sweep takes the
+//!    locks of several accounts in ascending order and holds nothing else;
+//! 4. new rows only (accounts and opportunities created by an approval, transitions,
 //!    conflicts, the event queue), which wait on nothing.
 //!
 //! Opportunity writes (stage moves, closing a deal) take the opportunity row, then the rows of
-//! its approved registrations, and never the customer lock; registration paths never update an
+//! its approved registrations, and never the customer lock (a trigger then updates the deal's
+//! kept assessment row, which no holder of a threading lock waits on an opportunity row for); registration paths never update an
 //! opportunity row, so the two never wait on each other in a cycle. The outbox relay
 //! (`events::relay`) and retention (`events::prune`) take advisory locks of their own in short
 //! transactions that hold nothing else. Webhook endpoints are rows of their own: a change
@@ -276,6 +281,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     accounts::backfill_name_keys(db)
         .await
         .map_err(|e| DbErr::Custom(format!("indexing account names: {}", e.message())))?;
+    // Deals from before assessments were kept get a row, which the sweep assesses.
+    contacts::network::kept::track_untracked(db)
+        .await
+        .map_err(|e| DbErr::Custom(format!("tracking threading assessments: {}", e.message())))?;
     Ok(())
 }
 

@@ -174,7 +174,7 @@ impl Book<'_> {
             account_id: ids::encode(Kind::Account, account.id),
             contact: fields,
         };
-        writes::create(self.db, &who.grant()?, input).await
+        writes::create(self.db, &who.grant()?, input, self.window).await
     }
 
     /// Records a meeting `who` had with `contact` `days` ago.

@@ -22,7 +22,7 @@ use super::partner::Partner;
 use super::{db, loaders, page_limits, principal};
 use crate::db::contacts::network::{self, MapNode, RiskLine, SeenParty, ThreadingWindow};
 use crate::db::contacts::{engagements, writes};
-use crate::domain::threading::{Assessment, PartyTag, RISKY_BELOW};
+use crate::domain::threading::{Assessment, PartyTag, Risk, RiskKind, Summary};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::scalars::{Date, DateTime};
@@ -225,14 +225,48 @@ impl Engagement {
 }
 
 /// A named threading risk with its evidence and the next step.
-#[derive(SimpleObject)]
 pub struct ThreadingRisk {
+    opportunity_id: i64,
+    kind: RiskKind,
+}
+
+impl ThreadingRisk {
+    /// This risk as the caller reads it, assessed afresh with the deal's other details.
+    async fn read(&self, ctx: &Context<'_>) -> Result<Option<Risk>> {
+        Ok(details(ctx, self.opportunity_id)
+            .await?
+            .and_then(|a| a.risks.into_iter().find(|r| r.kind == self.kind)))
+    }
+}
+
+/// A named threading risk with its evidence and the next step.
+#[Object]
+impl ThreadingRisk {
     /// The risk.
-    pub kind: ThreadingRiskKind,
+    async fn kind(&self) -> ThreadingRiskKind {
+        self.kind.into()
+    }
     /// What in the data shows it (never naming contacts you cannot see).
-    pub evidence: String,
+    async fn evidence(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self
+            .read(ctx)
+            .await?
+            .map(|r| r.evidence)
+            .unwrap_or_default())
+    }
     /// What to do about it.
-    pub recommendation: String,
+    async fn recommendation(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self
+            .read(ctx)
+            .await?
+            .map(|r| r.recommendation)
+            .unwrap_or_default())
+    }
+}
+
+/// Deal `id`'s assessment as the caller reads it, evidence included (batched per level).
+async fn details(ctx: &Context<'_>, id: i64) -> Result<Option<Assessment>> {
+    loaders(ctx).threading_details.load_one(id).await
 }
 
 /// Which party holds relationships on the deal.
@@ -244,35 +278,39 @@ pub struct PartyCoverage {
     pub partner: Option<Partner>,
 }
 
-/// How well a deal is multi-threaded, computed fresh on every read.
+/// How well a deal is multi-threaded.
 pub struct ThreadingAssessment {
-    pub a: Assessment,
-    pub parties: Vec<SeenParty>,
+    opportunity_id: i64,
+    s: Summary,
+    parties: Vec<SeenParty>,
 }
 
-/// How well a deal is multi-threaded, computed fresh on every read from the account's contacts
-/// and the engagements of the threading window. See the README for the formula.
+/// How well a deal is multi-threaded, from the account's contacts and the engagements of the
+/// threading window, as it stands today. See the README for the formula.
 #[Object]
 impl ThreadingAssessment {
     /// 0 to 100; under 50 the deal is at risk.
     async fn score(&self) -> u32 {
-        self.a.score
+        self.s.score
     }
     /// True when the score is under 50.
     async fn at_risk(&self) -> bool {
-        self.a.score < RISKY_BELOW
+        self.s.at_risk()
     }
     /// Active contacts engaged in the window (every party's, counted).
     async fn engaged_contacts(&self) -> usize {
-        self.a.engaged_contacts
+        self.s.engaged_contacts
     }
-    /// Departments those contacts cover.
-    async fn departments(&self) -> &[String] {
-        &self.a.departments
+    /// Departments those contacts cover (those of contacts you may see; the score counts all).
+    async fn departments(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(details(ctx, self.opportunity_id)
+            .await?
+            .map(|a| a.departments)
+            .unwrap_or_default())
     }
     /// Buying roles those contacts cover.
     async fn buying_roles(&self) -> &[BuyingRole] {
-        &self.a.buying_roles
+        &self.s.buying_roles
     }
     /// Parties holding relationships (other partners appear as ANOTHER_PARTNER to partners).
     async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<PartyCoverage>> {
@@ -291,31 +329,36 @@ impl ThreadingAssessment {
     }
     /// Days since the last engagement; null when nobody engaged anyone.
     async fn days_since_last_engagement(&self) -> Option<i64> {
-        self.a.days_since_last_engagement
+        self.s
+            .days_since_last_engagement(chrono::Utc::now().date_naive())
     }
     /// The named risks.
     async fn risks(&self) -> Vec<ThreadingRisk> {
-        self.a
+        self.s
             .risks
             .iter()
-            .map(|r| ThreadingRisk {
-                kind: r.kind.into(),
-                evidence: r.evidence.clone(),
-                recommendation: r.recommendation.clone(),
+            .map(|k| ThreadingRisk {
+                opportunity_id: self.opportunity_id,
+                kind: *k,
             })
             .collect()
     }
 }
 
-pub fn assessment(ctx: &Context<'_>, a: Assessment) -> ThreadingAssessment {
-    let mut parties: Vec<SeenParty> = a
+/// Deal `opportunity_id`'s assessment, as `principal(ctx)` sees its parties.
+pub fn assessment(ctx: &Context<'_>, opportunity_id: i64, s: Summary) -> ThreadingAssessment {
+    let mut parties: Vec<SeenParty> = s
         .parties
         .iter()
         .map(|p| network::seen(principal(ctx), *p))
         .collect();
     parties.sort();
     parties.dedup();
-    ThreadingAssessment { a, parties }
+    ThreadingAssessment {
+        opportunity_id,
+        s,
+        parties,
+    }
 }
 
 /// A contact on the relationship map.
@@ -379,7 +422,7 @@ impl RiskReportLine {
     }
     /// Its threading assessment.
     async fn threading(&self, ctx: &Context<'_>) -> ThreadingAssessment {
-        assessment(ctx, self.0.assessment.clone())
+        assessment(ctx, self.0.opportunity.id, self.0.summary.clone())
     }
 }
 
@@ -511,7 +554,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account and the contact.")] input: CreateContactInput,
     ) -> Result<ContactPayload> {
-        contact_write!(ctx, |d, p, _w| writes::create(d, p, input.into()))
+        contact_write!(ctx, |d, p, w| writes::create(d, p, input.into(), w))
     }
 
     /// Replaces a contact's details (the vendor, or the partner that sourced it).

@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Principal;
 use crate::db;
 use crate::db::contacts::network::ThreadingWindow;
-use crate::domain::threading::Assessment;
+use crate::domain::threading::{Assessment, Summary};
 
 pub struct Scoped {
     db: DatabaseConnection,
@@ -43,7 +43,10 @@ pub struct Loaders {
     pub contacts: Cached<ContactLoader>,
     pub account_contact_pages: DataLoader<AccountContactPagesLoader, HashMapCache>,
     pub contact_engagements: Cached<ContactEngagementsLoader>,
+    /// Each deal's threading assessment as every reader shares it (kept rows).
     pub threading: Cached<ThreadingLoader>,
+    /// Each deal's assessment as the caller reads it, evidence included (computed afresh).
+    pub threading_details: Cached<ThreadingDetailsLoader>,
     pub attribution: Cached<AttributionLoader>,
     cached: bool,
 }
@@ -94,6 +97,7 @@ impl Loaders {
             },
             contact_engagements: dl(ContactEngagementsLoader(s()), cached),
             threading: dl(ThreadingLoader(s(), window), cached),
+            threading_details: dl(ThreadingDetailsLoader(s(), window), cached),
             attribution: dl(AttributionLoader(s()), cached),
             cached,
         }
@@ -283,10 +287,24 @@ scoped_loader!(
     db::contacts::engagements::load_by_contact
 );
 
-/// Threading assessments of opportunities, computed in one batch per request level.
+/// The shared part of opportunities' threading assessments, read from the kept rows in one
+/// statement per request level.
 pub struct ThreadingLoader(Scoped, ThreadingWindow);
 
 impl Loader<i64> for ThreadingLoader {
+    type Value = Summary;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(db::contacts::network::summaries(&self.0.db, &self.0.principal, keys, self.1).await?)
+    }
+}
+
+/// Threading assessments of opportunities as the caller reads them, computed in one batch per
+/// request level: only for the fields that name contacts or list departments.
+pub struct ThreadingDetailsLoader(Scoped, ThreadingWindow);
+
+impl Loader<i64> for ThreadingDetailsLoader {
     type Value = Assessment;
     type Error = async_graphql::Error;
 

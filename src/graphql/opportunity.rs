@@ -140,7 +140,7 @@ impl Opportunity {
             .await?
             .map(super::attribution::split))
     }
-    /// How well the deal is multi-threaded: score, coverage and named risks, computed fresh.
+    /// How well the deal is multi-threaded: score, coverage and named risks, as they stand today.
     /// Part of the shared deal state partners see; it counts every party's contacts and
     /// engagements but never names what you may not see.
     async fn threading(
@@ -148,7 +148,7 @@ impl Opportunity {
         ctx: &Context<'_>,
     ) -> Result<Option<super::contact::ThreadingAssessment>> {
         let a = loaders(ctx).threading.load_one(self.0.id).await?;
-        Ok(a.map(|a| super::contact::assessment(ctx, a)))
+        Ok(a.map(|a| super::contact::assessment(ctx, self.0.id, a)))
     }
     /// The roles held on the deal (APPROVED or WON registrations), whoever holds them: part of
     /// the shared deal state partners see, which never names the partners.

@@ -87,8 +87,16 @@ pub fn opportunities<'a: 'b, 'b>(
             Ok(())
         };
         let threading = async {
-            if sel.field("threading").exists() {
+            let threading = sel.field("threading");
+            if threading.exists() {
                 prime(&l.threading, &ids).await?;
+            }
+            let risks = threading.field("risks");
+            if threading.field("departments").exists()
+                || risks.field("evidence").exists()
+                || risks.field("recommendation").exists()
+            {
+                prime(&l.threading_details, &ids).await?;
             }
             Ok(())
         };

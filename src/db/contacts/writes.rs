@@ -196,6 +196,7 @@ pub async fn create(
     db: &DatabaseConnection,
     grant: &Grant<can::WriteContacts>,
     input: CreateContact,
+    window: ThreadingWindow,
 ) -> AppResult<Model> {
     let principal = grant.principal();
     let checked = check(&input.contact)?;
@@ -203,6 +204,8 @@ pub async fn create(
     let account = writable_account(&txn, principal, &input.account_id).await?;
     refuse_visible_duplicate(&txn, principal, account, &checked.email_key, None).await?;
     let c = insert(&txn, principal, account, checked).await?;
+    // A new champion, or one who already left, changes what the deals' threading says.
+    network::refresh_scores(&txn, principal, account, window).await?;
     txn.commit().await?;
     Ok(c)
 }

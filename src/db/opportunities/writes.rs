@@ -188,6 +188,7 @@ pub(in crate::db) async fn insert_in<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     record_stage(txn, principal, &model, None, None).await?;
+    crate::db::contacts::network::track_new(txn, &model).await?;
     let ev = NewEvent::new(
         Topic::OpportunityCreated,
         // Nobody else is on a deal that was just created.

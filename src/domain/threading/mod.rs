@@ -15,10 +15,14 @@
 //!
 //! A deal scoring under [`RISKY_BELOW`] is at risk.
 
+mod summary;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use entity::enums::{BuyingRole, ContactLinkKind, ContactStatus, Sentiment};
+
+pub use summary::{risk_bits, risk_kinds, valid_until, Summary, RISK_KINDS};
 
 /// Scores below this mark a deal as at risk.
 pub const RISKY_BELOW: u32 = 50;

@@ -234,3 +234,89 @@ fn reports_to_cycles_are_found() {
     assert!(!reports_to_cycle(&reports, 1, 3));
     assert!(reports_to_cycle(&reports, 4, 4));
 }
+
+mod kept {
+    //! The kept summary: exact from the day it is made until `valid_until`.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn network() -> impl Strategy<Value = (Vec<ContactFacts>, Vec<EngagementFacts>)> {
+        let roles = prop_oneof![
+            Just(None),
+            Just(Some(EconomicBuyer)),
+            Just(Some(ExecutiveSponsor)),
+            Just(Some(Champion)),
+            Just(Some(DecisionMaker)),
+            Just(Some(TechnicalEvaluator)),
+            Just(Some(EndUser)),
+        ];
+        let statuses = prop_oneof![
+            4 => Just(ContactStatus::Active),
+            1 => Just(ContactStatus::LeftCompany),
+            1 => Just(ContactStatus::RoleChanged),
+            1 => Just(ContactStatus::Unresponsive),
+        ];
+        let contact = (0..4usize, roles, statuses);
+        proptest::collection::vec(contact, 0..8)
+            .prop_flat_map(|cs| {
+                let n = cs.len().max(1) as i64;
+                let contacts: Vec<ContactFacts> = cs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (dept, role, status))| ContactFacts {
+                        id: i as i64 + 1,
+                        name: format!("c{i}"),
+                        department: Some(["IT", "Finance", "Legal", "Ops"][dept].into()),
+                        buying_role: role,
+                        status,
+                        visible: i % 2 == 0,
+                    })
+                    .collect();
+                let engagement = (1..=n, 0..3i64, 0..200i64, any::<bool>());
+                (Just(contacts), proptest::collection::vec(engagement, 0..12))
+            })
+            .prop_map(|(contacts, es)| {
+                let start = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+                let engagements = es
+                    .into_iter()
+                    .map(|(contact_id, party, day, negative)| EngagementFacts {
+                        contact_id,
+                        party: if party == 0 {
+                            PartyTag::Vendor
+                        } else {
+                            PartyTag::Partner(party)
+                        },
+                        on: start + chrono::Duration::days(day),
+                        sentiment: if negative {
+                            Sentiment::Negative
+                        } else {
+                            Sentiment::Positive
+                        },
+                    })
+                    .collect();
+                (contacts, engagements)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_summary_holds_until_its_valid_until(
+            (contacts, engagements) in network(),
+            offset in 0..220i64,
+            window in prop_oneof![Just(30i64), Just(90), Just(180)],
+        ) {
+            let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap() + chrono::Duration::days(offset);
+            let kept = assess(&contacts, &engagements, today, window).summary(today);
+            let until = valid_until(&engagements, today, window);
+            let last = until.unwrap_or(today + chrono::Duration::days(400));
+            prop_assert!(last > today);
+            let mut d = today;
+            while d < last {
+                let fresh = assess(&contacts, &engagements, d, window).summary(d);
+                prop_assert_eq!(&fresh, &kept, "on {} (kept on {}, until {:?})", d, today, until);
+                d += chrono::Duration::days(1);
+            }
+            prop_assert_eq!(risk_kinds(risk_bits(&kept.risks)), kept.risks.clone());
+        }
+    }
+}

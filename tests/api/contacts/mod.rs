@@ -1,6 +1,7 @@
 //! Contact networks over HTTP: contacts and their scoping with three partners, bulk upsert,
 //! links, engagements, threading on hand-built deals, the relationship map and the risk report.
 
+mod kept;
 mod network;
 mod pages;
 mod visibility;
