@@ -101,10 +101,12 @@ fn spawn_threading(state: &AppState) -> JoinHandle<()> {
     })
 }
 
-/// How often the opportunity tally is folded: between folds a count reads a row per change.
+/// How often the opportunity and claim tallies are folded: between folds a count reads a row
+/// per change.
 const TALLY_FOLD: Duration = Duration::from_secs(10);
 
-/// Folds the opportunity stage tally (see `db::opportunities::fold_tally`).
+/// Folds the opportunity stage tally and the claim tally (see `db::opportunities::fold_tally`,
+/// `db::registrations::fold_tally`).
 fn spawn_tally(state: &AppState) -> JoinHandle<()> {
     let db = state.db.clone();
     tokio::spawn(async move {
@@ -114,6 +116,9 @@ fn spawn_tally(state: &AppState) -> JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = crate::db::opportunities::fold_tally(&db).await {
                 tracing::warn!(error = %e.message(), "folding the opportunity tally failed; retrying");
+            }
+            if let Err(e) = registrations::fold_tally(&db).await {
+                tracing::warn!(error = %e.message(), "folding the claim tally failed; retrying");
             }
         }
     })

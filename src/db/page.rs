@@ -6,10 +6,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::SimpleExpr;
+use sea_orm::sea_query::{SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +92,33 @@ impl<T> Page<T> {
     /// The cursor of the page's last row, if any (any caller of a list).
     pub fn end_cursor(&self) -> Option<String> {
         self.items.last().map(|(c, _)| c.clone())
+    }
+}
+
+/// How a list's `totalCount` is made: the list's own query counted, or one statement that
+/// answers the same number from fewer rows (a tally, a partner's accounts).
+#[derive(Clone)]
+pub enum Count<E: EntityTrait> {
+    /// Count the rows of this query.
+    Rows(Select<E>),
+    /// Read the number from the column `n` of this statement's one row.
+    Statement(SelectStatement),
+}
+
+impl<E: EntityTrait> Count<E>
+where
+    E::Model: Sync,
+{
+    /// The number of rows (any caller of a list; the statement is already scoped).
+    pub async fn get<C: ConnectionTrait>(&self, conn: &C) -> AppResult<u64> {
+        let n: i64 = match self {
+            Count::Rows(q) => return Ok(q.clone().count(conn).await?),
+            Count::Statement(s) => match conn.query_one(s).await? {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            },
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

@@ -84,9 +84,12 @@ impl Account {
             account_id: Some(ids::encode(Kind::Account, self.0.id)),
             ..Default::default()
         };
-        let (page, q) =
+        let (page, count) =
             contacts::list(db(ctx), principal(ctx), filter, &args, page_limits(ctx)).await?;
-        Ok(ContactConnection::new(page, TotalCount::of(db(ctx), q)))
+        Ok(ContactConnection::new(
+            page,
+            TotalCount::counting(db(ctx), count),
+        ))
     }
     /// Optimistic-concurrency version; pass it as `expectedVersion` when changing the account.
     async fn version(&self) -> i32 {

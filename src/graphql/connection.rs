@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use async_graphql::SimpleObject;
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, Select};
+use sea_orm::{DatabaseConnection, EntityTrait, Select};
 
-use crate::db::page::{Page, PageArgs};
+use crate::db::page::{Count, Page, PageArgs};
 use crate::error::AppResult;
 
 /// Where a page sits in its list.
@@ -42,11 +42,18 @@ impl TotalCount {
     where
         E::Model: Sync,
     {
+        Self::counting(db, Count::Rows(select))
+    }
+
+    /// The count a list's read planned ([`Count`]).
+    pub fn counting<E: EntityTrait>(db: &DatabaseConnection, count: Count<E>) -> Self
+    where
+        E::Model: Sync,
+    {
         let db = db.clone();
         Self(Arc::new(move || {
-            let db = db.clone();
-            let select = select.clone();
-            Box::pin(async move { Ok(select.count(&db).await?) })
+            let (db, count) = (db.clone(), count.clone());
+            Box::pin(async move { count.get(&db).await })
         }))
     }
 

@@ -454,7 +454,7 @@ impl ContactQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<ContactConnection> {
         let args = connection::page_args(first, after, last, before);
-        let (page, q) = crate::db::contacts::list(
+        let (page, count) = crate::db::contacts::list(
             db(ctx),
             principal(ctx),
             filter.map(Into::into).unwrap_or_default(),
@@ -462,7 +462,10 @@ impl ContactQuery {
             page_limits(ctx),
         )
         .await?;
-        Ok(ContactConnection::new(page, TotalCount::of(db(ctx), q)))
+        Ok(ContactConnection::new(
+            page,
+            TotalCount::counting(db(ctx), count),
+        ))
     }
 
     /// One contact by ID; an unknown ID and one you may not see both answer NOT_FOUND.

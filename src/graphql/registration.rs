@@ -301,7 +301,7 @@ async fn page_of(
     order: Option<RegistrationOrder>,
     args: &crate::db::page::PageArgs,
 ) -> Result<RegistrationConnection> {
-    let (page, q) = data::list(
+    let (page, count) = data::list(
         db(ctx),
         principal(ctx),
         filter.map(Into::into).unwrap_or_default(),
@@ -317,7 +317,7 @@ async fn page_of(
     }
     Ok(RegistrationConnection::new(
         page,
-        TotalCount::of(db(ctx), q),
+        TotalCount::counting(db(ctx), count),
     ))
 }
 

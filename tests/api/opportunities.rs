@@ -399,3 +399,70 @@ async fn filters_and_orderings() {
         "_ is literal"
     );
 }
+
+/// Name search means the same on every backend, whatever index serves it: case-insensitive,
+/// `%`, `_` and `\` taken literally, needles shorter than a trigram answered too, and a
+/// partner finds only the deals it is on, in the page and in the count.
+#[tokio::test]
+async fn name_search_is_literal_case_insensitive_and_scoped() {
+    let app = spawn_app().await;
+    let (a, b) = (app.partner("Alpha").await, app.partner("Bravo").await);
+    let acme = app.create_account("Acme", "acme.com").await;
+    let globex = app.create_account("Globex", "globex.com").await;
+    let initech = app.create_account("Initech", "initech.com").await;
+    let mut ids = Vec::new();
+    for (acct, name) in [
+        (&acme, "Acme Analytics Platform"),
+        (&globex, "Predictive ANALYTICS pilot"),
+        (&initech, r"Data_warehouse 100% \ rollout"),
+        (&globex, "Dataxwarehouse 1000 rollout"),
+    ] {
+        let o = app.create_opportunity(acct, json!({ "name": name })).await;
+        ids.push(o["id"].as_str().unwrap().to_string());
+    }
+    for (m, domain, deal) in [
+        (&a, "acme.com", &ids[0]),
+        (&a, "initech.com", &ids[2]),
+        (&b, "globex.com", &ids[1]),
+    ] {
+        let d = app
+            .ok(&m.token, "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
+                json!({ "i": { "draft": { "accountDomain": domain, "accountName": "X", "dealName": "X", "role": "REFERRAL", "justification": "x" } } }))
+            .await;
+        let r = &d["submitRegistration"]["registration"];
+        app.ok(&app.vendor, "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id } } }",
+            json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "opportunityId": deal } }))
+            .await;
+    }
+    let found = |token: String, needle: &'static str| {
+        let app = &app;
+        async move {
+            let d = app
+                .ok(&token, "query($n: String) { opportunities(first: 20, filter: { nameContains: $n }) { totalCount nodes { name } } }", json!({ "n": needle }))
+                .await;
+            let names: Vec<String> = d["opportunities"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["name"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(d["opportunities"]["totalCount"], names.len(), "{needle}");
+            names
+        }
+    };
+    let v = app.vendor.clone();
+    let both = ["Acme Analytics Platform", "Predictive ANALYTICS pilot"];
+    assert_eq!(found(v.clone(), "analytics").await, both);
+    assert_eq!(found(v.clone(), "AnAlYtIcS").await, both);
+    assert_eq!(found(v.clone(), "an").await, both, "shorter than a trigram");
+    let literal = [r"Data_warehouse 100% \ rollout"];
+    for needle in ["%", "_", "a_w", r"\", "100%", r"% \ r"] {
+        assert_eq!(found(v.clone(), needle).await, literal, "{needle}");
+    }
+    assert_eq!(found(v.clone(), "warehouse").await.len(), 2);
+    assert_eq!(found(a.token.clone(), "analytics").await, both[..1]);
+    assert_eq!(found(b.token.clone(), "analytics").await, both[1..]);
+    assert_eq!(found(a.token.clone(), "%").await, literal);
+    assert!(found(b.token.clone(), "%").await.is_empty());
+    assert!(found(b.token.clone(), "warehouse").await.is_empty());
+}

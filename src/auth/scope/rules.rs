@@ -6,7 +6,7 @@ use entity::{
     account, conflict, contact, engagement, invitation, opportunity, partner, registration,
     webhook_endpoint,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::{
@@ -353,6 +353,50 @@ impl Rule for WebhookEndpoints {
 }
 
 impl Contacts {
+    /// How many contacts a partner's `view` admits, as one statement with the number in its
+    /// column `n` (the count of a partner's whole contact list): those it sourced, plus the
+    /// shared contacts at its accounts (read from `account_shared_contacts`, a count per
+    /// account kept by triggers on contacts), less those counted twice (sourced by it and
+    /// shared at one of its accounts). Each part reads the partner's own rows, never every
+    /// shared contact. `None` for the vendor and an app without the scope: their lists count
+    /// their own rows.
+    pub fn count(view: View) -> Option<SelectStatement> {
+        use contact::Column as C;
+        let View::Partner(p) = view else {
+            return None;
+        };
+        let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
+        let sourced = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(contact::Entity)
+            .and_where(C::SourcedByPartnerId.eq(p))
+            .to_owned();
+        let shared = Query::select()
+            .expr(Expr::cust("CAST(COALESCE(SUM(contacts), 0) AS BIGINT)"))
+            .from(AccountSharedContacts::Table)
+            .and_where(
+                Expr::col((
+                    AccountSharedContacts::Table,
+                    AccountSharedContacts::AccountId,
+                ))
+                .in_subquery(accounts_of_partner(p)),
+            )
+            .to_owned();
+        let twice = sourced
+            .clone()
+            .and_where(C::Shared.eq(true))
+            .and_where(C::AccountId.in_subquery(accounts_of_partner(p)))
+            .to_owned();
+        Some(
+            Query::select()
+                .expr_as(
+                    sub(sourced).add(sub(shared)).sub(sub(twice)),
+                    sea_orm::sea_query::Alias::new("n"),
+                )
+                .to_owned(),
+        )
+    }
+
     /// The contacts the vendor may pass on to another party (in an invitation's snapshot):
     /// its own and those their partner shared, never a partner's private ones.
     pub fn shareable() -> Condition {
@@ -365,6 +409,13 @@ impl Contacts {
     pub fn is_shareable(row: &contact::Model) -> bool {
         row.sourced_by_partner_id.is_none() || row.shared
     }
+}
+
+/// The shared contacts of each account, counted (migration 34 says how it is kept).
+#[derive(sea_orm::DeriveIden)]
+enum AccountSharedContacts {
+    Table,
+    AccountId,
 }
 
 /// Attribution rows (each party's share of a deal's credit, frozen when it is won, or a live

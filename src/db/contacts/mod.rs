@@ -16,7 +16,7 @@ use sea_orm::{
 
 use entity::enums::ContactStatus;
 
-use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
+use super::page::{self, Count, Ordering, Page, PageArgs, PageLimits, SortKey};
 use crate::auth::{Principal, Resource};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -119,7 +119,8 @@ pub struct ContactFilter {
 }
 
 /// A page of the contacts `principal` may see, oldest first (a stable order for a sync), and
-/// the scoped query for `totalCount`.
+/// how its `totalCount` is made: a partner's whole list by its scope's count
+/// ([`Contacts::count`](crate::auth::scope::Contacts::count)), any other by counting its query.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -127,9 +128,12 @@ pub async fn list(
     filter: ContactFilter,
     args: &PageArgs,
     limits: PageLimits,
-) -> AppResult<(Page<Model>, Select<Entity>)> {
+) -> AppResult<(Page<Model>, Count<Entity>)> {
+    use crate::auth::scope::{Contacts, Rule};
     principal.require_read(Resource::Contacts)?;
     let mut q = visible(principal);
+    let whole =
+        filter.account_id.is_none() && filter.status_in.is_none() && filter.updated_since.is_none();
     if let Some(a) = &filter.account_id {
         let account = match ids::decode(a).map_err(|e| e.at("accountId"))? {
             (Kind::Account, id) => id,
@@ -150,7 +154,11 @@ pub async fn list(
         desc: false,
     };
     let page = page::fetch(db, q.clone(), &ord, args, limits, |_| SortKey::Id, |m| m.id).await?;
-    Ok((page, q))
+    let count = match Contacts::count(Contacts::view(principal)) {
+        Some(statement) if whole => Count::Statement(statement),
+        _ => Count::Rows(q),
+    };
+    Ok((page, count))
 }
 
 /// Checks an email address (contact writers); returns it trimmed, and lower-cased as the key that

@@ -5,6 +5,7 @@
 
 pub mod bulk;
 pub mod conflicts;
+pub mod count;
 pub mod decisions;
 pub mod figures;
 pub mod lifecycle;
@@ -17,6 +18,7 @@ pub mod summaries;
 
 pub use crate::auth::scope::{deals_of_partner, SEES_DEAL};
 pub use bulk::{bulk, BulkDecision, BulkItem, BulkItemResult};
+pub use count::fold_tally;
 pub use decisions::{
     approve, reject, request_info, start_review, withdraw, Approval, ApproveRegistration,
     RegistrationDecision,

@@ -1,6 +1,8 @@
 //! Paging through contacts: the contact list and each account's contacts, each party seeing what
 //! it may by any path.
 
+use std::collections::BTreeSet;
+
 use super::*;
 
 #[tokio::test]
@@ -274,4 +276,117 @@ async fn each_accounts_contacts_page_like_the_contact_list_and_hide_other_partne
             c["totalCount"].as_i64().unwrap() > 2
         );
     }
+}
+
+/// A partner's contact list and its `totalCount` follow its deals and the sharing: compared,
+/// after each change, with the rule applied to every contact (its own, and those shared at the
+/// accounts of the deals it is on).
+#[tokio::test]
+async fn a_partner_s_contact_list_follows_its_deals_and_the_sharing() {
+    let app = spawn_app().await;
+    let (a, b) = (app.partner("Alpha").await, app.partner("Bravo").await);
+    let x = app.approved_deal("x.example", &[(&a, "RESELLER")]).await;
+    let y = app
+        .approved_deal("y.example", &[(&b, "RESELLER"), (&a, "REFERRAL")])
+        .await;
+    let z = app.approved_deal("z.example", &[(&b, "RESELLER")]).await;
+    // (id, account, sourced by, shared)
+    let mut contacts: Vec<(String, String, Option<String>, bool)> = Vec::new();
+    for (i, (token, source, acct, shared)) in [
+        (&app.vendor, None, &x.account, true),
+        (&app.vendor, None, &x.account, false),
+        (&a.token, Some(&a.id), &x.account, false),
+        (&app.vendor, None, &y.account, true),
+        (&b.token, Some(&b.id), &y.account, true),
+        (&b.token, Some(&b.id), &y.account, false),
+        (&a.token, Some(&a.id), &y.account, true),
+        (&app.vendor, None, &z.account, true),
+        (&b.token, Some(&b.id), &z.account, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut p = person(&format!("P{i}"), &format!("p{i}@example.com"), "IT", None);
+        p["shared"] = json!(shared);
+        let id = contact(&app, token, acct, p).await;
+        contacts.push((id, acct.clone(), source.cloned(), shared));
+    }
+    let mut on: Vec<(String, String)> = vec![
+        (a.id.clone(), x.account.clone()),
+        (a.id.clone(), y.account.clone()),
+        (b.id.clone(), y.account.clone()),
+        (b.id.clone(), z.account.clone()),
+    ];
+    let check = |contacts: Vec<(String, String, Option<String>, bool)>,
+                 on: Vec<(String, String)>| {
+        let app = &app;
+        let members = [&a, &b];
+        async move {
+            for m in members {
+                let expected: BTreeSet<String> = contacts
+                    .iter()
+                    .filter(|(_, acct, source, shared)| {
+                        source.as_ref() == Some(&m.id)
+                            || (*shared && on.contains(&(m.id.clone(), acct.clone())))
+                    })
+                    .map(|c| c.0.clone())
+                    .collect();
+                let (seen, total) = every_contact(app, &m.token).await;
+                assert_eq!(seen, expected, "{}", m.id);
+                assert_eq!(total, expected.len(), "{}", m.id);
+            }
+        }
+    };
+    check(contacts.clone(), on.clone()).await;
+    // Alpha leaves the deal at Y: the contacts shared there go, its own stays.
+    let claim = &y.claims[1];
+    app.ok(
+        &a.token,
+        "mutation($i: RegistrationDecisionInput!) { withdrawRegistration(input: $i) { registration { status } } }",
+        json!({ "i": { "id": claim["id"], "expectedVersion": claim["version"] } }),
+    )
+    .await;
+    on.retain(|(p, acct)| !(p == &a.id && acct == &y.account));
+    check(contacts.clone(), on.clone()).await;
+    // The vendor shares its private contact at X.
+    app.ok(
+        &app.vendor,
+        "mutation($id: ID!) { shareContact(input: { id: $id, expectedVersion: 1 }) { contact { shared } } }",
+        json!({ "id": contacts[1].0 }),
+    )
+    .await;
+    contacts[1].3 = true;
+    check(contacts.clone(), on.clone()).await;
+    // Alpha joins the deal at Z.
+    let d = app
+        .ok(&a.token, "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
+            json!({ "i": { "draft": { "accountDomain": "z.example", "accountName": "Z", "dealName": "Z", "role": "SERVICES", "justification": "x" } } }))
+        .await;
+    let r = &d["submitRegistration"]["registration"];
+    app.ok(&app.vendor, "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id } } }",
+        json!({ "i": { "id": r["id"], "expectedVersion": r["version"], "opportunityId": z.opportunity } }))
+        .await;
+    on.push((a.id.clone(), z.account.clone()));
+    check(contacts, on).await;
+}
+
+/// Every contact `token` may list, three to a page, and the list's `totalCount` (the same on
+/// every page).
+async fn every_contact(app: &TestApp, token: &str) -> (BTreeSet<String>, usize) {
+    const LIST: &str = "query($a: String) { contacts(first: 3, after: $a) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }";
+    let (mut seen, mut totals, mut after) = (BTreeSet::new(), BTreeSet::new(), Value::Null);
+    loop {
+        let d = app.ok(token, LIST, json!({ "a": after })).await;
+        let c = &d["contacts"];
+        totals.insert(c["totalCount"].as_u64().unwrap() as usize);
+        for n in c["nodes"].as_array().unwrap() {
+            assert!(seen.insert(n["id"].as_str().unwrap().to_string()), "once");
+        }
+        if c["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(totals.len(), 1, "one total on every page");
+    (seen, totals.pop_first().unwrap())
 }

@@ -5,6 +5,7 @@
 
 mod closing;
 mod conflicts;
+mod counts;
 mod lifecycle;
 mod nested;
 mod policy;

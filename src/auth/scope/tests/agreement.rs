@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::*;
 
@@ -36,7 +36,12 @@ where
 
 /// Every row rule's two forms agree for `who` on program `p`; how many of them gave `who` a
 /// partial view (some rows, not all).
-async fn rules_agree(db: &DatabaseConnection, who: &Principal, p: &Program, seed: u64) -> usize {
+pub(super) async fn rules_agree(
+    db: &DatabaseConnection,
+    who: &Principal,
+    p: &Program,
+    seed: u64,
+) -> usize {
     let facts = Facts {
         claims: &p.claims,
         deals: &p.deals,
@@ -134,6 +139,7 @@ async fn sql_and_in_memory_forms_agree_on_generated_programs() {
         for who in callers() {
             seen_partial += rules_agree(&db, &who, &p, seed).await;
             events_agree(&db, &who, &p, seed).await;
+            contact_count_agrees(&db, &who, &p, seed).await;
         }
     }
     // The programs are varied enough that callers see some rows and not others.
@@ -162,4 +168,31 @@ async fn shareable_contacts_agree() {
         assert_eq!(read, computed, "seed {seed}");
         assert!(!read.is_empty() && read.len() < p.contacts.len());
     }
+}
+
+/// A partner's whole contact list counted by [`Contacts::count`] holds as many contacts as the
+/// in-memory rule admits.
+pub(super) async fn contact_count_agrees(
+    db: &DatabaseConnection,
+    who: &Principal,
+    p: &Program,
+    seed: u64,
+) {
+    let view = Contacts::view(who);
+    let Some(count) = Contacts::count(view) else {
+        assert!(!matches!(view, View::Partner(_)), "{who:?}");
+        return;
+    };
+    let facts = Facts {
+        claims: &p.claims,
+        deals: &p.deals,
+    };
+    let computed = p
+        .contacts
+        .iter()
+        .filter(|c| Contacts::admits(view, c, &facts))
+        .count() as i64;
+    let row = db.query_one(&count).await.unwrap().unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(n, computed, "seed {seed}, contact count, {who:?}");
 }
