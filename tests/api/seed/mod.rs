@@ -1,5 +1,9 @@
 //! `cosell seed` writes a program that keeps the rules conflict detection relies on, that the
-//! API serves like any other, and whose accounts are found by name.
+//! API serves like any other, and whose accounts are found by name; and contact networks at
+//! the proportions the program's read paths are measured at, which keep the rules the API
+//! keeps and which the API reads.
+
+mod network;
 
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -17,7 +21,7 @@ async fn a_seeded_program_keeps_the_rules_and_is_served_like_any_other() {
         registrations: 3_000,
     };
     let done = cosell::seed::run(&app.db, size).await.unwrap();
-    assert_eq!(done.registrations, 3_000);
+    assert_eq!(done.size.registrations, 3_000);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM registrations").await,
         3_000

@@ -1,125 +1,33 @@
-//! `cosell seed`: a large, consistent partner program for measuring at realistic size.
-//!
-//! Partners, accounts (with their name keys), opportunities across every stage, and
-//! registrations in every status, written with multi-row inserts into an empty database. The
-//! program keeps the rules conflict detection relies on: no partner twice on a deal, and at
-//! most one claim per exclusive role (RESELLER, DISTRIBUTOR) on a deal. Seeded rows carry no
-//! history and no events. The same inputs give the same program (a fixed pseudo-random
-//! sequence).
+//! The program: partners, accounts (with their name keys), opportunities across every stage
+//! with their stage history, and registrations in every status.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::enums::{
     OpportunityStage, PartnerStatus, PartnerTier, RegistrationRole, RegistrationStatus,
 };
-use entity::{account, account_name_key, opportunity, partner, registration};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use entity::{
+    account, account_name_key, opportunity, opportunity_stage_change, partner, registration,
+};
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
-use crate::error::{AppError, AppResult};
+use super::names::{self, NOUNS, REGIONS, THEMES};
+use super::{history, Rng, Size, BATCH, SLOTS};
+use crate::error::AppResult;
 
-/// The size of the program to write.
+/// A seeded deal as the rest of the seed needs it.
 #[derive(Clone, Copy, Debug)]
-pub struct Size {
-    pub partners: u64,
-    pub accounts: u64,
-    pub opportunities: u64,
-    pub registrations: u64,
-}
-
-/// Rows per insert statement (well under both databases' bound-parameter limits).
-const BATCH: u64 = 1_000;
-/// Registrations per deal, at most: one per partner slot below.
-const SLOTS: u64 = 8;
-
-/// xorshift64*: a small, fixed pseudo-random sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-const WORDS: [&str; 16] = [
-    "Acme",
-    "Globex",
-    "Initech",
-    "Umbrella",
-    "Stark",
-    "Wayne",
-    "Wonka",
-    "Tyrell",
-    "Cyberdyne",
-    "Soylent",
-    "Hooli",
-    "Vandelay",
-    "Massive",
-    "Dynamic",
-    "Northern",
-    "Pacific",
-];
-const NOUNS: [&str; 8] = [
-    "Logistics",
-    "Foods",
-    "Health",
-    "Systems",
-    "Energy",
-    "Retail",
-    "Robotics",
-    "Media",
-];
-const REGIONS: [&str; 4] = ["EMEA", "NA", "APAC", "LATAM"];
-
-/// The name of seeded account `id`, e.g. "Globex Foods 17".
-pub fn account_name(id: u64) -> String {
-    let w = WORDS[(id % 16) as usize];
-    let n = NOUNS[((id / 16) % 8) as usize];
-    format!("{w} {n} {id}")
-}
-
-/// Writes `size` into `db`, which must hold no partners yet. Returns what was written.
-pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Size> {
-    check(db, size).await?;
-    let registrations = size.registrations.min(size.opportunities * SLOTS);
-    let now = Utc::now();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    write_partners(db, size.partners, now).await?;
-    write_accounts(db, size.accounts, now).await?;
-    let deals = write_opportunities(db, size, now, &mut rng).await?;
-    write_registrations(db, size, registrations, &deals, now, &mut rng).await?;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        catch_up_sequences(db).await?;
-    }
-    Ok(Size {
-        registrations,
-        ..size
-    })
-}
-
-/// Refuses a database that already holds a program, and a size too small for the partner slots.
-async fn check(db: &DatabaseConnection, size: Size) -> AppResult<()> {
-    if partner::Entity::find().count(db).await? > 0 {
-        return Err(AppError::bad_input(
-            "the database already holds a program; seed a new, empty one",
-        ));
-    }
-    if size.partners < SLOTS || size.accounts == 0 || size.opportunities == 0 {
-        return Err(AppError::bad_input(format!(
-            "seed at least {SLOTS} partners, one account and one opportunity"
-        )));
-    }
-    Ok(())
+pub(super) struct Deal {
+    pub account: u64,
+    pub stage: OpportunityStage,
 }
 
 /// Partners 1..=`count`, active, their tier going round the four.
-async fn write_partners(db: &DatabaseConnection, count: u64, now: DateTime<Utc>) -> AppResult<()> {
+pub(super) async fn write_partners(
+    db: &DatabaseConnection,
+    count: u64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let tiers = [
         PartnerTier::Registered,
         PartnerTier::Silver,
@@ -142,11 +50,15 @@ async fn write_partners(db: &DatabaseConnection, count: u64, now: DateTime<Utc>)
     Ok(())
 }
 
-/// Accounts 1..=`count` ([`account_name`]) with their name keys.
-async fn write_accounts(db: &DatabaseConnection, count: u64, now: DateTime<Utc>) -> AppResult<()> {
+/// Accounts 1..=`count` ([`names::account_name`]) with their name keys.
+pub(super) async fn write_accounts(
+    db: &DatabaseConnection,
+    count: u64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     for start in (1..=count).step_by(BATCH as usize) {
         let ids: Vec<u64> = (start..(start + BATCH).min(count + 1)).collect();
-        let names: Vec<String> = ids.iter().map(|id| account_name(*id)).collect();
+        let names: Vec<String> = ids.iter().map(|id| names::account_name(*id)).collect();
         let rows = ids
             .iter()
             .zip(&names)
@@ -182,65 +94,105 @@ async fn write_accounts(db: &DatabaseConnection, count: u64, now: DateTime<Utc>)
     Ok(())
 }
 
-/// Opportunities 1..=`size.opportunities` on random accounts and stages. Returns each deal's
-/// account and stage, in id order, for its registrations.
-async fn write_opportunities(
+const STAGES: [OpportunityStage; 7] = [
+    OpportunityStage::Prospecting,
+    OpportunityStage::Qualification,
+    OpportunityStage::Solution,
+    OpportunityStage::Proposal,
+    OpportunityStage::Negotiation,
+    OpportunityStage::ClosedWon,
+    OpportunityStage::ClosedLost,
+];
+
+/// Opportunities 1..=`size.opportunities` on random accounts and stages, each with the stage
+/// history that led to its stage. Deal `id` was created `430 - 400 * id / count` days ago, so
+/// ids follow creation and the newest deal is a month old (older than the claims on it). Returns
+/// each deal's account and stage, in id order, and how many history rows were written.
+pub(super) async fn write_opportunities(
     db: &DatabaseConnection,
     size: Size,
     now: DateTime<Utc>,
     rng: &mut Rng,
-) -> AppResult<Vec<(u64, OpportunityStage)>> {
-    let stages = [
-        OpportunityStage::Prospecting,
-        OpportunityStage::Qualification,
-        OpportunityStage::Solution,
-        OpportunityStage::Proposal,
-        OpportunityStage::Negotiation,
-        OpportunityStage::ClosedWon,
-        OpportunityStage::ClosedLost,
-    ];
-    let mut deals: Vec<(u64, OpportunityStage)> = Vec::with_capacity(size.opportunities as usize);
+) -> AppResult<(Vec<Deal>, u64)> {
+    // Names, products and history draw from their own sequence, so the deals' accounts,
+    // stages and amounts (and the claims drawn after them) do not depend on them.
+    let mut story = Rng(0x6a09_e667_f3bc_c908);
+    let mut deals: Vec<Deal> = Vec::with_capacity(size.opportunities as usize);
     let close = NaiveDate::from_ymd_opt(2027, 6, 30).unwrap_or_default();
+    let oldest = now - Duration::days(430);
+    let span = Duration::days(400).num_seconds() as f64;
+    let mut changes = 0u64;
     for start in (1..=size.opportunities).step_by(BATCH as usize) {
         let mut rows = Vec::new();
+        let mut history_rows = Vec::new();
         for id in start..(start + BATCH).min(size.opportunities + 1) {
             let acct = 1 + rng.below(size.accounts);
-            let stage = stages[rng.below(stages.len() as u64) as usize];
-            deals.push((acct, stage));
+            let stage = STAGES[rng.below(STAGES.len() as u64) as usize];
+            deals.push(Deal {
+                account: acct,
+                stage,
+            });
+            let created = oldest
+                + Duration::seconds((span * (id - 1) as f64 / size.opportunities as f64) as i64);
+            let owner = format!("seller{}@vendor.example", id % 50);
+            let path = history::path(stage, &mut story);
+            let at = history::times(created, &path, now, &mut story);
+            let last = *at.last().unwrap_or(&created);
+            history_rows.extend(history::rows(
+                id as i64,
+                changes as i64 + 1,
+                &path,
+                &at,
+                &owner,
+                &mut story,
+            ));
+            changes += path.len() as u64;
+            let theme = story.below(THEMES.len() as u64) as usize;
+            let mut products = vec![THEMES[theme].0];
+            if story.below(10) < 3 {
+                products.push(THEMES[(theme + 1 + story.below(3) as usize) % THEMES.len()].0);
+            }
             rows.push(opportunity::ActiveModel {
                 id: Set(id as i64),
                 account_id: Set(acct as i64),
-                name: Set(format!("Deal {id}")),
+                name: Set(names::deal_name(acct, theme, story.next())),
                 stage: Set(stage),
                 amount_minor: Set(100_000 + rng.below(10_000_000) as i64),
                 currency: Set("USD".into()),
                 expected_close_date: Set(close - Duration::days(rng.below(365) as i64)),
-                owner: Set(format!("seller{}@vendor.example", id % 50)),
+                owner: Set(owner),
                 region: Set(Some(REGIONS[(acct % 4) as usize].to_string())),
-                products: Set(json!(["CRM"])),
+                products: Set(json!(products)),
                 forecast_notes: Set(None),
                 probability: Set(Some((rng.below(10) * 10) as i32)),
-                version: Set(1),
-                created_at: Set(now),
-                updated_at: Set(now),
-                closed_at: Set(None),
+                // Each stage move bumps the version, as `moveOpportunityStage` does.
+                version: Set(path.len() as i32),
+                created_at: Set(created),
+                updated_at: Set(last),
+                closed_at: Set(stage.is_closed().then_some(last)),
             });
         }
         opportunity::Entity::insert_many(rows).exec(db).await?;
+        for chunk in history_rows.chunks(BATCH as usize) {
+            opportunity_stage_change::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await?;
+        }
     }
-    Ok(deals)
+    Ok((deals, changes))
 }
 
 /// Registrations 1..=`count`, going round the `deals`; the k-th claim on a deal is by partner
-/// slot k (distinct partners) and only slot 0 holds the exclusive RESELLER role.
-async fn write_registrations(
+/// slot k (distinct partners) and only slot 0 holds the exclusive RESELLER role. Returns, per
+/// deal, the partners whose claim lets them see it (its parties besides the vendor).
+pub(super) async fn write_registrations(
     db: &DatabaseConnection,
     size: Size,
     count: u64,
-    deals: &[(u64, OpportunityStage)],
+    deals: &[Deal],
     now: DateTime<Utc>,
     rng: &mut Rng,
-) -> AppResult<()> {
+) -> AppResult<Vec<Vec<u32>>> {
     let roles = [
         RegistrationRole::Reseller,
         RegistrationRole::Referral,
@@ -252,14 +204,21 @@ async fn write_registrations(
         RegistrationRole::Services,
     ];
     let spread = size.partners / SLOTS;
+    let mut parties: Vec<Vec<u32>> = vec![Vec::new(); deals.len()];
     for start in (0..count).step_by(BATCH as usize) {
         let mut rows = Vec::new();
         for i in start..(start + BATCH).min(count) {
             let deal = i % size.opportunities;
             let slot = i / size.opportunities;
-            let (acct, stage) = deals[deal as usize];
+            let Deal {
+                account: acct,
+                stage,
+            } = deals[deal as usize];
             let partner = 1 + (slot * spread + (deal * 7919) % spread) % size.partners;
             let status = claim_status(stage, rng);
+            if crate::auth::scope::SEES_DEAL.contains(&status) {
+                parties[deal as usize].push(partner as u32);
+            }
             let decided = !matches!(
                 status,
                 RegistrationStatus::Submitted | RegistrationStatus::UnderReview
@@ -287,7 +246,7 @@ async fn write_registrations(
         }
         registration::Entity::insert_many(rows).exec(db).await?;
     }
-    Ok(())
+    Ok(parties)
 }
 
 /// A random claim's status that fits its deal's `stage`: an approved claim on a closed deal is
@@ -310,17 +269,4 @@ fn claim_status(stage: OpportunityStage, rng: &mut Rng) -> RegistrationStatus {
         ) => RegistrationStatus::Withdrawn,
         (_, s) => s,
     }
-}
-
-/// PostgreSQL only: explicit ids leave the sequences behind, so later inserts continue after
-/// the seed; then fresh planner statistics.
-async fn catch_up_sequences(db: &DatabaseConnection) -> AppResult<()> {
-    for table in ["partners", "accounts", "opportunities", "registrations"] {
-        db.execute_unprepared(&format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
-        ))
-        .await?;
-    }
-    db.execute_unprepared("ANALYZE").await?;
-    Ok(())
 }
