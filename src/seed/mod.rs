@@ -96,6 +96,7 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Seeded> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         catch_up_sequences(db).await?;
     }
+    assess_threading(db).await?;
     Ok(Seeded {
         size: Size {
             registrations,
@@ -104,6 +105,17 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Seeded> {
         network,
         stage_changes,
     })
+}
+
+/// Keeps every seeded deal's threading assessment, as the server would have (with the default
+/// window; a server started with another one assesses them again in its sweep).
+async fn assess_threading(db: &DatabaseConnection) -> AppResult<()> {
+    use crate::db::contacts::network::{kept, ThreadingWindow};
+    let window =
+        ThreadingWindow(crate::config::ProgramArgs::default().threading_window_days as i64);
+    kept::track_untracked(db).await?;
+    while kept::assess_due(db, window).await? > 0 {}
+    Ok(())
 }
 
 /// Refuses a database that already holds a program, and a size too small for the partner slots.

@@ -6,13 +6,12 @@
 //! program.
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
-use entity::{contact, contact_link, engagement, threading_score};
+use entity::{contact, contact_link, engagement};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 
 use super::people::{self, Account, Link, Person, Touch};
 use super::program::Deal;
 use super::{Rng, BATCH};
-use crate::domain::threading::{self, ContactFacts, EngagementFacts, PartyTag};
 use crate::error::AppResult;
 
 /// How many rows of each kind the networks took.
@@ -28,7 +27,6 @@ pub struct Network {
 struct Pending {
     contacts: Vec<contact::ActiveModel>,
     links: Vec<contact_link::ActiveModel>,
-    scores: Vec<threading_score::ActiveModel>,
     next_link: i64,
 }
 
@@ -45,14 +43,8 @@ impl Pending {
                 .exec(db)
                 .await?;
         }
-        for chunk in self.scores.chunks(BATCH as usize) {
-            threading_score::Entity::insert_many(chunk.to_vec())
-                .exec(db)
-                .await?;
-        }
         self.contacts.clear();
         self.links.clear();
-        self.scores.clear();
         Ok(())
     }
 
@@ -94,52 +86,8 @@ impl Pending {
     }
 }
 
-/// The threading score of each open deal among `deals` at an account with `people` and
-/// `touches`, as the server computes and stores it after a change (window in days).
-fn scores(
-    deals: &[(i64, bool)],
-    people: &[Person],
-    touches: &[Touch],
-    now: DateTime<Utc>,
-    window: i64,
-) -> Vec<threading_score::ActiveModel> {
-    let facts: Vec<ContactFacts> = people
-        .iter()
-        .map(|p| ContactFacts {
-            id: p.id,
-            name: p.name.clone(),
-            department: Some(p.department.to_string()),
-            buying_role: p.role,
-            status: p.status,
-            visible: true,
-        })
-        .collect();
-    deals
-        .iter()
-        .filter(|(_, open)| *open)
-        .map(|(id, _)| {
-            let touches: Vec<EngagementFacts> = touches
-                .iter()
-                .filter(|t| t.opportunity.is_none_or(|o| o == *id))
-                .map(|t| EngagementFacts {
-                    contact_id: t.contact,
-                    party: t.partner.map_or(PartyTag::Vendor, PartyTag::Partner),
-                    on: t.on,
-                    sentiment: t.sentiment,
-                })
-                .collect();
-            let a = threading::assess(&facts, &touches, now.date_naive(), window);
-            threading_score::ActiveModel {
-                opportunity_id: Set(*id),
-                score: Set(a.score as i32),
-                updated_at: Set(now),
-            }
-        })
-        .collect()
-}
-
 /// Writes the contact network of each of `accounts` accounts, whose deals are `deals` with the
-/// partners that see each one in `parties`, and the threading score of every open deal.
+/// partners that see each one in `parties` (the deals' threading is assessed after).
 pub(super) async fn write(
     db: &DatabaseConnection,
     accounts: u64,
@@ -147,7 +95,6 @@ pub(super) async fn write(
     parties: &[Vec<u32>],
     now: DateTime<Utc>,
 ) -> AppResult<Network> {
-    let window = crate::config::ProgramArgs::default().threading_window_days as i64;
     let mut at_account: Vec<Vec<usize>> = vec![Vec::new(); accounts as usize];
     for (i, d) in deals.iter().enumerate() {
         at_account[(d.account - 1) as usize].push(i);
@@ -174,13 +121,6 @@ pub(super) async fn write(
         let people = people::people(&a, written.contacts as i64 + 1, now, &mut rng)?;
         let links = people::links(acct, &people, &mut rng);
         let mine = people::touches(&a, &people, now.date_naive(), &mut rng);
-        let open: Vec<(i64, bool)> = here
-            .iter()
-            .map(|i| (*i as i64 + 1, !deals[*i].stage.is_closed()))
-            .collect();
-        pending
-            .scores
-            .extend(scores(&open, &people, &mine, now, window));
         written.contacts += people.len() as u64;
         written.contact_links += links.len() as u64;
         pending.add_people(acct, &people);

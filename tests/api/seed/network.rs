@@ -277,14 +277,34 @@ async fn history(app: &TestApp) {
     }
 }
 
-/// The stored score of every open deal is what the API computes afresh.
+/// Every deal's kept assessment holds today and is a fresh computation's, and the API reads it.
 async fn scores_agree(app: &TestApp) {
-    let stored: HashMap<i64, i32> = entity::threading_score::Entity::find()
+    use cosell::db::contacts::network::{self, kept, ThreadingWindow};
+    let window = ThreadingWindow(90);
+    let today = chrono::Utc::now().date_naive();
+    let rows = entity::threading_assessment::Entity::find()
         .all(&app.db)
         .await
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.opportunity_id, s.score))
+        .unwrap();
+    let deals = app.scalar("SELECT COUNT(*) FROM opportunities").await;
+    assert_eq!(rows.len() as i64, deals, "a kept assessment per deal");
+    let ids: Vec<i64> = rows.iter().map(|r| r.opportunity_id).collect();
+    let fresh = network::assess_opportunities(
+        &app.db,
+        &cosell::auth::Principal::system("test"),
+        &ids,
+        window,
+    )
+    .await
+    .unwrap();
+    for r in &rows {
+        assert!(kept::holds(r, today, window), "{r:?}");
+        assert_eq!(kept::summary_of(r), fresh[&r.opportunity_id].summary(today));
+    }
+    let stored: HashMap<i64, i32> = rows
+        .iter()
+        .filter(|r| r.is_open)
+        .map(|r| (r.opportunity_id, r.score))
         .collect();
     let open = app
         .scalar(
