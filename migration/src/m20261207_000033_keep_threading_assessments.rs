@@ -63,9 +63,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for sql in [
-            // The risk report: open deals, largest first.
+            // The risk report: open deals, largest first, with what it filters on, so the walk
+            // reads the index alone.
             "CREATE INDEX threading_assessments_open_by_amount
-             ON threading_assessments (amount_minor DESC, opportunity_id) WHERE is_open",
+             ON threading_assessments (amount_minor DESC, opportunity_id, score, risks, stage,
+               window_days, assessed_on, valid_until) WHERE is_open",
             // Re-assessing an account's deals after a change.
             "CREATE INDEX threading_assessments_by_account ON threading_assessments (account_id)",
             // The sweep: assessments due on a day.

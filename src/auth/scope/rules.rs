@@ -87,13 +87,7 @@ impl Rule for Opportunities {
         View::of(principal, Resource::Opportunities)
     }
     fn condition(view: View) -> Condition {
-        match view {
-            View::Nothing => nothing(),
-            View::Everything => Condition::all(),
-            View::Partner(p) => {
-                Condition::all().add(opportunity::Column::Id.in_subquery(deals_of_partner(p)))
-            }
-        }
+        Self::on_id(view, opportunity::Column::Id)
     }
     fn admits(view: View, row: &opportunity::Model, facts: &Facts) -> bool {
         match view {
@@ -101,6 +95,24 @@ impl Rule for Opportunities {
             View::Everything => true,
             View::Partner(p) => facts.on_deal(p, row.id),
         }
+    }
+}
+
+impl Opportunities {
+    /// The rule's condition on a column that holds a deal's id (the key of a row kept per
+    /// deal, such as its threading assessment): the rows of the deals the view admits, read
+    /// without joining the deal.
+    pub fn on_id(view: View, id: impl ColumnTrait) -> Condition {
+        match view {
+            View::Nothing => nothing(),
+            View::Everything => Condition::all(),
+            View::Partner(p) => Condition::all().add(id.in_subquery(deals_of_partner(p))),
+        }
+    }
+
+    /// [`Opportunities::on_id`] for `principal`.
+    pub fn by_id(principal: &Principal, id: impl ColumnTrait) -> Condition {
+        Self::on_id(Self::view(principal), id)
     }
 }
 

@@ -63,7 +63,24 @@ fn not_yet() -> NaiveDate {
 
 /// Whether kept row `row` holds on `today` for `window`.
 pub fn holds(row: &Model, today: NaiveDate, window: ThreadingWindow) -> bool {
-    i64::from(row.window_days) == window.0 && row.assessed_on <= today && today < row.valid_until
+    holds_for(
+        row.window_days,
+        row.assessed_on,
+        row.valid_until,
+        today,
+        window,
+    )
+}
+
+/// [`holds`] from a row's window, day made and `valid_until`.
+pub(super) fn holds_for(
+    window_days: i32,
+    assessed_on: NaiveDate,
+    valid_until: NaiveDate,
+    today: NaiveDate,
+    window: ThreadingWindow,
+) -> bool {
+    i64::from(window_days) == window.0 && assessed_on <= today && today < valid_until
 }
 
 /// The rows that hold on `today` for `window`, as a condition.
@@ -343,18 +360,21 @@ const SWEEP_BATCH: u64 = 50;
 /// accounts it assessed (0 when none is due).
 pub async fn assess_due(db: &DatabaseConnection, window: ThreadingWindow) -> AppResult<usize> {
     let today = today();
-    let due: Vec<i64> = Entity::find()
+    // The due rows in the order of the `valid_until` index, so that a tick with nothing due
+    // reads one index entry; their accounts are taken in ascending order (the lock order).
+    let rows: Vec<i64> = Entity::find()
         .select_only()
         .column(Column::AccountId)
-        .distinct()
-        // An index range (rows made on a later day, by an instance whose clock runs ahead,
-        // are left to reads, which assess them afresh).
         .filter(Column::ValidUntil.lte(today))
-        .order_by_asc(Column::AccountId)
-        .limit(SWEEP_BATCH)
+        .order_by_asc(Column::ValidUntil)
+        .limit(SWEEP_BATCH * 20)
         .into_tuple()
         .all(db)
         .await?;
+    let mut due: Vec<i64> = rows;
+    due.sort_unstable();
+    due.dedup();
+    due.truncate(SWEEP_BATCH as usize);
     if due.is_empty() {
         return Ok(0);
     }

@@ -1,11 +1,15 @@
 //! The risk report: open deals at risk, largest first, read from the kept assessments.
 
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
 use entity::enums::OpportunityStage;
 use entity::opportunity;
 use entity::threading_assessment::{Column, Entity, Model};
 use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::kept::{self, holding, summary_of};
@@ -59,9 +63,12 @@ pub async fn risk_report(
     // Each line is a threading assessment, which describes the contact network.
     principal.require_read(Resource::Contacts)?;
     let today = kept::today();
+    // The deals' rule on the kept rows' key: the walk reads no deal until a line is kept.
     let mut q = Entity::find()
-        .find_also_related(opportunity::Entity)
-        .filter(crate::db::opportunities::scope(principal))
+        .filter(crate::auth::scope::Opportunities::by_id(
+            principal,
+            Column::OpportunityId,
+        ))
         // The bare column, as the partial index says it, so the plan can walk that index.
         .filter(Expr::col((Entity, Column::IsOpen)).into_condition())
         .filter(
@@ -97,14 +104,25 @@ pub async fn risk_report(
                 ),
             );
         }
-        let rows: Vec<(Model, Option<opportunity::Model>)> = page
+        let rows: Vec<Walked> = page
+            .select_only()
+            .columns([
+                Column::OpportunityId,
+                Column::AmountMinor,
+                Column::Score,
+                Column::Risks,
+                Column::WindowDays,
+                Column::AssessedOn,
+                Column::ValidUntil,
+            ])
             .order_by_desc(Column::AmountMinor)
             .order_by_asc(Column::OpportunityId)
             .limit(chunk)
+            .into_model::<Walked>()
             .all(db)
             .await?;
         let done = (rows.len() as u64) < chunk;
-        after = rows.last().map(|(k, _)| (k.amount_minor, k.opportunity_id));
+        after = rows.last().map(|k| (k.amount_minor, k.opportunity_id));
         collect(db, principal, rows, risk, window, &mut lines).await?;
         if done || lines.len() as u64 >= limit {
             break;
@@ -114,34 +132,94 @@ pub async fn risk_report(
     Ok(lines)
 }
 
+/// What the walk reads of a kept row: the columns of the index it walks.
+#[derive(Debug, FromQueryResult)]
+struct Walked {
+    opportunity_id: i64,
+    amount_minor: i64,
+    score: i32,
+    risks: i32,
+    window_days: i32,
+    assessed_on: NaiveDate,
+    valid_until: NaiveDate,
+}
+
 /// Adds the report's lines among `rows` (in order) to `lines`: rows that hold as they are,
-/// the others assessed afresh.
+/// the others assessed afresh; then reads the lines' kept rows and deals (two statements).
 async fn collect(
     db: &DatabaseConnection,
     principal: &Principal,
-    rows: Vec<(Model, Option<opportunity::Model>)>,
+    rows: Vec<Walked>,
     risk: Option<RiskKind>,
     window: ThreadingWindow,
     lines: &mut Vec<RiskLine>,
 ) -> AppResult<()> {
     let today = kept::today();
+    let holds =
+        |w: &Walked| kept::holds_for(w.window_days, w.assessed_on, w.valid_until, today, window);
     let stale: Vec<i64> = rows
         .iter()
-        .filter(|(k, _)| !kept::holds(k, today, window))
-        .map(|(k, _)| k.opportunity_id)
+        .filter(|w| !holds(w))
+        .map(|w| w.opportunity_id)
         .collect();
     let mut afresh = kept::assess_afresh(db, principal, &stale, window, today).await?;
-    for (k, o) in rows {
-        let Some(o) = o else { continue };
-        let summary = if kept::holds(&k, today, window) {
-            summary_of(&k)
-        } else {
-            match afresh.remove(&k.opportunity_id) {
-                Some(s) => s,
-                None => continue,
+    // The lines in order: a kept row that holds and matches, or a fresh summary that matches.
+    let mut found: Vec<(i64, Option<Summary>)> = Vec::new();
+    for w in rows {
+        if holds(&w) {
+            let matches = match risk {
+                Some(k) => w.risks & k.bit() != 0,
+                None => w.score < RISKY_BELOW as i32,
+            };
+            if matches {
+                found.push((w.opportunity_id, None));
             }
+        } else if let Some(s) = afresh.remove(&w.opportunity_id) {
+            if wanted(risk, &s) {
+                found.push((w.opportunity_id, Some(s)));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+    let kept_ids: Vec<i64> = found
+        .iter()
+        .filter(|(_, s)| s.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let mut rows: HashMap<i64, Model> = if kept_ids.is_empty() {
+        HashMap::new()
+    } else {
+        Entity::find()
+            .filter(Column::OpportunityId.is_in(kept_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| (m.opportunity_id, m))
+            .collect()
+    };
+    let mut deals: HashMap<i64, opportunity::Model> = crate::db::opportunities::visible(principal)
+        .filter(opportunity::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    for (id, fresh) in found {
+        let summary = match fresh {
+            Some(s) => s,
+            None => match rows.remove(&id) {
+                Some(m) => summary_of(&m),
+                None => continue,
+            },
         };
-        if wanted(risk, &summary) {
+        // A row changed since the walk read it is judged as it now stands.
+        if !wanted(risk, &summary) {
+            continue;
+        }
+        if let Some(o) = deals.remove(&id) {
             lines.push(RiskLine {
                 opportunity: crate::db::opportunities::redact(principal, o),
                 summary,
