@@ -18,6 +18,7 @@ pub mod partner;
 pub mod prefetch;
 pub mod registration;
 pub mod subscription;
+pub mod threading;
 pub mod viewer;
 pub mod webhook;
 

@@ -146,9 +146,9 @@ impl Opportunity {
     async fn threading(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<Option<super::contact::ThreadingAssessment>> {
+    ) -> Result<Option<super::threading::ThreadingAssessment>> {
         let a = loaders(ctx).threading.load_one(self.0.id).await?;
-        Ok(a.map(|a| super::contact::assessment(ctx, self.0.id, a)))
+        Ok(a.map(|a| super::threading::assessment(ctx, self.0.id, a)))
     }
     /// The roles held on the deal (APPROVED or WON registrations), whoever holds them: part of
     /// the shared deal state partners see, which never names the partners.
