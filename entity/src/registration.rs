@@ -40,6 +40,9 @@ pub struct Model {
     pub decided_at: Option<DateTimeUtc>,
     pub decided_by: Option<String>,
     pub decision_reason: Option<String>,
+    /// Whole seconds from submission to decision (`decided_at - submitted_at`, truncated):
+    /// what the program figures' medians are taken over.
+    pub decision_seconds: Option<i64>,
     pub auto_approved: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -37,6 +37,7 @@ mod m20261207_000031_add_transition_actor_party;
 mod m20261207_000032_type_webhook_owner;
 mod m20261207_000033_keep_threading_assessments;
 mod m20261207_000034_index_queue_contacts_search;
+pub mod m20261207_000035_keep_decision_times;
 
 pub struct Migrator;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000032_type_webhook_owner::Migration),
             Box::new(m20261207_000033_keep_threading_assessments::Migration),
             Box::new(m20261207_000034_index_queue_contacts_search::Migration),
+            Box::new(m20261207_000035_keep_decision_times::Migration),
         ]
     }
 }

@@ -233,6 +233,7 @@ by_position!(entity::registration::Model {
     decided_at,
     decided_by,
     decision_reason,
+    decision_seconds,
     auto_approved,
     version,
     created_at,

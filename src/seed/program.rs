@@ -182,6 +182,14 @@ pub(super) async fn write_opportunities(
     Ok((deals, changes))
 }
 
+/// How long a seeded decision took, in seconds: from minutes to 14 days, skewed towards the
+/// first days (the square of a uniform draw).
+fn decision_seconds(rng: &mut Rng) -> i64 {
+    const SPAN: u64 = 14 * 24 * 3600;
+    let u = rng.below(10_000);
+    (SPAN * u * u / 100_000_000 + rng.below(3600)) as i64
+}
+
 /// Registrations 1..=`count`, going round the `deals`; the k-th claim on a deal is by partner
 /// slot k (distinct partners) and only slot 0 holds the exclusive RESELLER role. Returns, per
 /// deal, the partners whose claim lets them see it (its parties besides the vendor).
@@ -223,6 +231,9 @@ pub(super) async fn write_registrations(
                 status,
                 RegistrationStatus::Submitted | RegistrationStatus::UnderReview
             );
+            let submitted_at = now - Duration::days(30);
+            // Decisions took from a few minutes to two weeks, most of them a few days.
+            let took = decision_seconds(rng);
             rows.push(registration::ActiveModel {
                 id: Set(i as i64 + 1),
                 partner_id: Set(partner as i64),
@@ -232,9 +243,10 @@ pub(super) async fn write_registrations(
                 status: Set(status),
                 justification: Set("Seeded claim.".into()),
                 auto_approved: Set(false),
-                submitted_at: Set(Some(now - Duration::days(30))),
-                decided_at: Set(decided.then_some(now - Duration::days(20))),
+                submitted_at: Set(Some(submitted_at)),
+                decided_at: Set(decided.then_some(submitted_at + Duration::seconds(took))),
                 decided_by: Set(decided.then(|| "seed".to_string())),
+                decision_seconds: Set(decided.then_some(took)),
                 protection_expires_at: Set(
                     (status == RegistrationStatus::Approved).then_some(now + Duration::days(60))
                 ),

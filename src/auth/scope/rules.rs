@@ -73,6 +73,19 @@ impl Rule for Registrations {
     }
 }
 
+impl Registrations {
+    /// The rule's condition on a column that holds a claim's partner (the key of a tally kept
+    /// per partner, such as the claim and decision tallies): the vendor reads every partner's
+    /// rows (and the rows kept for the program as a whole), a partner its own.
+    pub fn on_partner(view: View, partner: Expr) -> Condition {
+        match view {
+            View::Nothing => nothing(),
+            View::Everything => Condition::all(),
+            View::Partner(p) => Condition::all().add(partner.eq(p)),
+        }
+    }
+}
+
 /// Opportunities: a partner sees the deals it is on.
 pub struct Opportunities;
 
@@ -191,6 +204,19 @@ impl Rule for Contacts {
                 row.sourced_by_partner_id == Some(p)
                     || (row.shared && facts.on_account(p, row.account_id))
             }
+        }
+    }
+}
+
+impl Contacts {
+    /// [`Rule::admits`] for a contact at an account the caller is known to see, because it was
+    /// read through a deal there the caller is on (a deal's contact network): the account part
+    /// of the rule holds, so a partner sees the contacts it sourced and the shared ones.
+    pub fn admits_at_seen_account(view: View, row: &contact::Model) -> bool {
+        match view {
+            View::Nothing => false,
+            View::Everything => true,
+            View::Partner(p) => row.sourced_by_partner_id == Some(p) || row.shared,
         }
     }
 }

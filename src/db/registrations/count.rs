@@ -64,34 +64,50 @@ fn sub(q: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(q.into()))
 }
 
-/// The most rows the tally may hold beyond one per key before a fold is worth its write.
+/// The most rows a tally may hold beyond one per key before a fold is worth its write.
 const FOLD_ABOVE: i64 = 64;
 
-/// The tally's key.
-const KEY: &str = "partner_id, role, status, submitted";
+/// The kept tallies of claims and their keys: the claim tally (migration 34) and the decision
+/// tally (migration 35).
+const TALLIES: [(&str, &str); 2] = [
+    ("registration_tally", "partner_id, role, status, submitted"),
+    ("decision_tally", "partner_id, role, bucket"),
+];
 
-/// Folds the tally: the rows of each key that has several (or that sum to nothing) become one.
-/// Safe with several instances folding at once and writers adding rows meanwhile: a fold
-/// takes only the rows committed before it and replaces them in the same transaction.
-/// Returns how many rows it folded.
+/// Folds the claim and decision tallies: the rows of each key that has several (or that sum to
+/// nothing) become one. Safe with several instances folding at once and writers adding rows
+/// meanwhile: a fold takes only the rows committed before it and replaces them in the same
+/// transaction. Returns how many rows it folded.
 pub async fn fold_tally(db: &DatabaseConnection) -> AppResult<u64> {
     fold_tally_above(db, FOLD_ABOVE).await
 }
 
-/// [`fold_tally`] once the tally holds more than `above` rows beyond one per key.
+/// [`fold_tally`], folding each tally that holds more than `above` rows beyond one per key.
 pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> AppResult<u64> {
+    let mut folded = 0;
+    for (table, key) in TALLIES {
+        folded += fold(db, table, key, above).await?;
+    }
+    Ok(folded)
+}
+
+/// Folds tally `table`, whose rows are keyed by the columns `key`, once it holds more than
+/// `above` rows beyond one per key.
+async fn fold(db: &DatabaseConnection, table: &str, key: &str, above: i64) -> AppResult<u64> {
     let backend = db.get_database_backend();
     // Nothing worth folding: no write lock taken (SQLite has one writer at a time).
     let distinct = match backend {
-        DbBackend::Postgres => format!("COUNT(DISTINCT ({KEY}))"),
-        _ => "COUNT(DISTINCT partner_id || ':' || role || ':' || status || ':' || submitted)"
-            .to_string(),
+        DbBackend::Postgres => format!("COUNT(DISTINCT ({key}))"),
+        _ => format!(
+            "COUNT(DISTINCT {})",
+            key.split(", ").collect::<Vec<_>>().join(" || ':' || ")
+        ),
     };
     let spare = number(
         db,
         Statement::from_string(
             backend,
-            format!("SELECT COUNT(*) - {distinct} AS n FROM registration_tally"),
+            format!("SELECT COUNT(*) - {distinct} AS n FROM {table}"),
         ),
     )
     .await?;
@@ -102,13 +118,13 @@ pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> App
     let folded = if backend == DbBackend::Postgres {
         let sql = format!(
             "WITH gone AS (
-               DELETE FROM registration_tally WHERE ({KEY}) IN (
-                 SELECT {KEY} FROM registration_tally GROUP BY {KEY}
+               DELETE FROM {table} WHERE ({key}) IN (
+                 SELECT {key} FROM {table} GROUP BY {key}
                  HAVING COUNT(*) > 1 OR SUM(delta) = 0)
-               RETURNING {KEY}, delta),
+               RETURNING {key}, delta),
              kept AS (
-               INSERT INTO registration_tally ({KEY}, delta)
-               SELECT {KEY}, SUM(delta) FROM gone GROUP BY {KEY} HAVING SUM(delta) <> 0)
+               INSERT INTO {table} ({key}, delta)
+               SELECT {key}, SUM(delta) FROM gone GROUP BY {key} HAVING SUM(delta) <> 0)
              SELECT COUNT(*) AS n FROM gone"
         );
         number(&txn, Statement::from_string(backend, sql)).await?
@@ -119,12 +135,12 @@ pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> App
             &txn,
             Statement::from_string(
                 backend,
-                "SELECT COALESCE(MAX(id), 0) AS n FROM registration_tally",
+                format!("SELECT COALESCE(MAX(id), 0) AS n FROM {table}"),
             ),
         )
         .await?;
         let keys = format!(
-            "SELECT {KEY} FROM registration_tally WHERE id <= {last} GROUP BY {KEY} \
+            "SELECT {key} FROM {table} WHERE id <= {last} GROUP BY {key} \
              HAVING COUNT(*) > 1 OR SUM(delta) = 0"
         );
         let folded = number(
@@ -132,20 +148,20 @@ pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> App
             Statement::from_string(
                 backend,
                 format!(
-                    "SELECT COUNT(*) AS n FROM registration_tally \
-                     WHERE id <= {last} AND ({KEY}) IN ({keys})"
+                    "SELECT COUNT(*) AS n FROM {table} \
+                     WHERE id <= {last} AND ({key}) IN ({keys})"
                 ),
             ),
         )
         .await?;
         txn.execute_unprepared(&format!(
-            "INSERT INTO registration_tally ({KEY}, delta)
-             SELECT {KEY}, SUM(delta) FROM registration_tally WHERE id <= {last}
-             GROUP BY {KEY} HAVING COUNT(*) > 1 AND SUM(delta) <> 0"
+            "INSERT INTO {table} ({key}, delta)
+             SELECT {key}, SUM(delta) FROM {table} WHERE id <= {last}
+             GROUP BY {key} HAVING COUNT(*) > 1 AND SUM(delta) <> 0"
         ))
         .await?;
         txn.execute_unprepared(&format!(
-            "DELETE FROM registration_tally WHERE id <= {last} AND ({KEY}) IN ({keys})"
+            "DELETE FROM {table} WHERE id <= {last} AND ({key}) IN ({keys})"
         ))
         .await?;
         folded

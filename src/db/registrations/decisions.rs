@@ -71,11 +71,11 @@ pub(in crate::db) async fn approve_in(
         let holders = role_holders(txn, opportunity_id, reg).await?;
         approval::check_exclusive(&role_claim(reg), rule.exclusive, approval.co_sell, &holders)?;
     }
-    let now = Utc::now();
+    let now = super::lifecycle::stored_now();
     let mut c = changes();
     c.opportunity_id = Set(Some(opportunity_id));
     c.protection_expires_at = Set(Some(now + Duration::days(rule.protection_days as i64)));
-    c.decided_at = Set(Some(now));
+    super::lifecycle::decided(&mut c, reg, now);
     c.decided_by = Set(Some(actor.subject.clone()));
     c.decision_reason = Set(approval.reason.clone());
     c.auto_approved = Set(auto);
@@ -235,7 +235,7 @@ pub(in crate::db) async fn reject_in(
     )
     .await?;
     let mut c = changes();
-    c.decided_at = Set(Some(Utc::now()));
+    super::lifecycle::decided(&mut c, reg, super::lifecycle::stored_now());
     c.decided_by = Set(Some(actor.subject.clone()));
     c.decision_reason = Set(Some(reason.clone()));
     step(txn, actor, reg, Action::Reject, Some(reason), c).await

@@ -6,15 +6,19 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
-use entity::registration::Column;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
+use entity::registration::{Column, Entity};
+use sea_orm::{
+    AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, QueryFilter, QuerySelect, QueryTrait, Select,
+    TransactionTrait,
+};
 
+use crate::auth::scope::{self, Rule, View};
 use crate::auth::{Principal, Resource};
-use crate::domain::registration::median;
 use crate::error::AppResult;
 
 /// How many registrations are in one status.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StatusCount {
     /// The status.
     pub status: RegistrationStatus,
@@ -23,7 +27,7 @@ pub struct StatusCount {
 }
 
 /// Decision figures for a group of registrations.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DecisionFigures {
     /// Registrations submitted at least once (drafts excluded).
     pub submitted: u64,
@@ -39,7 +43,7 @@ pub struct DecisionFigures {
 }
 
 /// Figures of one partner.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PartnerFigures {
     /// The partner's row id.
     pub partner_id: i64,
@@ -48,7 +52,7 @@ pub struct PartnerFigures {
 }
 
 /// Figures of one role.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoleFigures {
     /// The role.
     pub role: RegistrationRole,
@@ -57,7 +61,7 @@ pub struct RoleFigures {
 }
 
 /// The program's registration figures.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProgramFigures {
     /// Registrations in each status (statuses with none are listed with 0).
     pub by_status: Vec<StatusCount>,
@@ -69,64 +73,90 @@ pub struct ProgramFigures {
     pub by_role: Vec<RoleFigures>,
 }
 
-type Row = (
-    i64,
-    RegistrationRole,
-    RegistrationStatus,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
+/// The width of one span of the decision tally, in seconds (migration 35).
+const BUCKET: i64 = migration::m20261207_000035_keep_decision_times::BUCKET_SECONDS;
 
+/// The decisions the figures count, as SQL over a claim row: approved (including those since
+/// WON, LOST or EXPIRED) or rejected, with the time the decision took (migration 35's indexes
+/// have the same condition).
+const COUNTED: &str = "decision_seconds IS NOT NULL AND \
+     status IN ('APPROVED', 'WON', 'LOST', 'EXPIRED', 'REJECTED')";
+
+/// A group the figures are given for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Overall,
+    Partner(i64),
+    Role(RegistrationRole),
+}
+
+impl Group {
+    /// The groups a claim of `partner` in `role` counts in.
+    fn of(partner: i64, role: RegistrationRole) -> [Group; 3] {
+        [Group::Overall, Group::Partner(partner), Group::Role(role)]
+    }
+}
+
+/// One group's counts, and what its median is found from.
 #[derive(Default)]
 struct Acc {
     submitted: u64,
     approved: u64,
     rejected: u64,
-    hours: Vec<f64>,
+    /// Counted decisions.
+    decided: u64,
+    /// The times (seconds) at 0-based ranks `(decided - 1) / 2` and `decided / 2` among the
+    /// group's counted decisions in ascending order.
+    middle: BTreeMap<u64, i64>,
 }
 
 impl Acc {
-    fn add(&mut self, r: &Row) {
-        let (_, _, status, submitted_at, decided_at) = r;
-        // Submitted at least once: a draft withdrawn before submission does not count.
-        if submitted_at.is_some() {
-            self.submitted += 1;
+    /// Adds `n` claims in `status`, submitted or not.
+    fn add(&mut self, status: RegistrationStatus, submitted: bool, n: u64) {
+        if submitted {
+            self.submitted += n;
         }
-        let approved = matches!(
+        if matches!(
             status,
             RegistrationStatus::Approved
                 | RegistrationStatus::Won
                 | RegistrationStatus::Lost
                 | RegistrationStatus::Expired
-        );
-        if approved {
-            self.approved += 1;
-        }
-        if *status == RegistrationStatus::Rejected {
-            self.rejected += 1;
-        }
-        if let (true, Some(s), Some(d)) = (
-            approved || *status == RegistrationStatus::Rejected,
-            submitted_at,
-            decided_at,
         ) {
-            self.hours.push((*d - *s).num_seconds() as f64 / 3600.0);
+            self.approved += n;
+        }
+        if status == RegistrationStatus::Rejected {
+            self.rejected += n;
         }
     }
 
-    fn finish(mut self) -> DecisionFigures {
+    /// The 0-based ranks of the middle decisions.
+    fn middle_ranks(&self) -> Option<(u64, u64)> {
+        (self.decided > 0).then(|| ((self.decided - 1) / 2, self.decided / 2))
+    }
+
+    fn finish(self) -> DecisionFigures {
         let decided = self.approved + self.rejected;
+        // Hours as a fraction of the seconds, averaged as `domain::registration::median` does.
+        let hours = |rank: u64| self.middle.get(&rank).map(|s| *s as f64 / 3600.0);
+        let median = self.middle_ranks().and_then(|(lo, hi)| {
+            let (a, b) = (hours(lo)?, hours(hi)?);
+            Some(if lo == hi { a } else { (a + b) / 2.0 })
+        });
         DecisionFigures {
             submitted: self.submitted,
             approved: self.approved,
             rejected: self.rejected,
             approval_rate: (decided > 0).then(|| self.approved as f64 / decided as f64),
-            median_hours_to_decision: median(&mut self.hours).map(|h| (h * 100.0).round() / 100.0),
+            median_hours_to_decision: median.map(|h| (h * 100.0).round() / 100.0),
         }
     }
 }
 
-/// Figures over the registrations created in `[from, to)` that `principal` may see.
+/// Figures over the registrations created in `[from, to)` that `principal` may see. Without
+/// a window they come from the claim and decision tallies and the few decisions around each
+/// group's middle; with one, from aggregates over the window's claims in the database. Either
+/// way the numbers are those of every visible claim, read in one snapshot.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn figures(
     db: &DatabaseConnection,
@@ -135,50 +165,389 @@ pub async fn figures(
     to: Option<DateTime<Utc>>,
 ) -> AppResult<ProgramFigures> {
     principal.require_read(Resource::Registrations)?;
-    let mut q = super::visible(principal)
+    let view = scope::Registrations::view(principal);
+    let backend = db.get_database_backend();
+    let txn = db
+        .begin_with_config(
+            (backend == DbBackend::Postgres).then_some(IsolationLevel::RepeatableRead),
+            (backend == DbBackend::Postgres).then_some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let groups = if from.is_none() && to.is_none() {
+        tallied(&txn, view).await?
+    } else {
+        aggregated(&txn, principal, from, to).await?
+    };
+    txn.commit().await?;
+    Ok(finish(groups))
+}
+
+/// Counts by partner, role, status and submission: `(partner_id, role, status, submitted, n)`.
+type CountRow = (i64, RegistrationRole, RegistrationStatus, bool, i64);
+
+/// Adds the counts of `rows` to their groups.
+fn add_counts(
+    groups: &mut BTreeMap<Group, Acc>,
+    by_status: &mut Vec<CountRow>,
+    rows: Vec<CountRow>,
+) {
+    for r in rows {
+        let (partner, role, status, submitted, n) = r;
+        for g in Group::of(partner, role) {
+            groups
+                .entry(g)
+                .or_default()
+                .add(status, submitted, n.max(0) as u64);
+        }
+        by_status.push(r);
+    }
+}
+
+/// The figures from the tallies (no window).
+async fn tallied(
+    txn: &DatabaseTransaction,
+    view: View,
+) -> AppResult<(BTreeMap<Group, Acc>, Vec<CountRow>)> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let col = |c: &str| Expr::col(Alias::new(c));
+    // Claims by key, from the claim tally.
+    let counts = Query::select()
+        .columns([
+            Alias::new("partner_id"),
+            Alias::new("role"),
+            Alias::new("status"),
+            Alias::new("submitted"),
+        ])
+        .expr_as(Expr::cust("CAST(SUM(delta) AS BIGINT)"), Alias::new("n"))
+        .from(Alias::new("registration_tally"))
+        .cond_where(scope::Registrations::on_partner(view, col("partner_id")))
+        .group_by_columns([
+            Alias::new("partner_id"),
+            Alias::new("role"),
+            Alias::new("status"),
+            Alias::new("submitted"),
+        ])
+        .and_having(Expr::cust("SUM(delta) <> 0"))
+        .to_owned();
+    let rows: Vec<CountRow> = txn
+        .query_all(&counts)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "partner_id")?,
+                r.try_get("", "role")?,
+                r.try_get("", "status")?,
+                r.try_get("", "submitted")?,
+                r.try_get("", "n")?,
+            ))
+        })
+        .collect::<Result<_, DbErr>>()?;
+    let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
+    let mut by_status = Vec::new();
+    add_counts(&mut groups, &mut by_status, rows);
+
+    // Decisions by how long they took, from the decision tally: the vendor reads the rows kept
+    // for the program, per role and per partner; a partner its own, per role and overall.
+    let mut hist = Query::select()
+        .columns([
+            Alias::new("partner_id"),
+            Alias::new("role"),
+            Alias::new("bucket"),
+        ])
+        .expr_as(Expr::cust("CAST(SUM(delta) AS BIGINT)"), Alias::new("n"))
+        .from(Alias::new("decision_tally"))
+        .cond_where(scope::Registrations::on_partner(view, col("partner_id")))
+        .group_by_columns([
+            Alias::new("partner_id"),
+            Alias::new("role"),
+            Alias::new("bucket"),
+        ])
+        .and_having(Expr::cust("SUM(delta) <> 0"))
+        .to_owned();
+    let partner = match view {
+        View::Partner(p) => Some(p),
+        _ => None,
+    };
+    if partner.is_none() {
+        hist.cond_where(
+            Condition::any()
+                .add(col("partner_id").eq(0))
+                .add(col("role").eq("")),
+        );
+    }
+    let mut spans: BTreeMap<Group, BTreeMap<i64, u64>> = BTreeMap::new();
+    for r in txn.query_all(&hist).await? {
+        let (p, role, bucket, n): (i64, String, i64, i64) = (
+            r.try_get("", "partner_id")?,
+            r.try_get("", "role")?,
+            r.try_get("", "bucket")?,
+            r.try_get("", "n")?,
+        );
+        // Role '' stands for every role; a role this server does not know is left out.
+        let role = match RegistrationRole::ALL
+            .into_iter()
+            .find(|x| x.as_str() == role)
+        {
+            Some(r) => Some(r),
+            None if role.is_empty() => None,
+            None => continue,
+        };
+        let keys: Vec<Group> = match (partner, p, role) {
+            // A partner's own rows: per role, and (role '') its whole, which is its overall.
+            (Some(_), _, Some(r)) => vec![Group::Role(r)],
+            (Some(_), p, None) => vec![Group::Overall, Group::Partner(p)],
+            (None, 0, Some(r)) => vec![Group::Role(r)],
+            (None, 0, None) => vec![Group::Overall],
+            (None, p, None) => vec![Group::Partner(p)],
+            (None, _, Some(_)) => vec![],
+        };
+        for g in keys {
+            *spans.entry(g).or_default().entry(bucket).or_default() +=
+                u64::try_from(n).unwrap_or(0);
+        }
+    }
+
+    // Where each group's middle decisions are: the span holding them, and their ranks there.
+    let mut reads: Vec<(Group, i64, i64, u64, u64)> = Vec::new();
+    for (g, hist) in &spans {
+        let acc = groups.entry(*g).or_default();
+        acc.decided = hist.values().sum();
+        let Some((lo, hi)) = acc.middle_ranks() else {
+            continue;
+        };
+        let (mut below, mut first) = (0u64, None);
+        for (bucket, n) in hist {
+            if first.is_none() && below + n > lo {
+                first = Some((*bucket, below));
+            }
+            if below + n > hi {
+                let (from, under) = first.unwrap_or((*bucket, below));
+                reads.push((*g, from * BUCKET, (bucket + 1) * BUCKET, under, hi - under));
+                break;
+            }
+            below += n;
+        }
+    }
+    let middles = middle_decisions(txn, view, &reads).await?;
+    for (g, _, _, under, _) in &reads {
+        let acc = groups.entry(*g).or_default();
+        if let Some(found) = middles.get(g) {
+            for (rank, seconds) in found {
+                acc.middle.insert(under + rank, *seconds);
+            }
+        }
+    }
+    Ok((groups, by_status))
+}
+
+/// The decisions at the given ranks within spans of time, per group, in one statement: for
+/// each `(group, from, to, _, last)`, the group's counted decisions taking `from` to `to`
+/// seconds, ranked in ascending order, those at 0-based ranks up to `last` (only the two
+/// middle ranks are kept). Returns group → rank within the span → seconds.
+async fn middle_decisions(
+    txn: &DatabaseTransaction,
+    view: View,
+    reads: &[(Group, i64, i64, u64, u64)],
+) -> AppResult<BTreeMap<Group, BTreeMap<u64, i64>>> {
+    use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, UnionType};
+    let mut parts: Vec<SelectStatement> = Vec::new();
+    for kind in 0..3 {
+        let mut spans = Vec::new();
+        for (g, from, to, _, _) in reads {
+            let key = match (kind, g) {
+                (0, Group::Overall) => String::new(),
+                (1, Group::Partner(p)) => format!("partner_id = {p} AND "),
+                (2, Group::Role(r)) => format!("role = '{}' AND ", r.as_str()),
+                _ => continue,
+            };
+            spans.push(format!(
+                "({key}decision_seconds >= {from} AND decision_seconds < {to})"
+            ));
+        }
+        if spans.is_empty() {
+            continue;
+        }
+        let partition = ["", "PARTITION BY partner_id ", "PARTITION BY role "][kind];
+        parts.push(
+            Query::select()
+                .expr_as(
+                    Expr::cust(format!("CAST({kind} AS BIGINT)")),
+                    Alias::new("kind"),
+                )
+                .columns([Column::PartnerId, Column::Role])
+                .expr_as(Expr::col(Column::DecisionSeconds), Alias::new("s"))
+                .expr_as(
+                    Expr::cust(format!(
+                        "ROW_NUMBER() OVER ({partition}ORDER BY decision_seconds) - 1"
+                    )),
+                    Alias::new("pos"),
+                )
+                .from(Entity)
+                .cond_where(scope::Registrations::condition(view))
+                .and_where(Expr::cust(COUNTED))
+                .and_where(Expr::cust(format!("({})", spans.join(" OR "))))
+                .to_owned(),
+        );
+    }
+    let Some(mut all) = parts.first().cloned() else {
+        return Ok(BTreeMap::new());
+    };
+    for part in parts.into_iter().skip(1) {
+        all.union(UnionType::All, part);
+    }
+    // Only the middle ranks leave the database.
+    let wanted: Vec<String> = reads
+        .iter()
+        .map(|(g, _, _, _, last)| {
+            let (kind, key) = match g {
+                Group::Overall => (0, String::new()),
+                Group::Partner(p) => (1, format!(" AND partner_id = {p}")),
+                Group::Role(r) => (2, format!(" AND role = '{}'", r.as_str())),
+            };
+            format!(
+                "(kind = {kind}{key} AND pos BETWEEN {} AND {last})",
+                last.saturating_sub(1)
+            )
+        })
+        .collect();
+    let q = Query::select()
+        .columns(["kind", "partner_id", "role", "s", "pos"].map(Alias::new))
+        .from_subquery(all, Alias::new("m"))
+        .and_where(Expr::cust(format!("({})", wanted.join(" OR "))))
+        .to_owned();
+    let mut out: BTreeMap<Group, BTreeMap<u64, i64>> = BTreeMap::new();
+    for r in txn.query_all(&q).await? {
+        let kind: i64 = r.try_get("", "kind")?;
+        let group = match kind {
+            0 => Group::Overall,
+            1 => Group::Partner(r.try_get("", "partner_id")?),
+            _ => Group::Role(r.try_get("", "role")?),
+        };
+        let pos: i64 = r.try_get("", "pos")?;
+        out.entry(group)
+            .or_default()
+            .insert(pos.max(0) as u64, r.try_get("", "s")?);
+    }
+    Ok(out)
+}
+
+/// The figures from aggregates over the claims created in the window, in the database: counts
+/// grouped by partner, role, status and submission, and each group's middle decisions by
+/// their rank in the group (window functions), so only those leave the database.
+async fn aggregated(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<(BTreeMap<Group, Acc>, Vec<CountRow>)> {
+    use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
+    let window = |mut q: Select<Entity>| {
+        if let Some(f) = from {
+            q = q.filter(Column::CreatedAt.gte(f));
+        }
+        if let Some(t) = to {
+            q = q.filter(Column::CreatedAt.lt(t));
+        }
+        q
+    };
+    let counts = window(super::visible(principal))
         .select_only()
         .column(Column::PartnerId)
         .column(Column::Role)
         .column(Column::Status)
-        .column(Column::SubmittedAt)
-        .column(Column::DecidedAt);
-    if let Some(f) = from {
-        q = q.filter(Column::CreatedAt.gte(f));
+        .column_as(Expr::cust("submitted_at IS NOT NULL"), "submitted")
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .group_by(Column::PartnerId)
+        .group_by(Column::Role)
+        .group_by(Column::Status)
+        .group_by(Expr::cust("submitted_at IS NOT NULL"));
+    let rows: Vec<CountRow> = counts.into_tuple().all(txn).await?;
+    let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
+    let mut by_status = Vec::new();
+    add_counts(&mut groups, &mut by_status, rows);
+
+    let mut all = None;
+    for (kind, partition) in ["", "PARTITION BY partner_id ", "PARTITION BY role "]
+        .into_iter()
+        .enumerate()
+    {
+        let part = window(super::visible(principal))
+            .select_only()
+            .column_as(Expr::cust(format!("CAST({kind} AS BIGINT)")), "kind")
+            .column(Column::PartnerId)
+            .column(Column::Role)
+            .column_as(Column::DecisionSeconds, "s")
+            .column_as(
+                Expr::cust(format!(
+                    "ROW_NUMBER() OVER ({partition}ORDER BY decision_seconds) - 1"
+                )),
+                "pos",
+            )
+            .column_as(Expr::cust(format!("COUNT(*) OVER ({partition})")), "n")
+            .filter(Expr::cust(COUNTED))
+            .into_query();
+        match &mut all {
+            None => all = Some(part),
+            Some(q) => {
+                q.union(UnionType::All, part);
+            }
+        }
     }
-    if let Some(t) = to {
-        q = q.filter(Column::CreatedAt.lt(t));
+    let q = Query::select()
+        .columns(["kind", "partner_id", "role", "s", "pos", "n"].map(Alias::new))
+        .from_subquery(all.expect("three parts"), Alias::new("m"))
+        .and_where(Expr::cust("pos = (n - 1) / 2 OR pos = n / 2"))
+        .to_owned();
+    for r in txn.query_all(&q).await? {
+        let kind: i64 = r.try_get("", "kind")?;
+        let group = match kind {
+            0 => Group::Overall,
+            1 => Group::Partner(r.try_get("", "partner_id")?),
+            _ => Group::Role(r.try_get("", "role")?),
+        };
+        let (pos, n, s): (i64, i64, i64) = (
+            r.try_get("", "pos")?,
+            r.try_get("", "n")?,
+            r.try_get("", "s")?,
+        );
+        let acc = groups.entry(group).or_default();
+        acc.decided = n.max(0) as u64;
+        acc.middle.insert(pos.max(0) as u64, s);
     }
-    let rows: Vec<Row> = q.into_tuple().all(db).await?;
+    Ok((groups, by_status))
+}
+
+/// The figures of each group, in the order the API lists them.
+fn finish((groups, counts): (BTreeMap<Group, Acc>, Vec<CountRow>)) -> ProgramFigures {
     let mut by_status: BTreeMap<RegistrationStatus, u64> =
         RegistrationStatus::ALL.iter().map(|s| (*s, 0)).collect();
-    let mut overall = Acc::default();
-    let mut partners: BTreeMap<i64, Acc> = BTreeMap::new();
-    let mut roles: BTreeMap<RegistrationRole, Acc> = BTreeMap::new();
-    for r in &rows {
-        *by_status.entry(r.2).or_default() += 1;
-        overall.add(r);
-        partners.entry(r.0).or_default().add(r);
-        roles.entry(r.1).or_default().add(r);
+    for (_, _, status, _, n) in counts {
+        *by_status.entry(status).or_default() += n.max(0) as u64;
     }
-    Ok(ProgramFigures {
+    let mut overall = None;
+    let mut by_partner = Vec::new();
+    let mut by_role = Vec::new();
+    for (g, acc) in groups {
+        match g {
+            Group::Overall => overall = Some(acc.finish()),
+            Group::Partner(partner_id) => by_partner.push(PartnerFigures {
+                partner_id,
+                figures: acc.finish(),
+            }),
+            Group::Role(role) => by_role.push(RoleFigures {
+                role,
+                figures: acc.finish(),
+            }),
+        }
+    }
+    ProgramFigures {
         by_status: by_status
             .into_iter()
             .map(|(status, count)| StatusCount { status, count })
             .collect(),
-        overall: overall.finish(),
-        by_partner: partners
-            .into_iter()
-            .map(|(p, a)| PartnerFigures {
-                partner_id: p,
-                figures: a.finish(),
-            })
-            .collect(),
-        by_role: roles
-            .into_iter()
-            .map(|(role, a)| RoleFigures {
-                role,
-                figures: a.finish(),
-            })
-            .collect(),
-    })
+        overall: overall.unwrap_or_default(),
+        by_partner,
+        by_role,
+    }
 }

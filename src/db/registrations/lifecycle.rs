@@ -2,7 +2,7 @@
 //! lifecycle, records it in the history, bumps the version (refusing a stale one) and appends
 //! its event, all in the caller's transaction.
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::enums::RegistrationStatus;
 use entity::registration::{ActiveModel, Column, Entity, Model};
 use entity::registration_transition as transition;
@@ -38,6 +38,26 @@ pub async fn lock_deal(txn: &DatabaseTransaction, domain: &str) -> AppResult<()>
         .await?;
     }
     Ok(())
+}
+
+/// The time now as the databases keep it, in whole microseconds (PostgreSQL rounds finer
+/// times), so what is computed from it here equals what is computed from the stored row.
+pub(in crate::db) fn stored_now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Records on `c` that `reg` was decided `at`: the time, and how long the decision took since
+/// the submission (the whole seconds the program figures' medians are taken over).
+pub(in crate::db) fn decided(c: &mut ActiveModel, reg: &Model, at: DateTime<Utc>) {
+    c.decided_at = Set(Some(at));
+    c.decision_seconds = Set(reg.submitted_at.map(|s| (at - s).num_seconds()));
+}
+
+/// Records on `c` that `reg` was submitted `at`, keeping the time of a decision already
+/// recorded consistent with it.
+pub(in crate::db) fn submitted(c: &mut ActiveModel, reg: &Model, at: DateTime<Utc>) {
+    c.submitted_at = Set(Some(at));
+    c.decision_seconds = Set(reg.decided_at.map(|d| (d - at).num_seconds()));
 }
 
 /// Applies `action` to `reg` as `actor`, with `changes` written alongside the new status.

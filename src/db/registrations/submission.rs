@@ -448,7 +448,7 @@ async fn submit_in(
     mut c: ActiveModel,
 ) -> AppResult<Model> {
     lock_deal(txn, &reg.account_domain).await?;
-    c.submitted_at = Set(Some(Utc::now()));
+    super::lifecycle::submitted(&mut c, reg, super::lifecycle::stored_now());
     c.info_request = Set(None);
     let submitted = step(txn, principal, reg, action, reason, c).await?;
     let rule = rules::of(txn, submitted.role).await?;

@@ -98,6 +98,7 @@ async fn summaries(
             decided_at: None,
             decided_by: None,
             decision_reason: None,
+            decision_seconds: None,
             auto_approved: false,
             version: 0,
             created_at: placeholder,

@@ -4,6 +4,7 @@
 
 mod agreement;
 mod audiences;
+mod figures;
 mod kept;
 mod program;
 

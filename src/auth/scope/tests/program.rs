@@ -177,6 +177,7 @@ impl Gen {
                 decided_at: None,
                 decided_by: None,
                 decision_reason: None,
+                decision_seconds: None,
                 auto_approved: false,
                 version: 1,
                 created_at: self.now,
