@@ -92,6 +92,22 @@ pub(super) async fn rules_agree(
             both::<AttributionVersions>(db, who, &p.versions, &facts, |r| r.id).await,
         ),
     ];
+    // At the accounts a partner sees, the contacts rule needs no facts (a deal's network).
+    let view = Contacts::view(who);
+    for c in &p.contacts {
+        let seen_account = match view {
+            View::Partner(partner) => facts.on_account(partner, c.account_id),
+            _ => true,
+        };
+        if seen_account {
+            assert_eq!(
+                Contacts::admits_at_seen_account(view, c),
+                Contacts::admits(view, c, &facts),
+                "seed {seed}, contact {} at a seen account, {who:?}",
+                c.id
+            );
+        }
+    }
     let mut partial = 0;
     for (rule, (read, computed)) in checks {
         assert_eq!(read, computed, "seed {seed}, {rule}, {who:?}");

@@ -18,7 +18,7 @@ mod report;
 
 use entity::contact;
 
-use crate::auth::{Party, Principal, Resource};
+use crate::auth::{Party, Principal};
 use crate::domain::threading::PartyTag;
 
 pub use assess::assess_opportunities;
@@ -31,15 +31,11 @@ pub use report::{risk_report, RiskLine};
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadingWindow(pub i64);
 
+/// Whether `principal` may be shown contact `c` of a deal's network: the contacts read rule
+/// at an account the caller sees through the deal (networks are read for visible deals only).
 fn can_see(principal: &Principal, c: &contact::Model) -> bool {
-    match principal.party {
-        Party::Vendor => principal.may_read(Resource::Contacts),
-        // Only called for accounts of deals the partner is on.
-        Party::Partner(p) => {
-            principal.may_read(Resource::Contacts)
-                && (c.sourced_by_partner_id == Some(p) || c.shared)
-        }
-    }
+    use crate::auth::scope::{Contacts, Rule};
+    Contacts::admits_at_seen_account(Contacts::view(principal), c)
 }
 
 fn tag(partner_id: Option<i64>) -> PartyTag {
