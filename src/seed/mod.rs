@@ -97,6 +97,9 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Seeded> {
         catch_up_sequences(db).await?;
     }
     assess_threading(db).await?;
+    // The tallies the triggers wrote in many small rows, folded as the server's job would.
+    crate::db::opportunities::fold_tally(db).await?;
+    crate::db::registrations::fold_tally(db).await?;
     Ok(Seeded {
         size: Size {
             registrations,
