@@ -48,9 +48,10 @@ impl MigrationTrait for Migration {
         ];
         for (name, columns) in [
             ("ix_registrations_decision_time", "decision_seconds"),
+            // The role last: a partner's own figures per role read its entries in order too.
             (
                 "ix_registrations_decision_time_partner",
-                "partner_id, decision_seconds",
+                "partner_id, decision_seconds, role",
             ),
             (
                 "ix_registrations_decision_time_role",

@@ -308,126 +308,103 @@ async fn tallied(
         }
     }
 
-    // Where each group's middle decisions are: the span holding them, and their ranks there.
-    let mut reads: Vec<(Group, i64, i64, u64, u64)> = Vec::new();
+    // Where each group's middle decisions are: the first span holding one, and how many of
+    // the group's decisions took less time than that span.
+    let mut reads: Vec<Middle> = Vec::new();
     for (g, hist) in &spans {
         let acc = groups.entry(*g).or_default();
         acc.decided = hist.values().sum();
         let Some((lo, hi)) = acc.middle_ranks() else {
             continue;
         };
-        let (mut below, mut first) = (0u64, None);
+        let mut below = 0u64;
         for (bucket, n) in hist {
-            if first.is_none() && below + n > lo {
-                first = Some((*bucket, below));
-            }
-            if below + n > hi {
-                let (from, under) = first.unwrap_or((*bucket, below));
-                reads.push((*g, from * BUCKET, (bucket + 1) * BUCKET, under, hi - under));
+            if below + n > lo {
+                reads.push(Middle {
+                    group: *g,
+                    from: bucket * BUCKET,
+                    ranks: if lo == hi { vec![lo] } else { vec![lo, hi] },
+                    below,
+                });
                 break;
             }
             below += n;
         }
     }
-    let middles = middle_decisions(txn, view, &reads).await?;
-    for (g, _, _, under, _) in &reads {
-        let acc = groups.entry(*g).or_default();
-        if let Some(found) = middles.get(g) {
-            for (rank, seconds) in found {
-                acc.middle.insert(under + rank, *seconds);
-            }
-        }
+    for (g, rank, seconds) in middle_decisions(txn, view, &reads).await? {
+        groups.entry(g).or_default().middle.insert(rank, seconds);
     }
     Ok((groups, by_status))
 }
 
-/// The decisions at the given ranks within spans of time, per group, in one statement: for
-/// each `(group, from, to, _, last)`, the group's counted decisions taking `from` to `to`
-/// seconds, ranked in ascending order, those at 0-based ranks up to `last` (only the two
-/// middle ranks are kept). Returns group → rank within the span → seconds.
+/// Where to find a group's middle decisions: its decisions taking `from` seconds or more, of
+/// which `below` took less, are read in ascending order from the index up to the `ranks`.
+struct Middle {
+    group: Group,
+    from: i64,
+    ranks: Vec<u64>,
+    below: u64,
+}
+
+/// The decisions at the middle ranks of each group, in one statement: one scalar subquery per
+/// rank, each an ordered read of the group's index from the span's start (`OFFSET` the rank
+/// within the span), so a group costs its index entries in one span, never its claims.
+/// Returns `(group, rank, seconds)`.
 async fn middle_decisions(
     txn: &DatabaseTransaction,
     view: View,
-    reads: &[(Group, i64, i64, u64, u64)],
-) -> AppResult<BTreeMap<Group, BTreeMap<u64, i64>>> {
-    use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, UnionType};
-    let mut parts: Vec<SelectStatement> = Vec::new();
-    for kind in 0..3 {
-        let mut spans = Vec::new();
-        for (g, from, to, _, _) in reads {
-            let key = match (kind, g) {
-                (0, Group::Overall) => String::new(),
-                (1, Group::Partner(p)) => format!("partner_id = {p} AND "),
-                (2, Group::Role(r)) => format!("role = '{}' AND ", r.as_str()),
-                _ => continue,
-            };
-            spans.push(format!(
-                "({key}decision_seconds >= {from} AND decision_seconds < {to})"
-            ));
-        }
-        if spans.is_empty() {
-            continue;
-        }
-        let partition = ["", "PARTITION BY partner_id ", "PARTITION BY role "][kind];
-        parts.push(
-            Query::select()
-                .expr_as(
-                    Expr::cust(format!("CAST({kind} AS BIGINT)")),
-                    Alias::new("kind"),
-                )
-                .columns([Column::PartnerId, Column::Role])
-                .expr_as(Expr::col(Column::DecisionSeconds), Alias::new("s"))
-                .expr_as(
-                    Expr::cust(format!(
-                        "ROW_NUMBER() OVER ({partition}ORDER BY decision_seconds) - 1"
-                    )),
-                    Alias::new("pos"),
-                )
+    reads: &[Middle],
+) -> AppResult<Vec<(Group, u64, i64)>> {
+    use sea_orm::sea_query::{
+        Expr, ExprTrait, Order, PostgresQueryBuilder, Query, SqliteQueryBuilder,
+    };
+    let backend = txn.get_database_backend();
+    let mut rows = Vec::new();
+    let mut wanted = Vec::new();
+    for m in reads {
+        for rank in &m.ranks {
+            let mut q = Query::select()
+                .column(Column::DecisionSeconds)
                 .from(Entity)
                 .cond_where(scope::Registrations::condition(view))
                 .and_where(Expr::cust(COUNTED))
-                .and_where(Expr::cust(format!("({})", spans.join(" OR "))))
-                .to_owned(),
-        );
-    }
-    let Some(mut all) = parts.first().cloned() else {
-        return Ok(BTreeMap::new());
-    };
-    for part in parts.into_iter().skip(1) {
-        all.union(UnionType::All, part);
-    }
-    // Only the middle ranks leave the database.
-    let wanted: Vec<String> = reads
-        .iter()
-        .map(|(g, _, _, _, last)| {
-            let (kind, key) = match g {
-                Group::Overall => (0, String::new()),
-                Group::Partner(p) => (1, format!(" AND partner_id = {p}")),
-                Group::Role(r) => (2, format!(" AND role = '{}'", r.as_str())),
+                .and_where(Expr::col(Column::DecisionSeconds).gte(m.from))
+                .order_by(Column::DecisionSeconds, Order::Asc)
+                .limit(1)
+                .offset(rank - m.below)
+                .to_owned();
+            match m.group {
+                Group::Overall => {}
+                Group::Partner(p) => {
+                    q.and_where(Expr::col(Column::PartnerId).eq(p));
+                }
+                Group::Role(r) => {
+                    q.and_where(Expr::col(Column::Role).eq(r.as_str()));
+                }
+            }
+            let sql = match backend {
+                DbBackend::Postgres => q.to_string(PostgresQueryBuilder),
+                _ => q.to_string(SqliteQueryBuilder),
             };
-            format!(
-                "(kind = {kind}{key} AND pos BETWEEN {} AND {last})",
-                last.saturating_sub(1)
-            )
-        })
-        .collect();
-    let q = Query::select()
-        .columns(["kind", "partner_id", "role", "s", "pos"].map(Alias::new))
-        .from_subquery(all, Alias::new("m"))
-        .and_where(Expr::cust(format!("({})", wanted.join(" OR "))))
-        .to_owned();
-    let mut out: BTreeMap<Group, BTreeMap<u64, i64>> = BTreeMap::new();
-    for r in txn.query_all(&q).await? {
-        let kind: i64 = r.try_get("", "kind")?;
-        let group = match kind {
-            0 => Group::Overall,
-            1 => Group::Partner(r.try_get("", "partner_id")?),
-            _ => Group::Role(r.try_get("", "role")?),
-        };
-        let pos: i64 = r.try_get("", "pos")?;
-        out.entry(group)
-            .or_default()
-            .insert(pos.max(0) as u64, r.try_get("", "s")?);
+            rows.push(format!("(CAST({} AS BIGINT), ({sql}))", wanted.len()));
+            wanted.push((m.group, *rank));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT * FROM (VALUES {}) AS m", rows.join(", "));
+    let mut out = Vec::with_capacity(wanted.len());
+    for r in txn
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await?
+    {
+        let (i, seconds): (i64, Option<i64>) = (r.try_get_by_index(0)?, r.try_get_by_index(1)?);
+        if let (Some((g, rank)), Some(s)) =
+            (usize::try_from(i).ok().and_then(|i| wanted.get(i)), seconds)
+        {
+            out.push((*g, *rank, s));
+        }
     }
     Ok(out)
 }
