@@ -291,3 +291,21 @@ by_position!(entity::invitation::Model {
     created_at,
     updated_at
 });
+// The threading assessments of a page of deals.
+by_position!(entity::threading_assessment::Model {
+    opportunity_id,
+    account_id,
+    stage,
+    is_open,
+    amount_minor,
+    score,
+    risks,
+    engaged_contacts,
+    buying_roles,
+    parties,
+    last_engaged_on,
+    window_days,
+    assessed_on,
+    valid_until,
+    updated_at
+});

@@ -95,19 +95,17 @@ pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> App
 /// `above` rows beyond one per key.
 async fn fold(db: &DatabaseConnection, table: &str, key: &str, above: i64) -> AppResult<u64> {
     let backend = db.get_database_backend();
-    // Nothing worth folding: no write lock taken (SQLite has one writer at a time).
-    let distinct = match backend {
-        DbBackend::Postgres => format!("COUNT(DISTINCT ({key}))"),
-        _ => format!(
-            "COUNT(DISTINCT {})",
-            key.split(", ").collect::<Vec<_>>().join(" || ':' || ")
-        ),
-    };
+    // Nothing worth folding: no write lock taken (SQLite has one writer at a time). The keys
+    // are counted by a hash of their columns (a row-valued COUNT(DISTINCT) sorts records, an
+    // order of magnitude slower on PostgreSQL).
     let spare = number(
         db,
         Statement::from_string(
             backend,
-            format!("SELECT COUNT(*) - {distinct} AS n FROM {table}"),
+            format!(
+                "SELECT (SELECT COUNT(*) FROM {table}) \
+                 - (SELECT COUNT(*) FROM (SELECT DISTINCT {key} FROM {table}) k) AS n"
+            ),
         ),
     )
     .await?;

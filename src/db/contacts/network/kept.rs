@@ -453,10 +453,11 @@ pub async fn summaries(
         .column(opportunity::Column::Id)
         .filter(opportunity::Column::Id.is_in(ids.to_vec()))
         .into_query();
-    let rows = Entity::find()
-        .filter(Column::OpportunityId.in_subquery(visible))
-        .all(db)
-        .await?;
+    let rows: Vec<Model> = crate::db::rows::all(
+        db,
+        &Entity::find().filter(Column::OpportunityId.in_subquery(visible)),
+    )
+    .await?;
     let today = today();
     let found: HashSet<i64> = rows.iter().map(|r| r.opportunity_id).collect();
     let mut out = HashMap::new();
