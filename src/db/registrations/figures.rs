@@ -440,16 +440,25 @@ async fn middle_decisions(
                     Group::Role(r) => (0, r.as_str()),
                     Group::Overall => (0, ""),
                 };
-                format!(
-                    "({i}, ({} LIMIT 1 OFFSET {}))",
-                    read(
-                        Some(m.group),
-                        Expr::val(m.from),
-                        Expr::val(partner),
-                        Expr::val(role)
-                    ),
-                    rank - m.below
+                // SQLite plans without statistics: named, the group's index is walked in
+                // order rather than every decision read through the status index and sorted.
+                let index = match (m.group, view) {
+                    (Group::Overall, View::Everything) => "ix_registrations_decision_time",
+                    (Group::Role(_), View::Everything) => "ix_registrations_decision_time_role",
+                    _ => "ix_registrations_decision_time_partner",
+                };
+                let sql = read(
+                    Some(m.group),
+                    Expr::val(m.from),
+                    Expr::val(partner),
+                    Expr::val(role),
                 )
+                .replacen(
+                    r#"FROM "registrations""#,
+                    &format!(r#"FROM "registrations" INDEXED BY "{index}""#),
+                    1,
+                );
+                format!("({i}, ({sql} LIMIT 1 OFFSET {}))", rank - m.below)
             })
             .collect();
         sea_orm::Statement::from_string(
