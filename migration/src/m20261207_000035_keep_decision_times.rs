@@ -7,7 +7,8 @@
 //!   filled here for the claims decided before.
 //! - Partial indexes on the decisions the figures count (approved, won, lost, expired or
 //!   rejected, with a time) by `decision_seconds`, alone, by partner and by role: the claims of
-//!   one group in one span of time are read from the index in order.
+//!   one group in one span of time are read from the index in order. Each ends with
+//!   `created_at`, so figures over a window of creation read the index alone.
 //! - `decision_tally`: how many counted decisions took a time in each span of
 //!   [`BUCKET_SECONDS`] seconds, per partner and role, per partner, per role and overall
 //!   (partner 0 stands for every partner, role '' for every role), as append-only rows
@@ -47,15 +48,19 @@ impl MigrationTrait for Migration {
             backfill(pg),
         ];
         for (name, columns) in [
-            ("ix_registrations_decision_time", "decision_seconds"),
-            // The role last: a partner's own figures per role read its entries in order too.
+            (
+                "ix_registrations_decision_time",
+                "decision_seconds, created_at",
+            ),
+            // The role after the time: a partner's own figures per role read its entries in
+            // order too.
             (
                 "ix_registrations_decision_time_partner",
-                "partner_id, decision_seconds, role",
+                "partner_id, decision_seconds, role, created_at",
             ),
             (
                 "ix_registrations_decision_time_role",
-                "role, decision_seconds",
+                "role, decision_seconds, created_at",
             ),
         ] {
             sql.push(format!(

@@ -362,7 +362,7 @@ async fn middle_decisions(
     };
     let backend = txn.get_database_backend();
     // The group's counted decisions taking `from` seconds or more, in ascending order.
-    let read = |group: Option<Group>, from: Expr, partner: Expr, role: Expr| {
+    let read = |group: Group, from: Expr, partner: Expr, role: Expr| {
         let mut q = Query::select()
             .column(Column::DecisionSeconds)
             .from(Entity)
@@ -372,11 +372,11 @@ async fn middle_decisions(
             .order_by(Column::DecisionSeconds, Order::Asc)
             .to_owned();
         match group {
-            Some(Group::Overall) | None => {}
-            Some(Group::Partner(_)) => {
+            Group::Overall => {}
+            Group::Partner(_) => {
                 q.and_where(Expr::col(Column::PartnerId).eq(partner));
             }
-            Some(Group::Role(_)) => {
+            Group::Role(_) => {
                 q.and_where(Expr::col(Column::Role).eq(role));
             }
         }
@@ -408,12 +408,7 @@ async fn middle_decisions(
         let sub = |g: Group| {
             format!(
                 "({} LIMIT 1 OFFSET g.o)",
-                read(
-                    Some(g),
-                    Expr::cust("g.f"),
-                    Expr::cust("g.p"),
-                    Expr::cust("g.r")
-                )
+                read(g, Expr::cust("g.f"), Expr::cust("g.p"), Expr::cust("g.r"))
             )
         };
         let sql = format!(
@@ -448,7 +443,7 @@ async fn middle_decisions(
                     _ => "ix_registrations_decision_time_partner",
                 };
                 let sql = read(
-                    Some(m.group),
+                    m.group,
                     Expr::val(m.from),
                     Expr::val(partner),
                     Expr::val(role),
@@ -513,16 +508,23 @@ async fn aggregated(
     let mut by_status = Vec::new();
     add_counts(&mut groups, &mut by_status, rows);
 
+    // Each part selects only the key it groups by (the others are constants), so it reads
+    // its decision-time index alone (migration 35's indexes end with `created_at`).
     let mut all = None;
     for (kind, partition) in ["", "PARTITION BY partner_id ", "PARTITION BY role "]
         .into_iter()
         .enumerate()
     {
+        let (partner, role) = match kind {
+            1 => ("partner_id", "CAST('' AS VARCHAR)"),
+            2 => ("CAST(0 AS BIGINT)", "role"),
+            _ => ("CAST(0 AS BIGINT)", "CAST('' AS VARCHAR)"),
+        };
         let part = window(super::visible(principal))
             .select_only()
             .column_as(Expr::cust(format!("CAST({kind} AS BIGINT)")), "kind")
-            .column(Column::PartnerId)
-            .column(Column::Role)
+            .column_as(Expr::cust(partner), "partner_id")
+            .column_as(Expr::cust(role), "role")
             .column_as(Column::DecisionSeconds, "s")
             .column_as(
                 Expr::cust(format!(
