@@ -101,12 +101,12 @@ fn spawn_threading(state: &AppState) -> JoinHandle<()> {
     })
 }
 
-/// How often the opportunity and claim tallies are folded: between folds a count reads a row
+/// How often the opportunity, claim and contact tallies are folded: between folds a count reads a row
 /// per change.
 const TALLY_FOLD: Duration = Duration::from_secs(10);
 
-/// Folds the opportunity stage tally and the claim tally (see `db::opportunities::fold_tally`,
-/// `db::registrations::fold_tally`).
+/// Folds the opportunity stage tally, the claim tallies and the contact tally (see
+/// `db::opportunities::fold_tally`, `db::registrations::fold_tally`, `db::contacts::fold_tally`).
 fn spawn_tally(state: &AppState) -> JoinHandle<()> {
     let db = state.db.clone();
     tokio::spawn(async move {
@@ -119,6 +119,9 @@ fn spawn_tally(state: &AppState) -> JoinHandle<()> {
             }
             if let Err(e) = registrations::fold_tally(&db).await {
                 tracing::warn!(error = %e.message(), "folding the claim tally failed; retrying");
+            }
+            if let Err(e) = crate::db::contacts::fold_tally(&db).await {
+                tracing::warn!(error = %e.message(), "folding the contact tally failed; retrying");
             }
         }
     })

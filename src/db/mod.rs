@@ -47,6 +47,7 @@ pub mod persisted;
 pub mod registrations;
 pub mod rows;
 pub mod rules;
+pub mod tally;
 pub mod webhooks;
 
 mod sqlite_busy;

@@ -391,17 +391,29 @@ impl Rule for WebhookEndpoints {
 }
 
 impl Contacts {
-    /// How many contacts a partner's `view` admits, as one statement with the number in its
-    /// column `n` (the count of a partner's whole contact list): those it sourced, plus the
-    /// shared contacts at its accounts (read from `account_shared_contacts`, a count per
-    /// account kept by triggers on contacts), less those counted twice (sourced by it and
-    /// shared at one of its accounts). Each part reads the partner's own rows, never every
-    /// shared contact. `None` for the vendor and an app without the scope: their lists count
-    /// their own rows.
+    /// How many contacts `view` admits, as one statement with the number in its column `n`
+    /// (the count of a whole contact list). Everything: the sum of `contact_tally`, contacts
+    /// per source kept by triggers on contacts (migration 36). A partner: those it sourced,
+    /// plus the shared contacts at its accounts (read from `account_shared_contacts`, a count
+    /// per account kept by triggers on contacts), less those counted twice (sourced by it and
+    /// shared at one of its accounts); each part reads the partner's own rows, never every
+    /// shared contact. `None` for a caller without the scope, who reads no list.
     pub fn count(view: View) -> Option<SelectStatement> {
         use contact::Column as C;
-        let View::Partner(p) = view else {
-            return None;
+        let p = match view {
+            View::Nothing => return None,
+            View::Everything => {
+                return Some(
+                    Query::select()
+                        .expr_as(
+                            Expr::cust("CAST(COALESCE(SUM(delta), 0) AS BIGINT)"),
+                            sea_orm::sea_query::Alias::new("n"),
+                        )
+                        .from(ContactTally::Table)
+                        .to_owned(),
+                )
+            }
+            View::Partner(p) => p,
         };
         let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
         let sourced = Query::select()
@@ -447,6 +459,12 @@ impl Contacts {
     pub fn is_shareable(row: &contact::Model) -> bool {
         row.sourced_by_partner_id.is_none() || row.shared
     }
+}
+
+/// Contacts per source, kept as deltas (migration 36 says how).
+#[derive(sea_orm::DeriveIden)]
+enum ContactTally {
+    Table,
 }
 
 /// The shared contacts of each account, counted (migration 34 says how it is kept).

@@ -57,6 +57,17 @@ pub async fn load(
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 
+/// Folds the contact tally (migration 36; see `db::tally::fold`). Returns how many rows it
+/// folded.
+pub async fn fold_tally(db: &DatabaseConnection) -> AppResult<u64> {
+    fold_tally_above(db, super::tally::FOLD_ABOVE).await
+}
+
+/// [`fold_tally`] once the tally holds more than `above` rows beyond one per source.
+pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> AppResult<u64> {
+    super::tally::fold(db, "contact_tally", "sourced_by", above).await
+}
+
 /// The order of contact pages (the top-level list and each account's): by id, oldest first.
 pub const ORDERING: &str = "contacts:id";
 

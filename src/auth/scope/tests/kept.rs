@@ -1,8 +1,9 @@
 //! The tables the SQL forms read instead of joining every claim to its deal (each partner's
 //! accounts, each account's shared contacts), and the claim tally the registration lists are
-//! counted from, follow every change to the rows they are kept from: claims changing partner,
-//! deal, role, status or submission, or deleted; deals moving to another account; contacts
-//! shared, unshared, moved or deleted. The rules' two forms still agree afterwards.
+//! counted from, and the contact tally the vendor's contact list is counted from, follow every
+//! change to the rows they are kept from: claims changing partner, deal, role, status or
+//! submission, or deleted; deals moving to another account; contacts shared, unshared, moved
+//! or deleted. The rules' two forms still agree afterwards.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +43,14 @@ async fn kept_tables_follow_every_change_to_claims_deals_and_contacts() {
             .await
             .unwrap();
         assert_eq!(again, 0, "seed {seed}: one row per key");
+        // Folded, the contact tally counts the same.
+        assert!(
+            crate::db::contacts::fold_tally_above(&db, 0).await.unwrap() > 0,
+            "seed {seed}"
+        );
+        for who in callers() {
+            contact_count_agrees(&db, &who, &p, seed).await;
+        }
     }
 }
 
@@ -87,12 +96,21 @@ async fn change_deals_and_contacts(db: &DatabaseConnection, p: &Program, seed: u
     }
     for contact in &p.contacts {
         let mut c = contact.clone().into_active_model();
-        match (contact.id + seed as i64) % 4 {
+        match (contact.id + seed as i64) % 5 {
             0 => c.shared = Set(!contact.shared),
             1 => c.account_id = Set(1 + contact.account_id % accounts),
             2 => {
                 contact.clone().delete(db).await.unwrap();
                 continue;
+            }
+            // Another source: the partner's own record becomes the vendor's, or the next
+            // partner's (the tally is kept per source).
+            3 => {
+                c.sourced_by_partner_id = Set(match contact.sourced_by_partner_id {
+                    Some(p) if p % 2 == 0 => None,
+                    Some(p) => Some(1 + p % PARTNERS),
+                    None => Some(1 + contact.id % PARTNERS),
+                })
             }
             _ => {
                 c.shared = Set(!contact.shared);
