@@ -11,6 +11,8 @@
 //! otherwise), and a column the statement did not select is an error naming it, never a
 //! silently empty field.
 
+use std::marker::PhantomData;
+
 use sea_orm::{
     Condition, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, JoinType, QueryResult,
     QuerySelect, QueryTrait, RelationDef, Select,
@@ -40,9 +42,35 @@ pub trait ByPosition: Sized {
 /// What the columns of a joined table are named in a result: its own names with this prefix.
 pub const JOINED: &str = "j_";
 
+/// Which prefix a joined table's columns are named with, so that one statement can join two.
+pub trait Prefix {
+    const PREFIX: &'static str;
+}
+
+/// The first table joined: [`JOINED`].
+pub struct First;
+impl Prefix for First {
+    const PREFIX: &'static str = JOINED;
+}
+
+/// A second table joined: `k_`.
+pub struct Second;
+impl Prefix for Second {
+    const PREFIX: &'static str = "k_";
+}
+
 /// `select` with the table of `relation` left-joined on the joined table's own `scope` (a row
 /// the caller may not see joins as NULLs), its columns `J` named with the [`JOINED`] prefix.
 pub fn join_scoped<E: EntityTrait, J: EntityTrait>(
+    select: Select<E>,
+    relation: RelationDef,
+    scope: Condition,
+) -> Select<E> {
+    join_scoped_as::<E, J, First>(select, relation, scope)
+}
+
+/// [`join_scoped`] with the columns named with `P`'s prefix.
+pub fn join_scoped_as<E: EntityTrait, J: EntityTrait, P: Prefix>(
     select: Select<E>,
     relation: RelationDef,
     scope: Condition,
@@ -52,40 +80,50 @@ pub fn join_scoped<E: EntityTrait, J: EntityTrait>(
         relation.on_condition(move |_, _| scope.clone()),
     );
     for c in J::Column::iter() {
-        q = q.column_as(c, format!("{JOINED}{}", c.as_str()));
+        q = q.column_as(c, format!("{}{}", P::PREFIX, c.as_str()));
     }
     q
 }
 
 /// Where each of `B`'s columns is among a result's column `names`, named with [`JOINED`].
 pub fn joined_positions<B: ByPosition>(names: &[String]) -> Result<Vec<usize>, DbErr> {
+    joined_positions_as::<B, First>(names)
+}
+
+/// [`joined_positions`] for columns named with `P`'s prefix.
+pub fn joined_positions_as<B: ByPosition, P: Prefix>(
+    names: &[String],
+) -> Result<Vec<usize>, DbErr> {
     let joined: Vec<String> = names
         .iter()
-        .map(|n| n.strip_prefix(JOINED).unwrap_or_default().to_string())
+        .map(|n| n.strip_prefix(P::PREFIX).unwrap_or_default().to_string())
         .collect();
     B::positions(&joined)
 }
 
 /// A row of `A` with the row of `B` a left join found for it (`None` where it found none), `B`'s
-/// columns named with the [`JOINED`] prefix. `B`'s first column is its id, NULL when no row
-/// was found.
-pub struct Joined<A, B>(pub A, pub Option<B>);
+/// columns named with `P`'s prefix ([`JOINED`] unless said otherwise). `B`'s first column is
+/// its key, NULL when no row was found.
+pub struct Joined<A, B, P = First>(pub A, pub Option<B>, PhantomData<P>);
 
-impl<A: ByPosition, B: ByPosition> ByPosition for Joined<A, B> {
+impl<A: ByPosition, B: ByPosition, P: Prefix> ByPosition for Joined<A, B, P> {
     const COLUMNS: &'static [&'static str] = A::COLUMNS;
 
     fn read(row: &QueryResult, at: &[usize]) -> Result<Self, DbErr> {
-        let (a, b) = at.split_at(A::COLUMNS.len());
+        // `A`'s positions come first, however many it has (a nested `Joined` has more than
+        // its own columns); `B`'s are the last `B::COLUMNS.len()`.
+        let (a, b) = at.split_at(at.len() - B::COLUMNS.len());
         let found = row.try_get_by_index::<Option<i64>>(b[0])?.is_some();
         Ok(Joined(
             A::read(row, a)?,
             if found { Some(B::read(row, b)?) } else { None },
+            PhantomData,
         ))
     }
 
     fn positions(names: &[String]) -> Result<Vec<usize>, DbErr> {
         let mut at = A::positions(names)?;
-        at.extend(joined_positions::<B>(names)?);
+        at.extend(joined_positions_as::<B, P>(names)?);
         Ok(at)
     }
 }

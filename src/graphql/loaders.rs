@@ -300,6 +300,26 @@ impl Loader<i64> for ThreadingLoader {
     }
 }
 
+impl ThreadingLoader {
+    /// The summaries of deals `ids` from their kept `rows`, read with a page of those deals
+    /// (`db::opportunities::Joins::threading`); deals whose row does not hold are assessed
+    /// afresh, as [`Loader::load`] does.
+    pub async fn from_kept(
+        &self,
+        ids: &[i64],
+        rows: Vec<entity::threading_assessment::Model>,
+    ) -> Result<HashMap<i64, Summary>, async_graphql::Error> {
+        Ok(db::contacts::network::summaries_of_kept(
+            &self.0.db,
+            &self.0.principal,
+            ids,
+            rows,
+            self.1,
+        )
+        .await?)
+    }
+}
+
 /// Threading assessments of opportunities as the caller reads them, computed in one batch per
 /// request level: only for the fields that name contacts or list departments.
 pub struct ThreadingDetailsLoader(Scoped, ThreadingWindow);

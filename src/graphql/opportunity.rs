@@ -280,6 +280,7 @@ impl OpportunityQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<OpportunityConnection> {
         let args = connection::page_args(first, after, last, before);
+        let searched = filter.as_ref().is_some_and(|f| f.name_contains.is_some());
         let count = match &filter {
             None => data::Count::plan(principal(ctx), None, false),
             Some(f) => {
@@ -290,8 +291,19 @@ impl OpportunityQuery {
         let nodes = super::prefetch::connection_nodes(ctx);
         // The deals' accounts come in the page's statement when the nodes ask for them and
         // the rows stay for the request (a query).
-        let with_accounts =
-            loaders(ctx).cached() && nodes.as_ref().is_some_and(|s| s.field("account").exists());
+        let asks = |field: &str| {
+            loaders(ctx).cached() && nodes.as_ref().is_some_and(|s| s.field(field).exists())
+        };
+        // So do their kept threading assessments, when the nodes ask for `threading`.
+        // A name search reads every match to count them: the page's statement counts them
+        // as it reads them (its first page; a page after a cursor is counted on its own).
+        let joins = data::Joins {
+            accounts: asks("account"),
+            threading: asks("threading"),
+            total: searched
+                && count == data::Count::Rows
+                && ctx.look_ahead().field("totalCount").exists(),
+        };
         let listed = data::list(
             db(ctx),
             principal(ctx),
@@ -300,29 +312,37 @@ impl OpportunityQuery {
             &args,
             page_limits(ctx),
             long_columns(nodes.as_ref()),
-            with_accounts,
+            joins,
         )
         .await?;
         let (page, q) = (listed.page, listed.query);
-        if with_accounts {
+        let l = loaders(ctx);
+        if joins.accounts {
             let accounts = listed.accounts.into_iter();
-            loaders(ctx)
-                .accounts
+            l.accounts
                 .feed_many(accounts.map(|a| (a.id, std::sync::Arc::new(a))))
                 .await;
+        }
+        let threading_read = listed.kept.is_some();
+        if let Some(kept) = listed.kept {
+            let ids: Vec<i64> = page.items.iter().map(|(_, m)| m.id).collect();
+            let found = l.threading.loader().from_kept(&ids, kept).await?;
+            l.threading.feed_many(found).await;
         }
         if let Some(sel) = nodes {
             let rows: Vec<&Model> = page.items.iter().map(|(_, m)| m).collect();
             let read = super::prefetch::Read {
-                accounts: with_accounts,
+                accounts: joins.accounts,
+                threading: threading_read,
                 ..Default::default()
             };
             super::prefetch::opportunities(ctx, &rows, sel, read).await?;
         }
         let db = db(ctx).clone();
-        let total = match count {
-            data::Count::Rows => TotalCount::of(&db, q),
-            plan => TotalCount::by(move || {
+        let total = match (listed.total, count) {
+            (Some(n), _) => TotalCount::known(n),
+            (None, data::Count::Rows) => TotalCount::of(&db, q),
+            (None, plan) => TotalCount::by(move || {
                 let (db, plan) = (db.clone(), plan.clone());
                 Box::pin(async move {
                     match plan {

@@ -37,6 +37,8 @@ pub struct Read {
     pub accounts: bool,
     /// The claims' partners (see `db::registrations::load_summaries_with_partners`).
     pub partners: bool,
+    /// The deals' threading summaries (see `db::opportunities::Joins::threading`).
+    pub threading: bool,
 }
 
 /// Loads what `sel` asks of `opps`: accounts (unless `read` with the rows), registrations (and
@@ -88,7 +90,7 @@ pub fn opportunities<'a: 'b, 'b>(
         };
         let threading = async {
             let threading = sel.field("threading");
-            if threading.exists() {
+            if threading.exists() && !read.threading {
                 prime(&l.threading, &ids).await?;
             }
             let risks = threading.field("risks");

@@ -19,12 +19,12 @@ use sea_orm::{
 };
 
 use super::page::{self, Ordering, Page, PageArgs, PageLimits, SortKey};
-use super::rows::{join_scoped, ByPosition, Joined, WithoutLong};
+use super::rows::{join_scoped, join_scoped_as, ByPosition, Joined, Second, WithoutLong};
 use crate::auth::{Principal, Resource};
 use crate::domain::money;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use entity::account;
+use entity::{account, threading_assessment};
 
 /// The opportunities `principal` may see: all for the vendor, the deals it is on for a partner.
 pub fn scope(principal: &Principal) -> Condition {
@@ -279,23 +279,49 @@ pub struct Listed {
     pub page: Page<Model>,
     /// The list's query (scope and filters), for counting it.
     pub query: Select<Entity>,
-    /// With `with_accounts`: the accounts of the page's deals that the caller may see, read in
-    /// the page's statement.
+    /// With [`Joins::accounts`]: the accounts of the page's deals that the caller may see, read
+    /// in the page's statement.
     pub accounts: Vec<account::Model>,
+    /// With [`Joins::threading`]: the page's kept threading assessments, read in the page's
+    /// statement (whether each still holds is the reader's to check, see
+    /// `db::contacts::network::summaries_of_kept`).
+    pub kept: Option<Vec<threading_assessment::Model>>,
+    /// With [`Joins::total`], on a page without a cursor: the list's size.
+    pub total: Option<u64>,
+}
+
+/// What [`list`] reads with the page's deals, in the same statement.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Joins {
+    /// The deals' accounts, under the accounts' own scope.
+    pub accounts: bool,
+    /// The deals' kept threading assessments, when the caller may read them (they describe
+    /// the contact network: `db::contacts::network::may_read_assessments`).
+    pub threading: bool,
+    /// The list's size, counted by the page's statement when it has no cursor (see
+    /// `page::fetch_counting`): for a list whose count reads every row that matches anyway.
+    pub total: bool,
 }
 
 /// A row of a page of deals, as each way of reading it gives it.
 trait PageRow: ByPosition {
     fn deal(&self) -> &Model;
-    fn split(self) -> (Model, Option<account::Model>);
+    fn split(self) -> Parts;
 }
+
+/// A page row's deal, with its account and its kept assessment where they were joined.
+type Parts = (
+    Model,
+    Option<account::Model>,
+    Option<threading_assessment::Model>,
+);
 
 impl PageRow for Model {
     fn deal(&self) -> &Model {
         self
     }
-    fn split(self) -> (Model, Option<account::Model>) {
-        (self, None)
+    fn split(self) -> Parts {
+        (self, None, None)
     }
 }
 
@@ -303,8 +329,8 @@ impl PageRow for WithoutLong<Model> {
     fn deal(&self) -> &Model {
         &self.0
     }
-    fn split(self) -> (Model, Option<account::Model>) {
-        (self.0, None)
+    fn split(self) -> Parts {
+        (self.0, None, None)
     }
 }
 
@@ -312,11 +338,23 @@ impl<R: PageRow> PageRow for Joined<R, account::Model> {
     fn deal(&self) -> &Model {
         self.0.deal()
     }
-    fn split(self) -> (Model, Option<account::Model>) {
-        (self.0.split().0, self.1)
+    fn split(self) -> Parts {
+        let (deal, _, kept) = self.0.split();
+        (deal, self.1, kept)
     }
 }
 
+impl<R: PageRow> PageRow for Joined<R, threading_assessment::Model, Second> {
+    fn deal(&self) -> &Model {
+        self.0.deal()
+    }
+    fn split(self) -> Parts {
+        let (deal, account, _) = self.0.split();
+        (deal, account, self.1)
+    }
+}
+
+/// Reads one page of `select` as rows `R`.
 async fn fetch_page<R: PageRow>(
     db: &DatabaseConnection,
     select: Select<Entity>,
@@ -324,8 +362,9 @@ async fn fetch_page<R: PageRow>(
     args: &PageArgs,
     limits: PageLimits,
     key: fn(&Model) -> SortKey,
-) -> AppResult<Page<(Model, Option<account::Model>)>> {
-    let page = page::fetch_as(
+    total: bool,
+) -> AppResult<(Page<Parts>, Option<u64>)> {
+    let (page, total) = page::fetch_counting(
         db,
         select,
         ord,
@@ -333,9 +372,31 @@ async fn fetch_page<R: PageRow>(
         limits,
         |r: &R| key(r.deal()),
         |r| r.deal().id,
+        total,
     )
     .await?;
-    Ok(page.map(R::split))
+    Ok((page.map(R::split), total))
+}
+
+/// [`fetch_page`] of rows `R` with the tables `joins` names joined to them.
+async fn fetch_joined<R: PageRow>(
+    db: &DatabaseConnection,
+    select: Select<Entity>,
+    ord: &Ordering<Entity>,
+    args: &PageArgs,
+    limits: PageLimits,
+    key: fn(&Model) -> SortKey,
+    joins: Joins,
+) -> AppResult<(Page<Parts>, Option<u64>)> {
+    type Acc<R> = Joined<R, account::Model>;
+    type Kept<R> = Joined<R, threading_assessment::Model, Second>;
+    let t = joins.total;
+    match (joins.accounts, joins.threading) {
+        (false, false) => fetch_page::<R>(db, select, ord, args, limits, key, t).await,
+        (true, false) => fetch_page::<Acc<R>>(db, select, ord, args, limits, key, t).await,
+        (false, true) => fetch_page::<Kept<R>>(db, select, ord, args, limits, key, t).await,
+        (true, true) => fetch_page::<Kept<Acc<R>>>(db, select, ord, args, limits, key, t).await,
+    }
 }
 
 /// `q` narrowed by every filter given.
@@ -378,8 +439,8 @@ fn filtered(mut q: Select<Entity>, filter: OpportunityFilter) -> AppResult<Selec
     Ok(q)
 }
 
-/// A page of the opportunities `principal` may see. With `with_accounts`, their accounts are
-/// read in the same statement (a left join under the accounts' own scope).
+/// A page of the opportunities `principal` may see, with what `joins` names read in the same
+/// statement (each under its own rule).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     db: &DatabaseConnection,
@@ -389,7 +450,7 @@ pub async fn list(
     args: &PageArgs,
     limits: PageLimits,
     long: LongColumns,
-    with_accounts: bool,
+    mut joins: Joins,
 ) -> AppResult<Listed> {
     principal.require_read(Resource::Opportunities)?;
     let q = filtered(visible(principal), filter)?;
@@ -400,7 +461,7 @@ pub async fn list(
             Column::iter().filter(|c| !matches!(c, Column::Products | Column::ForecastNotes)),
         );
     }
-    if with_accounts {
+    if joins.accounts {
         // The account's own scope decides, in the join, whether it is read (a deal in sight
         // does not by itself put its account in sight).
         select = join_scoped::<_, account::Entity>(
@@ -409,31 +470,37 @@ pub async fn list(
             super::accounts::scope(principal),
         );
     }
-    let (db, ord) = (db, &ord);
-    let page = match (long, with_accounts) {
-        (LongColumns::Read, false) => fetch_page::<Model>(db, select, ord, args, limits, key).await,
-        (LongColumns::Skip, false) => {
-            fetch_page::<WithoutLong<Model>>(db, select, ord, args, limits, key).await
+    joins.threading &= super::contacts::network::may_read_assessments(principal);
+    if joins.threading {
+        // A deal's kept assessment is read under the deals' rule on its key
+        // (`scope::Opportunities::on_id`), which the deal this row joins to already passed.
+        select = join_scoped_as::<_, threading_assessment::Entity, Second>(
+            select,
+            threading_assessment::Relation::Opportunity.def().rev(),
+            Condition::all(),
+        );
+    }
+    let (page, total) = match long {
+        LongColumns::Read => {
+            fetch_joined::<Model>(db, select, &ord, args, limits, key, joins).await
         }
-        (LongColumns::Read, true) => {
-            fetch_page::<Joined<Model, account::Model>>(db, select, ord, args, limits, key).await
-        }
-        (LongColumns::Skip, true) => {
-            fetch_page::<Joined<WithoutLong<Model>, account::Model>>(
-                db, select, ord, args, limits, key,
-            )
-            .await
+        LongColumns::Skip => {
+            fetch_joined::<WithoutLong<Model>>(db, select, &ord, args, limits, key, joins).await
         }
     }?;
     let mut accounts = Vec::new();
-    let page = page.map(|(m, a)| {
+    let mut kept = Vec::new();
+    let page = page.map(|(m, a, k)| {
         accounts.extend(a);
+        kept.extend(k);
         redact(principal, m)
     });
     Ok(Listed {
         page,
         query: q,
         accounts,
+        kept: joins.threading.then_some(kept),
+        total,
     })
 }
 

@@ -287,6 +287,20 @@ async fn the_risk_report_and_derived_data_respect_partner_and_scope_rules() {
         d["opportunity"]["threading"].is_null(),
         "threading needs contacts:read"
     );
+    // A page of deals, which reads the kept assessments in its own statement, too.
+    let page = app
+        .ok(
+            &narrow,
+            "{ opportunities(first: 10) { nodes { id threading { score } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = page["opportunities"]["nodes"].as_array().unwrap();
+    assert!(!nodes.is_empty());
+    assert!(
+        nodes.iter().all(|n| n["threading"].is_null()),
+        "threading on a page needs contacts:read: {page}"
+    );
     assert_eq!(
         d["opportunity"]["attribution"]["rows"],
         json!([]),

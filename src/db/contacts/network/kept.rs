@@ -435,6 +435,12 @@ pub async fn track_untracked(db: &DatabaseConnection) -> AppResult<u64> {
     Ok(r.rows_affected())
 }
 
+/// Whether `principal` may read threading assessments: they describe the contact network, so
+/// an app needs the contacts scope (the deal's own rule applies besides).
+pub fn may_read_assessments(principal: &Principal) -> bool {
+    principal.may_read(Resource::Contacts)
+}
+
 /// The shared part of the assessments of the visible opportunities among `ids`, holding
 /// today: one statement when every kept row holds; deals whose row does not are assessed
 /// afresh (four more).
@@ -444,8 +450,7 @@ pub async fn summaries(
     ids: &[i64],
     window: ThreadingWindow,
 ) -> AppResult<HashMap<i64, Summary>> {
-    // The assessment describes the contact network: apps need the contacts scope.
-    if !principal.may_read(Resource::Contacts) || ids.is_empty() {
+    if !may_read_assessments(principal) || ids.is_empty() {
         return Ok(HashMap::new());
     }
     let visible = crate::db::opportunities::visible(principal)
@@ -458,6 +463,22 @@ pub async fn summaries(
         &Entity::find().filter(Column::OpportunityId.in_subquery(visible)),
     )
     .await?;
+    summaries_of_kept(db, principal, ids, rows, window).await
+}
+
+/// The summaries of deals `ids` from their kept `rows`, read under the deals' rule (by
+/// [`summaries`], or with a page of deals the caller sees): a row that holds today gives its
+/// summary; the deals whose row does not hold, or that have none, are assessed afresh.
+pub async fn summaries_of_kept(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    ids: &[i64],
+    rows: Vec<Model>,
+    window: ThreadingWindow,
+) -> AppResult<HashMap<i64, Summary>> {
+    if !may_read_assessments(principal) || ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let today = today();
     let found: HashSet<i64> = rows.iter().map(|r| r.opportunity_id).collect();
     let mut out = HashMap::new();
@@ -469,7 +490,9 @@ pub async fn summaries(
             afresh.push(r.opportunity_id);
         }
     }
-    out.extend(assess_afresh(db, principal, &afresh, window, today).await?);
+    if !afresh.is_empty() {
+        out.extend(assess_afresh(db, principal, &afresh, window, today).await?);
+    }
     Ok(out)
 }
 

@@ -22,7 +22,7 @@ use crate::auth::{Party, Principal};
 use crate::domain::threading::PartyTag;
 
 pub use assess::assess_opportunities;
-pub use kept::{assess_due, summaries};
+pub use kept::{assess_due, may_read_assessments, summaries, summaries_of_kept};
 pub(in crate::db) use kept::{refresh_scores, track_new};
 pub use map::{relationship_map, MapNode, RelationshipMap};
 pub use report::{risk_report, RiskLine};
