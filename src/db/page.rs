@@ -6,7 +6,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{SelectStatement, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement, Value,
@@ -269,35 +269,7 @@ where
     M: super::rows::ByPosition,
     C: ConnectionTrait,
 {
-    let (page, _) = fetch_counting(conn, select, ord, args, limits, key_of, id_of, false).await?;
-    Ok(page)
-}
-
-/// The column a page counted in its own statement carries its list's size in.
-const TOTAL: &str = "page_list_total";
-
-/// [`fetch_as`]; with `count`, and on a first or last page (no cursor), the statement also
-/// counts every row of the list (`COUNT(*) OVER ()`, taken before the limit), so a list whose
-/// every row must be read anyway to be counted (a name search) is read once, not twice.
-/// Returns the page and, when it was counted, the list's size.
-#[allow(clippy::too_many_arguments)]
-pub async fn fetch_counting<E, M, C>(
-    conn: &C,
-    select: Select<E>,
-    ord: &Ordering<E>,
-    args: &PageArgs,
-    limits: PageLimits,
-    key_of: impl Fn(&M) -> SortKey,
-    id_of: impl Fn(&M) -> i64,
-    count: bool,
-) -> AppResult<(Page<M>, Option<u64>)>
-where
-    E: EntityTrait,
-    M: super::rows::ByPosition,
-    C: ConnectionTrait,
-{
     let (n, backwards) = size(args, limits)?;
-    let count = count && args.after.is_none() && args.before.is_none();
     let mut q = select;
     if let Some(c) = &args.after {
         let (k, id) = decode_cursor("after", &ord.name, c)?;
@@ -315,18 +287,9 @@ where
     if let Some(col) = ord.column {
         q = q.order_by(col, dir.clone());
     }
-    if count {
-        q = q.column_as(Expr::cust("COUNT(*) OVER ()"), TOTAL);
-    }
     q = q.order_by(ord.id, dir).limit(n + 1);
     let statement = literal_limit(q.build(conn.get_database_backend()), n + 1);
-    let raw = conn.query_all_raw(statement).await?;
-    let total = match (count, raw.first()) {
-        (false, _) => None,
-        (true, None) => Some(0),
-        (true, Some(first)) => Some(u64::try_from(first.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
-    };
-    let mut rows: Vec<M> = super::rows::read(&raw)?;
+    let mut rows: Vec<M> = super::rows::read(&conn.query_all_raw(statement).await?)?;
     let extra = rows.len() as u64 > n;
     rows.truncate(n as usize);
     if backwards {
@@ -341,14 +304,11 @@ where
     } else {
         (extra, args.after.is_some())
     };
-    Ok((
-        Page {
-            items,
-            has_next,
-            has_previous,
-        },
-        total,
-    ))
+    Ok(Page {
+        items,
+        has_next,
+        has_previous,
+    })
 }
 
 #[cfg(test)]

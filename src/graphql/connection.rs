@@ -65,11 +65,6 @@ impl TotalCount {
         Self(Arc::new(count))
     }
 
-    /// A count already made (by the page's own statement).
-    pub fn known(n: u64) -> Self {
-        Self::by(move || Box::pin(async move { Ok(n) }))
-    }
-
     pub async fn get(&self) -> AppResult<u64> {
         (self.0)().await
     }

@@ -231,9 +231,10 @@ pub struct OpportunityPayload {
     pub opportunity: Opportunity,
 }
 
-/// The stages a filter keeps, and whether it filters on anything else. Every field is named:
-/// a new filter does not compile until someone decides how lists filtered by it are counted.
-fn stages_and_others(f: &OpportunityFilter) -> (Option<&[OpportunityStage]>, bool) {
+/// The stages a filter keeps, whether it filters on anything but stages and names, and the
+/// name it searches for. Every field is named: a new filter does not compile until someone
+/// decides how lists filtered by it are counted.
+fn count_filters(f: &OpportunityFilter) -> (Option<&[OpportunityStage]>, bool, Option<&str>) {
     let OpportunityFilter {
         stage_in,
         account_id,
@@ -253,9 +254,8 @@ fn stages_and_others(f: &OpportunityFilter) -> (Option<&[OpportunityStage]>, boo
         || close_date_to.is_some()
         || amount_min.is_some()
         || amount_max.is_some()
-        || currency.is_some()
-        || name_contains.is_some();
-    (stage_in.as_deref(), others)
+        || currency.is_some();
+    (stage_in.as_deref(), others, name_contains.as_deref())
 }
 
 #[derive(Default)]
@@ -280,12 +280,11 @@ impl OpportunityQuery {
         #[graphql(desc = "Return items before this cursor.")] before: Option<String>,
     ) -> Result<OpportunityConnection> {
         let args = connection::page_args(first, after, last, before);
-        let searched = filter.as_ref().is_some_and(|f| f.name_contains.is_some());
         let count = match &filter {
-            None => data::Count::plan(principal(ctx), None, false),
+            None => data::Count::plan(principal(ctx), None, false, None),
             Some(f) => {
-                let (stages, others) = stages_and_others(f);
-                data::Count::plan(principal(ctx), stages, others)
+                let (stages, others, name) = count_filters(f);
+                data::Count::plan(principal(ctx), stages, others, name)
             }
         };
         let nodes = super::prefetch::connection_nodes(ctx);
@@ -295,14 +294,9 @@ impl OpportunityQuery {
             loaders(ctx).cached() && nodes.as_ref().is_some_and(|s| s.field(field).exists())
         };
         // So do their kept threading assessments, when the nodes ask for `threading`.
-        // A name search reads every match to count them: the page's statement counts them
-        // as it reads them (its first page; a page after a cursor is counted on its own).
         let joins = data::Joins {
             accounts: asks("account"),
             threading: asks("threading"),
-            total: searched
-                && count == data::Count::Rows
-                && ctx.look_ahead().field("totalCount").exists(),
         };
         let listed = data::list(
             db(ctx),
@@ -339,17 +333,18 @@ impl OpportunityQuery {
             super::prefetch::opportunities(ctx, &rows, sel, read).await?;
         }
         let db = db(ctx).clone();
-        let total = match (listed.total, count) {
-            (Some(n), _) => TotalCount::known(n),
-            (None, data::Count::Rows) => TotalCount::of(&db, q),
-            (None, plan) => TotalCount::by(move || {
-                let (db, plan) = (db.clone(), plan.clone());
+        let who = principal(ctx).clone();
+        let total = match count {
+            data::Count::Rows => TotalCount::of(&db, q),
+            plan => TotalCount::by(move || {
+                let (db, plan, who) = (db.clone(), plan.clone(), who.clone());
                 Box::pin(async move {
                     match plan {
                         data::Count::Tally(stages) => data::tally(&db, stages.as_deref()).await,
                         data::Count::DealsOf(p) => {
                             crate::db::registrations::count_deals(&db, p).await
                         }
+                        data::Count::Names(needle) => data::names(&db, &who, &needle).await,
                         data::Count::Rows => unreachable!("counted by its query above"),
                     }
                 })

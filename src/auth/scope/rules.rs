@@ -6,7 +6,7 @@ use entity::{
     account, conflict, contact, engagement, invitation, opportunity, partner, registration,
     webhook_endpoint,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::{
@@ -116,11 +116,24 @@ impl Opportunities {
     /// deal, such as its threading assessment): the rows of the deals the view admits, read
     /// without joining the deal.
     pub fn on_id(view: View, id: impl ColumnTrait) -> Condition {
+        Self::on_key(view, id.as_column_ref())
+    }
+
+    /// [`Opportunities::on_id`] on a column named by its table and its own name (a kept table
+    /// without an entity, such as the deals' kept names).
+    pub fn on_key(view: View, key: (impl IntoIden, impl IntoIden)) -> Condition {
         match view {
             View::Nothing => nothing(),
             View::Everything => Condition::all(),
-            View::Partner(p) => Condition::all().add(id.in_subquery(deals_of_partner(p))),
+            View::Partner(p) => {
+                Condition::all().add(Expr::col(key).in_subquery(deals_of_partner(p)))
+            }
         }
+    }
+
+    /// [`Opportunities::on_key`] for `principal`.
+    pub fn by_key(principal: &Principal, key: (impl IntoIden, impl IntoIden)) -> Condition {
+        Self::on_key(Self::view(principal), key)
     }
 
     /// [`Opportunities::on_id`] for `principal`.

@@ -1,6 +1,6 @@
 //! Counting a caller's opportunity list from the narrowest rows that answer it: the vendor's
 //! whole list (or one filtered by stage) from the stage tally, a partner's whole list from its
-//! claims; any other filter counts the list's own query.
+//! claims, a name search from the kept names; any other filter counts the list's own query.
 
 use entity::enums::OpportunityStage;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
@@ -15,6 +15,9 @@ pub enum Count {
     Tally(Option<Vec<OpportunityStage>>),
     /// The deals a partner is on, from its claims.
     DealsOf(i64),
+    /// A name search alone (`nameContains`, this needle), from the kept names (migration 37)
+    /// under the deals' rule on their key.
+    Names(String),
     /// The list's own query, counted.
     Rows,
 }
@@ -26,9 +29,16 @@ impl Count {
         principal: &Principal,
         stages: Option<&[OpportunityStage]>,
         other_filters: bool,
+        name_contains: Option<&str>,
     ) -> Self {
         if other_filters || !principal.may_read(Resource::Opportunities) {
             return Self::Rows;
+        }
+        if let Some(needle) = name_contains {
+            return match stages {
+                None => Self::Names(needle.to_string()),
+                Some(_) => Self::Rows,
+            };
         }
         match principal.party {
             Party::Vendor => Self::Tally(stages.map(<[_]>::to_vec)),
@@ -60,6 +70,36 @@ pub async fn tally(db: &DatabaseConnection, stages: Option<&[OpportunityStage]>)
     let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many of the deals `principal` sees have a name containing `needle` (any case), read
+/// from the kept names: the rows the search would read, narrow, with the deals' rule applied
+/// to their key (`scope::Opportunities::by_id`).
+pub async fn names(db: &DatabaseConnection, principal: &Principal, needle: &str) -> AppResult<u64> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    #[derive(sea_orm::DeriveIden)]
+    enum OpportunityNames {
+        Table,
+        OpportunityId,
+        NameKey,
+    }
+    let key = super::super::like_pattern(needle, "nameContains")?;
+    let condition = crate::auth::scope::Opportunities::by_key(
+        principal,
+        (OpportunityNames::Table, OpportunityNames::OpportunityId),
+    );
+    let q = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from(OpportunityNames::Table)
+        .and_where(Expr::col((OpportunityNames::Table, OpportunityNames::NameKey)).like(key))
+        .cond_where(condition)
+        .to_owned();
+    let row = db.query_one(&q).await?;
     let n: i64 = match row {
         Some(r) => r.try_get("", "n")?,
         None => 0,

@@ -4,7 +4,7 @@
 mod count;
 mod writes;
 
-pub use count::{fold_tally, tally, Count};
+pub use count::{fold_tally, names, tally, Count};
 pub use writes::*;
 
 use std::collections::HashMap;
@@ -286,8 +286,6 @@ pub struct Listed {
     /// statement (whether each still holds is the reader's to check, see
     /// `db::contacts::network::summaries_of_kept`).
     pub kept: Option<Vec<threading_assessment::Model>>,
-    /// With [`Joins::total`], on a page without a cursor: the list's size.
-    pub total: Option<u64>,
 }
 
 /// What [`list`] reads with the page's deals, in the same statement.
@@ -298,9 +296,6 @@ pub struct Joins {
     /// The deals' kept threading assessments, when the caller may read them (they describe
     /// the contact network: `db::contacts::network::may_read_assessments`).
     pub threading: bool,
-    /// The list's size, counted by the page's statement when it has no cursor (see
-    /// `page::fetch_counting`): for a list whose count reads every row that matches anyway.
-    pub total: bool,
 }
 
 /// A row of a page of deals, as each way of reading it gives it.
@@ -362,9 +357,8 @@ async fn fetch_page<R: PageRow>(
     args: &PageArgs,
     limits: PageLimits,
     key: fn(&Model) -> SortKey,
-    total: bool,
-) -> AppResult<(Page<Parts>, Option<u64>)> {
-    let (page, total) = page::fetch_counting(
+) -> AppResult<Page<Parts>> {
+    let page = page::fetch_as(
         db,
         select,
         ord,
@@ -372,10 +366,9 @@ async fn fetch_page<R: PageRow>(
         limits,
         |r: &R| key(r.deal()),
         |r| r.deal().id,
-        total,
     )
     .await?;
-    Ok((page.map(R::split), total))
+    Ok(page.map(R::split))
 }
 
 /// [`fetch_page`] of rows `R` with the tables `joins` names joined to them.
@@ -387,15 +380,14 @@ async fn fetch_joined<R: PageRow>(
     limits: PageLimits,
     key: fn(&Model) -> SortKey,
     joins: Joins,
-) -> AppResult<(Page<Parts>, Option<u64>)> {
+) -> AppResult<Page<Parts>> {
     type Acc<R> = Joined<R, account::Model>;
     type Kept<R> = Joined<R, threading_assessment::Model, Second>;
-    let t = joins.total;
     match (joins.accounts, joins.threading) {
-        (false, false) => fetch_page::<R>(db, select, ord, args, limits, key, t).await,
-        (true, false) => fetch_page::<Acc<R>>(db, select, ord, args, limits, key, t).await,
-        (false, true) => fetch_page::<Kept<R>>(db, select, ord, args, limits, key, t).await,
-        (true, true) => fetch_page::<Kept<Acc<R>>>(db, select, ord, args, limits, key, t).await,
+        (false, false) => fetch_page::<R>(db, select, ord, args, limits, key).await,
+        (true, false) => fetch_page::<Acc<R>>(db, select, ord, args, limits, key).await,
+        (false, true) => fetch_page::<Kept<R>>(db, select, ord, args, limits, key).await,
+        (true, true) => fetch_page::<Kept<Acc<R>>>(db, select, ord, args, limits, key).await,
     }
 }
 
@@ -480,7 +472,7 @@ pub async fn list(
             Condition::all(),
         );
     }
-    let (page, total) = match long {
+    let page = match long {
         LongColumns::Read => {
             fetch_joined::<Model>(db, select, &ord, args, limits, key, joins).await
         }
@@ -500,7 +492,6 @@ pub async fn list(
         query: q,
         accounts,
         kept: joins.threading.then_some(kept),
-        total,
     })
 }
 

@@ -1,9 +1,10 @@
 //! The tables the SQL forms read instead of joining every claim to its deal (each partner's
 //! accounts, each account's shared contacts), and the claim tally the registration lists are
-//! counted from, and the contact tally the vendor's contact list is counted from, follow every
-//! change to the rows they are kept from: claims changing partner, deal, role, status or
-//! submission, or deleted; deals moving to another account; contacts shared, unshared, moved
-//! or deleted. The rules' two forms still agree afterwards.
+//! counted from, the contact tally the vendor's contact list is counted from and the deals'
+//! kept names a name search is counted from, follow every change to the rows they are kept
+//! from: claims changing partner, deal, role, status or submission, or deleted; deals moving
+//! to another account or renamed; contacts shared, unshared, moved, given another source or
+//! deleted. The rules' two forms still agree afterwards.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,7 @@ async fn kept_tables_follow_every_change_to_claims_deals_and_contacts() {
         for who in callers() {
             rules_agree(&db, &who, &p, seed).await;
             contact_count_agrees(&db, &who, &p, seed).await;
+            names_agree(&db, &who, seed).await;
         }
         tally_agrees(&db, &p, seed).await;
         // Folded, the tally holds one row per key and the same sums.
@@ -94,6 +96,12 @@ async fn change_deals_and_contacts(db: &DatabaseConnection, p: &Program, seed: u
         d.account_id = Set(1 + deal.account_id % accounts);
         d.update(db).await.unwrap();
     }
+    // Renamed deals: their kept names follow.
+    for deal in p.deals.iter().filter(|d| (d.id + seed as i64) % 4 == 1) {
+        let mut d = deal.clone().into_active_model();
+        d.name = Set(format!("Renamed DEAL_{} at 100%", deal.id * 7));
+        d.update(db).await.unwrap();
+    }
     for contact in &p.contacts {
         let mut c = contact.clone().into_active_model();
         match (contact.id + seed as i64) % 5 {
@@ -118,6 +126,33 @@ async fn change_deals_and_contacts(db: &DatabaseConnection, p: &Program, seed: u
             }
         }
         c.update(db).await.unwrap();
+    }
+}
+
+/// A name search counted from the kept names (`opportunities::names`) counts what the list's
+/// own query finds, for every caller and needle.
+async fn names_agree(db: &DatabaseConnection, who: &Principal, seed: u64) {
+    use sea_orm::{PaginatorTrait, QueryFilter};
+    for needle in [
+        "deal 1",
+        "DEAL",
+        "renamed deal_",
+        "100%",
+        "_1",
+        "2",
+        "nothing like it",
+    ] {
+        let listed = crate::db::opportunities::visible(who)
+            .filter(
+                crate::db::contains_ci(opportunity::Column::Name, "nameContains", needle).unwrap(),
+            )
+            .count(db)
+            .await
+            .unwrap();
+        let kept = crate::db::opportunities::names(db, who, needle)
+            .await
+            .unwrap();
+        assert_eq!(kept, listed, "seed {seed}, names with {needle:?}, {who:?}");
     }
 }
 
