@@ -492,6 +492,9 @@ async fn name_search_is_literal_case_insensitive_and_scoped() {
     assert_eq!(found(v.clone(), "analytics").await, both[1..]);
     assert_eq!(found(v.clone(), "INSIGHT").await, ["Acme Insight Platform"]);
     assert!(found(a.token.clone(), "analytics").await.is_empty());
-    assert_eq!(found(a.token.clone(), "insight").await, ["Acme Insight Platform"]);
+    assert_eq!(
+        found(a.token.clone(), "insight").await,
+        ["Acme Insight Platform"]
+    );
     assert!(found(b.token.clone(), "insight").await.is_empty());
 }

@@ -131,6 +131,13 @@ impl Opportunities {
         }
     }
 
+    /// The condition on a row kept per deal, joined on its key to a deal the same statement
+    /// reads under this rule (a page of deals with their kept assessments): the deal's row
+    /// passed the rule, so its kept row needs nothing more.
+    pub fn kept_of_admitted_deal() -> Condition {
+        Condition::all()
+    }
+
     /// [`Opportunities::on_key`] for `principal`.
     pub fn by_key(principal: &Principal, key: (impl IntoIden, impl IntoIden)) -> Condition {
         Self::on_key(Self::view(principal), key)

@@ -464,12 +464,12 @@ pub async fn list(
     }
     joins.threading &= super::contacts::network::may_read_assessments(principal);
     if joins.threading {
-        // A deal's kept assessment is read under the deals' rule on its key
-        // (`scope::Opportunities::on_id`), which the deal this row joins to already passed.
+        // A deal's kept assessment is read under the deals' rule on its key, which the deal
+        // this row joins to already passed.
         select = join_scoped_as::<_, threading_assessment::Entity, Second>(
             select,
             threading_assessment::Relation::Opportunity.def().rev(),
-            Condition::all(),
+            crate::auth::scope::Opportunities::kept_of_admitted_deal(),
         );
     }
     let page = match long {
