@@ -40,6 +40,7 @@ mod m20261207_000034_index_queue_contacts_search;
 pub mod m20261207_000035_keep_decision_times;
 mod m20261208_000036_keep_contact_tally;
 mod m20261208_000037_keep_opportunity_names;
+mod m20261208_000038_keep_partner_shared_contacts;
 
 pub struct Migrator;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000035_keep_decision_times::Migration),
             Box::new(m20261208_000036_keep_contact_tally::Migration),
             Box::new(m20261208_000037_keep_opportunity_names::Migration),
+            Box::new(m20261208_000038_keep_partner_shared_contacts::Migration),
         ]
     }
 }

@@ -18,6 +18,15 @@
 //! 4. new rows only (accounts and opportunities created by an approval, transitions,
 //!    conflicts, the event queue), which wait on nothing.
 //!
+//! An account's row of `account_shared_contacts` (migration 38 keeps a count per partner from
+//! it): a contact write holds it from the upsert its trigger makes, at the end of the contact
+//! statement, to its commit; a claim write that puts a partner on an account or takes it off
+//! (a `partner_accounts` pair made or removed) reads it `FOR SHARE` right after the pair, so
+//! whichever of the two comes second counts what the first committed. Contact writes take no
+//! customer lock and no registration row, and a claim write takes no contact row, so a cycle
+//! needs two writers that each touch several accounts in opposite orders: PostgreSQL then ends
+//! one, and the server runs that mutation again.
+//!
 //! Opportunity writes (stage moves, closing a deal) take the opportunity row, then the rows of
 //! its approved registrations, and never the customer lock (a trigger then updates the deal's
 //! kept assessment row, which no holder of a threading lock waits on an opportunity row for); registration paths never update an

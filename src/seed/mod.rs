@@ -104,7 +104,7 @@ pub async fn run(db: &DatabaseConnection, size: Size) -> AppResult<Seeded> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         // Folding left the tallies' tables mostly empty pages, which would be read whole.
         db.execute_unprepared(
-            "VACUUM (FULL, ANALYZE) opportunity_tally, registration_tally, decision_tally, contact_tally",
+            "VACUUM (FULL, ANALYZE) opportunity_tally, registration_tally, decision_tally, contact_tally, partner_shared_tally",
         )
         .await?;
         // Every other table vacuumed as autovacuum would have done in a running program: a

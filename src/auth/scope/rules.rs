@@ -414,10 +414,11 @@ impl Contacts {
     /// How many contacts `view` admits, as one statement with the number in its column `n`
     /// (the count of a whole contact list). Everything: the sum of `contact_tally`, contacts
     /// per source kept by triggers on contacts (migration 36). A partner: those it sourced,
-    /// plus the shared contacts at its accounts (read from `account_shared_contacts`, a count
-    /// per account kept by triggers on contacts), less those counted twice (sourced by it and
-    /// shared at one of its accounts); each part reads the partner's own rows, never every
-    /// shared contact. `None` for a caller without the scope, who reads no list.
+    /// plus the shared contacts at its accounts (the sum of `partner_shared_tally`, kept per
+    /// partner by triggers on the accounts' shared counts and the partners' accounts,
+    /// migration 38), less those counted twice (sourced by it and shared at one of its
+    /// accounts); each part reads the partner's own rows, never every shared contact. `None`
+    /// for a caller without the scope, who reads no list.
     pub fn count(view: View) -> Option<SelectStatement> {
         use contact::Column as C;
         let p = match view {
@@ -442,15 +443,9 @@ impl Contacts {
             .and_where(C::SourcedByPartnerId.eq(p))
             .to_owned();
         let shared = Query::select()
-            .expr(Expr::cust("CAST(COALESCE(SUM(contacts), 0) AS BIGINT)"))
-            .from(AccountSharedContacts::Table)
-            .and_where(
-                Expr::col((
-                    AccountSharedContacts::Table,
-                    AccountSharedContacts::AccountId,
-                ))
-                .in_subquery(accounts_of_partner(p)),
-            )
+            .expr(Expr::cust("CAST(COALESCE(SUM(delta), 0) AS BIGINT)"))
+            .from(PartnerSharedTally::Table)
+            .and_where(Expr::col((PartnerSharedTally::Table, PartnerSharedTally::PartnerId)).eq(p))
             .to_owned();
         let twice = sourced
             .clone()
@@ -487,11 +482,12 @@ enum ContactTally {
     Table,
 }
 
-/// The shared contacts of each account, counted (migration 34 says how it is kept).
+/// The shared contacts at the accounts each partner is on, kept as deltas (migration 38 says
+/// how).
 #[derive(sea_orm::DeriveIden)]
-enum AccountSharedContacts {
+enum PartnerSharedTally {
     Table,
-    AccountId,
+    PartnerId,
 }
 
 /// Attribution rows (each party's share of a deal's credit, frozen when it is won, or a live

@@ -57,15 +57,18 @@ pub async fn load(
     Ok(rows.into_iter().map(|m| (m.id, m)).collect())
 }
 
-/// Folds the contact tally (migration 36; see `db::tally::fold`). Returns how many rows it
-/// folded.
+/// Folds the contact tallies: contacts per source (migration 36) and shared contacts per
+/// partner (migration 38); see `db::tally::fold`. Returns how many rows it folded.
 pub async fn fold_tally(db: &DatabaseConnection) -> AppResult<u64> {
     fold_tally_above(db, super::tally::FOLD_ABOVE).await
 }
 
-/// [`fold_tally`] once the tally holds more than `above` rows beyond one per source.
+/// [`fold_tally`], folding each tally that holds more than `above` rows beyond one per key.
 pub(crate) async fn fold_tally_above(db: &DatabaseConnection, above: i64) -> AppResult<u64> {
-    super::tally::fold(db, "contact_tally", "sourced_by", above).await
+    Ok(
+        super::tally::fold(db, "contact_tally", "sourced_by", above).await?
+            + super::tally::fold(db, "partner_shared_tally", "partner_id", above).await?,
+    )
 }
 
 /// The order of contact pages (the top-level list and each account's): by id, oldest first.

@@ -390,3 +390,112 @@ async fn every_contact(app: &TestApp, token: &str) -> (BTreeSet<String>, usize) 
     assert_eq!(totals.len(), 1, "one total on every page");
     (seen, totals.pop_first().unwrap())
 }
+
+/// A partner's contact count is kept per partner (the shared contacts at its accounts). Two
+/// writers racing at one account on PostgreSQL, a contact shared there while a partner comes
+/// onto the account, each in either order, leave the count equal to the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_s_contact_count_holds_when_sharing_and_joining_race() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return; // SQLite has one writer at a time: nothing races.
+    }
+    let (a, b, c) = (
+        app.create_partner("A").await,
+        app.create_partner("B").await,
+        app.partner("C").await,
+    );
+    let (acct, opp) = partner_on_deal(&app, &a, "race.example").await;
+    let first = contact(
+        &app,
+        &app.vendor,
+        &acct,
+        person("Ann", "ann@race.example", "IT", None),
+    )
+    .await;
+    let first = cosell::ids::decode_as(&first, cosell::ids::Kind::Contact).unwrap();
+    let account = cosell::ids::decode_as(&acct, cosell::ids::Kind::Account).unwrap();
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(300));
+
+    // The contact is shared in a transaction still open when B comes onto the account: B's
+    // approval waits for it, then counts the contact.
+    let txn = app.db.begin().await.unwrap();
+    txn.execute_unprepared(&format!(
+        "UPDATE contacts SET shared = TRUE WHERE id = {first}"
+    ))
+    .await
+    .unwrap();
+    let joining = {
+        let (app_url, client, vendor) = (app.url.clone(), app.client.clone(), app.vendor.clone());
+        let (b, opp) = (b.clone(), opp.clone());
+        tokio::spawn(async move { join_as(&client, &app_url, &vendor, &b, &opp).await })
+    };
+    pause().await;
+    txn.commit().await.unwrap();
+    joining.await.unwrap();
+    let (seen, total) = every_contact(&app, &partner_token(&b)).await;
+    assert_eq!((seen.len(), total), (1, 1), "B sees the shared contact");
+
+    // C comes onto the account in a transaction still open when the vendor shares another
+    // contact there: the vendor's write waits for it, then counts C in.
+    let txn = app.db.begin().await.unwrap();
+    txn.execute_unprepared(&format!(
+        "INSERT INTO partner_accounts (partner_id, account_id, claims) VALUES ({}, {account}, 1)",
+        cosell::ids::decode_as(&c.id, cosell::ids::Kind::Partner).unwrap()
+    ))
+    .await
+    .unwrap();
+    let sharing = {
+        let (app_url, client, vendor) = (app.url.clone(), app.client.clone(), app.vendor.clone());
+        let acct = acct.clone();
+        tokio::spawn(async move {
+            let body = json!({ "query": CREATE, "variables": { "i": { "accountId": acct,
+                "contact": { "name": "Bo", "email": "bo@race.example", "shared": true } } } });
+            let r: Value = client
+                .post(app_url)
+                .bearer_auth(vendor)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(r.get("errors").is_none(), "{r}");
+        })
+    };
+    pause().await;
+    txn.commit().await.unwrap();
+    sharing.await.unwrap();
+    let (seen, total) = every_contact(&app, &c.token).await;
+    assert_eq!((seen.len(), total), (2, 2), "C sees both shared contacts");
+    let (seen, total) = every_contact(&app, &partner_token(&b)).await;
+    assert_eq!((seen.len(), total), (2, 2), "so does B");
+}
+
+/// [`join_deal`] from a task: `partner`'s claim approved onto deal `opp`.
+async fn join_as(client: &reqwest::Client, url: &str, vendor: &str, partner: &str, opp: &str) {
+    let post = |token: String, body: Value| {
+        let client = client.clone();
+        async move {
+            let r: Value = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(r.get("errors").is_none(), "{r}");
+            r
+        }
+    };
+    let d = post(partner_token(partner), json!({ "query": "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
+        "variables": { "i": { "draft": { "accountDomain": "join.example", "accountName": "Join", "dealName": "Join", "role": "INFLUENCER", "justification": "x" } } } })).await;
+    let r = &d["data"]["submitRegistration"]["registration"];
+    post(vendor.to_string(), json!({ "query": "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id } } }",
+        "variables": { "i": { "id": r["id"], "expectedVersion": r["version"], "opportunityId": opp } } })).await;
+}
