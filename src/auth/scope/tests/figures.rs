@@ -44,6 +44,8 @@ async fn decide(db: &DatabaseConnection, p: &Program, seed: u64) {
         let mut c = claim.clone().into_active_model();
         c.decision_seconds = Set(seconds);
         c.submitted_at = Set(seconds.map(|_| Utc::now()));
+        // Created over ten days, so that a window can hold some claims and not others.
+        c.created_at = Set(claim.created_at - Duration::days((i as i64 * 7 + seed as i64) % 10));
         c.update(db).await.unwrap();
     }
 }
@@ -72,13 +74,15 @@ async fn change(db: &DatabaseConnection, p: &Program, seed: u64) {
 }
 
 /// Every caller's figures, from the tallies and from a window holding every claim, equal the
-/// figures of the claims its rule admits; a window holding none gives none.
+/// figures of the claims its rule admits; a window holding none gives none; a window holding
+/// some gives the figures of those.
 async fn figures_agree(db: &DatabaseConnection, p: &Program, seed: u64, when: &str) {
     let facts = Facts {
         claims: &p.claims,
         deals: &p.deals,
     };
     let early = Utc::now() - Duration::days(3650);
+    let mut partial = 0;
     for who in callers() {
         let view = Registrations::view(&who);
         let got = figures::figures(db, &who, None, None).await;
@@ -98,7 +102,33 @@ async fn figures_agree(db: &DatabaseConnection, p: &Program, seed: u64, when: &s
         assert_eq!(got.unwrap(), want, "{ctx}: tallies");
         assert_eq!(windowed.unwrap(), want, "{ctx}: window with every claim");
         assert_eq!(empty.unwrap(), expected(&[]), "{ctx}: window with none");
+        // Windows holding some of the claims, by creation time.
+        let newest = seen.iter().map(|c| c.created_at).max();
+        for days in [(7, 2), (4, 0), (9, 6)] {
+            let Some(newest) = newest else { break };
+            let (from, to) = (
+                newest - Duration::days(days.0) - Duration::hours(1),
+                newest - Duration::days(days.1),
+            );
+            let inside: Vec<&registration::Model> = seen
+                .iter()
+                .copied()
+                .filter(|c| c.created_at >= from && c.created_at < to)
+                .collect();
+            partial += usize::from(!inside.is_empty() && inside.len() < seen.len());
+            let part = figures::figures(db, &who, Some(from), Some(to)).await;
+            assert_eq!(
+                part.unwrap(),
+                expected(&inside),
+                "{ctx}: window of days {days:?} ({} claims)",
+                inside.len()
+            );
+        }
     }
+    assert!(
+        partial > 0,
+        "seed {seed} {when}: some windows hold some claims, not all"
+    );
 }
 
 /// The figures of `claims`, computed from each one.
