@@ -1,5 +1,6 @@
 //! The decisions at each group's middle ranks, read from the groups' decision-time indexes.
 
+use chrono::{DateTime, Utc};
 use entity::enums::RegistrationRole;
 use entity::registration::{Column, Entity};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
@@ -23,10 +24,18 @@ pub(super) struct Middle {
 /// one JSON parameter and the statement's text is the same for every request of a caller (its
 /// plan is kept: hundreds of subqueries would be planned anew each time); SQLite, which
 /// cannot offset by a column, gets one subquery per rank. Returns `(group, rank, seconds)`.
+/// The creation times the decisions are read among: `[from, to)`, either end open.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Window {
+    pub(super) from: Option<DateTime<Utc>>,
+    pub(super) to: Option<DateTime<Utc>>,
+}
+
 pub(super) async fn middle_decisions(
     txn: &DatabaseTransaction,
     view: View,
     reads: &[Middle],
+    window: Window,
 ) -> AppResult<Vec<(Group, u64, i64)>> {
     use sea_orm::sea_query::{
         Expr, ExprTrait, Order, PostgresQueryBuilder, Query, SqliteQueryBuilder,
@@ -42,6 +51,12 @@ pub(super) async fn middle_decisions(
             .and_where(Expr::col(Column::DecisionSeconds).gte(from))
             .order_by(Column::DecisionSeconds, Order::Asc)
             .to_owned();
+        if let Some(f) = window.from {
+            q.and_where(Expr::col(Column::CreatedAt).gte(f));
+        }
+        if let Some(t) = window.to {
+            q.and_where(Expr::col(Column::CreatedAt).lt(t));
+        }
         match group {
             Group::Overall => {}
             Group::Partner(_) => {

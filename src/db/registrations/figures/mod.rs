@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::{RegistrationRole, RegistrationStatus};
-use entity::registration::{Column, Entity};
+use entity::registration::Column;
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, IsolationLevel, QueryFilter, QuerySelect, QueryTrait, Select,
-    TransactionTrait,
+    DbBackend, DbErr, IsolationLevel, QueryFilter, QuerySelect, TransactionTrait,
 };
 
 use crate::auth::scope::{self, Rule, View};
@@ -19,7 +18,7 @@ use crate::error::AppResult;
 
 mod middle;
 
-use middle::{middle_decisions, Middle};
+use middle::{middle_decisions, Middle, Window};
 
 /// How many registrations are in one status.
 #[derive(Clone, Debug, PartialEq)]
@@ -159,8 +158,9 @@ impl Acc {
 
 /// Figures over the registrations created in `[from, to)` that `principal` may see. Without
 /// a window they come from the claim and decision tallies and the few decisions around each
-/// group's middle; with one, from aggregates over the window's claims in the database. Either
-/// way the numbers are those of every visible claim, read in one snapshot.
+/// group's middle; with one, from counts over the window's claims in the database and each
+/// group's middle decisions read by rank. Either way the numbers are those of every visible
+/// claim, read in one snapshot.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn figures(
     db: &DatabaseConnection,
@@ -180,7 +180,7 @@ pub async fn figures(
     let groups = if from.is_none() && to.is_none() {
         tallied(&txn, view).await?
     } else {
-        aggregated(&txn, principal, from, to).await?
+        aggregated(&txn, principal, view, from, to).await?
     };
     txn.commit().await?;
     Ok(finish(groups))
@@ -335,101 +335,80 @@ async fn tallied(
             below += n;
         }
     }
-    for (g, rank, seconds) in middle_decisions(txn, view, &reads).await? {
+    for (g, rank, seconds) in middle_decisions(txn, view, &reads, Window::default()).await? {
         groups.entry(g).or_default().middle.insert(rank, seconds);
     }
     Ok((groups, by_status))
 }
 
-/// The figures from aggregates over the claims created in the window, in the database: counts
-/// grouped by partner, role, status and submission, and each group's middle decisions by
-/// their rank in the group (window functions), so only those leave the database.
+/// The figures over the claims created in the window, from the database: counts grouped by
+/// partner, role, status and submission (with each key's counted decisions), then each
+/// group's middle decisions read by rank from the group's decision-time index, which ends
+/// with the creation time, so the window is checked on the index (see [`middle_decisions`]).
 async fn aggregated(
     txn: &DatabaseTransaction,
     principal: &Principal,
+    view: View,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> AppResult<(BTreeMap<Group, Acc>, Vec<CountRow>)> {
-    use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
-    let window = |mut q: Select<Entity>| {
-        if let Some(f) = from {
-            q = q.filter(Column::CreatedAt.gte(f));
-        }
-        if let Some(t) = to {
-            q = q.filter(Column::CreatedAt.lt(t));
-        }
-        q
-    };
-    let counts = window(super::visible(principal))
+    use sea_orm::sea_query::Expr;
+    let mut counts = super::visible(principal);
+    if let Some(f) = from {
+        counts = counts.filter(Column::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        counts = counts.filter(Column::CreatedAt.lt(t));
+    }
+    let counts = counts
         .select_only()
         .column(Column::PartnerId)
         .column(Column::Role)
         .column(Column::Status)
         .column_as(Expr::cust("submitted_at IS NOT NULL"), "submitted")
         .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .column_as(
+            Expr::cust(format!(
+                "CAST(SUM(CASE WHEN {COUNTED} THEN 1 ELSE 0 END) AS BIGINT)"
+            )),
+            "decided",
+        )
         .group_by(Column::PartnerId)
         .group_by(Column::Role)
         .group_by(Column::Status)
         .group_by(Expr::cust("submitted_at IS NOT NULL"));
-    let rows: Vec<CountRow> = counts.into_tuple().all(txn).await?;
+    type Row = (i64, RegistrationRole, RegistrationStatus, bool, i64, i64);
+    let rows: Vec<Row> = counts.into_tuple().all(txn).await?;
     let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
-    let mut by_status = Vec::new();
-    add_counts(&mut groups, &mut by_status, rows);
-
-    // Each part selects only the key it groups by (the others are constants), so it reads
-    // its decision-time index alone (migration 35's indexes end with `created_at`).
-    let mut all = None;
-    for (kind, partition) in ["", "PARTITION BY partner_id ", "PARTITION BY role "]
-        .into_iter()
-        .enumerate()
-    {
-        let (partner, role) = match kind {
-            1 => ("partner_id", "CAST('' AS VARCHAR)"),
-            2 => ("CAST(0 AS BIGINT)", "role"),
-            _ => ("CAST(0 AS BIGINT)", "CAST('' AS VARCHAR)"),
-        };
-        let part = window(super::visible(principal))
-            .select_only()
-            .column_as(Expr::cust(format!("CAST({kind} AS BIGINT)")), "kind")
-            .column_as(Expr::cust(partner), "partner_id")
-            .column_as(Expr::cust(role), "role")
-            .column_as(Column::DecisionSeconds, "s")
-            .column_as(
-                Expr::cust(format!(
-                    "ROW_NUMBER() OVER ({partition}ORDER BY decision_seconds) - 1"
-                )),
-                "pos",
-            )
-            .column_as(Expr::cust(format!("COUNT(*) OVER ({partition})")), "n")
-            .filter(Expr::cust(COUNTED))
-            .into_query();
-        match &mut all {
-            None => all = Some(part),
-            Some(q) => {
-                q.union(UnionType::All, part);
-            }
+    for (partner, role, _, _, _, decided) in &rows {
+        for g in Group::of(*partner, *role) {
+            groups.entry(g).or_default().decided += u64::try_from(*decided).unwrap_or(0);
         }
     }
-    let q = Query::select()
-        .columns(["kind", "partner_id", "role", "s", "pos", "n"].map(Alias::new))
-        .from_subquery(all.expect("three parts"), Alias::new("m"))
-        .and_where(Expr::cust("pos = (n - 1) / 2 OR pos = n / 2"))
-        .to_owned();
-    for r in txn.query_all(&q).await? {
-        let kind: i64 = r.try_get("", "kind")?;
-        let group = match kind {
-            0 => Group::Overall,
-            1 => Group::Partner(r.try_get("", "partner_id")?),
-            _ => Group::Role(r.try_get("", "role")?),
-        };
-        let (pos, n, s): (i64, i64, i64) = (
-            r.try_get("", "pos")?,
-            r.try_get("", "n")?,
-            r.try_get("", "s")?,
-        );
-        let acc = groups.entry(group).or_default();
-        acc.decided = n.max(0) as u64;
-        acc.middle.insert(pos.max(0) as u64, s);
+    let mut by_status = Vec::new();
+    add_counts(
+        &mut groups,
+        &mut by_status,
+        rows.into_iter()
+            .map(|(p, r, s, sub, n, _)| (p, r, s, sub, n))
+            .collect(),
+    );
+    // Each group's middle ranks, counted from its smallest decision time.
+    let reads: Vec<Middle> = groups
+        .iter()
+        .filter_map(|(g, acc)| {
+            let (lo, hi) = acc.middle_ranks()?;
+            Some(Middle {
+                group: *g,
+                from: i64::MIN,
+                ranks: if lo == hi { vec![lo] } else { vec![lo, hi] },
+                below: 0,
+            })
+        })
+        .collect();
+    let window = Window { from, to };
+    for (g, rank, seconds) in middle_decisions(txn, view, &reads, window).await? {
+        groups.entry(g).or_default().middle.insert(rank, seconds);
     }
     Ok((groups, by_status))
 }
