@@ -426,14 +426,10 @@ async fn a_partner_s_contact_count_holds_when_sharing_and_joining_race() {
     ))
     .await
     .unwrap();
-    let joining = {
-        let (app_url, client, vendor) = (app.url.clone(), app.client.clone(), app.vendor.clone());
-        let (b, opp) = (b.clone(), opp.clone());
-        tokio::spawn(async move { join_as(&client, &app_url, &vendor, &b, &opp).await })
-    };
-    pause().await;
-    txn.commit().await.unwrap();
-    joining.await.unwrap();
+    tokio::join!(join_deal(&app, &b, &opp), async {
+        pause().await;
+        txn.commit().await.unwrap();
+    });
     let (seen, total) = every_contact(&app, &partner_token(&b)).await;
     assert_eq!((seen.len(), total), (1, 1), "B sees the shared contact");
 
@@ -446,56 +442,13 @@ async fn a_partner_s_contact_count_holds_when_sharing_and_joining_race() {
     ))
     .await
     .unwrap();
-    let sharing = {
-        let (app_url, client, vendor) = (app.url.clone(), app.client.clone(), app.vendor.clone());
-        let acct = acct.clone();
-        tokio::spawn(async move {
-            let body = json!({ "query": CREATE, "variables": { "i": { "accountId": acct,
-                "contact": { "name": "Bo", "email": "bo@race.example", "shared": true } } } });
-            let r: Value = client
-                .post(app_url)
-                .bearer_auth(vendor)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(r.get("errors").is_none(), "{r}");
-        })
-    };
-    pause().await;
-    txn.commit().await.unwrap();
-    sharing.await.unwrap();
+    let shared = json!({ "name": "Bo", "email": "bo@race.example", "shared": true });
+    tokio::join!(contact(&app, &app.vendor, &acct, shared), async {
+        pause().await;
+        txn.commit().await.unwrap();
+    });
     let (seen, total) = every_contact(&app, &c.token).await;
     assert_eq!((seen.len(), total), (2, 2), "C sees both shared contacts");
     let (seen, total) = every_contact(&app, &partner_token(&b)).await;
     assert_eq!((seen.len(), total), (2, 2), "so does B");
-}
-
-/// [`join_deal`] from a task: `partner`'s claim approved onto deal `opp`.
-async fn join_as(client: &reqwest::Client, url: &str, vendor: &str, partner: &str, opp: &str) {
-    let post = |token: String, body: Value| {
-        let client = client.clone();
-        async move {
-            let r: Value = client
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(r.get("errors").is_none(), "{r}");
-            r
-        }
-    };
-    let d = post(partner_token(partner), json!({ "query": "mutation($i: SubmitRegistrationInput!) { submitRegistration(input: $i) { registration { id version } } }",
-        "variables": { "i": { "draft": { "accountDomain": "join.example", "accountName": "Join", "dealName": "Join", "role": "INFLUENCER", "justification": "x" } } } })).await;
-    let r = &d["data"]["submitRegistration"]["registration"];
-    post(vendor.to_string(), json!({ "query": "mutation($i: ApproveRegistrationInput!) { approveRegistration(input: $i) { registration { id } } }",
-        "variables": { "i": { "id": r["id"], "expectedVersion": r["version"], "opportunityId": opp } } })).await;
 }
